@@ -1,0 +1,26 @@
+"""Shared test set-up. Tests make their own small data; fixtures here stay generic."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# Artifacts a person may want to look at after a run (screenshots, contact sheets).
+ARTIFACTS = REPO / ".test-artifacts"
+
+# Keep CPU tests predictable on the 2-core CI machine.
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
