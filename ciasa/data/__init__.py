@@ -1,0 +1,10 @@
+"""Skeleton data: the ST-GCN layout on disk, readers for NTU / pyskl / Kinetics-skeleton
+files, converters, and the embedded synthetic NTU-like data set.
+
+Each submodule imports only what it needs, so ``import ciasa.data`` stays cheap.
+"""
+
+from ciasa.data.ntu import NTU_ACTIONS, parse_sample_name
+from ciasa.data.stgcn import SkeletonSet, load_split, save_split, validate_skeletons
+
+__all__ = ["NTU_ACTIONS", "SkeletonSet", "load_split", "parse_sample_name", "save_split", "validate_skeletons"]
