@@ -1,0 +1,13 @@
+"""Video in, skeleton out: MediaPipe Pose -> NTU-25 joints in Kinect camera space.
+
+``extract(video, camera)`` runs the whole chain on one clip and ``write_outputs`` saves
+it; ``run_batch`` does many clips and writes an ST-GCN split. The pieces are small
+modules: :mod:`~pose_extract.landmarks` (BlazePose -> NTU mapping rules),
+:mod:`~pose_extract.lifting` (world pose -> camera space), :mod:`~pose_extract.gaps`,
+:mod:`~pose_extract.video`, :mod:`~pose_extract.detect` (MediaPipe), :mod:`~pose_extract.prior`.
+"""
+
+from pose_extract.extract import ExtractOptions, Extraction, NoPersonError, extract, output_paths, write_outputs
+from pose_extract.video import VideoError
+
+__all__ = ["ExtractOptions", "Extraction", "NoPersonError", "VideoError", "extract", "output_paths", "write_outputs"]

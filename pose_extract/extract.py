@@ -1,0 +1,262 @@
+"""One video in, one NTU-25 skeleton out: detection, gap filling, lifting, mapping, outputs.
+
+The pipeline per clip:
+
+1. read the frames (OpenCV) and check them against the camera file (image size) and the
+   renderer's record (frame count) when there is one;
+2. MediaPipe Pose, one tracker for the whole video (:mod:`pose_extract.detect`);
+3. fill gaps of at most ``max_gap`` frames by interpolating the landmarks, marking them;
+4. lift: MediaPipe's world pose in Kinect axes, resized to the body-size prior, placed by
+   the least-squares root translation through the camera intrinsics
+   (:mod:`pose_extract.lifting`), mapped to the 25 NTU joints
+   (:mod:`pose_extract.landmarks`), and taken from the camera's frame into the
+   skeleton's frame through the camera extrinsics;
+5. write ``CLIP.npy`` (3, T, 25, 1), ``CLIP.landmarks.npz`` and ``CLIP.json``, each
+   atomically, the ``.npy`` last so its presence means the clip is done.
+
+Frames that stay undetected after gap filling are zero in the skeleton (like a Kinect
+frame without a body) and the clip is flagged in the summary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ciasa.camera import Camera
+from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json
+from pose_extract.detect import Detections, detect
+from pose_extract.gaps import fill_gaps, runs
+from pose_extract.landmarks import BLAZEPOSE_LANDMARKS, mapping_matrix, to_ntu
+from pose_extract.lifting import body_scale, mediapipe_to_kinect, reprojection_error, solve_translation
+from pose_extract.prior import BodyPrior, resolve_prior
+from pose_extract.video import VideoError, iter_frames, probe
+
+log = logging.getLogger(__name__)
+
+SUMMARY_FORMAT = "pose-extract-summary/1"
+
+
+class NoPersonError(RuntimeError):
+    """The video holds no usable detection: there is no skeleton to write."""
+
+
+@dataclass
+class ExtractOptions:
+    """Settings of one extraction (every field is a CLI flag of the same name)."""
+
+    max_gap: int = 10  # longest run of missed frames that is interpolated (frames)
+    min_detection_rate: float = 0.9  # below this the clip is flagged
+    body_prior: str | Path | BodyPrior | None = "default"  # 'default', 'none' or a prior JSON
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    smooth: bool = True  # MediaPipe's own temporal landmark filter
+    rules: dict[str, float] = field(default_factory=dict)  # mapping rule overrides
+
+
+@dataclass
+class Extraction:
+    skeleton: np.ndarray  # (3, T, 25, 1) float32, skeleton (Kinect) space
+    detections: Detections  # raw MediaPipe output
+    image: np.ndarray  # (T, 33, 2) after gap filling
+    world: np.ndarray  # (T, 33, 3) MediaPipe axes, after gap filling
+    visibility: np.ndarray  # (T, 33) after gap filling
+    filled: np.ndarray  # (T,) bool
+    valid: np.ndarray  # (T,) bool: detected or filled
+    translation: np.ndarray  # (T, 3) root translation in the camera frame
+    scale: float
+    summary: dict
+
+
+def output_paths(out: str | Path) -> dict[str, Path]:
+    """The three files written for ``out`` = ``CLIP.npy``."""
+    out = Path(out)
+    if out.suffix != ".npy":
+        raise ValueError(f"{out}: the output must be a .npy path")
+    return {"skeleton": out, "landmarks": out.with_suffix(".landmarks.npz"), "summary": out.with_suffix(".json")}
+
+
+def side_file(video: str | Path, suffix: str) -> Path:
+    """``CLIP.mp4`` -> ``CLIP<suffix>`` (e.g. '.camera.json'), the renderer's naming."""
+    video = Path(video)
+    return video.with_name(video.stem + suffix)
+
+
+def load_camera_for(video: str | Path, camera: str | Path | Camera | None) -> Camera:
+    if isinstance(camera, Camera):
+        return camera
+    path = Path(camera) if camera is not None else side_file(video, ".camera.json")
+    if camera is None and not path.is_file():
+        raise FileNotFoundError(f"{video}: no --camera given and no {path.name} beside the video")
+    return Camera.load(path)
+
+
+def expected_frames(video: str | Path) -> int | None:
+    """Frame count promised by the renderer's ``CLIP.render.json``, if there is one."""
+    path = side_file(video, ".render.json")
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise VideoError(f"{path}: render record is not valid JSON: {err}") from None
+    for key in ("frames", "frames_rendered", "num_frames"):
+        value = record.get(key)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def lift(
+    image: np.ndarray,
+    world: np.ndarray,
+    visibility: np.ndarray,
+    valid: np.ndarray,
+    camera: Camera,
+    prior: BodyPrior | None,
+    rules: dict[str, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Landmarks of T frames -> NTU joints (T, 25, 3) in skeleton space.
+
+    Returns ``(joints, translation, scale, reprojection_px)``; invalid frames are zero.
+    """
+    matrix = mapping_matrix(**(rules or {}))
+    world_k = mediapipe_to_kinect(world)
+    scale = 1.0
+    if prior is not None:
+        scale = body_scale(to_ntu(world_k, matrix), prior.lengths, valid)
+    points = scale * world_k
+    weights = np.clip(visibility, 0.05, 1.0)
+    t = np.zeros((len(valid), 3))
+    t[valid] = solve_translation(points[valid], image[valid], camera, weights[valid])
+    cam_points = points + t[:, None, :]
+    reproj = np.zeros(len(valid))
+    if valid.any():
+        err = reprojection_error(cam_points[valid], image[valid], camera)
+        reproj[valid] = (err * weights[valid]).sum(axis=1) / weights[valid].sum(axis=1)
+    joints = camera.from_camera(to_ntu(cam_points, matrix))
+    joints[~valid] = 0.0
+    return joints, t, scale, reproj
+
+
+def extract(
+    video: str | Path,
+    camera: str | Path | Camera | None = None,
+    options: ExtractOptions | None = None,
+    progress: bool = True,
+) -> Extraction:
+    """Extract the NTU-25 skeleton of the person in ``video`` (see the module docstring).
+
+    Raises :class:`VideoError` for a missing, unreadable or inconsistent video,
+    ``ValueError``/``FileNotFoundError`` for a bad camera file and
+    :class:`NoPersonError` when MediaPipe finds nobody in any frame.
+    """
+    from tqdm import tqdm
+
+    options = options or ExtractOptions()
+    video = Path(video)
+    start = time.perf_counter()
+    info = probe(video)
+    cam = load_camera_for(video, camera)
+    if (cam.width, cam.height) != (info.width, info.height):
+        raise VideoError(
+            f"{video}: the video is {info.width}x{info.height} but the camera "
+            f"({camera if not isinstance(camera, Camera) else 'given'}) is {cam.width}x{cam.height}: "
+            "wrong camera file for this video?"
+        )
+    if info.fps > 0 and abs(info.fps - cam.fps) > 0.01 * cam.fps:
+        log.warning("%s: video runs at %.3f fps, the camera file says %.3f", video, info.fps, cam.fps)
+    prior = resolve_prior(options.body_prior)
+
+    bar = tqdm(total=info.frame_count or None, desc=video.name, unit="frame", disable=not progress, leave=False)
+    try:
+        det = detect(
+            iter_frames(video),
+            min_detection_confidence=options.min_detection_confidence,
+            min_tracking_confidence=options.min_tracking_confidence,
+            smooth=options.smooth,
+            progress=bar.update,
+        )
+    finally:
+        bar.close()
+    if det.frames == 0:
+        raise VideoError(f"{video}: no frame could be decoded")
+    promised = expected_frames(video)
+    if promised is not None and promised != det.frames:
+        raise VideoError(
+            f"{video}: decoded {det.frames} frames but {side_file(video, '.render.json').name} "
+            f"records {promised}: truncated or mismatched video"
+        )
+    if not det.detected.any():
+        raise NoPersonError(f"{video}: MediaPipe found no person in any of its {det.frames} frames")
+
+    image, filled = fill_gaps(det.image, det.detected, options.max_gap)
+    world, _ = fill_gaps(det.world, det.detected, options.max_gap)
+    visibility, _ = fill_gaps(det.visibility, det.detected, options.max_gap)
+    valid = det.detected | filled
+    joints, translation, scale, reproj = lift(image, world, visibility, valid, cam, prior, options.rules)
+    skeleton = np.ascontiguousarray(np.transpose(joints, (2, 0, 1))[..., None], dtype=np.float32)
+
+    frames, detected = det.frames, int(det.detected.sum())
+    rate = detected / frames
+    missing = ~valid
+    reasons = []
+    if rate < options.min_detection_rate:
+        reasons.append(f"detection rate {rate:.1%} below {options.min_detection_rate:.0%}")
+    if missing.any():
+        gaps = [f"{a}-{b - 1}" for a, b in runs(missing)]
+        reasons.append(f"{int(missing.sum())} frames without a pose (zero) in gaps longer than {options.max_gap}: {', '.join(gaps)}")
+    seconds = time.perf_counter() - start
+    summary = {
+        "format": SUMMARY_FORMAT,
+        "video": str(video),
+        "frames": frames,
+        "detected": detected,
+        "detection_rate": round(rate, 4),
+        "filled_frames": int(filled.sum()),
+        "filled": np.flatnonzero(filled).tolist(),
+        "missing_frames": int(missing.sum()),
+        "flagged": bool(reasons),
+        "reason": "; ".join(reasons) or None,
+        "seconds": round(seconds, 3),
+        "detector_seconds": round(det.seconds, 3),
+        "fps": round(frames / seconds, 2),
+        "video_fps": info.fps,
+        "size": [info.width, info.height],
+        "body_scale": round(scale, 4),
+        "body_prior": None if prior is None else prior.source,
+        "root_depth_median_m": round(float(np.median(translation[valid, 2])), 4),
+        "reprojection_px_median": round(float(np.median(reproj[valid])), 3),
+        "options": {k: (v.source if isinstance(v, BodyPrior) else v) for k, v in vars(options).items()},
+    }
+    if summary["flagged"]:
+        log.warning("%s flagged: %s", video, summary["reason"])
+    return Extraction(skeleton, det, image, world, visibility, filled, valid, translation, scale, summary)
+
+
+def write_outputs(extraction: Extraction, out: str | Path) -> dict[str, Path]:
+    """Write ``CLIP.landmarks.npz``, ``CLIP.json`` and finally ``CLIP.npy``, each atomically."""
+    paths = output_paths(out)
+    det = extraction.detections
+    with atomic_path(paths["landmarks"], suffix=".npz") as tmp:
+        np.savez_compressed(
+            tmp,
+            names=np.array(BLAZEPOSE_LANDMARKS),
+            image=extraction.image.astype(np.float32),
+            image_z=det.image_z.astype(np.float32),
+            world=extraction.world.astype(np.float32),
+            visibility=extraction.visibility.astype(np.float32),
+            presence=det.presence.astype(np.float32),
+            detected=det.detected,
+            filled=extraction.filled,
+            translation=extraction.translation.astype(np.float32),
+            scale=np.float32(extraction.scale),
+        )
+    atomic_write_json(paths["summary"], {**extraction.summary, "outputs": {k: str(v) for k, v in paths.items()}})
+    atomic_save_npy(paths["skeleton"], extraction.skeleton)
+    return paths

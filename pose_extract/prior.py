@@ -1,0 +1,94 @@
+"""The body-size prior: how long a typical filmed person's limbs are, in Kinect terms.
+
+A single camera cannot tell a large body far away from a small one nearby; MediaPipe
+resolves that with its own idea of human size, which need not be the population the
+camera films. A prior is the mean length of :data:`pose_extract.lifting.SIZE_SEGMENTS`
+over a population's skeletons. It is a property of the *population* (e.g. a training
+set's subjects), never of the clip being extracted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ciasa.io import atomic_write_json
+from pose_extract.lifting import SIZE_SEGMENTS, segment_lengths
+
+PRIOR_FORMAT = "pose-extract-body-prior/1"
+
+
+@dataclass(frozen=True)
+class BodyPrior:
+    lengths: np.ndarray  # (S,) metres, one per SIZE_SEGMENTS entry
+    source: str
+
+    @property
+    def total(self) -> float:
+        return float(self.lengths.sum())
+
+    def to_json(self) -> dict:
+        return {
+            "format": PRIOR_FORMAT,
+            "source": self.source,
+            "segments": [list(s) for s in SIZE_SEGMENTS],
+            "lengths": [round(float(x), 5) for x in self.lengths],
+        }
+
+    def save(self, path: str | Path) -> None:
+        atomic_write_json(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: str | Path) -> "BodyPrior":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: body prior file not found")
+        try:
+            d = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: body prior is not valid JSON: {err}") from None
+        if d.get("format") != PRIOR_FORMAT:
+            raise ValueError(f"{path}: format is {d.get('format')!r}, expected {PRIOR_FORMAT!r}")
+        if [tuple(s) for s in d.get("segments", [])] != list(SIZE_SEGMENTS):
+            raise ValueError(f"{path}: the prior's segments differ from this version's {SIZE_SEGMENTS}")
+        lengths = np.asarray(d["lengths"], dtype=np.float64)
+        if not (np.all(np.isfinite(lengths)) and np.all(lengths > 0)):
+            raise ValueError(f"{path}: segment lengths must be positive numbers")
+        return cls(lengths, str(d.get("source", path)))
+
+
+def prior_from_skeletons(data: np.ndarray, source: str) -> BodyPrior:
+    """Mean segment lengths over every non-empty body-frame of NTU skeletons (N, C, T, 25, M)."""
+    x = np.asarray(data, dtype=np.float64)
+    if x.ndim != 5 or x.shape[1] != 3 or x.shape[3] != 25:
+        raise ValueError(f"{source}: expected NTU skeletons (N, 3, T, 25, M), got shape {x.shape}")
+    joints = np.moveaxis(x, 1, -1)  # (N, T, V, M, 3)
+    joints = np.moveaxis(joints, 3, 2).reshape(-1, 25, 3)  # (N*T*M, V, 3)
+    present = np.abs(joints).sum(axis=(1, 2)) > 0
+    if not present.any():
+        raise ValueError(f"{source}: no non-empty frame to measure")
+    lengths = segment_lengths(joints[present])
+    return BodyPrior(np.median(lengths, axis=0), source)
+
+
+# A typical adult in Kinect v2 joint terms (metres). Measured on the synthetic set's
+# training skeletons (see docs/pose_extract.md); replace it with
+# `python -m pose_extract prior --data DIR --split train` for another population.
+DEFAULT_PRIOR = BodyPrior(
+    lengths=np.array([0.28, 0.25, 0.28, 0.25, 0.40, 0.39, 0.40, 0.39, 0.34, 0.50, 0.50]),
+    source="built-in adult prior",
+)
+
+
+def resolve_prior(spec: str | Path | BodyPrior | None) -> BodyPrior | None:
+    """'default' -> :data:`DEFAULT_PRIOR`; 'none'/None -> no correction; else a JSON file."""
+    if isinstance(spec, BodyPrior) or spec is None:
+        return spec
+    if str(spec) == "default":
+        return DEFAULT_PRIOR
+    if str(spec) == "none":
+        return None
+    return BodyPrior.load(spec)
