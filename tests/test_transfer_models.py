@@ -67,7 +67,7 @@ def test_agcn_forward_backward_and_strides():
 
 def test_agcn_rejects_wrong_shapes():
     model = AGCN(3, 5, {"layout": "ntu-rgb+d"}, num_person=1, base_channels=8)
-    with pytest.raises(ValueError, match="M=1"):
+    with pytest.raises(ValueError, match="M<=1"):
         model(torch.zeros(1, 3, 8, 25, 2))
     with pytest.raises(ValueError, match="expects"):
         model(torch.zeros(1, 3, 8, 18, 1))

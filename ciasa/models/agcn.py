@@ -39,7 +39,8 @@ BLOCK_WIDTHS = (1, 1, 1, 1, 2, 2, 2, 4, 4, 4)
 BLOCK_STRIDES = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
 TEMPORAL_KERNEL = 9
 COFF_EMBEDDING = 4  # embedding width = out_channels // 4, as in the public code
-GRAPH_STRATEGIES = ("agcn-spatial", "stgcn-spatial")
+# "spatial" is the public code's labeling mode of that name; "stgcn-spatial" is ST-GCN's partition.
+GRAPH_STRATEGIES = ("spatial", "stgcn-spatial")
 
 # Bone pairing of the public 2s-AGCN data generator (``data_gen/gen_bone_data.py``):
 # ``(v1, v2)`` means ``bone[v1] = joint[v1] - joint[v2]``. NTU pairs are 1-based there;
@@ -91,11 +92,11 @@ def _normalize_digraph(a: np.ndarray) -> np.ndarray:
     return a * inv[None, :]
 
 
-def agcn_adjacency(layout: str | SkeletonLayout, strategy: str = "agcn-spatial") -> np.ndarray:
+def agcn_adjacency(layout: str | SkeletonLayout, strategy: str = "spatial") -> np.ndarray:
     """The fixed ``(3, V, V)`` adjacency ``A`` of the adaptive graph convolution.
 
-    'agcn-spatial' is the public 2s-AGCN graph: identity, the inward (towards the
-    centre) edges and the outward edges, each column-normalised. Its checkpoints were
+    'spatial' is the public 2s-AGCN graph (its ``labeling_mode: spatial``): identity,
+    the inward (towards the centre) edges and the outward edges, each column-normalised. Its checkpoints were
     trained with it, so it is the default. 'stgcn-spatial' reuses ST-GCN's spatial
     partition (:class:`ciasa.models.graph.Graph`), which also has K = 3 subsets but
     normalises the whole neighbourhood before splitting it.
@@ -108,7 +109,7 @@ def agcn_adjacency(layout: str | SkeletonLayout, strategy: str = "agcn-spatial")
         from ciasa.models.graph import Graph
 
         return Graph(layout, strategy="spatial").A.astype(np.float32)
-    if strategy != "agcn-spatial":
+    if strategy != "spatial":
         raise ValueError(f"unknown 2s-AGCN graph strategy {strategy!r} (known: {', '.join(GRAPH_STRATEGIES)})")
     v = layout.num_joints
     inward = np.zeros((v, v))
@@ -230,11 +231,14 @@ class AGCN(nn.Module):
     Args:
         in_channels: coordinate channels C (3: NTU x, y, z or OpenPose x, y, score).
         num_class: number of action classes.
-        graph_args: ``{'layout': 'ntu-rgb+d' | 'openpose', 'strategy': 'agcn-spatial'
+        graph_args: ``{'layout': 'ntu-rgb+d' | 'openpose', 'strategy': 'spatial'
             (public 2s-AGCN graph, default) | 'stgcn-spatial'}``.
-        num_person: bodies M the input BatchNorm is sized for (public: 2).
+        num_person: bodies M the input BatchNorm is sized for (public: 2). Input with
+            fewer bodies is padded with zero bodies, as the public data preparation does.
         base_channels: width of the first blocks (public 64); blocks use
             ``base * (1,1,1,1,2,2,2,4,4,4)`` channels, stride 2 at blocks 5 and 8.
+        dropout: dropout before the classifier (public 2s-AGCN: none; its successor
+            MS-AAGCN has one here).
 
     Input ``(N, C, T, V, M)``, output logits ``(N, num_class)``; the input BN runs over
     M*V*C features per frame (unlike ST-GCN's per-body V*C).
@@ -252,6 +256,7 @@ class AGCN(nn.Module):
         graph_args: dict[str, Any] | None = None,
         num_person: int = 2,
         base_channels: int = 64,
+        dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__()
@@ -259,7 +264,7 @@ class AGCN(nn.Module):
             raise TypeError(f"{type(self).__name__} got unknown arguments: {', '.join(sorted(kwargs))}")
         graph_args = dict(graph_args or {})
         self.layout = get_layout(graph_args.pop("layout", NTU_RGBD.name))
-        self.strategy = graph_args.pop("strategy", "agcn-spatial")
+        self.strategy = graph_args.pop("strategy", "spatial")
         if graph_args:
             raise TypeError(f"unknown graph_args for 2s-AGCN: {', '.join(sorted(graph_args))}")
         A = agcn_adjacency(self.layout, self.strategy)
@@ -276,6 +281,7 @@ class AGCN(nn.Module):
             setattr(self, f"l{i}", AGCNBlock(c_in, c_out, A, stride=stride, residual=i > 1))
             c_in = c_out
         self.feature_dim = widths[-1]
+        self.drop_out = nn.Dropout(dropout)
         self.fc = nn.Linear(self.feature_dim, num_class)
         nn.init.normal_(self.fc.weight, 0.0, math.sqrt(2.0 / num_class))
 
@@ -283,15 +289,17 @@ class AGCN(nn.Module):
     def blocks(self) -> list[AGCNBlock]:
         return [getattr(self, f"l{i}") for i in range(1, len(BLOCK_WIDTHS) + 1)]
 
-    def _check(self, x: torch.Tensor) -> None:
+    def _check(self, x: torch.Tensor) -> torch.Tensor:
+        """Validate the input shape; pad missing bodies with zeros (up to ``num_person``)."""
         if x.dim() != 5:
             raise ValueError(f"{type(self).__name__} expects (N, C, T, V, M) input, got shape {tuple(x.shape)}")
         _, C, _, V, M = x.shape
-        if C != self.in_channels or V != self.layout.num_joints or M != self.num_person:
+        if C != self.in_channels or V != self.layout.num_joints or M > self.num_person:
             raise ValueError(
                 f"{type(self).__name__} ({self.layout.name}) expects C={self.in_channels}, "
-                f"V={self.layout.num_joints}, M={self.num_person}; got (N, C, T, V, M) = {tuple(x.shape)}"
+                f"V={self.layout.num_joints}, M<={self.num_person}; got (N, C, T, V, M) = {tuple(x.shape)}"
             )
+        return F.pad(x, (0, self.num_person - M)) if M < self.num_person else x
 
     def stream_input(self, x: torch.Tensor) -> torch.Tensor:
         """What this stream feeds its network: the joints themselves (bone stream: bones)."""
@@ -299,8 +307,7 @@ class AGCN(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled embedding ``(N, 4 * base_channels)``: what the classifier head sees."""
-        self._check(x)
-        x = self.stream_input(x)
+        x = self.stream_input(self._check(x))
         N, C, T, V, M = x.shape
         x = x.permute(0, 4, 3, 1, 2).reshape(N, M * V * C, T)
         x = self.data_bn(x)
@@ -310,7 +317,7 @@ class AGCN(nn.Module):
         return x.reshape(N, M, x.shape[1], -1).mean(3).mean(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(x))
+        return self.fc(self.drop_out(self.features(x)))
 
     def extra_repr(self) -> str:
         return (
@@ -351,12 +358,12 @@ class TwoStreamAGCN(nn.Module):
         graph_args: dict[str, Any] | None = None,
         num_person: int = 2,
         base_channels: int = 64,
+        dropout: float = 0.0,
         alpha: float = 1.0,
-        bone_base_channels: int | None = None,
     ) -> None:
         super().__init__()
-        self.joint = AGCN(in_channels, num_class, graph_args, num_person, base_channels)
-        self.bone = AGCNBone(in_channels, num_class, graph_args, num_person, bone_base_channels or base_channels)
+        self.joint = AGCN(in_channels, num_class, graph_args, num_person, base_channels, dropout)
+        self.bone = AGCNBone(in_channels, num_class, graph_args, num_person, base_channels, dropout)
         self.alpha = alpha
         self.layout = self.joint.layout
         self.num_class = num_class
@@ -381,3 +388,92 @@ class TwoStreamAGCN(nn.Module):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
+
+
+# ---------------------------------------------------------------- registry entries
+# ``python -m ciasa.train`` hands every architecture ST-GCN-style arguments; the ones
+# that have no meaning here are dropped: ``edge_importance_weighting`` (the learned free
+# matrix ``PA`` plays that role in 2s-AGCN).
+_STGCN_ONLY = ("edge_importance_weighting",)
+
+
+def _own_args(model_args: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in model_args.items() if k not in _STGCN_ONLY}
+
+
+def build_agcn(**model_args: Any) -> AGCN:
+    """Registry entry 'agcn' (joint stream, Js-AGCN)."""
+    return AGCN(**_own_args(model_args))
+
+
+def build_agcn_bone(**model_args: Any) -> AGCNBone:
+    """Registry entry 'agcn_bone' (bone stream, Bs-AGCN; takes joints, forms bones inside)."""
+    return AGCNBone(**_own_args(model_args))
+
+
+def build_agcn_2s(**model_args: Any) -> TwoStreamAGCN:
+    """Registry entry 'agcn_2s' (both streams, scores added)."""
+    return TwoStreamAGCN(**_own_args(model_args))
+
+
+def agcn_args_from_state_dict(state: Any, path: Any = "<state dict>", prefix: str = "") -> dict[str, Any]:
+    """Constructor arguments of a public 2s-AGCN stream state dict, read off its tensor shapes."""
+    from ciasa.models.checkpoint import CheckpointError
+
+    needed = [prefix + k for k in ("data_bn.weight", "l1.gcn1.PA", "l1.gcn1.conv_d.0.weight", "fc.weight")]
+    for key in needed:
+        if key not in state:
+            raise CheckpointError(f"{path}: not a 2s-AGCN checkpoint (no {key!r} tensor)")
+    PA, conv_d = state[prefix + "l1.gcn1.PA"], state[prefix + "l1.gcn1.conv_d.0.weight"]
+    V, C = int(PA.shape[-1]), int(conv_d.shape[1])
+    layouts = [layout.name for layout in (NTU_RGBD, OPENPOSE_18) if layout.num_joints == V]
+    if not layouts:
+        raise CheckpointError(f"{path}: graph has {V} joints; no known layout has that many")
+    bn = int(state[prefix + "data_bn.weight"].shape[0])
+    if bn % (V * C):
+        raise CheckpointError(f"{path}: data_bn has {bn} features, not a multiple of V*C = {V * C}")
+    return {
+        "in_channels": C,
+        "num_class": int(state[prefix + "fc.weight"].shape[0]),
+        "graph_args": {"layout": layouts[0], "strategy": "spatial"},
+        "num_person": bn // (V * C),
+        "base_channels": int(conv_d.shape[0]),
+    }
+
+
+def agcn_2s_args_from_state_dict(state: Any, path: Any = "<state dict>") -> dict[str, Any]:
+    return agcn_args_from_state_dict(state, path, prefix="joint.")
+
+
+def load_two_stream(
+    joint_checkpoint: Any, bone_checkpoint: Any, device: str | torch.device = "auto", alpha: float = 1.0, **overrides: Any
+) -> tuple[TwoStreamAGCN, dict[str, Any]]:
+    """2s-AGCN from two checkpoints (ours, or public plain state dicts of each stream)."""
+    from ciasa.models.checkpoint import CheckpointError, load_model, read_checkpoint
+
+    def _load(path: Any, arch: str) -> tuple[nn.Module, dict[str, Any]]:
+        ours = read_checkpoint(path).get("format") is not None
+        return load_model(path, device=device, **({} if ours else {"arch": arch}), **overrides)
+
+    joint, jmeta = _load(joint_checkpoint, "agcn")
+    bone, bmeta = _load(bone_checkpoint, "agcn_bone")
+    if type(joint) is not AGCN:
+        raise CheckpointError(f"{joint_checkpoint}: holds a {jmeta['arch']!r} model, not a joint-stream 'agcn'")
+    if not isinstance(bone, AGCNBone):
+        raise CheckpointError(f"{bone_checkpoint}: holds a {bmeta['arch']!r} model, not a bone-stream 'agcn_bone'")
+    if jmeta["class_names"] != bmeta["class_names"]:
+        raise CheckpointError(f"{joint_checkpoint} and {bone_checkpoint}: the streams have different class lists")
+    model = TwoStreamAGCN.from_streams(joint, bone, alpha).eval()
+    meta = dict(jmeta, arch="agcn_2s", path=f"{jmeta['path']}+{bmeta['path']}", streams=[jmeta, bmeta])
+    return model, meta
+
+
+def _register() -> None:
+    from ciasa.models.registry import register_model
+
+    register_model("agcn", build_agcn, agcn_args_from_state_dict)
+    register_model("agcn_bone", build_agcn_bone, agcn_args_from_state_dict)
+    register_model("agcn_2s", build_agcn_2s, agcn_2s_args_from_state_dict)
+
+
+_register()

@@ -170,6 +170,7 @@ class PALSTM(nn.Module):
         graph_args: ``{'layout': 'ntu-rgb+d' | 'openpose'}`` (named like ST-GCN's so one
             config format serves every model).
         num_person: bodies M; part p's input concatenates its joints of all bodies.
+            Input with fewer bodies is padded with zero bodies.
         hidden_size: memory cells per part (default 50, see module docstring).
         num_layers: stacked P-LSTM layers (paper: 2).
         segments: frames the network sees, one per equal temporal segment of the valid
@@ -264,11 +265,13 @@ class PALSTM(nn.Module):
         if x.dim() != 5:
             raise ValueError(f"PALSTM expects (N, C, T, V, M) input, got shape {tuple(x.shape)}")
         N, C, T, V, M = x.shape
-        if C != self.in_channels or V != self.layout.num_joints or M != self.num_person:
+        if C != self.in_channels or V != self.layout.num_joints or M > self.num_person:
             raise ValueError(
                 f"PALSTM ({self.layout.name}) expects C={self.in_channels}, V={self.layout.num_joints}, "
-                f"M={self.num_person}; got (N, C, T, V, M) = {tuple(x.shape)}"
+                f"M<={self.num_person}; got (N, C, T, V, M) = {tuple(x.shape)}"
             )
+        if M < self.num_person:
+            x = torch.nn.functional.pad(x, (0, self.num_person - M))
         if self.normalize == "body":
             x = body_frame_normalize(x, self.layout)
         x = self.sample_frames(x)
@@ -285,3 +288,22 @@ class PALSTM(nn.Module):
             f"num_person={self.num_person}, hidden_size={self.hidden_size} per part, layers={self.num_layers}, "
             f"segments={self.segments}, normalize={self.normalize!r}"
         )
+
+
+# ``python -m ciasa.train`` passes ST-GCN-style arguments to every architecture; these two
+# have no PA-LSTM meaning (its width is ``hidden_size``, the paper's cells per part).
+_STGCN_ONLY = ("edge_importance_weighting", "base_channels")
+
+
+def build_pa_lstm(**model_args: Any) -> PALSTM:
+    """Registry entry 'pa_lstm'; ignores the ST-GCN-only arguments the training CLI passes."""
+    return PALSTM(**{k: v for k, v in model_args.items() if k not in _STGCN_ONLY})
+
+
+def _register() -> None:
+    from ciasa.models.registry import register_model
+
+    register_model("pa_lstm", build_pa_lstm)
+
+
+_register()
