@@ -1,0 +1,82 @@
+"""A small architecture registry: ``build_model('stgcn', **model_args)``.
+
+Each entry names the model class and, when the architecture has public weights
+published as plain state dicts, a function that reads its constructor arguments
+off the tensor shapes (see :func:`stgcn_args_from_state_dict`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ciasa.models.st_gcn import STGCN
+from ciasa.skeleton import LAYOUTS
+
+StateDictReader = Callable[[Mapping[str, torch.Tensor], "str | Path"], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    name: str
+    cls: type[nn.Module]
+    from_state_dict: StateDictReader | None = None
+
+
+_ARCHS: dict[str, ArchSpec] = {}
+
+
+def register_model(name: str, cls: type[nn.Module], from_state_dict: StateDictReader | None = None) -> None:
+    """Add an architecture (other model files call this at import)."""
+    _ARCHS[name] = ArchSpec(name, cls, from_state_dict)
+
+
+def get_arch(name: str) -> ArchSpec:
+    try:
+        return _ARCHS[name]
+    except KeyError:
+        raise KeyError(f"unknown model architecture {name!r} (known: {', '.join(sorted(_ARCHS))})") from None
+
+
+def available_archs() -> list[str]:
+    return sorted(_ARCHS)
+
+
+def build_model(arch: str, **model_args: Any) -> nn.Module:
+    return get_arch(arch).cls(**model_args)
+
+
+_STRATEGY_BY_K = {1: "uniform", 3: "spatial"}  # K=2 is 'distance' with max_hop 1
+
+
+def stgcn_args_from_state_dict(state: Mapping[str, torch.Tensor], path: str | Path = "<state dict>") -> dict[str, Any]:
+    """Constructor arguments of an ST-GCN state dict in the official key layout."""
+    from ciasa.models.checkpoint import CheckpointError
+
+    for key in ("A", "data_bn.weight", "st_gcn_networks.0.gcn.conv.weight", "fcn.weight"):
+        if key not in state:
+            raise CheckpointError(f"{path}: not an ST-GCN checkpoint (no {key!r} tensor)")
+    A = state["A"]
+    if A.dim() != 3 or A.shape[1] != A.shape[2]:
+        raise CheckpointError(f"{path}: 'A' has shape {tuple(A.shape)}, expected (K, V, V)")
+    K, V = int(A.shape[0]), int(A.shape[1])
+    layouts = [name for name, layout in LAYOUTS.items() if layout.num_joints == V]
+    if not layouts:
+        raise CheckpointError(f"{path}: graph has {V} joints; no known layout has that many")
+    strategy = _STRATEGY_BY_K.get(K, "distance")
+    conv0 = state["st_gcn_networks.0.gcn.conv.weight"]
+    return {
+        "in_channels": int(state["data_bn.weight"].shape[0]) // V,
+        "num_class": int(state["fcn.weight"].shape[0]),
+        "graph_args": {"layout": layouts[0], "strategy": strategy},
+        "edge_importance_weighting": "edge_importance.0" in state,
+        "base_channels": int(conv0.shape[0]) // K,
+    }
+
+
+register_model("stgcn", STGCN, stgcn_args_from_state_dict)
