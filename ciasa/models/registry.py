@@ -7,6 +7,7 @@ off the tensor shapes (see :func:`stgcn_args_from_state_dict`).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,19 +25,25 @@ StateDictReader = Callable[[Mapping[str, torch.Tensor], "str | Path"], dict[str,
 @dataclass(frozen=True)
 class ArchSpec:
     name: str
-    cls: type[nn.Module]
+    cls: Callable[..., nn.Module]  # a model class or a builder function
     from_state_dict: StateDictReader | None = None
 
 
 _ARCHS: dict[str, ArchSpec] = {}
+# Architectures whose module registers itself on import; imported on first use so that
+# ``import ciasa.models`` stays light and ``load_model`` still finds every architecture.
+_LAZY = {"agcn": "ciasa.models.agcn", "agcn_bone": "ciasa.models.agcn", "agcn_2s": "ciasa.models.agcn",
+         "pa_lstm": "ciasa.models.pa_lstm"}
 
 
-def register_model(name: str, cls: type[nn.Module], from_state_dict: StateDictReader | None = None) -> None:
+def register_model(name: str, cls: Callable[..., nn.Module], from_state_dict: StateDictReader | None = None) -> None:
     """Add an architecture (other model files call this at import)."""
     _ARCHS[name] = ArchSpec(name, cls, from_state_dict)
 
 
 def get_arch(name: str) -> ArchSpec:
+    if name not in _ARCHS and name in _LAZY:
+        importlib.import_module(_LAZY[name])
     try:
         return _ARCHS[name]
     except KeyError:
@@ -44,7 +51,7 @@ def get_arch(name: str) -> ArchSpec:
 
 
 def available_archs() -> list[str]:
-    return sorted(_ARCHS)
+    return sorted(set(_ARCHS) | set(_LAZY))
 
 
 def build_model(arch: str, **model_args: Any) -> nn.Module:
