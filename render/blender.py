@@ -1,0 +1,402 @@
+"""Everything that touches ``bpy``: the scene, the camera, figures, keyframes, rendering.
+
+One :class:`BlenderSession` per process. It builds each figure (armature + skinned mesh)
+once and, for every clip, only recolours it and swaps its animation, so batch mode pays
+Blender's start-up and the body construction once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from render.body_default import BodyMesh
+from render.retarget import BONE_NAMES, BONES, RestSkeleton, Retarget
+from render.scene_params import Appearance, SceneParams
+
+log = logging.getLogger(__name__)
+
+ENGINES = {"workbench": "BLENDER_WORKBENCH", "cycles": "CYCLES", "eevee": "BLENDER_EEVEE"}
+
+
+class BlenderError(RuntimeError):
+    """Blender failed to build or render the scene."""
+
+
+def _bpy():
+    try:
+        import bpy
+    except ImportError as err:  # pragma: no cover - environment problem
+        raise BlenderError(f"cannot import Blender's Python module bpy: {err}") from None
+    return bpy
+
+
+def _quat_from_matrix(m: np.ndarray) -> np.ndarray:
+    """Unit quaternions (..., 4) as (w, x, y, z) from rotation matrices (..., 3, 3)."""
+    m = np.asarray(m, dtype=np.float64)
+    q = np.empty(m.shape[:-2] + (4,))
+    tr = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
+    # Shepperd's method, vectorised: pick the largest of w, x, y, z to divide by.
+    cand = np.stack([tr, m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]], axis=-1)
+    k = np.argmax(cand, axis=-1)
+    for case in range(4):
+        sel = k == case
+        if not np.any(sel):
+            continue
+        a = m[sel]
+        if case == 0:
+            s = np.sqrt(np.maximum(1.0 + a[:, 0, 0] + a[:, 1, 1] + a[:, 2, 2], 1e-12)) * 2
+            q[sel] = np.stack([0.25 * s, (a[:, 2, 1] - a[:, 1, 2]) / s, (a[:, 0, 2] - a[:, 2, 0]) / s, (a[:, 1, 0] - a[:, 0, 1]) / s], -1)
+        elif case == 1:
+            s = np.sqrt(np.maximum(1.0 + a[:, 0, 0] - a[:, 1, 1] - a[:, 2, 2], 1e-12)) * 2
+            q[sel] = np.stack([(a[:, 2, 1] - a[:, 1, 2]) / s, 0.25 * s, (a[:, 0, 1] + a[:, 1, 0]) / s, (a[:, 0, 2] + a[:, 2, 0]) / s], -1)
+        elif case == 2:
+            s = np.sqrt(np.maximum(1.0 + a[:, 1, 1] - a[:, 0, 0] - a[:, 2, 2], 1e-12)) * 2
+            q[sel] = np.stack([(a[:, 0, 2] - a[:, 2, 0]) / s, (a[:, 0, 1] + a[:, 1, 0]) / s, 0.25 * s, (a[:, 1, 2] + a[:, 2, 1]) / s], -1)
+        else:
+            s = np.sqrt(np.maximum(1.0 + a[:, 2, 2] - a[:, 0, 0] - a[:, 1, 1], 1e-12)) * 2
+            q[sel] = np.stack([(a[:, 1, 0] - a[:, 0, 1]) / s, (a[:, 0, 2] + a[:, 2, 0]) / s, (a[:, 1, 2] + a[:, 2, 1]) / s, 0.25 * s], -1)
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    # Keep consecutive frames on the same hemisphere (no flips when interpolating).
+    if q.ndim >= 2:
+        for t in range(1, q.shape[0]):
+            flip = np.sum(q[t] * q[t - 1], axis=-1) < 0
+            q[t][flip] *= -1
+    return q
+
+
+@dataclass
+class Figure:
+    """A built figure: its armature and mesh objects, its materials, and the rest frames
+    Blender actually gave the bones (used to turn world rotations into pose rotations)."""
+
+    armature: object
+    mesh: object
+    materials: dict[str, object]
+    rest_heads: np.ndarray  # (B, 3)
+    rest_frames: np.ndarray  # (B, 3, 3)
+    rest: RestSkeleton  # the template skeleton; retargeting uses its frames
+
+    @property
+    def template_frames(self) -> np.ndarray:
+        return self.rest.frames
+
+
+class BlenderSession:
+    def __init__(self, engine: str = "workbench", width: int = 480, height: int = 360,
+                 cycles_samples: int = 16, cycles_denoise: bool = True, cycles_device: str = "auto"):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+        self.bpy = bpy = _bpy()
+        self.engine = engine
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        self.scene = scene = bpy.context.scene
+        r = scene.render
+        try:
+            r.engine = ENGINES[engine]
+        except TypeError as err:
+            raise BlenderError(f"Blender has no {engine} engine here: {err}") from None
+        r.resolution_x, r.resolution_y, r.resolution_percentage = width, height, 100
+        r.pixel_aspect_x = r.pixel_aspect_y = 1.0
+        r.image_settings.file_format = "PNG"
+        r.image_settings.color_mode = "RGB"
+        r.image_settings.color_depth = "8"
+        r.use_file_extension = True
+        scene.view_settings.view_transform = "Standard"
+        scene.view_settings.look = "None"
+        if engine == "workbench":
+            sh = scene.display.shading
+            sh.light = "STUDIO"
+            sh.color_type = "MATERIAL"
+            sh.show_shadows = True
+            sh.shadow_intensity = 0.35
+            sh.use_world_space_lighting = True
+            sh.show_cavity = False
+            scene.display.render_aa = "8"
+        elif engine == "cycles":
+            cy = scene.cycles
+            cy.samples = int(cycles_samples)
+            cy.use_denoising = bool(cycles_denoise)
+            cy.device = self._cycles_device(cycles_device)
+        elif engine == "eevee":
+            scene.eevee.taa_render_samples = 16
+        self.world = bpy.data.worlds.new("world")
+        self.world.use_nodes = True
+        scene.world = self.world
+        self.camera = self._make_camera()
+        self.floor = self._make_plane("floor")
+        self.wall = self._make_plane("wall")
+        self.sun = None
+        if engine != "workbench":
+            light = bpy.data.lights.new("sun", "SUN")
+            self.sun = bpy.data.objects.new("sun", light)
+            scene.collection.objects.link(self.sun)
+        self.figures: dict[tuple[str, int], Figure] = {}
+
+    # ----------------------------------------------------------------- scene
+    def _cycles_device(self, want: str) -> str:
+        if want == "cpu":
+            return "CPU"
+        prefs = self.bpy.context.preferences.addons["cycles"].preferences
+        for backend in ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI"):
+            try:
+                prefs.compute_device_type = backend
+                prefs.get_devices()
+            except TypeError:
+                continue
+            gpus = [d for d in prefs.devices if d.type == backend]
+            if gpus:
+                for d in prefs.devices:
+                    d.use = d.type == backend
+                log.info("cycles renders on %s (%s)", backend, ", ".join(d.name for d in gpus))
+                return "GPU"
+        if want == "gpu":
+            raise BlenderError("cycles: --cycles-device gpu asked for, but Blender found no GPU")
+        return "CPU"
+
+    def _make_camera(self):
+        bpy = self.bpy
+        cam = bpy.data.cameras.new("sensor")
+        obj = bpy.data.objects.new("sensor", cam)
+        self.scene.collection.objects.link(obj)
+        self.scene.camera = obj
+        # Blender cameras look down their local -z with +y up: turn that to world +y
+        # (Kinect +z, away from the sensor) with world +z (Kinect +y) up.
+        obj.location = (0.0, 0.0, 0.0)
+        obj.rotation_euler = (math.pi / 2, 0.0, 0.0)
+        cam.sensor_fit = "HORIZONTAL"
+        cam.sensor_width = 36.0
+        cam.clip_start = 0.05
+        cam.clip_end = 100.0
+        return obj
+
+    def set_camera(self, fx_px: float, width: int, height: int) -> None:
+        r = self.scene.render
+        r.resolution_x, r.resolution_y = width, height
+        self.camera.data.lens = fx_px * self.camera.data.sensor_width / width
+
+    def _make_plane(self, name: str):
+        bpy = self.bpy
+        mesh = bpy.data.meshes.new(name)
+        mesh.from_pydata([(-1, -1, 0), (1, -1, 0), (1, 1, 0), (-1, 1, 0)], [], [(0, 1, 2, 3)])
+        obj = bpy.data.objects.new(name, mesh)
+        self.scene.collection.objects.link(obj)
+        mat = self._material(f"{name}_mat", (0.5, 0.5, 0.5), roughness=0.9)
+        mesh.materials.append(mat)
+        return obj
+
+    def _material(self, name: str, colour, roughness: float = 0.6):
+        mat = self.bpy.data.materials.new(name)
+        mat.use_nodes = True
+        self._set_colour(mat, colour, roughness)
+        return mat
+
+    @staticmethod
+    def _set_colour(mat, colour, roughness: float | None = None) -> None:
+        rgba = (*colour, 1.0)
+        mat.diffuse_color = rgba  # Workbench reads this
+        bsdf = mat.node_tree.nodes.get("Principled BSDF")
+        if bsdf is not None:
+            bsdf.inputs["Base Color"].default_value = rgba
+            if roughness is not None:
+                bsdf.inputs["Roughness"].default_value = roughness
+        if roughness is not None:
+            mat.roughness = roughness
+
+    def set_scene(self, params: SceneParams, floor_z: float, wall_y: float, fps: float) -> None:
+        """Colours, light, floor height (Blender z) and back wall distance (Blender y)."""
+        scene = self.scene
+        self.floor.scale = (30.0, 30.0, 1.0)
+        self.floor.location = (0.0, 0.0, floor_z)
+        self.wall.rotation_euler = (math.pi / 2, 0.0, 0.0)
+        self.wall.scale = (30.0, 30.0, 1.0)
+        self.wall.location = (0.0, wall_y, floor_z + 29.0)
+        self._set_colour(self.floor.data.materials[0], params.floor)
+        self._set_colour(self.wall.data.materials[0], params.background)
+        self.world.color = params.background
+        bg = self.world.node_tree.nodes.get("Background")
+        if bg is not None:
+            bg.inputs["Color"].default_value = (*params.background, 1.0)
+            bg.inputs["Strength"].default_value = 0.6
+        if self.engine == "workbench":
+            sh = scene.display.shading
+            sh.studio_light = params.workbench_light
+            sh.studiolight_rotate_z = math.radians(params.light_rotation_deg)
+            el, az = math.radians(params.sun_elevation_deg), math.radians(params.sun_azimuth_deg)
+            scene.display.light_direction = (math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el))
+        if self.sun is not None:
+            self.sun.rotation_euler = (math.radians(90.0 - params.sun_elevation_deg), 0.0,
+                                       math.radians(180.0 + params.sun_azimuth_deg))
+            self.sun.data.energy = params.sun_strength
+        fps_int = max(1, int(round(fps)))
+        scene.render.fps = fps_int
+        scene.render.fps_base = fps_int / fps
+
+    # ----------------------------------------------------------------- figures
+    def figure(self, body: str, index: int, mesh_factory) -> Figure:
+        key = (body, index)
+        if key not in self.figures:
+            self.figures[key] = self._build_figure(f"{body}{index}", mesh_factory())
+        return self.figures[key]
+
+    def _build_figure(self, name: str, body: BodyMesh) -> Figure:
+        bpy = self.bpy
+        rest = body.rest
+        arm = bpy.data.armatures.new(f"{name}_rig")
+        arm_obj = bpy.data.objects.new(f"{name}_rig", arm)
+        self.scene.collection.objects.link(arm_obj)
+        bpy.context.view_layer.objects.active = arm_obj
+        bpy.ops.object.mode_set(mode="EDIT")
+        for b, bone_name in enumerate(BONE_NAMES):
+            frame = rest.frames[b]
+            eb = arm.edit_bones.new(bone_name)
+            c, p = BONES[b]
+            eb.head = rest.joints[p]
+            eb.tail = rest.joints[c]
+            eb.align_roll(frame[:, 2])
+            eb.use_deform = True
+        bpy.ops.object.mode_set(mode="OBJECT")
+        missing = [n for n in BONE_NAMES if n not in arm.bones]
+        if missing:
+            raise BlenderError(f"Blender dropped bones {missing} (zero length?)")
+        rest_heads = np.array([arm.bones[n].head_local for n in BONE_NAMES])
+        rest_frames = np.array([np.array(arm.bones[n].matrix_local)[:3, :3] for n in BONE_NAMES])
+        dev = np.abs(rest_frames - rest.frames).max()
+        if dev > 1e-4:
+            log.debug("Blender's bone rolls differ from the template frames by %.2g", dev)
+
+        mesh = bpy.data.meshes.new(name)
+        mesh.from_pydata(body.vertices.tolist(), [], [list(p) for p in body.polygons])
+        mesh.validate()
+        mats = {}
+        for m in body.materials:
+            mats[m] = self._material(f"{name}_{m}", (0.5, 0.5, 0.5), roughness=0.3 if m in ("eye_white", "pupil") else 0.65)
+            mesh.materials.append(mats[m])
+        mesh.polygons.foreach_set("material_index", body.material_index)
+        mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
+        mesh.update()
+        obj = bpy.data.objects.new(name, mesh)
+        self.scene.collection.objects.link(obj)
+        for b, bone_name in enumerate(BONE_NAMES):
+            vg = obj.vertex_groups.new(name=bone_name)
+            col = body.weights[:, b]
+            nz = np.nonzero(col > 0)[0]
+            # One call per distinct weight value keeps this fast.
+            vals, inv = np.unique(np.round(col[nz], 4), return_inverse=True)
+            for k, val in enumerate(vals):
+                vg.add(nz[inv == k].tolist(), float(val), "REPLACE")
+        mod = obj.modifiers.new("armature", "ARMATURE")
+        mod.object = arm_obj
+        mod.use_vertex_groups = True
+        obj.parent = arm_obj
+        for pb in arm_obj.pose.bones:
+            pb.rotation_mode = "QUATERNION"
+        return Figure(arm_obj, obj, mats, rest_heads, rest_frames, rest)
+
+    def hide_unused(self, used: set[tuple[str, int]]) -> None:
+        for key, fig in self.figures.items():
+            hidden = key not in used
+            for o in (fig.mesh, fig.armature):
+                if o.animation_data is not None and hidden:
+                    o.animation_data.action = None
+                o.hide_render = hidden
+                o.hide_viewport = hidden
+
+    def animate(self, fig: Figure, motion: Retarget, appearance: Appearance, first_frame: int = 1) -> None:
+        """Recolour ``fig`` and key its pose for every frame of ``motion``."""
+        for m, colour in (("skin", appearance.skin), ("shirt", appearance.shirt), ("trousers", appearance.trousers),
+                          ("shoes", appearance.shoes), ("hair", appearance.hair), ("eye_white", (0.9, 0.9, 0.88)),
+                          ("pupil", (0.03, 0.03, 0.04)), ("lips", tuple(0.75 * c for c in appearance.skin[:1]) + (0.25, 0.25))):
+            if m in fig.materials:
+                self._set_colour(fig.materials[m], colour)
+        t = motion.heads.shape[0]
+        r0 = fig.rest_frames  # (B, 3, 3), Blender's
+        frames = np.arange(first_frame, first_frame + t, dtype=np.float64)
+        # Pose rotation = R0^T Q R0 with Q = R_t T0^T the world delta from the template
+        # frames T0 (numpy's) to the posed frames; R0 are Blender's rest frames (its roll).
+        q_world = motion.rotations @ np.swapaxes(fig.template_frames, -1, -2)[None]
+        basis_rot = np.swapaxes(r0, -1, -2)[None] @ q_world @ r0[None]
+        quat = _quat_from_matrix(basis_rot)  # (T, B, 4)
+        loc = np.einsum("bji,tbj->tbi", r0, motion.heads - fig.rest_heads[None])  # R0^T (h - h0)
+        bpy = self.bpy
+        arm_obj = fig.armature
+        action = bpy.data.actions.new(f"{arm_obj.name}_motion")
+        slot = action.slots.new("OBJECT", arm_obj.name)
+        strip = action.layers.new("motion").strips.new(type="KEYFRAME")
+        bag = strip.channelbag(slot, ensure=True)
+
+        def key(channels, path: str, values: np.ndarray) -> None:
+            for i in range(values.shape[-1]):
+                fc = channels.fcurves.new(path, index=i)
+                fc.keyframe_points.add(t)
+                fc.keyframe_points.foreach_set("co", np.stack([frames, values[:, i]], axis=1).ravel().astype(np.float32))
+                fc.keyframe_points.foreach_set("interpolation", np.zeros(t, dtype=np.int32))  # CONSTANT
+                fc.update()
+
+        for b, name in enumerate(BONE_NAMES):
+            key(bag, f'pose.bones["{name}"].location', loc[:, b])
+            key(bag, f'pose.bones["{name}"].rotation_quaternion', quat[:, b])
+            pb = arm_obj.pose.bones[name]
+            pb.scale = motion.scale[b]
+        old = arm_obj.animation_data.action if arm_obj.animation_data else None
+        arm_obj.animation_data_create()
+        arm_obj.animation_data.action = action
+        arm_obj.animation_data.action_slot = slot
+        if old is not None:
+            bpy.data.actions.remove(old)
+        # Absent frames: hide the figure (keyed visibility, constant between keys).
+        hide = bpy.data.actions.new(f"{fig.mesh.name}_visibility")
+        hslot = hide.slots.new("OBJECT", fig.mesh.name)
+        hbag = hide.layers.new("visibility").strips.new(type="KEYFRAME").channelbag(hslot, ensure=True)
+        key(hbag, "hide_render", (~motion.present).astype(np.float64)[:, None])
+        key(hbag, "hide_viewport", (~motion.present).astype(np.float64)[:, None])
+        old = fig.mesh.animation_data.action if fig.mesh.animation_data else None
+        fig.mesh.animation_data_create()
+        fig.mesh.animation_data.action = hide
+        fig.mesh.animation_data.action_slot = hslot
+        if old is not None:
+            bpy.data.actions.remove(old)
+        fig.mesh.hide_render = fig.armature.hide_render = False
+        fig.mesh.hide_viewport = fig.armature.hide_viewport = False
+
+    # ----------------------------------------------------------------- output
+    def posed_joints(self, fig: Figure, frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """Heads and tails (B, 3) of the posed bones at ``frame``, read back from Blender."""
+        self.scene.frame_set(frame)
+        pbs = [fig.armature.pose.bones[n] for n in BONE_NAMES]
+        mw = np.array(fig.armature.matrix_world)
+        heads = np.array([mw[:3, :3] @ np.array(pb.head) + mw[:3, 3] for pb in pbs])
+        tails = np.array([mw[:3, :3] @ np.array(pb.tail) + mw[:3, 3] for pb in pbs])
+        return heads, tails
+
+    def render_frames(self, out_dir: Path, n_frames: int, progress=None) -> list[Path]:
+        """Render frames 1..n_frames to ``out_dir/000001.png``... and return their paths."""
+        bpy = self.bpy
+        scene = self.scene
+        scene.frame_start, scene.frame_end = 1, n_frames
+        scene.render.filepath = str(Path(out_dir) / "######")
+        done = []
+
+        def on_post(scene_, *_):
+            done.append(scene_.frame_current)
+            if progress is not None:
+                progress.update(1)
+
+        bpy.app.handlers.render_post.append(on_post)
+        try:
+            result = bpy.ops.render.render(animation=True, write_still=False)
+        except RuntimeError as err:
+            raise BlenderError(f"Blender failed to render: {err}") from None
+        finally:
+            bpy.app.handlers.render_post.remove(on_post)
+        if "FINISHED" not in result:
+            raise BlenderError(f"Blender's render returned {result}")
+        paths = [Path(out_dir) / f"{i:06d}.png" for i in range(1, n_frames + 1)]
+        missing = [p.name for p in paths if not p.is_file()]
+        if missing:
+            raise BlenderError(f"Blender did not write {len(missing)} of {n_frames} frames (first: {missing[0]})")
+        return paths
