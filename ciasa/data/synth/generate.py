@@ -1,0 +1,211 @@
+"""Assemble the synthetic data set: performances -> clips -> xsub / xview splits on disk.
+
+Every random draw comes from a seed derived from the sample's identity (seed,
+subject, action, replication, camera), as SURREAL does per clip: a subject has the
+same body in all its clips, and any subset of the set regenerates identically.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ciasa.data.ntu import NTU_ACTIONS, XSUB_TRAIN_SUBJECTS, XVIEW_TRAIN_CAMERAS, format_sample_name
+from ciasa.data.stgcn import save_split
+from ciasa.data.synth.body import forward_kinematics, sample_body
+from ciasa.data.synth.motions import ACTIONS, PoseBuilder, Style
+from ciasa.data.synth.scene import CAMERA_YAW_DEG, View, kinect_jitter, sample_view, to_camera_space
+from ciasa.io import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+FPS = 30.0
+SETUP = 1
+FORMAT = "ciasa-synth/1"
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    seed: int = 0
+    frames: int = 64
+    bodies: int = 1
+    subjects: tuple[int, ...] = tuple(range(1, 41))
+    replications: int = 1
+    cameras: tuple[int, ...] = (1, 2, 3)
+    all_views: bool = False  # True: every performance seen by every camera (NTU-style)
+    jitter_m: float = 0.008
+
+    def __post_init__(self) -> None:
+        if self.frames < 16:
+            raise ValueError(f"--frames must be at least 16 (an action needs room), got {self.frames}")
+        if self.bodies < 1:
+            raise ValueError(f"--bodies must be at least 1, got {self.bodies}")
+        if not self.subjects or min(self.subjects) < 1 or max(self.subjects) > 999:
+            raise ValueError(f"subjects must be numbers 1..999, got {self.subjects}")
+        if self.replications < 1:
+            raise ValueError(f"--replications must be at least 1, got {self.replications}")
+        bad = [c for c in self.cameras if c not in CAMERA_YAW_DEG]
+        if bad or not self.cameras:
+            raise ValueError(f"cameras must be among {sorted(CAMERA_YAW_DEG)}, got {self.cameras}")
+
+
+def class_names() -> list[str]:
+    return [NTU_ACTIONS[a.ntu_id - 1] for a in ACTIONS]
+
+
+def _rng(*key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(k) for k in key]))
+
+
+def perform(seed: int, subject: int, label: int, replication: int, frames: int) -> np.ndarray:
+    """One performance in the subject's body frame, (T, 25, 3), before any camera."""
+    action = ACTIONS[label]
+    body = sample_body(_rng(seed, 1, subject))
+    rng = _rng(seed, 2, subject, action.ntu_id, replication)
+    t = np.arange(frames, dtype=float)
+    start = rng.uniform(0.03, 0.14) * frames
+    end = frames - 1 - rng.uniform(0.03, 0.14) * frames
+    u = np.clip((t - start) / (end - start), 0.0, 1.0)
+    warp = rng.uniform(-0.35, 0.35)  # the action speeds up / slows down within itself
+    u = u + warp * np.sin(2 * np.pi * u) / (2 * np.pi)
+    style = Style(amp=float(rng.uniform(0.82, 1.12)), jitter=0.022)
+    builder = PoseBuilder(body, u, t / FPS, rng, style)
+    action.motion(builder)
+    return forward_kinematics(body, builder.build())
+
+
+def render_clip(performance: np.ndarray, view: View, rng: np.random.Generator, jitter_m: float, bodies: int) -> np.ndarray:
+    """A performance seen from ``view``: (3, T, 25, bodies) float32, bodies beyond the first zero."""
+    cam = to_camera_space(performance, view)
+    cam = cam + kinect_jitter(rng, cam.shape[:2], jitter_m)
+    clip = np.zeros((3, cam.shape[0], cam.shape[1], bodies), np.float32)
+    clip[..., 0] = cam.transpose(2, 0, 1)
+    return clip
+
+
+@dataclass
+class Sample:
+    name: str
+    label: int
+    subject: int
+    camera: int
+    clip: np.ndarray
+    view: View
+
+
+def generate(config: SynthConfig, progress: bool = False) -> list[Sample]:
+    """All samples of the set, in a fixed order (subject, action, replication, camera)."""
+    from tqdm import tqdm
+
+    jobs = []
+    for subject in config.subjects:
+        for label, action in enumerate(ACTIONS):
+            for rep in range(1, config.replications + 1):
+                if config.all_views:
+                    cams = list(config.cameras)
+                else:  # one sensor per performance, rotating so every camera gets its share
+                    cams = [config.cameras[(subject + label + rep) % len(config.cameras)]]
+                jobs.append((subject, label, rep, cams))
+    samples: list[Sample] = []
+    for subject, label, rep, cams in tqdm(jobs, desc="synth", unit="perf", disable=not progress):
+        ntu_id = ACTIONS[label].ntu_id
+        perf = perform(config.seed, subject, label, rep, config.frames)
+        for cam in cams:
+            rng = _rng(config.seed, 3, subject, ntu_id, rep, cam)
+            view = sample_view(rng, cam)
+            clip = render_clip(perf, view, rng, config.jitter_m, config.bodies)
+            name = format_sample_name(SETUP, cam, subject, rep, ntu_id)
+            samples.append(Sample(name, label, subject, cam, clip, view))
+    return samples
+
+
+def split_of(sample: Sample, benchmark: str) -> str:
+    if benchmark == "xsub":
+        return "train" if sample.subject in XSUB_TRAIN_SUBJECTS else "val"
+    return "train" if sample.camera in XVIEW_TRAIN_CAMERAS else "val"
+
+
+def write_dataset(out: str | Path, config: SynthConfig, progress: bool = True) -> dict:
+    """Generate and write ``OUT/xsub``, ``OUT/xview`` and ``OUT/meta.json``; return the meta."""
+    out = Path(out)
+    t0 = time.perf_counter()
+    samples = generate(config, progress=progress)
+    gen_s = time.perf_counter() - t0
+    names = class_names()
+    sizes: dict[str, dict[str, int]] = {}
+    for benchmark in ("xsub", "xview"):
+        sizes[benchmark] = {}
+        for split in ("train", "val"):
+            part = [s for s in samples if split_of(s, benchmark) == split]
+            if not part:
+                raise ValueError(
+                    f"{out}/{benchmark}: the {split} split is empty with subjects {list(config.subjects)} and "
+                    f"cameras {list(config.cameras)}; include training and test subjects/cameras"
+                )
+            save_split(
+                out / benchmark,
+                split,
+                np.stack([s.clip for s in part]),
+                [s.name for s in part],
+                [s.label for s in part],
+                names,
+            )
+            sizes[benchmark][split] = len(part)
+    meta = {
+        "format": FORMAT,
+        "seed": config.seed,
+        "frames": config.frames,
+        "bodies": config.bodies,
+        "fps": FPS,
+        "layout": "ntu-rgb+d",
+        "coordinates": "kinect camera space: metres, x to the sensor's left, y up, z away",
+        "subjects": list(config.subjects),
+        "replications": config.replications,
+        "all_views": config.all_views,
+        "cameras": {str(c): {"yaw_deg": CAMERA_YAW_DEG[c]} for c in config.cameras},
+        "camera_views": "yaw = the subject's heading relative to facing the sensor; +45 = turned to its own left",
+        "distance_m": [2.5, 4.0],
+        "camera_height_m": [0.7, 1.2],
+        "jitter_m": config.jitter_m,
+        "classes": [{"label": i, "ntu_action": f"A{a.ntu_id:03d}", "name": n} for i, (a, n) in enumerate(zip(ACTIONS, names))],
+        "xsub_train_subjects": list(XSUB_TRAIN_SUBJECTS),
+        "xview_train_cameras": list(XVIEW_TRAIN_CAMERAS),
+        "sizes": sizes,
+        "samples": len(samples),
+        "generation_seconds": round(gen_s, 3),
+    }
+    atomic_write_json(out / "meta.json", meta)
+    log.info("wrote %d samples to %s in %.1f s", len(samples), out, time.perf_counter() - t0)
+    return meta
+
+
+def parse_subjects(text: str) -> tuple[int, ...]:
+    """'1-40' or '1,2,5-8' -> tuple of ints."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                lo, hi = (int(x) for x in part.split("-", 1))
+                out.extend(range(lo, hi + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise ValueError(f"cannot read subject list {text!r} (use e.g. 1-40 or 1,2,5-8)") from None
+    return tuple(sorted(set(out)))
+
+
+def samples_by_class(samples: Sequence[Sample], per_class: int, camera: int = 1) -> list[list[Sample]]:
+    """The first ``per_class`` samples of each class seen by ``camera`` (for figures)."""
+    rows: list[list[Sample]] = [[] for _ in ACTIONS]
+    for s in samples:
+        if s.camera == camera and len(rows[s.label]) < per_class:
+            rows[s.label].append(s)
+    return rows
