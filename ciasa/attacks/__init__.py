@@ -1,0 +1,38 @@
+"""Adversarial attacks on skeleton action recognition: FGSM and CIASA, with their constraints.
+
+``FGSM(model, eps)(x, y)`` returns a perturbed batch; ``CIASA(model, mode=...)(x, y)``
+returns an :class:`AttackResult`. The pieces (clipping, SSR, losses, discriminator,
+metrics) are plain functions and modules in the submodules.
+"""
+
+from ciasa.attacks.base import AttackResult
+from ciasa.attacks.ciasa import CIASA, MODES
+from ciasa.attacks.constraints import clip, frame_mask, joint_eps, movable_mask, project, ssr
+from ciasa.attacks.discriminator import BoneCosineDiscriminator
+from ciasa.attacks.fgsm import FGSM
+from ciasa.attacks.losses import (
+    acceleration,
+    bone_cosine_map,
+    lsgan_discriminator_loss,
+    lsgan_generator_loss,
+    smoothness_loss,
+)
+
+__all__ = [
+    "CIASA",
+    "FGSM",
+    "MODES",
+    "AttackResult",
+    "BoneCosineDiscriminator",
+    "acceleration",
+    "bone_cosine_map",
+    "clip",
+    "frame_mask",
+    "joint_eps",
+    "lsgan_discriminator_loss",
+    "lsgan_generator_loss",
+    "movable_mask",
+    "project",
+    "smoothness_loss",
+    "ssr",
+]

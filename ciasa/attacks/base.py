@@ -1,0 +1,164 @@
+"""What the attacks share: input checks, device choice, freezing the model, the result type."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ciasa.skeleton import LAYOUTS, SkeletonLayout, get_layout
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """'auto' -> CUDA when present, else CPU (defers to ``ciasa.device`` when installed)."""
+    try:
+        from ciasa.device import resolve_device as shared_resolve
+    except ImportError:  # the shared helper is optional for the attack package
+        shared_resolve = None
+    if shared_resolve is not None:
+        return torch.device(shared_resolve("auto" if device is None else device))
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but CUDA is not available")
+    return dev
+
+
+def model_device(model: nn.Module) -> torch.device | None:
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
+    return None
+
+
+def model_layout(model: nn.Module) -> SkeletonLayout | None:
+    """The layout a model declares (``model.layout`` or ``model.graph.layout``), if any."""
+    for owner in (model, getattr(model, "graph", None)):
+        value = getattr(owner, "layout", None) if owner is not None else None
+        if isinstance(value, SkeletonLayout):
+            return value
+        if isinstance(value, str) and value in LAYOUTS:
+            return get_layout(value)
+    return None
+
+
+def resolve_layout(layout: str | SkeletonLayout | None, model: nn.Module, num_joints: int | None = None) -> SkeletonLayout:
+    """The user's layout, else the model's, else the one with a matching joint count."""
+    if layout is not None:
+        chosen = get_layout(layout)
+        declared = model_layout(model)
+        if declared is not None and declared.name != chosen.name:
+            raise ValueError(
+                f"layout {chosen.name!r} was given but the model was built for {declared.name!r}"
+            )
+        return chosen
+    declared = model_layout(model)
+    if declared is not None:
+        return declared
+    if num_joints is not None:
+        for candidate in LAYOUTS.values():
+            if candidate.num_joints == num_joints:
+                return candidate
+        raise ValueError(f"no known skeleton layout has {num_joints} joints")
+    raise ValueError("cannot tell the skeleton layout: pass layout=")
+
+
+def check_batch(x: Tensor, layout: SkeletonLayout) -> None:
+    """Clear errors for inputs that are not ``(N, C, T, V, M)`` skeletons of ``layout``."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected a torch.Tensor batch, got {type(x).__name__}")
+    if x.dim() != 5:
+        raise ValueError(f"expected an (N, C, T, V, M) batch, got shape {tuple(x.shape)}")
+    n, c, t, v, m = x.shape
+    if v != layout.num_joints:
+        raise ValueError(
+            f"input has {v} joints on axis V of shape {tuple(x.shape)} but layout {layout.name!r} "
+            f"(the model's) has {layout.num_joints}: wrong layout for this model?"
+        )
+    allowed = (2, 3) if layout.name == "openpose" else (layout.channels,)
+    if c not in allowed:
+        raise ValueError(
+            f"input has {c} channels on axis C of shape {tuple(x.shape)}; layout {layout.name!r} needs "
+            f"{' or '.join(map(str, allowed))}"
+        )
+    if n == 0:
+        raise ValueError("empty batch (N = 0)")
+    if not torch.is_floating_point(x):
+        raise ValueError(f"skeleton batch must be floating point, got {x.dtype}")
+    if not torch.isfinite(x).all():
+        raise ValueError("skeleton batch holds NaN or inf values")
+
+
+def check_labels(labels: Tensor, n: int, num_classes: int, what: str = "labels") -> Tensor:
+    labels = torch.as_tensor(labels)
+    if labels.dim() != 1 or labels.numel() != n:
+        raise ValueError(f"{what} must be a flat tensor of {n} class indices, got shape {tuple(labels.shape)}")
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise ValueError(f"{what} must be integer class indices, got {labels.dtype}")
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{what} out of range: values {int(labels.min())}..{int(labels.max())} but the model has "
+            f"{num_classes} classes"
+        )
+    return labels.long()
+
+
+@contextlib.contextmanager
+def frozen(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode (BatchNorm statistics and dropout fixed) and no weight gradients, restored after."""
+    was_training = model.training
+    flags = [p.requires_grad for p in model.parameters()]
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, flag in zip(model.parameters(), flags):
+            p.requires_grad_(flag)
+        model.train(was_training)
+
+
+@dataclass
+class AttackResult:
+    """Outcome of one attack call; every field is per sample, on the CPU.
+
+    ``adversarial`` ``(N, C, T, V, M)``; ``labels``, ``target``, ``clean_pred``,
+    ``prediction`` ``(N,)`` long; ``target_confidence`` the softmax probability of the
+    target class on the adversarial input; ``success`` targeted success (prediction ==
+    target); ``iterations`` the optimisation steps taken for each sample.
+    """
+
+    adversarial: Tensor
+    labels: Tensor
+    target: Tensor
+    clean_pred: Tensor
+    prediction: Tensor
+    target_confidence: Tensor
+    success: Tensor
+    iterations: Tensor
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def success_untargeted(self) -> Tensor:
+        return self.prediction != self.labels
+
+    @property
+    def clean_correct(self) -> Tensor:
+        return self.clean_pred == self.labels
+
+    def __len__(self) -> int:
+        return int(self.labels.numel())
+
+
+def as_tensor_batch(x: Tensor | np.ndarray) -> Tensor:
+    if isinstance(x, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    return x

@@ -1,0 +1,214 @@
+"""Constraints that keep a perturbed skeleton a plausible skeleton: masks, clipping, SSR.
+
+All functions work on whole ``(N, C, T, V, M)`` tensors. The masks say what the attack
+may touch:
+
+- the *frame mask* ``(N, 1, T, 1, M)``: body-frames present in the clean input. The
+  ST-GCN preprocessing pads short clips and missing second bodies with exact zeros;
+  those must stay exactly zero or a real model sees a phantom body;
+- the *joint mask* ``(V,)``: the attack region;
+- the *channel mask* ``(C,)``: coordinate channels. OpenPose/Kinetics data carries a
+  detection score as its third channel; the attack must leave it alone, and bone
+  lengths are then measured in the (x, y) plane only.
+
+Clipping bounds every joint to a box of radius ``eps`` (one scalar for all joints, or one
+radius per joint) around its clean position. Spatial skeleton realignment (SSR) then
+restores every bone's clean length by walking the bone tree a level at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ciasa.skeleton import SkeletonLayout
+
+# Below this a bone vector has no usable direction (zero-length bones occur in real
+# Kinect data when two joints are reported at the same point).
+_TINY = 1e-12
+
+
+def default_channel_mask(layout: SkeletonLayout, channels: int) -> Tensor:
+    """Channels the attack may perturb: all of them, except OpenPose's detection score."""
+    mask = torch.ones(channels, dtype=torch.bool)
+    if layout.name == "openpose" and channels == 3:
+        mask[2] = False
+    return mask
+
+
+def frame_mask(clean: Tensor) -> Tensor:
+    """``(N, 1, T, 1, M)`` bool: True where the body is present in that frame of the clean clip."""
+    if clean.dim() != 5:
+        raise ValueError(f"expected an (N, C, T, V, M) batch, got shape {tuple(clean.shape)}")
+    return (clean != 0).any(dim=1, keepdim=True).any(dim=3, keepdim=True)
+
+
+def joint_eps(eps: float | Sequence[float] | np.ndarray | Tensor, num_joints: int) -> Tensor:
+    """Per-joint clipping radius ``(V,)`` from a global scalar or a per-joint vector.
+
+    Raises ValueError for a non-positive scalar, a vector of the wrong length, negative
+    or non-finite entries, or a vector that is zero everywhere (nothing could move).
+    """
+    t = torch.as_tensor(eps, dtype=torch.float32).detach().cpu()
+    if t.dim() == 0:
+        value = float(t)
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"eps must be a positive number of metres, got {value}")
+        return torch.full((num_joints,), value, dtype=torch.float32)
+    if t.dim() != 1 or t.numel() != num_joints:
+        raise ValueError(
+            f"per-joint eps must have one entry per joint ({num_joints}), got shape {tuple(t.shape)}"
+        )
+    if not torch.isfinite(t).all() or (t < 0).any():
+        raise ValueError(f"per-joint eps must be finite and >= 0, got {t.tolist()}")
+    if not (t > 0).any():
+        raise ValueError("per-joint eps is zero for every joint: nothing could be perturbed")
+    return t.clone()
+
+
+def region_mask(joints: Sequence[int], num_joints: int) -> Tensor:
+    """``(V,)`` bool mask of the attack region; raises on joint indices outside the layout."""
+    joints = list(joints)
+    bad = [j for j in joints if not (0 <= int(j) < num_joints)]
+    if bad:
+        raise ValueError(f"attack region names joints {bad} outside the layout's {num_joints} joints")
+    if not joints:
+        raise ValueError("the attack region is empty")
+    mask = torch.zeros(num_joints, dtype=torch.bool)
+    mask[joints] = True
+    return mask
+
+
+def ssr_movable(region: Tensor, layout: SkeletonLayout) -> Tensor:
+    """Region joints SSR can move without changing a bone or a joint outside the region.
+
+    SSR carries a joint's displacement to all its descendants. A region joint with a
+    descendant outside the region (e.g. the neck, whose child the head belongs to
+    another region) can therefore only move by stretching a bone to that descendant.
+    Such joints are frozen: a joint moves only when its whole subtree lies in the region.
+    """
+    below = torch.as_tensor(layout.descendants)  # [a, b]: b is a or lies below a
+    region = region.cpu()
+    outside = ~region
+    has_outside_descendant = (below & outside[None, :]).any(dim=1)
+    return region & ~has_outside_descendant
+
+
+def movable_mask(clean: Tensor, joints: Tensor, channels: Tensor) -> Tensor:
+    """Full-size bool mask ``(N, C, T, V, M)`` of the coordinates the attack may change."""
+    n, c, t, v, m = clean.shape
+    device = clean.device
+    return (
+        frame_mask(clean)
+        & joints.to(device).view(1, 1, 1, v, 1)
+        & channels.to(device).view(1, c, 1, 1, 1)
+    )
+
+
+def clip(perturbed: Tensor, clean: Tensor, eps: Tensor | float, movable: Tensor) -> Tensor:
+    """Box-clip every joint to ``clean +- eps`` and restore clean values outside ``movable``.
+
+    ``eps`` is a scalar or a per-joint ``(V,)`` tensor. Entries outside ``movable`` are
+    taken from ``clean`` by selection, so they are bit-identical to it.
+    """
+    eps_t = torch.as_tensor(eps, dtype=clean.dtype, device=clean.device)
+    if eps_t.dim() == 1:
+        eps_t = eps_t.view(1, 1, 1, -1, 1)
+    clipped = torch.minimum(torch.maximum(perturbed, clean - eps_t), clean + eps_t)
+    return torch.where(movable, clipped, clean)
+
+
+def _bone_vectors(x: Tensor, child: Tensor, parent: Tensor) -> Tensor:
+    return x.index_select(3, child) - x.index_select(3, parent)
+
+
+def _safe_unit(vec: Tensor, fallback: Tensor) -> Tensor:
+    """Unit vectors along channel dim 1; ``fallback`` where ``vec`` has no direction."""
+    norm = vec.square().sum(dim=1, keepdim=True).sqrt()
+    ok = norm > _TINY
+    return torch.where(ok, vec / torch.where(ok, norm, torch.ones_like(norm)), fallback)
+
+
+def ssr(
+    perturbed: Tensor,
+    clean: Tensor,
+    layout: SkeletonLayout,
+    movable: Tensor | None = None,
+    channels: Tensor | None = None,
+) -> Tensor:
+    """Spatial skeleton realignment: give every bone its clean length again.
+
+    Walks the bone tree from the root a level at a time. Each joint is placed at its
+    (already realigned) parent plus the clean bone length along the *perturbed* bone
+    direction; because the parent's shift is applied before the child is placed, every
+    joint carries its ancestors' displacement, as if the subtree moved rigidly with it.
+
+    Args:
+        perturbed, clean: ``(N, C, T, V, M)``.
+        layout: the bone tree.
+        movable: ``(N, C, T, V, M)`` bool, True where the attack may change a value
+            (see :func:`movable_mask`); elsewhere the output equals ``clean`` exactly.
+            Default: every non-padded coordinate.
+        channels: ``(C,)`` bool, the coordinate channels bone lengths are measured in
+            (default: all).
+
+    A zero-length perturbed bone falls back to the clean direction, a zero-length
+    clean bone puts the child on its parent: no NaN is produced. The root keeps its
+    (clipped) position. Runs without gradient tracking: SSR is a projection step.
+    """
+    if perturbed.shape != clean.shape or perturbed.dim() != 5:
+        raise ValueError(
+            f"ssr needs two (N, C, T, V, M) tensors of one shape, got {tuple(perturbed.shape)} "
+            f"and {tuple(clean.shape)}"
+        )
+    if perturbed.shape[3] != layout.num_joints:
+        raise ValueError(
+            f"ssr: {perturbed.shape[3]} joints but layout {layout.name!r} has {layout.num_joints}"
+        )
+    device = clean.device
+    c = clean.shape[1]
+    if channels is None:
+        channels = torch.ones(c, dtype=torch.bool)
+    chan = channels.to(device).view(1, c, 1, 1, 1).to(clean.dtype)
+    if movable is None:
+        movable = movable_mask(clean, torch.ones(layout.num_joints, dtype=torch.bool), channels)
+
+    with torch.no_grad():
+        out = torch.where(movable, perturbed, clean)
+        # Bone directions and lengths only in the perturbable channels; other channels
+        # (OpenPose scores) are copied from the clean input below.
+        pert_c = out * chan
+        clean_c = clean * chan
+        parents = torch.as_tensor(layout.parents, device=device)
+        for level in layout.tree_levels[1:]:
+            child = torch.as_tensor(level, device=device)
+            parent = parents[child]
+            clean_vec = _bone_vectors(clean_c, child, parent)
+            length = clean_vec.square().sum(dim=1, keepdim=True).sqrt()
+            clean_dir = _safe_unit(clean_vec, torch.zeros_like(clean_vec))
+            direction = _safe_unit(_bone_vectors(pert_c, child, parent), clean_dir)
+            placed = out.index_select(3, parent) + length * direction
+            placed = torch.where(chan.bool(), placed, clean.index_select(3, child))
+            keep = movable.index_select(3, child)
+            out[:, :, :, child, :] = torch.where(keep, placed, clean.index_select(3, child))
+    return out
+
+
+def project(
+    perturbed: Tensor,
+    clean: Tensor,
+    eps: Tensor | float,
+    movable: Tensor,
+    layout: SkeletonLayout,
+    use_ssr: bool = True,
+    channels: Tensor | None = None,
+) -> Tensor:
+    """One projection step of the attack: clip to the eps box, then (optionally) SSR."""
+    with torch.no_grad():
+        out = clip(perturbed, clean, eps, movable)
+        if use_ssr:
+            out = ssr(out, clean, layout, movable, channels)
+    return out

@@ -1,0 +1,197 @@
+"""How well an attack worked and how visible it is: fooling rates and perturbation statistics.
+
+Per-sample functions return ``(N,)`` tensors (or ``(N, V)`` per joint); only non-padded
+body-frames count. Distances are Euclidean over the perturbable channels, in the data's
+units (metres for NTU). :func:`summarize` turns an :class:`AttackResult` into the numbers
+of ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ciasa.attacks import constraints
+from ciasa.attacks.base import AttackResult
+from ciasa.attacks.losses import acceleration, acceleration_valid
+from ciasa.skeleton import SkeletonLayout
+
+
+def _chan(x: Tensor, channels: Tensor | None) -> Tensor:
+    if channels is None:
+        return x
+    return x * channels.to(x.device, x.dtype).view(1, -1, 1, 1, 1)
+
+
+def joint_displacement(adv: Tensor, clean: Tensor, channels: Tensor | None = None) -> Tensor:
+    """Euclidean distance of every joint from its clean position: ``(N, T, V, M)``."""
+    return _chan(adv - clean, channels).square().sum(dim=1).sqrt()
+
+
+def joint_variation(
+    adv: Tensor, clean: Tensor, joints: Tensor | None = None, channels: Tensor | None = None
+) -> dict[str, Tensor]:
+    """Per-sample min / max / mean joint displacement over the non-padded frames of ``joints``."""
+    d = joint_displacement(adv, clean, channels)
+    n, t, v, m = d.shape
+    mask = constraints.frame_mask(clean).squeeze(1).expand(n, t, v, m)
+    if joints is not None:
+        mask = mask & joints.to(d.device).view(1, 1, v, 1)
+    count = mask.sum(dim=(1, 2, 3))
+    inf = torch.tensor(math.inf, dtype=d.dtype, device=d.device)
+    nan = torch.tensor(math.nan, dtype=d.dtype, device=d.device)
+    has = count > 0
+    return {
+        "min": torch.where(has, torch.where(mask, d, inf).amin(dim=(1, 2, 3)), nan),
+        "max": torch.where(has, torch.where(mask, d, -inf).amax(dim=(1, 2, 3)), nan),
+        "mean": torch.where(has, (d * mask).sum(dim=(1, 2, 3)) / count.clamp_min(1), nan),
+    }
+
+
+def bone_lengths(x: Tensor, layout: SkeletonLayout, channels: Tensor | None = None) -> Tensor:
+    """``(N, T, B, M)`` bone lengths, bones ordered like ``layout.bones``."""
+    x = _chan(x, channels)
+    child = torch.as_tensor([c for c, _ in layout.bones], device=x.device)
+    parent = torch.as_tensor([p for _, p in layout.bones], device=x.device)
+    return (x.index_select(3, child) - x.index_select(3, parent)).square().sum(dim=1).sqrt()
+
+
+def bone_length_error(
+    adv: Tensor, clean: Tensor, layout: SkeletonLayout, channels: Tensor | None = None
+) -> dict[str, Tensor]:
+    """Per-sample mean and max absolute bone-length change over non-padded frames."""
+    err = (bone_lengths(adv, layout, channels) - bone_lengths(clean, layout, channels)).abs()
+    n, t, b, m = err.shape
+    mask = constraints.frame_mask(clean).squeeze(1).expand(n, t, b, m)
+    count = mask.sum(dim=(1, 2, 3)).clamp_min(1)
+    return {
+        "mean": (err * mask).sum(dim=(1, 2, 3)) / count,
+        "max": torch.where(mask, err, torch.zeros_like(err)).amax(dim=(1, 2, 3)),
+    }
+
+
+def acceleration_energy(x: Tensor, frames: Tensor, channels: Tensor | None = None) -> Tensor:
+    """Per-sample mean over body-frames of the summed squared joint accelerations ``(N,)``."""
+    if x.shape[2] < 3:
+        return x.new_zeros(x.shape[0])
+    acc = acceleration(_chan(x, channels)).square().sum(dim=1)  # (N, T-2, V, M)
+    valid = acceleration_valid(frames).squeeze(1).to(x.dtype)  # (N, T-2, 1, M)
+    return (acc * valid).sum(dim=(1, 2, 3)) / valid.sum(dim=(1, 2, 3)).clamp_min(1)
+
+
+def linf_per_joint(adv: Tensor, clean: Tensor, channels: Tensor | None = None) -> Tensor:
+    """``(N, V)``: the largest coordinate change of each joint (L-inf, the clipping's measure)."""
+    diff = _chan(adv - clean, channels).abs()
+    return diff.amax(dim=(1, 2, 4))
+
+
+def eps_overshoot(linf: Tensor, eps: Tensor, joints: Tensor | None = None, tol: float = 1e-6) -> dict[str, Any]:
+    """How far joints ended up outside their clipping box (SSR can carry a child past it).
+
+    ``linf`` ``(N, V)`` from :func:`linf_per_joint`; ``eps`` ``(V,)``. Returns per-joint
+    lists (max L-inf over samples, eps, max overshoot, fraction of samples beyond the
+    box) and the overall maxima. ``joints`` limits the report to the attacked joints.
+    """
+    eps = eps.to(linf.device, linf.dtype)
+    over = (linf - eps.view(1, -1)).clamp_min(0)
+    beyond = (linf > eps.view(1, -1) + tol).to(linf.dtype)
+    v = linf.shape[1]
+    sel = torch.ones(v, dtype=torch.bool) if joints is None else joints.cpu()
+    idx = sel.nonzero().flatten().tolist()
+    return {
+        "joints": idx,
+        "eps": [float(eps[j]) for j in idx],
+        "linf_max": [float(linf[:, j].max()) for j in idx],
+        "overshoot_max": [float(over[:, j].max()) for j in idx],
+        "fraction_beyond": [float(beyond[:, j].mean()) for j in idx],
+        "overall_overshoot_max": float(over[:, idx].max()) if idx else 0.0,
+        "overall_fraction_beyond": float(beyond[:, idx].mean()) if idx else 0.0,
+    }
+
+
+def fooling_rates(result: AttackResult) -> dict[str, Any]:
+    """Targeted and untargeted fooling rates, over all samples and over the clean-correct ones.
+
+    The rates over clean-correct samples are the paper's (an already misclassified
+    sample says nothing about the attack); when the model gets no sample right they are
+    None and ``note`` says so.
+    """
+    correct = result.clean_correct
+    n = len(result)
+    n_correct = int(correct.sum())
+    out: dict[str, Any] = {
+        "n": n,
+        "n_clean_correct": n_correct,
+        "clean_accuracy": _rate(correct),
+        "attacked_accuracy": _rate(result.prediction == result.labels),
+        "fooling_targeted_all": _rate(result.success),
+        "fooling_untargeted_all": _rate(result.success_untargeted),
+        "fooling_targeted": _rate(result.success[correct]) if n_correct else None,
+        "fooling_untargeted": _rate(result.success_untargeted[correct]) if n_correct else None,
+        "mean_target_confidence": float(result.target_confidence.mean()) if n else None,
+    }
+    if n_correct == 0:
+        out["note"] = "the model classifies no attacked sample correctly: fooling rates over correct samples undefined"
+    return out
+
+
+def _rate(flags: Tensor) -> float | None:
+    return float(flags.float().mean()) if flags.numel() else None
+
+
+def per_sample_stats(
+    result: AttackResult, clean: Tensor, layout: SkeletonLayout, eps: Tensor, joints: Tensor
+) -> dict[str, np.ndarray]:
+    """Per-sample perturbation statistics (the columns of ``per_sample.csv``)."""
+    adv = result.adversarial
+    clean = clean.to(adv.device, adv.dtype)
+    channels = constraints.default_channel_mask(layout, clean.shape[1])
+    frames = constraints.frame_mask(clean)
+    var = joint_variation(adv, clean, joints, channels)
+    bone = bone_length_error(adv, clean, layout, channels)
+    linf = linf_per_joint(adv, clean, channels)
+    over = (linf - eps.view(1, -1)).clamp_min(0)
+    return {
+        "joint_var_min": var["min"].numpy(),
+        "joint_var_max": var["max"].numpy(),
+        "joint_var_mean": var["mean"].numpy(),
+        "bone_error_mean": bone["mean"].numpy(),
+        "bone_error_max": bone["max"].numpy(),
+        "accel_energy_clean": acceleration_energy(clean, frames, channels).numpy(),
+        "accel_energy_adv": acceleration_energy(adv, frames, channels).numpy(),
+        "accel_energy_perturbation": acceleration_energy(adv - clean, frames, channels).numpy(),
+        "linf_max": linf.amax(dim=1).numpy(),
+        "eps_overshoot_max": over.amax(dim=1).numpy(),
+        "_linf": linf.numpy(),
+    }
+
+
+def summarize_stats(stats: dict[str, np.ndarray], eps: Tensor, joints: Tensor) -> dict[str, Any]:
+    """Aggregate per-sample statistics (possibly concatenated over batches) for ``summary.json``."""
+
+    def finite(a: np.ndarray) -> np.ndarray:
+        return a[np.isfinite(a)]
+
+    vmin, vmax, vmean = finite(stats["joint_var_min"]), finite(stats["joint_var_max"]), finite(stats["joint_var_mean"])
+    return {
+        "joint_variation": {
+            "unit": "data units (metres for NTU), Euclidean per joint and frame, attacked joints only",
+            "min": float(vmin.min()) if vmin.size else None,
+            "max": float(vmax.max()) if vmax.size else None,
+            "mean": float(vmean.mean()) if vmean.size else None,
+        },
+        "bone_length_error": {
+            "mean": float(stats["bone_error_mean"].mean()),
+            "max": float(stats["bone_error_max"].max()),
+        },
+        "acceleration_energy": {
+            "clean": float(stats["accel_energy_clean"].mean()),
+            "perturbed": float(stats["accel_energy_adv"].mean()),
+            "perturbation": float(stats["accel_energy_perturbation"].mean()),
+        },
+        "eps_overshoot": eps_overshoot(torch.from_numpy(stats["_linf"]), eps, joints),
+    }
