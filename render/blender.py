@@ -135,7 +135,7 @@ class BlenderSession:
             light = bpy.data.lights.new("sun", "SUN")
             self.sun = bpy.data.objects.new("sun", light)
             scene.collection.objects.link(self.sun)
-        self.figures: dict[tuple[str, int], Figure] = {}
+        self.figures: dict[tuple, Figure] = {}
 
     # ----------------------------------------------------------------- scene
     def _cycles_device(self, want: str) -> str:
@@ -237,10 +237,12 @@ class BlenderSession:
         scene.render.fps_base = fps_int / fps
 
     # ----------------------------------------------------------------- figures
-    def figure(self, body: str, index: int, mesh_factory) -> Figure:
-        key = (body, index)
+    def figure(self, key: tuple, mesh_factory) -> Figure:
+        """The figure for ``key`` (body kind, variant, index), built on first use."""
         if key not in self.figures:
-            self.figures[key] = self._build_figure(f"{body}{index}", mesh_factory())
+            name = "_".join(str(k) for k in key).replace(".", "p").replace("-", "m")
+            log.debug("building figure %s", name)
+            self.figures[key] = self._build_figure(name, mesh_factory())
         return self.figures[key]
 
     def _build_figure(self, name: str, body: BodyMesh) -> Figure:
@@ -297,7 +299,7 @@ class BlenderSession:
             pb.rotation_mode = "QUATERNION"
         return Figure(arm_obj, obj, mats, rest_heads, rest_frames, rest)
 
-    def hide_unused(self, used: set[tuple[str, int]]) -> None:
+    def hide_unused(self, used: set[tuple]) -> None:
         for key, fig in self.figures.items():
             hidden = key not in used
             for o in (fig.mesh, fig.armature):

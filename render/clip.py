@@ -175,14 +175,19 @@ class ClipReport:
     seconds: dict = field(default_factory=dict)
 
 
-def _body_factory(body: str):
+def _body_factory(body: str, appearance):
+    """(cache key, builder) of the body for one appearance: the default body is one mesh
+    for everyone, MakeHuman bodies differ by gender and shape."""
     if body == "default":
         from render.body_default import build_default_body
 
-        return build_default_body
+        return ("default",), build_default_body
+    import functools
+
     from render.body_makehuman import build_makehuman_body
 
-    return build_makehuman_body
+    return ("makehuman", appearance.gender, appearance.makehuman_shape), functools.partial(
+        build_makehuman_body, shape=appearance.makehuman_shape, gender=appearance.gender)
 
 
 class Renderer:
@@ -272,16 +277,17 @@ class Renderer:
         used = set()
         figures = []
         errors = []
-        factory = _body_factory(opt.body)
         for k, m in enumerate(bodies):
             joints = clip[..., m].transpose(1, 2, 0)  # (T, 25, 3)
-            with _quiet_stdout():
-                fig = sess.figure(opt.body, k, factory)
             appearance = params.appearances[k]
+            variant, factory = _body_factory(opt.body, appearance)
+            key = (*variant, k)
+            with _quiet_stdout():
+                fig = sess.figure(key, factory)
             motion = retarget(joints, fig.rest, build=appearance.build)
             report.warnings.extend(f"body {m}: {w}" for w in motion.warnings)
             sess.animate(fig, motion, appearance)
-            used.add((opt.body, k))
+            used.add(key)
             figures.append((m, fig, motion, joints))
             err = joint_error(motion, joints)
             errors.append(err)

@@ -40,7 +40,8 @@ class Appearance:
     shoes: tuple[float, float, float]
     hair: tuple[float, float, float]
     build: float  # across-bone thickness factor (body shape)
-    makehuman_shape: float  # MakeHuman body: -1 slim .. 1 heavy
+    makehuman_shape: float  # MakeHuman body: -1 slim .. 1 heavy (five levels, so batches reuse bodies)
+    gender: str  # MakeHuman body: 'male' or 'female'
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ def _appearance(rng: np.random.Generator) -> Appearance:
         shoes=_hsv(rng.uniform(), rng.uniform(0.0, 0.3), float(rng.choice([rng.uniform(0.06, 0.18), rng.uniform(0.75, 0.95)]))),
         hair=HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))],
         build=round(float(rng.uniform(0.92, 1.12)), 4),
-        makehuman_shape=round(float(rng.uniform(-1.0, 1.0)), 4),
+        makehuman_shape=float(rng.choice([-0.8, -0.4, 0.0, 0.4, 0.8])),
+        gender=str(rng.choice(["male", "female"])),
     )
 
 
