@@ -1,0 +1,407 @@
+"""Train a skeleton action classifier on an ST-GCN-layout data set (CPU or CUDA), resumably.
+
+``python -m ciasa.train --data DIR --out RUN_DIR [--config cfg.yaml] [flags]``
+
+Settings come from the defaults below, overridden by ``--config`` (YAML with the
+same names as the flags, underscores or dashes), overridden by flags given on the
+command line. The defaults are the official ST-GCN NTU recipe (width 64, dropout
+0.5, SGD + Nesterov momentum 0.9, lr 0.1, weight decay 1e-4, lr x0.1 at epochs 10
+and 50, 80 epochs, batch 64) except that the schedule defaults to cosine;
+``config/train_demo.yaml`` holds the narrow, short-clip CPU demo.
+
+Schedules (per iteration): ``cosine`` decays lr from its base value to 0 over the run
+after ``warmup_epochs`` of linear warm-up; ``step`` multiplies it by 0.1 at each of
+``lr_steps`` (epochs). Optimisers: ``sgd`` (Nesterov, momentum 0.9) or ``adam``.
+
+RUN_DIR receives ``last.pt`` after every epoch (model + optimiser + schedule + log,
+written atomically; ``--resume`` continues from it), ``model.pt`` (the final weights
+in the ``ciasa-checkpoint/1`` format with class names and layout; ``best.pt`` holds
+the epoch with the best clean validation accuracy, for reference only since the
+validation split doubles as the test split here) and ``train_log.json`` (per-epoch
+loss, accuracy on clean and on noise-perturbed validation skeletons, seconds).
+The epoch order and augmentation draws derive from ``(seed, epoch)``, so a resumed
+run sees the same batches as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+from torch import nn
+from tqdm import tqdm
+
+from ciasa.augment import REEXTRACTION_SIGMA, AugmentConfig, Augmenter
+from ciasa.data.stgcn import SkeletonSet, load_split
+from ciasa.device import resolve_device
+from ciasa.evaluate import predict, topk_accuracy
+from ciasa.io import atomic_write_json
+from ciasa.models import build_model, save_checkpoint
+from ciasa.models.checkpoint import CheckpointError, read_checkpoint
+from ciasa.skeleton import LAYOUTS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    data: str = ""
+    out: str = ""
+    split_train: str = "train"
+    split_val: str = "val"
+    arch: str = "stgcn"
+    strategy: str = "spatial"
+    base_channels: int = 64
+    dropout: float = 0.5
+    edge_importance: bool = True
+    epochs: int = 80
+    batch_size: int = 64
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    lr_steps: list[int] = field(default_factory=lambda: [10, 50])
+    warmup_epochs: float = 0.0
+    label_smoothing: float = 0.0
+    augment: bool = False
+    augment_args: dict[str, Any] = field(default_factory=dict)
+    val_noise_sigma: list[float] = field(default_factory=lambda: list(REEXTRACTION_SIGMA))
+    val_every: int = 1
+    device: str = "auto"
+    num_workers: int = 0
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+    seed: int = 0
+    resume: bool = False
+    progress: bool = True
+
+    def model_args(self, in_channels: int, num_class: int, layout: str) -> dict[str, Any]:
+        return {
+            "in_channels": in_channels,
+            "num_class": num_class,
+            "graph_args": {"layout": layout, "strategy": self.strategy},
+            "edge_importance_weighting": self.edge_importance,
+            "base_channels": self.base_channels,
+            "dropout": self.dropout,
+        }
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    cfg = {k.replace("-", "_"): v for k, v in raw.items()}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown settings {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return cfg
+
+
+def infer_layout(data: SkeletonSet) -> str:
+    V = data.shape[3]
+    for name, layout in LAYOUTS.items():
+        if layout.num_joints == V:
+            return name
+    raise ValueError(f"{data.source}: {V} joints per frame matches no known layout ({', '.join(LAYOUTS)})")
+
+
+class BatchFetcher(torch.utils.data.Dataset):
+    """Item ``i`` is the whole batch ``order[i*B:(i+1)*B]``: one fancy-index read per batch
+    (fast on memory maps) instead of B single-sample reads."""
+
+    def __init__(self, data: np.ndarray, labels: np.ndarray, order: np.ndarray, batch_size: int) -> None:
+        self.data, self.labels, self.order, self.batch_size = data, labels, order, batch_size
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.order) / self.batch_size)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = np.sort(self.order[i * self.batch_size : (i + 1) * self.batch_size])
+        x = np.ascontiguousarray(self.data[idx], dtype=np.float32)
+        return torch.from_numpy(x), torch.from_numpy(self.labels[idx].astype(np.int64))
+
+
+def lr_factor(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    epoch = step / steps_per_epoch
+    warm = cfg.warmup_epochs
+    if warm > 0 and epoch < warm:
+        return (step + 1) / (warm * steps_per_epoch)
+    if cfg.schedule == "cosine":
+        total = max(cfg.epochs - warm, 1e-9)
+        return 0.5 * (1.0 + math.cos(math.pi * min((epoch - warm) / total, 1.0)))
+    if cfg.schedule == "step":
+        return 0.1 ** sum(epoch >= s for s in cfg.lr_steps)
+    raise ValueError(f"unknown lr schedule {cfg.schedule!r} (use cosine or step)")
+
+
+def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
+                               weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r} (use sgd or adam)")
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Run (or resume) a training; returns the final log dict also written to train_log.json."""
+    if not cfg.data or not cfg.out:
+        raise ValueError("both a data directory and an output directory are needed")
+    torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    out = Path(cfg.out)
+    train_set = load_split(cfg.data, cfg.split_train, mmap=True)
+    val_set = load_split(cfg.data, cfg.split_val, mmap=True) if cfg.split_val else None
+    layout = infer_layout(train_set)
+    _, C, T, V, M = train_set.shape
+    class_names = train_set.class_names
+    if val_set is not None:
+        if val_set.shape[1] != C or val_set.shape[3] != V:
+            raise ValueError(f"{val_set.source}: shape {val_set.shape} does not fit the training data {train_set.shape}")
+        if len(val_set) and int(val_set.labels.max()) >= len(class_names):
+            raise ValueError(f"{val_set.source}: label {int(val_set.labels.max())} has no class in the training set")
+    model_args = cfg.model_args(C, len(class_names), layout)
+    model = build_model(cfg.arch, **model_args).to(device)
+    optimizer = make_optimizer(cfg, model)
+    augment = Augmenter(AugmentConfig(**cfg.augment_args), spatial_3d=(layout == "ntu-rgb+d")) if cfg.augment else None
+
+    history: list[dict[str, Any]] = []
+    start_epoch, best = 0, {"epoch": None, "val_top1": -1.0}
+    last_path = out / "last.pt"
+    if cfg.resume and last_path.is_file():
+        start_epoch, history, best = _resume(last_path, model, optimizer, cfg, model_args)
+        log.info("resuming %s at epoch %d/%d", last_path, start_epoch + 1, cfg.epochs)
+    elif cfg.resume:
+        log.info("no %s yet: starting from scratch", last_path)
+    out.mkdir(parents=True, exist_ok=True)
+
+    n_train = len(train_set)
+    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+    n_params = sum(p.numel() for p in model.parameters())
+    log.info("training %s (%d parameters, layout %s, %d classes) on %d samples %s, device %s",
+             cfg.arch, n_params, layout, len(class_names), n_train, train_set.shape, device)
+    started = time.perf_counter() - sum(e["seconds"] for e in history)
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.perf_counter()
+        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        torch.manual_seed(cfg.seed * 100_003 + epoch)  # dropout: same draws after a resume
+        order = torch.randperm(n_train, generator=gen).numpy()
+        loader = torch.utils.data.DataLoader(
+            BatchFetcher(train_set.data, train_set.labels, order, cfg.batch_size),
+            batch_size=None, shuffle=False, num_workers=cfg.num_workers,
+        )
+        model.train()
+        loss_sum, correct, seen = 0.0, 0, 0
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False, unit="batch")
+        for i, (x, y) in enumerate(bar):
+            step = epoch * steps_per_epoch + i
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.lr * lr_factor(cfg, step, steps_per_epoch)
+            if augment is not None:
+                x = augment(x, gen)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += float(loss.detach()) * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+        train_seconds = time.perf_counter() - t0
+        entry: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "lr": optimizer.param_groups[0]["lr"],
+            "train_loss": loss_sum / max(seen, 1),
+            "train_acc": correct / max(seen, 1),
+            "train_seconds": train_seconds,
+            "train_samples_per_s": seen / max(train_seconds, 1e-9),
+        }
+        last_epoch = epoch + 1 == cfg.epochs
+        if val_set is not None and ((epoch + 1) % cfg.val_every == 0 or last_epoch):
+            entry.update(_validate(model, val_set, cfg, device))
+        entry["seconds"] = time.perf_counter() - t0
+        history.append(entry)
+        if entry.get("val_top1", -1.0) > best["val_top1"]:
+            best = {"epoch": epoch + 1, "val_top1": entry["val_top1"]}
+            save_checkpoint(out / "best.pt", model, cfg.arch, model_args, class_names, {"train": {"epoch": epoch + 1}})
+        _save_last(last_path, model, optimizer, cfg, model_args, class_names, history, best)
+        _write_log(out, cfg, model_args, class_names, history, best, started, train_set, val_set, device, n_params)
+        log.info("epoch %d/%d: loss %.4f acc %.3f%s (%.1fs, %.1f samples/s)", epoch + 1, cfg.epochs,
+                 entry["train_loss"], entry["train_acc"], _val_text(entry), entry["seconds"], entry["train_samples_per_s"])
+
+    save_checkpoint(out / "model.pt", model, cfg.arch, model_args, class_names,
+                    {"train": {"epochs": cfg.epochs, "final": history[-1] if history else None}})
+    return _write_log(out, cfg, model_args, class_names, history, best, started, train_set, val_set, device, n_params,
+                      finished=True)
+
+
+def _validate(model: nn.Module, val_set: SkeletonSet, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
+    labels = torch.from_numpy(val_set.labels)
+    logits = predict(model, val_set.data, cfg.batch_size * 2, device, progress=cfg.progress, desc="val clean")
+    res = {
+        "val_loss": float(F.cross_entropy(logits, labels)),
+        "val_top1": topk_accuracy(logits, labels, 1),
+        "val_top5": topk_accuracy(logits, labels, 5),
+    }
+    if cfg.val_noise_sigma and any(cfg.val_noise_sigma):
+        sigma = tuple(float(s) for s in cfg.val_noise_sigma)
+        noisy = predict(model, val_set.data, cfg.batch_size * 2, device, sigma, cfg.seed, cfg.progress, "val noisy")
+        res["val_noisy_top1"] = topk_accuracy(noisy, labels, 1)
+    return res
+
+
+def _val_text(entry: dict[str, Any]) -> str:
+    if "val_top1" not in entry:
+        return ""
+    text = f", val top1 {100 * entry['val_top1']:.2f}%"
+    if "val_noisy_top1" in entry:
+        text += f" (noisy {100 * entry['val_noisy_top1']:.2f}%)"
+    return text
+
+
+def _save_last(path, model, optimizer, cfg, model_args, class_names, history, best) -> None:
+    save_checkpoint(path, model, cfg.arch, model_args, class_names, {
+        "train_state": {
+            "epoch": len(history),
+            "optimizer": optimizer.state_dict(),
+            "history": history,
+            "best": best,
+            "config": dataclasses.asdict(cfg),
+        }
+    })  # fmt: skip
+
+
+def _resume(path: Path, model, optimizer, cfg: TrainConfig, model_args: dict[str, Any]):
+    from ciasa.models.checkpoint import load_state_strict
+
+    ckpt = read_checkpoint(path)
+    state = ckpt.get("train_state")
+    if state is None:
+        raise CheckpointError(f"{path}: holds no training state to resume from")
+    if ckpt.get("model_args") != model_args:
+        raise CheckpointError(
+            f"{path}: was trained with model {ckpt.get('model_args')}, the current settings give {model_args}; "
+            "use another --out or the same settings"
+        )
+    load_state_strict(model, ckpt["state_dict"], path)
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["epoch"]), list(state["history"]), dict(state["best"])
+
+
+def _write_log(out, cfg, model_args, class_names, history, best, started, train_set, val_set, device, n_params,
+               finished: bool = False) -> dict[str, Any]:
+    last = history[-1] if history else {}
+    train_time = sum(e["train_seconds"] for e in history)
+    seen = sum(e["train_samples_per_s"] * e["train_seconds"] for e in history)
+    payload = {
+        "finished": finished,
+        "config": dataclasses.asdict(cfg),
+        "model_args": model_args,
+        "class_names": class_names,
+        "parameters": n_params,
+        "device": str(device),
+        "torch_threads": torch.get_num_threads(),
+        "train_data": {"source": train_set.source, "shape": list(train_set.shape)},
+        "val_data": {"source": val_set.source, "shape": list(val_set.shape)} if val_set is not None else None,
+        "epochs": history,
+        "best": best,
+        "final": {k: last.get(k) for k in ("epoch", "val_top1", "val_top5", "val_noisy_top1")},
+        "seconds_total": sum(e["seconds"] for e in history),
+        "seconds_train": train_time,
+        "train_samples_per_s": seen / train_time if train_time else None,
+    }
+    atomic_write_json(Path(out) / "train_log.json", payload)
+    return payload
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m ciasa.train",
+        description="Train ST-GCN (or another registered model) on an ST-GCN-layout data set. "
+        "Precedence: built-in defaults (the official NTU recipe) < --config YAML < flags.",
+    )
+    S = argparse.SUPPRESS  # unset flags stay out of the namespace, so the config file can fill them
+    p.add_argument("--data", default=S, help="ST-GCN layout directory with {split}_data.npy / {split}_label.pkl")
+    p.add_argument("--out", default=S, help="run directory (model.pt, last.pt, best.pt, train_log.json)")
+    p.add_argument("--config", default=None, help="YAML file with settings named like these flags")
+    p.add_argument("--split-train", default=S, help="training split name (default: train)")
+    p.add_argument("--split-val", default=S, help="validation split name (default: val; '' for none)")
+    p.add_argument("--arch", default=S, help="model architecture (default: stgcn)")
+    p.add_argument("--strategy", default=S, choices=["uniform", "distance", "spatial"], help="graph partitioning (default: spatial)")
+    p.add_argument("--base-channels", type=int, default=S, help="width of the first blocks (official: 64)")
+    p.add_argument("--dropout", type=float, default=S, help="dropout in blocks 2-10 (default: 0.5)")
+    p.add_argument("--epochs", type=int, default=S, help="default: 80")
+    p.add_argument("--batch-size", type=int, default=S, help="default: 64")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default=S, help="sgd = Nesterov momentum 0.9 (default)")
+    p.add_argument("--lr", type=float, default=S, help="base learning rate (default: 0.1)")
+    p.add_argument("--weight-decay", type=float, default=S, help="default: 1e-4")
+    p.add_argument("--schedule", choices=["cosine", "step"], default=S, help="default: cosine")
+    p.add_argument("--lr-steps", type=int, nargs="+", default=S, help="epochs of x0.1 steps (step schedule; default: 10 50)")
+    p.add_argument("--warmup-epochs", type=float, default=S, help="linear warm-up length (default: 0)")
+    p.add_argument("--label-smoothing", type=float, default=S)
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=S,
+                   help="joint noise, rotation, scaling, temporal crop (default: off; on in the demo config)")
+    p.add_argument("--val-every", type=int, default=S, help="validate every N epochs (default: 1)")
+    p.add_argument("--device", default=S, help="auto | cpu | cuda | cuda:N (default: auto)")
+    p.add_argument("--num-workers", type=int, default=S, help="data loader worker processes (default: 0)")
+    p.add_argument("--threads", type=int, default=S, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--seed", type=int, default=S)
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=S,
+                   help="continue from RUN_DIR/last.pt when it exists")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=S, help="tqdm progress bars")
+    return p
+
+
+def config_from_args(argv: list[str] | None = None) -> TrainConfig:
+    ns = vars(build_parser().parse_args(argv))
+    settings: dict[str, Any] = {}
+    cfg_file = ns.pop("config", None)
+    if cfg_file:
+        settings.update(load_config_file(cfg_file))
+    settings.update(ns)
+    cfg = TrainConfig(**settings)
+    if not cfg.data or not cfg.out:
+        build_parser().error("--data and --out are required (on the command line or in --config)")
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = config_from_args(argv)
+    try:
+        result = train(cfg)
+    except (FileNotFoundError, ValueError, RuntimeError, KeyError) as err:
+        log.error("%s", err)
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    final = result["final"]
+    if final.get("val_top1") is not None:
+        print(f"val top1 {100 * final['val_top1']:.2f}%  noisy {100 * (final.get('val_noisy_top1') or float('nan')):.2f}%"
+              f"  ({result['seconds_total']:.0f}s)  -> {Path(cfg.out) / 'model.pt'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
