@@ -1,0 +1,400 @@
+"""Cross-model transfer (the paper's Table III): CIASA perturbations made against ST-GCN,
+classified by models that never saw the attack.
+
+The source model is attacked in CIASA's basic mode (all joints, global clipping,
+eps 0.012 by default, as in the paper; targeted towards the least-likely class). The
+perturbed clips are then classified by each transfer model — by default the joint
+stream (Js-AGCN), the bone stream (Bs-AGCN), their score ensemble (2s-AGCN, formed
+automatically when both streams are given) and PA-LSTM — and by the source model
+itself for reference. Per model:
+
+- clean accuracy and attacked accuracy (top-1, in %);
+- fooling rate: of the clips the model classifies correctly when clean, the % it
+  misclassifies once perturbed (untargeted: the perturbation was not made for it);
+- target rate: % of clips it assigns to the class the attack aimed at on ST-GCN.
+
+Outputs (``--out OUT``): ``transfer.csv`` and ``transfer.md`` (the table),
+``per_sample.csv`` (each clip's label, target and every model's clean and attacked
+prediction), ``summary.json`` and ``adversarial/`` (the perturbed split in ST-GCN
+layout plus ``targets.npy``, reused by a rerun with the same settings; batches are
+checkpointed under ``adversarial/partial/`` so an interrupted attack resumes).
+
+CLI::
+
+    python -m ciasa.experiments transfer --source-checkpoint STGCN.pt --data DIR --split val \\
+        --models js=JS.pt bs=BS.pt pa_lstm=PA.pt --eps 0.012 --out OUT
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EPS = 0.012
+DISPLAY_NAMES = {"source": "ST-GCN (source)", "js": "Js-AGCN", "bs": "Bs-AGCN", "2s": "2s-AGCN", "pa_lstm": "PA-LSTM"}
+_EXPECTED_ARCH = {"js": ("agcn",), "bs": ("agcn_bone",), "2s": ("agcn_2s",), "pa_lstm": ("pa_lstm",)}
+
+
+@dataclass
+class TransferRow:
+    key: str
+    model: str
+    arch: str
+    checkpoint: str
+    n: int
+    clean_acc: float
+    attacked_acc: float
+    fooling_rate: float | None
+    target_rate: float
+    clean_correct: int
+
+
+def parse_model_specs(specs: list[str]) -> dict[str, str]:
+    """``['js=a.pt', 'bs=b.pt']`` -> ``{'js': 'a.pt', 'bs': 'b.pt'}`` (names unique, paths non-empty)."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        name = name.strip()
+        if not sep or not name or not path:
+            raise ValueError(f"model spec {spec!r}: expected NAME=CHECKPOINT (e.g. js=runs/agcn/model.pt)")
+        if name in out:
+            raise ValueError(f"model name {name!r} given twice")
+        if name == "source":
+            raise ValueError("'source' is reserved for the attacked ST-GCN")
+        out[name] = path
+    return out
+
+
+def load_transfer_models(
+    specs: dict[str, str], device: torch.device | str = "cpu", ensemble: bool = True
+) -> dict[str, tuple[nn.Module, dict[str, Any]]]:
+    """Load every named checkpoint; add the 2s-AGCN ensemble of 'js' + 'bs' unless '2s' is given."""
+    from ciasa.models import load_model
+    from ciasa.models.agcn import AGCN, AGCNBone, TwoStreamAGCN
+
+    models: dict[str, tuple[nn.Module, dict[str, Any]]] = {}
+    for name, path in specs.items():
+        model, meta = load_model(path, device=device)
+        expected = _EXPECTED_ARCH.get(name)
+        if expected and meta["arch"] not in expected:
+            raise ValueError(f"{path}: '{name}' should be a {' or '.join(expected)} checkpoint, found {meta['arch']!r}")
+        models[name] = (model, meta)
+    if ensemble and "2s" not in models and "js" in models and "bs" in models:
+        (joint, jmeta), (bone, bmeta) = models["js"], models["bs"]
+        if type(joint) is AGCN and isinstance(bone, AGCNBone):
+            if jmeta["class_names"] != bmeta["class_names"]:
+                raise ValueError(f"{specs['js']} and {specs['bs']}: the two streams have different class lists")
+            two = TwoStreamAGCN.from_streams(joint, bone).eval()
+            models["2s"] = (two, dict(jmeta, arch="agcn_2s", path=f"{jmeta['path']}+{bmeta['path']}"))
+    order = ["js", "bs", "2s", "pa_lstm"]
+    return {k: models[k] for k in sorted(models, key=lambda k: (order.index(k) if k in order else len(order), k))}
+
+
+def select_samples(n_total: int, limit: int | None, seed: int) -> np.ndarray:
+    """Indices of the clips to use: all of them, or ``limit`` drawn by a seeded permutation (sorted)."""
+    if limit is None or limit >= n_total:
+        return np.arange(n_total)
+    if limit < 1:
+        raise ValueError(f"--limit must be >= 1, got {limit}")
+    return np.sort(np.random.default_rng(seed).permutation(n_total)[:limit])
+
+
+def _settings_key(settings: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def make_adversarial(
+    source: nn.Module,
+    clean: np.ndarray,
+    labels: np.ndarray,
+    eps: float,
+    max_iter: int,
+    batch_size: int,
+    workdir: Path,
+    settings: dict[str, Any],
+    real_source: Any = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Basic-mode CIASA against ``source``: ``(adversarial clips, targets)``.
+
+    Every finished batch is saved under ``workdir/partial/`` (tagged with a hash of
+    ``settings``), so a rerun after an interruption attacks only what is missing.
+    """
+    from ciasa.attacks import CIASA
+
+    attack = CIASA(source, mode="basic", eps=eps, max_iter=max_iter, seed=seed, real_source=real_source)
+    partial = workdir / "partial"
+    partial.mkdir(parents=True, exist_ok=True)
+    tag = _settings_key(settings)
+    adv = np.zeros_like(clean, dtype=np.float32)
+    targets = np.zeros(len(clean), dtype=np.int64)
+    starts = range(0, len(clean), batch_size)
+    for start in tqdm(starts, desc="CIASA basic vs source", unit="batch", disable=not progress):
+        stop = min(start + batch_size, len(clean))
+        path = partial / f"{tag}_{start:06d}_{stop:06d}.npz"
+        if path.is_file():
+            with np.load(path) as saved:
+                adv[start:stop], targets[start:stop] = saved["adversarial"], saved["target"]
+            continue
+        result = attack(clean[start:stop], torch.as_tensor(labels[start:stop]))
+        adv[start:stop] = result.adversarial.numpy()
+        targets[start:stop] = result.target.numpy()
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez(tmp, adversarial=adv[start:stop], target=targets[start:stop])
+        log.info(
+            "batch %d-%d: targeted success on the source %d/%d (%.1f s)",
+            start, stop, int(result.success.sum()), stop - start, result.seconds,
+        )  # fmt: skip
+    return adv, targets
+
+
+def load_adversarial(directory: Path, split: str, names: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Perturbed clips written by ``python -m ciasa.attack`` (and its targets, if recorded), in ``names`` order."""
+    from ciasa.data.stgcn import load_split
+
+    adv = load_split(directory, split, mmap=True)
+    index = {n: i for i, n in enumerate(adv.names)}
+    missing = [n for n in names if n not in index]
+    if missing:
+        raise ValueError(f"{directory}: no perturbed clip for {len(missing)} sample(s), e.g. {missing[:3]}")
+    rows = [index[n] for n in names]
+    data = np.asarray(adv.data[rows], dtype=np.float32)
+    targets = None
+    per_sample = directory / "per_sample.csv"
+    if per_sample.is_file():
+        with per_sample.open() as f:
+            by_name = {r["name"]: int(r["target"]) for r in csv.DictReader(f) if r.get("target", "") != ""}
+        if all(n in by_name for n in names):
+            targets = np.array([by_name[n] for n in names], dtype=np.int64)
+    return data, targets
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else round(100.0 * x, 2)
+
+
+def score_model(
+    key: str, model: nn.Module, meta: dict[str, Any], clean: np.ndarray, adv: np.ndarray,
+    labels: np.ndarray, targets: np.ndarray, batch_size: int, device: torch.device, progress: bool,
+) -> tuple[TransferRow, np.ndarray, np.ndarray]:  # fmt: skip
+    from ciasa.evaluate import predict
+
+    name = DISPLAY_NAMES.get(key, key)
+    clean_pred = predict(model, clean, batch_size, device, progress=progress, desc=f"{name} clean").argmax(1).numpy()
+    adv_pred = predict(model, adv, batch_size, device, progress=progress, desc=f"{name} attacked").argmax(1).numpy()
+    correct = clean_pred == labels
+    fooled = adv_pred != labels
+    row = TransferRow(
+        key=key,
+        model=name,
+        arch=meta.get("arch", "?"),
+        checkpoint=str(meta.get("path", "")),
+        n=len(labels),
+        clean_acc=_pct(float(correct.mean())),
+        attacked_acc=_pct(float((adv_pred == labels).mean())),
+        fooling_rate=_pct(float(fooled[correct].mean())) if correct.any() else None,
+        target_rate=_pct(float((adv_pred == targets).mean())),
+        clean_correct=int(correct.sum()),
+    )
+    return row, clean_pred, adv_pred
+
+
+def markdown_table(rows: list[TransferRow], eps: float, split: str, n: int) -> str:
+    """Table III layout: one column per model; original/attacked accuracy and fooling rate as rows."""
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1f}"
+
+    head = "| | " + " | ".join(r.model for r in rows) + " |"
+    rule = "|---|" + "---:|" * len(rows)
+    lines = [
+        f"Cross-model transfer of CIASA basic-mode perturbations (eps = {eps:g}) made against ST-GCN; "
+        f"split '{split}', {n} clips. Accuracies and rates in %.",
+        "",
+        head,
+        rule,
+        "| Original accuracy | " + " | ".join(fmt(r.clean_acc) for r in rows) + " |",
+        "| Attacked accuracy | " + " | ".join(fmt(r.attacked_acc) for r in rows) + " |",
+        "| Fooling rate | " + " | ".join(fmt(r.fooling_rate) for r in rows) + " |",
+        "| Target rate | " + " | ".join(fmt(r.target_rate) for r in rows) + " |",
+        "",
+        "Fooling rate: of the clips a model classifies correctly when clean, the share it misclassifies "
+        "once perturbed. Target rate: share assigned to the class the attack aimed at on ST-GCN. "
+        "The source column is the white-box result.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_transfer(
+    source_checkpoint: str | Path,
+    data: str | Path,
+    models: dict[str, str],
+    out: str | Path,
+    split: str = "val",
+    eps: float = DEFAULT_EPS,
+    max_iter: int = 100,
+    limit: int | None = None,
+    batch_size: int = 16,
+    eval_batch_size: int = 64,
+    adversarial: str | Path | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run the transfer experiment and write its outputs; returns the summary dict."""
+    from ciasa.data.stgcn import load_split, split_paths
+    from ciasa.device import resolve_device
+    from ciasa.models import load_model
+
+    started = time.time()
+    out = Path(out)
+    dev = resolve_device(device)
+    if eps <= 0:
+        raise ValueError(f"eps must be positive, got {eps}")
+    source, smeta = load_model(source_checkpoint, device=dev)
+    targets_models = load_transfer_models(models, dev)
+    if not targets_models:
+        raise ValueError("no transfer model given (--models js=... bs=... pa_lstm=...)")
+    dataset = load_split(data, split, mmap=True)
+    for key, (_, meta) in [("source", (source, smeta)), *targets_models.items()]:
+        if len(meta["class_names"]) != dataset.num_classes:
+            raise ValueError(
+                f"{meta['path']}: the {DISPLAY_NAMES.get(key, key)} model has {len(meta['class_names'])} classes, "
+                f"{dataset.source} has {dataset.num_classes}"
+            )
+    index = select_samples(len(dataset), limit, seed)
+    clean = np.asarray(dataset.data[index], dtype=np.float32)
+    labels = np.asarray(dataset.labels)[index]
+    names = [dataset.names[i] for i in index]
+    settings = {
+        "source": str(Path(source_checkpoint).resolve()), "data": str(Path(data).resolve()), "split": split,
+        "eps": eps, "max_iter": max_iter, "limit": limit, "seed": seed, "mode": "basic",
+    }  # fmt: skip
+    adv_dir = out / "adversarial"
+    if adversarial is not None:
+        adv, targets = load_adversarial(Path(adversarial), split, names)
+        if targets is None:  # not recorded: the least-likely class of the source, CIASA's default
+            from ciasa.evaluate import predict
+
+            targets = predict(source, clean, eval_batch_size, dev, progress=False).argmin(1).numpy()
+        log.info("using perturbed clips from %s", adversarial)
+    else:
+        done = adv_dir / "settings.json"
+        if done.is_file() and json.loads(done.read_text()) == settings and (adv_dir / "targets.npy").is_file():
+            adv = np.load(split_paths(adv_dir, split)[0])
+            targets = np.load(adv_dir / "targets.npy")
+            log.info("reusing the perturbed clips in %s", adv_dir)
+        else:
+            train_path = split_paths(data, "train")[0]
+            real = load_split(data, "train", mmap=True) if split != "train" and train_path.is_file() else None
+            adv, targets = make_adversarial(
+                source, clean, labels, eps, max_iter, batch_size, adv_dir, settings, real, seed, progress
+            )
+            from ciasa.data.stgcn import save_split
+
+            save_split(adv_dir, split, adv, names, labels, dataset.class_names)
+            atomic_save_npy(adv_dir / "targets.npy", targets)
+            atomic_write_json(done, settings)
+    if adv.shape != clean.shape:
+        raise ValueError(f"perturbed clips have shape {adv.shape}, the clean ones {clean.shape}")
+
+    rows: list[TransferRow] = []
+    preds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for key, (model, meta) in [("source", (source, smeta)), *targets_models.items()]:
+        row, cp, ap = score_model(key, model, meta, clean, adv, labels, targets, eval_batch_size, dev, progress)
+        rows.append(row)
+        preds[key] = (cp, ap)
+        log.info("%s: clean %.1f%%, attacked %.1f%%, fooling %s%%", row.model, row.clean_acc, row.attacked_acc, row.fooling_rate)
+
+    fields = list(asdict(rows[0]))
+    with atomic_path(out / "transfer.csv") as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
+    with atomic_path(out / "per_sample.csv") as tmp, tmp.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["name", "label", "target"] + [f"{k}_{w}" for k in preds for w in ("clean", "attacked")])
+        for i, name in enumerate(names):
+            writer.writerow([name, int(labels[i]), int(targets[i])] + [int(p[w][i]) for p in preds.values() for w in (0, 1)])
+    atomic_write_text(out / "transfer.md", markdown_table(rows, eps, split, len(names)))
+    linf = float(np.abs(adv - clean).max()) if len(clean) else 0.0
+    summary = {
+        "experiment": "transfer",
+        "settings": settings,
+        "adversarial_from": str(adversarial) if adversarial else str(adv_dir),
+        "n": len(names),
+        "max_abs_perturbation": linf,
+        "rows": [asdict(r) for r in rows],
+        "seconds": round(time.time() - started, 1),
+        "device": str(dev),
+    }
+    atomic_write_json(out / "summary.json", summary)
+    return summary
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source-checkpoint", required=True, help="the attacked ST-GCN checkpoint (ours or official)")
+    p.add_argument("--data", required=True, help="ST-GCN layout directory of the clips (NTU-25)")
+    p.add_argument("--split", default="val", help="split to attack (default: val)")
+    p.add_argument(
+        "--models", nargs="+", required=True, metavar="NAME=CKPT",
+        help="transfer models: js=Js-AGCN, bs=Bs-AGCN, 2s=a two-stream checkpoint, pa_lstm=PA-LSTM, or any "
+        "NAME=checkpoint; js+bs also give the 2s-AGCN ensemble",
+    )  # fmt: skip
+    p.add_argument("--eps", type=float, default=DEFAULT_EPS, help="CIASA basic-mode clipping radius, metres (default 0.012)")
+    p.add_argument("--max-iter", type=int, default=100, help="CIASA iterations (default 100)")
+    p.add_argument("--limit", type=int, default=None, help="attack only this many clips (seeded random subset)")
+    p.add_argument("--batch-size", type=int, default=16, help="clips per attack batch (default 16)")
+    p.add_argument("--eval-batch-size", type=int, default=64)
+    p.add_argument("--adversarial", default=None, help="reuse perturbed clips from `python -m ciasa.attack --out DIR`")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--out", required=True, help="output directory")
+
+
+def main_from_args(args: argparse.Namespace) -> int:
+    try:
+        summary = run_transfer(
+            args.source_checkpoint, args.data, parse_model_specs(args.models), args.out, args.split, args.eps,
+            args.max_iter, args.limit, args.batch_size, args.eval_batch_size, args.adversarial, args.device,
+            args.seed, args.progress,
+        )  # fmt: skip
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        log.debug("transfer failed", exc_info=True)
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print((Path(args.out) / "transfer.md").read_text())
+    log.info("wrote %s (%.0f s)", args.out, summary["seconds"])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ciasa.experiments.transfer", description=__doc__.split("\n\n")[0])
+    add_arguments(p)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return main_from_args(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
