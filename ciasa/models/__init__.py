@@ -8,6 +8,7 @@ from ciasa.models.checkpoint import CheckpointError, load_model, save_checkpoint
 from ciasa.models.graph import Graph
 from ciasa.models.registry import available_archs, build_model, get_arch, register_model
 from ciasa.models.st_gcn import STGCN
+from ciasa.models import agcn, pa_lstm  # noqa: E402,F401  registers agcn, agcn_bone, agcn_2s, pa_lstm
 
 __all__ = [
     "STGCN",
