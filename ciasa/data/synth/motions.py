@@ -70,7 +70,14 @@ def two_bone_ik(target: np.ndarray, pole: np.ndarray, l1: float, l2: float) -> t
     a = (l1**2 - l2**2 + d**2) / (2.0 * d)
     h = np.sqrt(np.maximum(l1**2 - a**2, 0.0))
     q = pole - np.sum(pole * n, axis=-1, keepdims=True) * n
-    q = _unit(q + 1e-6)
+    degenerate = np.linalg.norm(q, axis=-1) < 1e-6  # pole along the target: any normal will do
+    if degenerate.any():
+        alt = np.cross(n[degenerate], np.array([1.0, 0.0, 0.0]))
+        alt[np.linalg.norm(alt, axis=-1) < 1e-6] = np.cross(n[degenerate], np.array([0.0, 1.0, 0.0]))[
+            np.linalg.norm(alt, axis=-1) < 1e-6
+        ]
+        q[degenerate] = alt
+    q = _unit(q)
     elbow = a[:, None] * n + h[:, None] * q
     return _unit(elbow), _unit(n * d[:, None] - elbow)
 

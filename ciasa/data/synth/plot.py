@@ -36,6 +36,7 @@ def plot_strips(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
 
     from ciasa.io import atomic_path
 
@@ -58,17 +59,16 @@ def plot_strips(
             v = clip[1] / clip[2] * depth
             # one vertical scale per clip; frames side by side, spaced by the body's width
             step = 0.85
+            segments, colours, heads = [], [], []
             for k, t in enumerate(idx):
                 du = k * step - np.median(u[t_total // 2])
                 for child, parent in NTU_RGBD.bones:
-                    ax.plot(
-                        [u[t, child] + du, u[t, parent] + du],
-                        [v[t, child], v[t, parent]],
-                        color=_bone_colour(child),
-                        lw=1.3,
-                        solid_capstyle="round",
-                    )
-                ax.plot(u[t, 3] + du, v[t, 3], "o", color="0.35", ms=3.5)
+                    segments.append([(u[t, child] + du, v[t, child]), (u[t, parent] + du, v[t, parent])])
+                    colours.append(_bone_colour(child))
+                heads.append((u[t, 3] + du, v[t, 3]))
+            ax.add_collection(LineCollection(segments, colors=colours, linewidths=1.3, capstyle="round"))
+            hx, hy = zip(*heads)
+            ax.plot(hx, hy, "o", color="0.35", ms=3.5)
             ax.set_aspect("equal")
             ax.set_xlim(-0.7, (frames_per_strip - 1) * step + 0.7)
             ax.set_ylim(v.min() - 0.02, v.max() + 0.02)
