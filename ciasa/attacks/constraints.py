@@ -98,14 +98,18 @@ def ssr_movable(region: Tensor, layout: SkeletonLayout) -> Tensor:
 
 
 def movable_mask(clean: Tensor, joints: Tensor, channels: Tensor) -> Tensor:
-    """Full-size bool mask ``(N, C, T, V, M)`` of the coordinates the attack may change."""
+    """Full-size bool mask ``(N, C, T, V, M)`` of the coordinates the attack may change.
+
+    With a score channel masked out (OpenPose), joints the detector missed (score 0,
+    x = y = 0) stay put as well: moving them would invent detections.
+    """
     n, c, t, v, m = clean.shape
     device = clean.device
-    return (
-        frame_mask(clean)
-        & joints.to(device).view(1, 1, 1, v, 1)
-        & channels.to(device).view(1, c, 1, 1, 1)
-    )
+    channels = channels.to(device)
+    mask = frame_mask(clean) & joints.to(device).view(1, 1, 1, v, 1) & channels.view(1, c, 1, 1, 1)
+    if not bool(channels.all()):
+        mask = mask & (clean[:, ~channels] != 0).all(dim=1, keepdim=True)
+    return mask
 
 
 def clip(perturbed: Tensor, clean: Tensor, eps: Tensor | float, movable: Tensor) -> Tensor:
