@@ -65,17 +65,17 @@ def test_feeder_normalisation_scores_and_padding():
     assert 0 < missing.mean() < 0.2  # occasional misses
     assert np.all(x[missing] == 0) and np.all(y[missing] == 0)  # feeder zeroes undetected joints
     assert np.all(s[~missing] >= 0.1)
-    # exact projection (no pixel noise): x = u/W - 0.5, y = 0.5 - v/H
+    # exact projection (no pixel noise): x = u/W - 0.5, y = v/H - 0.5
     cam = Camera.from_fov(*IMAGE_SIZE, hfov_deg=60.0)
     pts = np.moveaxis(clips[0, :, 0, :, 0], 0, -1)
     uv = cam.project(ntu_to_openpose_3d(pts)[0])
     ok = out[0, 2, 0, :, 0] > 0
     assert np.allclose(out[0, 0, 0, ok, 0], uv[ok, 0] / cam.width - 0.5, atol=1e-5)
-    assert np.allclose(out[0, 1, 0, ok, 0], 0.5 - uv[ok, 1] / cam.height, atol=1e-5)
-    # y points up: the head is above the ankles; the person's right side is on the image's left
+    assert np.allclose(out[0, 1, 0, ok, 0], uv[ok, 1] / cam.height - 0.5, atol=1e-5)
+    # image axes, y down: the head is above the ankles; the person's right side is on the image's left
     nose, ankle = OPENPOSE_18.index("nose"), OPENPOSE_18.index("right_ankle")
-    assert np.all(y[:, :, nose][s[:, :, nose] > 0] > 0.1)
-    assert np.all(y[:, :, ankle][s[:, :, ankle] > 0] < -0.1)
+    assert np.all(y[:, :, nose][s[:, :, nose] > 0] < -0.1)
+    assert np.all(y[:, :, ankle][s[:, :, ankle] > 0] > 0.1)
     rs, ls = OPENPOSE_18.index("right_shoulder"), OPENPOSE_18.index("left_shoulder")
     both = (s[:, :, rs] > 0) & (s[:, :, ls] > 0)
     assert np.all(x[:, :, rs][both] < x[:, :, ls][both])
@@ -118,3 +118,20 @@ def test_convert_dir_and_cli(tmp_path):
     with pytest.raises(FileNotFoundError, match="no '\\*_data.npy'"):
         convert_dir(tmp_path / "empty", tmp_path / "x")
     assert main(["--from", str(tmp_path / "missing"), "--out", str(tmp_path / "y")]) == 2
+
+
+def test_same_tensors_as_the_real_json_reader(tmp_path):
+    """Written back as a Kinetics-skeleton json (pixels / image size), the real reader reproduces the clip."""
+    from ciasa.data.kinetics import read_kinetics_json
+
+    clip = project_to_kinetics(standing_clips(1, t=8, valid=8, m=1), missing_rate=0.1, seed=5)[0]  # (3, T, 18, 1)
+    frames = []
+    for t in range(clip.shape[1]):
+        x, y, s = clip[0, t, :, 0], clip[1, t, :, 0], clip[2, t, :, 0]
+        pose = np.stack([np.where(s > 0, x + 0.5, 0.0), np.where(s > 0, y + 0.5, 0.0)], axis=1).reshape(-1)
+        frames.append({"frame_index": t + 1, "skeleton": [{"pose": pose.tolist(), "score": s.tolist()}]})
+    path = tmp_path / "clip.json"
+    path.write_text(json.dumps({"data": frames, "label": "wave", "label_index": 3}))
+    read, label = read_kinetics_json(path, max_frames=8, num_person_out=1)
+    assert label == 3
+    assert np.allclose(read, clip, atol=1e-6)

@@ -2,8 +2,9 @@
 
 Real Kinetics-skeleton is OpenPose-18 run on YouTube videos resized to 340x256: per
 joint ``(x, y, score)``, with x, y divided by the image size. The official ST-GCN feeder
-then centres them (``x - 0.5``, ``-(y - 0.5)``, so y points up) and zeroes x, y wherever
-the score is 0 (an undetected joint). This module makes data of that form from 3-D
+then centres them (``x - 0.5``, ``y - 0.5``; y keeps pointing down the image) and zeroes
+x, y wherever the score is 0 (an undetected joint), exactly as :mod:`ciasa.data.kinetics`
+reads the real json files. This module makes data of that form from 3-D
 Kinect-space sequences, so the 2-D attack and its sweeps run without the real set:
 
 1. NTU-25 -> OpenPose-18 in 3-D: neck = spine shoulder; limbs map one to one; nose,
@@ -128,8 +129,8 @@ def project_to_kinetics(
 ) -> np.ndarray:
     """``(N, 3, T, 25, M)`` NTU skeletons (Kinect space) -> ``(N, 3, T, 18, M)`` Kinetics-like.
 
-    Channels are the feeder's ``(x, y, score)``: ``x = u / W - 0.5``, ``y = 0.5 - v / H``
-    with (u, v) the pixel, and x = y = score = 0 for undetected joints, padded frames
+    Channels are the feeder's ``(x, y, score)``: ``x = u / W - 0.5``, ``y = v / H - 0.5``
+    with (u, v) the pixel (v down), and x = y = score = 0 for undetected joints, padded frames
     and absent bodies.
     """
     ntu = np.asarray(ntu)
@@ -154,7 +155,7 @@ def project_to_kinetics(
     )  # fmt: skip
     detected = inside & (score >= MIN_SCORE) & (rng.random(score.shape) >= missing_rate) & present[..., None]
     x = np.where(detected, uv[..., 0] / camera.width - 0.5, 0.0)
-    y = np.where(detected, 0.5 - uv[..., 1] / camera.height, 0.0)
+    y = np.where(detected, uv[..., 1] / camera.height - 0.5, 0.0)
     s = np.where(detected, np.maximum(score, MIN_SCORE), 0.0)
     out = np.stack([x, y, s], axis=1)  # (N, 3, T, M, 18)
     out = np.moveaxis(out, -1, 3)  # (N, 3, T, 18, M)
@@ -213,7 +214,7 @@ def convert_dir(
         "source": str(src),
         "layout": OPENPOSE_18.name,
         "channels": ["x", "y", "score"],
-        "normalisation": "x = u/W - 0.5, y = 0.5 - v/H (official Kinetics-skeleton feeder); 0 where score is 0",
+        "normalisation": "x = u/W - 0.5, y = v/H - 0.5 (official Kinetics-skeleton feeder, y down); 0 where score is 0",
         "camera": camera.to_json(),
         "missing_rate": missing_rate,
         "noise_px": noise_px,
