@@ -342,8 +342,7 @@ class BlenderSession:
         for b, name in enumerate(BONE_NAMES):
             key(bag, f'pose.bones["{name}"].location', loc[:, b])
             key(bag, f'pose.bones["{name}"].rotation_quaternion', quat[:, b])
-            pb = arm_obj.pose.bones[name]
-            pb.scale = motion.scale[b]
+            key(bag, f'pose.bones["{name}"].scale', motion.scale[:, b])
         old = arm_obj.animation_data.action if arm_obj.animation_data else None
         arm_obj.animation_data_create()
         arm_obj.animation_data.action = action

@@ -300,7 +300,7 @@ class Renderer:
         if report.retarget_error_mm["max"] > 1.0:
             report.warnings.append(
                 f"posed joints differ from the input by up to {report.retarget_error_mm['max']:.1f} mm "
-                "(bone lengths vary in the input; drawn bones have the median length)"
+                "(bones whose input length left the drawable band around their median length)"
             )
         # Read the pose back from Blender on a few frames: the keyed armature must hit the input.
         worst = 0.0

@@ -13,11 +13,12 @@ those length errors down the limb). Orientations still come from the tree:
   turns the parent-carried rest direction onto the bone's input direction, so limbs
   do not spin about their own axis (and the head faces where the chest faces).
 
-Each bone is scaled along its own axis to the subject's bone length (the median
-over the clip) and across it by a global size factor, so the body is scaled to the
-subject while the template mesh stays fixed (batch mode reuses it). Only a bone's
-tail can then differ from the input: by the input's deviation from the median
-length, which is what :func:`joint_error` reports.
+Each bone is scaled along its own axis to the bone's length in that frame and across
+it by a global size factor (from the subject's median bone lengths), so the body is
+scaled to the subject while the template mesh stays fixed (batch mode reuses it), and
+every joint lands on the input. Only where the input's bone length leaves a band
+around its median (a joint collapsing onto its parent) is the bone drawn clamped, and
+:func:`joint_error` reports the difference.
 
 Coordinates: Kinect camera space (x to the sensor's left, y up, z away) maps to
 Blender world by ``(x, y, z) -> (-x, z, y)`` (a proper rotation), so the sensor sits
@@ -50,6 +51,8 @@ _CHEST_CHILDREN = ("spine_shoulder", "neck", "left_shoulder", "right_shoulder")
 # A bone drawn shorter than this fraction of the template's (scaled) length is taken
 # to be a joint collapsed onto its parent (Kinect puts the hand on the wrist).
 MIN_LENGTH_FRACTION = 0.3
+# Per-frame bone lengths are followed within this band around the bone's median length.
+STRETCH_BAND = (0.3, 2.5)
 
 
 def kinect_to_blender(points: np.ndarray) -> np.ndarray:
@@ -132,9 +135,11 @@ class Retarget:
     """Per-frame bone transforms of one body, all in Blender world (= armature) space.
 
     heads (T, B, 3) bone heads, rotations (T, B, 3, 3) bone frames (columns x, y, z with
-    y along the bone), scale (B, 3) the bone-local scale applied to the template,
-    present (T,) frames where the body is tracked, lengths (B,) the subject's bone lengths
-    used for drawing, size the global size factor, warnings for render.json.
+    y along the bone), scale (T, B, 3) the bone-local scale applied to the template
+    (across: the subject's size; along: the bone's length in that frame), present (T,)
+    frames where the body is tracked, lengths (B,) the subject's typical bone lengths,
+    drawn (T, B) the length each bone is drawn with, size the global size factor,
+    warnings for render.json.
     """
 
     heads: np.ndarray
@@ -142,11 +147,12 @@ class Retarget:
     scale: np.ndarray
     present: np.ndarray
     lengths: np.ndarray
+    drawn: np.ndarray
     size: float
     warnings: list[str]
 
     def tails(self) -> np.ndarray:
-        return self.heads + self.rotations[..., :, 1] * self.lengths[None, :, None]
+        return self.heads + self.rotations[..., :, 1] * self.drawn[..., None]
 
     def joints(self) -> np.ndarray:
         """Posed joint positions (T, 25, 3) in Blender world."""
@@ -209,11 +215,16 @@ def retarget(joints_kinect: np.ndarray, rest: RestSkeleton, build: float = 1.0) 
                 f"bone {name}: median length {med[b] * 1000:.0f} mm in the input (joint on its parent); "
                 f"drawn {lengths[b] * 1000:.0f} mm long (a zero-length bone cannot be drawn)"
             )
-    scale = np.empty((len(BONES), 3))
-    scale[:, 0] = scale[:, 2] = size * build
-    scale[:, 1] = lengths / rest.lengths
-
     dirs, ok = _normalize(vec)
+    # Each bone is drawn with its length in that frame, so every joint lands on the input,
+    # within a band around the typical length: a Kinect glitch that folds a hand onto the
+    # wrist for a frame must not squash the mesh to nothing (the error is then reported).
+    collapsed = lengths != med
+    drawn = np.where(ok & ~collapsed[None], np.clip(seq_len, STRETCH_BAND[0] * lengths, STRETCH_BAND[1] * lengths),
+                     lengths[None])
+    scale = np.empty((t_len, len(BONES), 3))
+    scale[..., 0] = scale[..., 2] = size * build
+    scale[..., 1] = drawn / rest.lengths
     pelvis, ok_p = torso_frame(pts[:, J["left_hip"]], pts[:, J["right_hip"]], pts[:, J["spine_base"]], pts[:, J["spine_mid"]])
     chest, ok_c = torso_frame(pts[:, J["left_shoulder"]], pts[:, J["right_shoulder"]], pts[:, J["spine_mid"]], pts[:, J["spine_shoulder"]])
     rj = rest.joints[None]
@@ -243,7 +254,7 @@ def retarget(joints_kinect: np.ndarray, rest: RestSkeleton, build: float = 1.0) 
     rotations = q @ rest.frames[None]
     heads = np.stack([pts[:, p] for _, p in BONES], axis=1)
     return Retarget(heads=heads, rotations=rotations, scale=scale, present=present,
-                    lengths=lengths, size=size, warnings=warnings)
+                    lengths=lengths, drawn=drawn, size=size, warnings=warnings)
 
 
 def joint_error(result: Retarget, joints_kinect: np.ndarray) -> dict[str, float]:

@@ -60,15 +60,21 @@ def test_retarget_reproduces_constant_length_motion(rest):
     assert np.allclose(r @ np.swapaxes(r, -1, -2), np.eye(3), atol=1e-9)
 
 
-def test_retarget_reports_error_when_bone_lengths_vary(rest):
+def test_retarget_follows_varying_bone_lengths_and_reports_outliers(rest):
     clip = waving_clip(20)[..., 0].transpose(1, 2, 0).astype(np.float64)
-    # Stretch the left hand tip bone in half of the frames by 3 cm.
     tip, hand = J["left_hand_tip"], J["left_hand"]
-    d = clip[:10, tip] - clip[:10, hand]
-    clip[:10, tip] += 0.03 * d / np.linalg.norm(d, axis=1, keepdims=True)
-    err = joint_error(retarget(clip, rest), clip)
+    d = clip[:, tip] - clip[:, hand]
+    unit = d / np.linalg.norm(d, axis=1, keepdims=True)
+    # Kinect-like jitter: the hand tip 2 cm further out in half of the frames.
+    jitter = clip.copy()
+    jitter[:10, tip] += 0.02 * unit[:10]
+    assert joint_error(retarget(jitter, rest), jitter)["max_m"] < 1e-5
+    # A glitch far outside the drawable band (the tip 60 cm out in one frame) is clamped and reported.
+    glitch = clip.copy()
+    glitch[3, tip] += 0.6 * unit[3]
+    err = joint_error(retarget(glitch, rest), glitch)
     assert err["max_nonterminal_m"] < 1e-5  # bone heads always sit on the input joints
-    assert 0.01 < err["max_m"] < 0.031
+    assert err["max_m"] > 0.2
 
 
 def test_zero_length_bone_is_drawn_with_a_minimal_length(rest):
