@@ -181,6 +181,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if len(val_set) and int(val_set.labels.max()) >= len(class_names):
             raise ValueError(f"{val_set.source}: label {int(val_set.labels.max())} has no class in the training set")
     model_args = cfg.model_args(C, len(class_names), layout)
+    if cfg.arch != "stgcn":  # 2s-AGCN's input BN and PA-LSTM's part inputs are sized by the body count
+        model_args["num_person"] = M
     model = build_model(cfg.arch, **model_args).to(device)
     optimizer = make_optimizer(cfg, model)
     augment = Augmenter(AugmentConfig(**cfg.augment_args), spatial_3d=(layout == "ntu-rgb+d")) if cfg.augment else None
