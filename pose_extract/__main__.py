@@ -37,6 +37,10 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--body-prior", default="default",
                    help="body-size prior for the depth: 'default' (built-in adult), 'none' (MediaPipe's own "
                         "size) or a JSON file from `python -m pose_extract prior`")
+    g.add_argument("--max-turn-deg", default=str(d.max_turn_deg),
+                   help="facing prior: frames MediaPipe reads as turned further from the camera than this are "
+                        "taken as mirrored back-view readings and undone; 'none' turns it off "
+                        f"(default {d.max_turn_deg})")
     g.add_argument("--min-detection-confidence", type=float, default=d.min_detection_confidence)
     g.add_argument("--min-tracking-confidence", type=float, default=d.min_tracking_confidence)
     g.add_argument("--no-smooth", action="store_true", help="turn off MediaPipe's temporal landmark filter")
@@ -59,6 +63,7 @@ def _options(args: argparse.Namespace) -> ExtractOptions:
         min_detection_confidence=args.min_detection_confidence,
         min_tracking_confidence=args.min_tracking_confidence,
         smooth=not args.no_smooth,
+        max_turn_deg=None if args.max_turn_deg.lower() == "none" else float(args.max_turn_deg),
         rules=rules,
     )
 

@@ -5,7 +5,8 @@ The pipeline per clip:
 1. read the frames (OpenCV) and check them against the camera file (image size) and the
    renderer's record (frame count) when there is one;
 2. MediaPipe Pose, one tracker for the whole video (:mod:`pose_extract.detect`);
-3. fill gaps of at most ``max_gap`` frames by interpolating the landmarks, marking them;
+3. undo back-view readings with the facing prior (:mod:`pose_extract.facing`), then fill
+   gaps of at most ``max_gap`` frames by interpolating the landmarks, marking them;
 4. lift: MediaPipe's world pose in Kinect axes, resized to the body-size prior, placed by
    the least-squares root translation through the camera intrinsics
    (:mod:`pose_extract.lifting`), mapped to the 25 NTU joints
@@ -31,6 +32,7 @@ import numpy as np
 from ciasa.camera import Camera
 from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json
 from pose_extract.detect import Detections, detect
+from pose_extract.facing import back_view_frames, mirror
 from pose_extract.gaps import fill_gaps, runs
 from pose_extract.landmarks import BLAZEPOSE_LANDMARKS, mapping_matrix, to_ntu
 from pose_extract.lifting import body_scale, mediapipe_to_kinect, reprojection_error, solve_translation
@@ -56,6 +58,7 @@ class ExtractOptions:
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     smooth: bool = True  # MediaPipe's own temporal landmark filter
+    max_turn_deg: float | None = 90.0  # facing prior (pose_extract.facing); None turns it off
     rules: dict[str, float] = field(default_factory=dict)  # mapping rule overrides
 
 
@@ -63,9 +66,12 @@ class ExtractOptions:
 class Extraction:
     skeleton: np.ndarray  # (3, T, 25, 1) float32, skeleton (Kinect) space
     detections: Detections  # raw MediaPipe output
-    image: np.ndarray  # (T, 33, 2) after gap filling
-    world: np.ndarray  # (T, 33, 3) MediaPipe axes, after gap filling
-    visibility: np.ndarray  # (T, 33) after gap filling
+    image: np.ndarray  # (T, 33, 2) after the facing prior and gap filling
+    image_z: np.ndarray  # (T, 33) after the facing prior (not gap filled)
+    presence: np.ndarray  # (T, 33) after the facing prior (not gap filled)
+    world: np.ndarray  # (T, 33, 3) MediaPipe axes, after the facing prior and gap filling
+    visibility: np.ndarray  # (T, 33) after the facing prior and gap filling
+    mirrored: np.ndarray  # (T,) bool: back-view readings undone by the facing prior
     filled: np.ndarray  # (T,) bool
     valid: np.ndarray  # (T,) bool: detected or filled
     translation: np.ndarray  # (T, 3) root translation in the camera frame
@@ -144,6 +150,21 @@ def lift(
     return joints, t, scale, reproj
 
 
+def prepare(det: Detections, options: ExtractOptions) -> dict[str, np.ndarray]:
+    """MediaPipe's raw output -> the landmarks that get lifted: back-view readings undone
+    (facing prior), short gaps filled. Returns image, image_z, world, visibility,
+    presence and the frame masks mirrored, filled, valid (detected or filled)."""
+    mirrored = back_view_frames(det.world, det.detected, options.max_turn_deg)
+    image, image_z, world, visibility, presence = mirror(
+        mirrored, det.image, det.image_z, det.world, det.visibility, det.presence
+    )
+    image, filled = fill_gaps(image, det.detected, options.max_gap)
+    world, _ = fill_gaps(world, det.detected, options.max_gap)
+    visibility, _ = fill_gaps(visibility, det.detected, options.max_gap)
+    return {"image": image, "image_z": image_z, "world": world, "visibility": visibility, "presence": presence,
+            "mirrored": mirrored, "filled": filled, "valid": det.detected | filled}  # fmt: skip
+
+
 def extract(
     video: str | Path,
     camera: str | Path | Camera | None = None,
@@ -195,10 +216,9 @@ def extract(
     if not det.detected.any():
         raise NoPersonError(f"{video}: MediaPipe found no person in any of its {det.frames} frames")
 
-    image, filled = fill_gaps(det.image, det.detected, options.max_gap)
-    world, _ = fill_gaps(det.world, det.detected, options.max_gap)
-    visibility, _ = fill_gaps(det.visibility, det.detected, options.max_gap)
-    valid = det.detected | filled
+    p = prepare(det, options)
+    image, image_z, world, visibility, presence = p["image"], p["image_z"], p["world"], p["visibility"], p["presence"]
+    mirrored, filled, valid = p["mirrored"], p["filled"], p["valid"]
     joints, translation, scale, reproj = lift(image, world, visibility, valid, cam, prior, options.rules)
     skeleton = np.ascontiguousarray(np.transpose(joints, (2, 0, 1))[..., None], dtype=np.float32)
 
@@ -221,6 +241,7 @@ def extract(
         "filled_frames": int(filled.sum()),
         "filled": np.flatnonzero(filled).tolist(),
         "missing_frames": int(missing.sum()),
+        "mirrored_frames": int(mirrored.sum()),
         "flagged": bool(reasons),
         "reason": "; ".join(reasons) or None,
         "seconds": round(seconds, 3),
@@ -236,7 +257,9 @@ def extract(
     }
     if summary["flagged"]:
         log.warning("%s flagged: %s", video, summary["reason"])
-    return Extraction(skeleton, det, image, world, visibility, filled, valid, translation, scale, summary)
+    return Extraction(
+        skeleton, det, image, image_z, presence, world, visibility, mirrored, filled, valid, translation, scale, summary
+    )
 
 
 def write_outputs(extraction: Extraction, out: str | Path) -> dict[str, Path]:
@@ -248,11 +271,12 @@ def write_outputs(extraction: Extraction, out: str | Path) -> dict[str, Path]:
             tmp,
             names=np.array(BLAZEPOSE_LANDMARKS),
             image=extraction.image.astype(np.float32),
-            image_z=det.image_z.astype(np.float32),
+            image_z=extraction.image_z.astype(np.float32),
             world=extraction.world.astype(np.float32),
             visibility=extraction.visibility.astype(np.float32),
-            presence=det.presence.astype(np.float32),
+            presence=extraction.presence.astype(np.float32),
             detected=det.detected,
+            mirrored=extraction.mirrored,
             filled=extraction.filled,
             translation=extraction.translation.astype(np.float32),
             scale=np.float32(extraction.scale),

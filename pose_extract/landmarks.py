@@ -53,15 +53,17 @@ BLAZEPOSE_LANDMARKS: tuple[str, ...] = (
 NUM_LANDMARKS = len(BLAZEPOSE_LANDMARKS)
 
 # Tunable placement constants (fractions, dimensionless); see the module docstring.
-HIP_WIDEN = 0.0
-SPINE_BASE_RAISE = 0.0
-SPINE_SHOULDER_DROP = 0.0
-SPINE_MID_AT = 0.5
-HEAD_RAISE = 0.0
-NECK_AT = 0.5
-HAND_AT = 0.5
-HAND_TIP_AT = 2.0
-FOOT_AT = 0.7
+# Fitted on renders of 6 training clips (2 per view); negative HIP_WIDEN narrows the
+# hips, negative SPINE_SHOULDER_DROP raises the spine shoulder.
+HIP_WIDEN = -0.11
+SPINE_BASE_RAISE = 0.14
+SPINE_SHOULDER_DROP = -0.03
+SPINE_MID_AT = 0.46
+HEAD_RAISE = 0.03
+NECK_AT = 0.38
+HAND_AT = 0.74
+HAND_TIP_AT = 1.62
+FOOT_AT = 0.66
 
 DEFAULT_RULES: dict[str, float] = {
     "hip_widen": HIP_WIDEN,

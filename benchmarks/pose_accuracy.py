@@ -1,0 +1,415 @@
+"""Pose extraction accuracy on renders of the synthetic set's validation clips.
+
+For a few clips per camera view (the synthetic set's cameras sit at yaw 0 and +-45 deg,
+like NTU's), the clip is rendered with the default body (``python -m render``),
+extracted (``pose_extract.extract``), and compared with the source skeleton:
+
+* detection rate;
+* PA-MPJPE: per-frame similarity Procrustes fitted on, and measured over, the 12 limb
+  joints BlazePose observes directly (shoulders, elbows, wrists, hips, knees, ankles);
+  also over all 25 joints (Procrustes still fitted on those 12);
+* camera-space MPJPE, no alignment at all, over the 12 and over all 25 joints;
+* signed root (spine base) depth error, metres and % of the true depth;
+* left/right swap rate in camera space (``pose_extract.accuracy.swapped_frames``);
+* per-joint and per-axis errors; extraction speed in frames/s per CPU core.
+
+The videos and MediaPipe's landmarks are cached under ``--work``; the lifting variants
+(no body prior / the built-in prior / a prior measured on the training split) are then
+re-lifted from the cached landmarks, so they compare on the very same detections.
+
+``--tune`` fits the mapping constants of :mod:`pose_extract.landmarks` on renders of
+*training* clips (never the validation clips the numbers are reported on) and prints
+them; the defaults in that module were set from its output.
+
+    python benchmarks/pose_accuracy.py                 # numbers -> benchmarks/results/pose_accuracy.json
+    python benchmarks/pose_accuracy.py --tune          # fit mapping constants on train clips
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ciasa.camera import Camera  # noqa: E402
+from ciasa.data.stgcn import load_split  # noqa: E402
+from ciasa.io import atomic_write_json  # noqa: E402
+from ciasa.skeleton import NTU_RGBD  # noqa: E402
+from pose_extract.accuracy import pa_errors, root_depth_error, swapped_frames  # noqa: E402
+from pose_extract.detect import Detections  # noqa: E402
+from pose_extract.extract import ExtractOptions, extract, lift, prepare, write_outputs  # noqa: E402
+from pose_extract.facing import mirror  # noqa: E402
+from pose_extract.landmarks import BLAZEPOSE_LANDMARKS, DEFAULT_RULES, mapping_matrix, observed_joints  # noqa: E402
+from pose_extract.lifting import mediapipe_to_kinect  # noqa: E402
+from pose_extract.prior import DEFAULT_PRIOR, prior_from_skeletons, resolve_prior  # noqa: E402
+
+log = logging.getLogger("pose_accuracy")
+PY = sys.executable
+ROOT = NTU_RGBD.index("spine_base")
+LIMBS = observed_joints()
+ALL = tuple(range(25))
+
+
+# ----------------------------------------------------------------------------- data
+
+def ensure_synth(data: Path) -> Path:
+    if not (data / "meta.json").is_file():
+        log.info("generating the synthetic set into %s", data)
+        subprocess.run([PY, "-m", "ciasa.data.synth", "--out", str(data)], check=True, cwd=REPO)
+    return data
+
+
+def view_of(name: str, meta: dict) -> str:
+    """Camera view label ('yaw+0', ...) of a sample, from the set's meta.json."""
+    from ciasa.data.ntu import parse_sample_name
+
+    cam = parse_sample_name(name).camera
+    yaw = meta.get("cameras", {}).get(str(cam), {}).get("yaw_deg")
+    return f"C{cam:03d}" if yaw is None else f"yaw{float(yaw):+.0f}"
+
+
+def pick_clips(split, meta: dict, per_view: int, seed: int = 0) -> list[int]:
+    """``per_view`` clips per camera view, spread over the classes."""
+    rng = np.random.default_rng(seed)
+    chosen: list[int] = []
+    by_view: dict[str, list[int]] = {}
+    for i, name in enumerate(split.names):
+        by_view.setdefault(view_of(name, meta), []).append(i)
+    for view in sorted(by_view):
+        idx = np.array(by_view[view])
+        rng.shuffle(idx)
+        seen: set[int] = set()
+        for i in idx:  # different classes first
+            if int(split.labels[i]) not in seen and len([c for c in chosen if c in by_view[view]]) < per_view:
+                chosen.append(int(i))
+                seen.add(int(split.labels[i]))
+    return chosen
+
+
+def clip_frames(clip: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Body 0 of a source clip (3, T, 25, M) over the first ``frames`` frames (the renderer
+    trims trailing padding only) as (frames, 25, 3), and the mask of frames with a body."""
+    joints = np.transpose(clip[..., 0], (1, 2, 0))[:frames]
+    return joints, np.abs(joints).sum(axis=(1, 2)) > 0
+
+
+# ----------------------------------------------------------------------------- running
+
+def render(npy: Path, mp4: Path, name: str, args) -> dict:
+    if not (mp4.is_file() and mp4.with_name(mp4.stem + ".render.json").is_file()):
+        cmd = [PY, "-m", "render", "--skeleton", str(npy), "--out", str(mp4), "--scene-id", name]
+        cmd += args.render_args.split() if args.render_args else []
+        log.info("rendering %s", name)
+        subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    return json.loads(mp4.with_name(mp4.stem + ".render.json").read_text())
+
+
+def extract_cached(mp4: Path, out: Path) -> dict:
+    """Extract once (timed in wall and CPU seconds); later runs reuse the cached landmarks."""
+    summary_path = out.with_suffix(".json")
+    if out.is_file() and summary_path.is_file():
+        return json.loads(summary_path.read_text())
+    cpu0 = time.process_time()
+    extraction = extract(mp4, mp4.with_name(mp4.stem + ".camera.json"), ExtractOptions(), progress=False)
+    cpu = time.process_time() - cpu0
+    extraction.summary["cpu_seconds"] = round(cpu, 3)
+    write_outputs(extraction, out)
+    return extraction.summary
+
+
+def cached_detections(out: Path) -> Detections:
+    """MediaPipe's raw output, rebuilt from a clip's cached ``.landmarks.npz``."""
+    z = np.load(out.with_suffix(".landmarks.npz"))
+    arrays = [z[k].astype(np.float64) for k in ("image", "image_z", "world", "visibility", "presence")]
+    if "mirrored" in z:  # the facing prior is its own inverse
+        arrays = list(mirror(z["mirrored"], *arrays))
+    return Detections(*arrays, detected=z["detected"], seconds=0.0)
+
+
+def relift(out: Path, camera: Camera, options: ExtractOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Skeleton (T, 25, 3) and valid mask from the cached detections under ``options``."""
+    p = prepare(cached_detections(out), options)
+    joints, _, _, _ = lift(p["image"], p["world"], p["visibility"], p["valid"], camera,
+                           resolve_prior(options.body_prior), options.rules)  # fmt: skip
+    return joints, p["valid"]
+
+
+# ----------------------------------------------------------------------------- metrics
+
+def clip_metrics(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> dict:
+    p, t = pred[valid], truth[valid]
+    cam = np.linalg.norm(p - t, axis=-1)  # (T, 25)
+    pa_limbs = pa_errors(p, t, LIMBS)
+    pa_all = _pa_all(p, t)  # all 25 joints, moved by the similarity fitted on the limbs
+    dz, frac = root_depth_error(p, t, ROOT)
+    pr, tr = p - p[:, ROOT : ROOT + 1], t - t[:, ROOT : ROOT + 1]
+    return {
+        "frames": int(valid.sum()),
+        "pa_mpjpe_limbs_mm": 1000 * float(pa_limbs.mean()),
+        "pa_mpjpe_all_mm": 1000 * float(pa_all.mean()),
+        "mpjpe_limbs_mm": 1000 * float(cam[:, list(LIMBS)].mean()),
+        "mpjpe_all_mm": 1000 * float(cam.mean()),
+        "root_relative_mpjpe_mm": 1000 * float(np.linalg.norm(pr - tr, axis=-1).mean()),
+        "root_depth_error_mm": 1000 * float(dz.mean()),
+        "root_depth_error_pct": 100 * float(frac.mean()),
+        "swap_rate": float(swapped_frames(p, t, ROOT).mean()),
+        "per_joint_mm": (1000 * cam.mean(axis=0)).tolist(),
+        "per_joint_pa_mm": (1000 * pa_all.mean(axis=0)).tolist(),
+        "per_axis_abs_mm": (1000 * np.abs(p - t).mean(axis=(0, 1))).tolist(),
+        "per_axis_root_relative_abs_mm": (1000 * np.abs(pr - tr).mean(axis=(0, 1))).tolist(),
+    }
+
+
+def _pa_all(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Errors of all joints after the similarity fitted on the limb joints."""
+    idx = list(LIMBS)
+    mp, mt = p[:, idx].mean(1, keepdims=True), t[:, idx].mean(1, keepdims=True)
+    a, b = p[:, idx] - mp, t[:, idx] - mt
+    u, s, vt = np.linalg.svd(np.einsum("fvi,fvj->fij", b, a))
+    d = np.sign(np.linalg.det(u @ vt))
+    fix = np.ones_like(s)
+    fix[:, -1] = d
+    rot = u @ (fix[..., None] * vt)
+    scale = (s * fix).sum(1) / (a**2).sum(axis=(1, 2))
+    moved = scale[:, None, None] * np.einsum("fij,fvj->fvi", rot, p - mp) + mt
+    return np.linalg.norm(moved - t, axis=-1)
+
+
+def aggregate(rows: list[dict]) -> dict:
+    """Frame-weighted means over clips."""
+    w = np.array([r["frames"] for r in rows], dtype=float)
+    out: dict = {"clips": len(rows), "frames": int(w.sum())}
+    for key, value in rows[0].items():
+        if key == "frames":
+            continue
+        vals = np.array([r[key] for r in rows], dtype=float)
+        mean = (vals * w.reshape((-1,) + (1,) * (vals.ndim - 1))).sum(0) / w.sum()
+        out[key] = np.round(mean, 2).tolist() if vals.ndim > 1 else round(float(mean), 3 if "rate" in key else 1)
+    return out
+
+
+# ----------------------------------------------------------------------------- tuning
+
+def fit_rules(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """Closed-form fit of the mapping constants.
+
+    ``items``: (camera-space BlazePose landmarks (T, 33, 3), truth (T, 25, 3), valid).
+    Each frame's landmarks are first moved onto the truth by the similarity fitted on
+    shoulders, elbows, wrists, knees and ankles, so the constants describe where Kinect
+    puts a joint relative to the body, not the lifting's depth error. Every rule is
+    ``joint = a + k (b - a)``; its k has a 1-D least-squares solution, solved in an
+    order where a rule's a and b are already fixed.
+    """
+    lm = {n: i for i, n in enumerate(BLAZEPOSE_LANDMARKS)}
+    ref_lm = [lm[f"{s}_{j}"] for s in ("left", "right") for j in ("shoulder", "elbow", "wrist", "knee", "ankle")]
+    ref_ntu = [NTU_RGBD.index(f"{s}_{j}") for s in ("left", "right") for j in ("shoulder", "elbow", "wrist", "knee", "ankle")]
+    L_all, T_all = [], []
+    for landmarks, truth, valid in items:
+        x, y = landmarks[valid], truth[valid]
+        L_all.append(_align(x, ref_lm, y, ref_ntu))
+        T_all.append(y)
+    L, T = np.concatenate(L_all), np.concatenate(T_all)
+
+    def g(name: str) -> np.ndarray:
+        return L[:, lm[name]]
+
+    def k_of(a: np.ndarray, b: np.ndarray, target: np.ndarray) -> float:
+        d = b - a
+        return float(((target - a) * d).sum() / (d * d).sum())
+
+    def t(name: str) -> np.ndarray:
+        return T[:, NTU_RGBD.index(name)]
+
+    rules: dict[str, float] = {}
+    hip_mid = (g("left_hip") + g("right_hip")) / 2
+    sh_mid = (g("left_shoulder") + g("right_shoulder")) / 2
+    ear_mid = (g("left_ear") + g("right_ear")) / 2
+    torso = sh_mid - hip_mid
+    rules["spine_base_raise"] = k_of(hip_mid, sh_mid, t("spine_base"))
+    rules["spine_shoulder_drop"] = -k_of(sh_mid, sh_mid + torso, t("spine_shoulder"))
+    base = hip_mid + rules["spine_base_raise"] * torso
+    top = sh_mid - rules["spine_shoulder_drop"] * torso
+    rules["spine_mid_at"] = k_of(base, top, t("spine_mid"))
+    rules["neck_at"] = k_of(top, ear_mid, t("neck"))
+    rules["head_raise"] = k_of(ear_mid, 2 * ear_mid - sh_mid, t("head"))
+    a = np.concatenate([g("left_hip"), g("right_hip")])
+    b = np.concatenate([2 * g("left_hip") - g("right_hip"), 2 * g("right_hip") - g("left_hip")])
+    rules["hip_widen"] = k_of(a, b, np.concatenate([t("left_hip"), t("right_hip")]))
+    wrist = np.concatenate([g("left_wrist"), g("right_wrist")])
+    knuckles = np.concatenate([(g("left_index") + g("left_pinky")) / 2, (g("right_index") + g("right_pinky")) / 2])
+    rules["hand_at"] = k_of(wrist, knuckles, np.concatenate([t("left_hand"), t("right_hand")]))
+    rules["hand_tip_at"] = k_of(wrist, knuckles, np.concatenate([t("left_hand_tip"), t("right_hand_tip")]))
+    ankle = np.concatenate([g("left_ankle"), g("right_ankle")])
+    toe = np.concatenate([g("left_foot_index"), g("right_foot_index")])
+    rules["foot_at"] = k_of(ankle, toe, np.concatenate([t("left_foot"), t("right_foot")]))
+    return {k: round(v, 3) for k, v in rules.items()}
+
+
+def _align(x: np.ndarray, xi: list[int], y: np.ndarray, yi: list[int]) -> np.ndarray:
+    """Move every point of ``x`` (T, N, 3) by the per-frame similarity mapping x[:, xi] onto y[:, yi]."""
+    a, b = x[:, xi], y[:, yi]
+    ma, mb = a.mean(1, keepdims=True), b.mean(1, keepdims=True)
+    u, s, vt = np.linalg.svd(np.einsum("fvi,fvj->fij", b - mb, a - ma))
+    d = np.sign(np.linalg.det(u @ vt))
+    fix = np.ones_like(s)
+    fix[:, -1] = d
+    rot = u @ (fix[..., None] * vt)
+    scale = (s * fix).sum(1) / ((a - ma) ** 2).sum(axis=(1, 2))
+    return scale[:, None, None] * np.einsum("fij,fvj->fvi", rot, x - ma) + mb
+
+
+def camera_landmarks(out: Path, camera: Camera) -> np.ndarray:
+    """Cached landmarks (facing prior applied) lifted into skeleton space (T, 33, 3), no body prior."""
+    from pose_extract.lifting import solve_translation
+
+    p = prepare(cached_detections(out), ExtractOptions())
+    valid = p["valid"]
+    world = mediapipe_to_kinect(p["world"])
+    t = np.zeros((len(valid), 3))
+    t[valid] = solve_translation(world[valid], p["image"][valid], camera, np.clip(p["visibility"][valid], 0.05, 1.0))
+    return camera.from_camera(world + t[:, None])
+
+
+# ----------------------------------------------------------------------------- main
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=REPO / "build" / "synth", help="synthetic set (generated if absent)")
+    p.add_argument("--benchmark", default="xsub")
+    p.add_argument("--work", type=Path, default=REPO / "build" / "pose_accuracy", help="renders and landmarks cache")
+    p.add_argument("--per-view", type=int, default=3, help="clips per camera view")
+    p.add_argument("--tune", action="store_true", help="fit the mapping constants on training clips instead")
+    p.add_argument("--render-args", default="", help="extra arguments for python -m render")
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pose_accuracy.json")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    data = ensure_synth(args.data)
+    meta = json.loads((data / "meta.json").read_text())
+    split_name = "train" if args.tune else "val"
+    split = load_split(data / args.benchmark, split_name, mmap=False)
+    chosen = pick_clips(split, meta, args.per_view, seed=1 if args.tune else 0)
+    work = args.work / split_name
+    work.mkdir(parents=True, exist_ok=True)
+
+    records = []
+    for i in chosen:
+        name = split.names[i]
+        clip = split.data[i : i + 1, ..., :1][0]
+        npy = work / f"{name}.src.npy"
+        if not npy.is_file():
+            np.save(npy, clip.astype(np.float32))
+        mp4 = work / f"{name}.mp4"
+        t0 = time.perf_counter()
+        render_record = render(npy, mp4, name, args)
+        render_s = time.perf_counter() - t0
+        out = work / f"{name}.npy"
+        summary = extract_cached(mp4, out)
+        truth, present = clip_frames(clip, render_record["frames_rendered"])
+        if len(truth) != summary["frames"]:
+            raise RuntimeError(f"{name}: {len(truth)} source frames but the video has {summary['frames']}")
+        records.append({"name": name, "index": i, "view": view_of(name, meta), "label": int(split.labels[i]),
+                        "truth": truth, "present": present, "out": out, "summary": summary, "render": render_record,
+                        "render_wall_s": render_s})  # fmt: skip
+        log.info("%s (%s): detected %d/%d", name, records[-1]["view"], summary["detected"], summary["frames"])
+
+    camera = {r["name"]: Camera.load(r["out"].parent / f"{r['name']}.camera.json") for r in records}
+    if args.tune:
+        items = []
+        for r in records:
+            z = np.load(r["out"].with_suffix(".landmarks.npz"))
+            valid = (z["detected"] | z["filled"]) & r["present"]
+            items.append((camera_landmarks(r["out"], camera[r["name"]]), r["truth"], valid))
+        rules = fit_rules(items)
+        print(json.dumps({"fitted_rules": rules, "clips": [r["name"] for r in records]}, indent=2))
+        return 0
+
+    train = load_split(data / args.benchmark, "train", mmap=True)
+    train_prior = prior_from_skeletons(np.asarray(train.data[:, :, :, :, :1]), f"{args.benchmark}/train")
+    variants = {  # the shipped defaults first, then one change at a time
+        "default": ExtractOptions(),
+        "no_facing_prior": ExtractOptions(max_turn_deg=None),
+        "no_body_prior": ExtractOptions(body_prior="none"),
+        "train_split_body_prior": ExtractOptions(body_prior=train_prior),
+    }
+    results: dict = {"variants": {}}
+    for vname, options in variants.items():
+        per_view: dict[str, list[dict]] = {}
+        for r in records:
+            pred, valid = relift(r["out"], camera[r["name"]], options)
+            m = clip_metrics(pred, r["truth"], valid & r["present"])
+            per_view.setdefault(r["view"], []).append(m)
+        results["variants"][vname] = {
+            "per_view": {v: aggregate(rows) for v, rows in sorted(per_view.items())},
+            "all": aggregate([m for rows in per_view.values() for m in rows]),
+        }
+
+    detected = sum(r["summary"]["detected"] for r in records)
+    frames = sum(r["summary"]["frames"] for r in records)
+    det_by_view: dict[str, list[int]] = {}
+    for r in records:
+        d = det_by_view.setdefault(r["view"], [0, 0])
+        d[0] += r["summary"]["detected"]
+        d[1] += r["summary"]["frames"]
+    cpu = sum(r["summary"].get("cpu_seconds", np.nan) for r in records)
+    wall = sum(r["summary"]["seconds"] for r in records)
+    results.update({
+        "what": "pose extraction accuracy on default-body renders of synthetic validation clips",
+        "command": "python benchmarks/pose_accuracy.py " + " ".join(sys.argv[1:]),
+        "benchmark": args.benchmark,
+        "split": split_name,
+        "clips": [{"name": r["name"], "view": r["view"], "label": r["label"], "frames": r["summary"]["frames"],
+                   "detected": r["summary"]["detected"], "filled": r["summary"]["filled_frames"],
+                   "body_scale": r["summary"]["body_scale"], "render": {k: r["render"].get(k) for k in ("engine", "resolution", "body")}}
+                  for r in records],  # fmt: skip
+        "detection_rate": {"all": round(detected / frames, 4),
+                           **{v: round(d / f, 4) for v, (d, f) in sorted(det_by_view.items())}},  # fmt: skip
+        "speed": {
+            "frames": frames,
+            "wall_seconds": round(wall, 2),
+            "cpu_seconds": round(cpu, 2),
+            "frames_per_second_wall": round(frames / wall, 1),
+            "frames_per_cpu_second": round(frames / cpu, 1),
+            "cpu_cores": os.cpu_count(),
+            "note": "extraction only (decode + MediaPipe + lifting); frames per CPU-second = frames/s per core",
+        },
+        "joint_names": list(NTU_RGBD.joint_names),
+        "limb_joints": [NTU_RGBD.joint_names[j] for j in LIMBS],
+        "axes": ["x (left)", "y (up)", "z (depth)"],
+        "mapping_rules": DEFAULT_RULES,
+        "default_prior_total_m": round(DEFAULT_PRIOR.total, 3),
+        "train_prior_total_m": round(train_prior.total, 3),
+        "machine": platform.platform(),
+    })  # fmt: skip
+    atomic_write_json(args.out, results)
+    _print(results)
+    return 0
+
+
+def _print(results: dict) -> None:
+    print(f"detection rate: {results['detection_rate']}")
+    print(f"speed: {results['speed']['frames_per_second_wall']} frames/s wall, "
+          f"{results['speed']['frames_per_cpu_second']} frames per CPU-second")  # fmt: skip
+    for vname, v in results["variants"].items():
+        print(f"\n[{vname}]")
+        print(f"{'view':>10} {'PA-limb':>8} {'PA-all':>8} {'cam-limb':>9} {'cam-all':>8} {'rootrel':>8} "
+              f"{'dz mm':>7} {'dz %':>6} {'swap':>5}")  # fmt: skip
+        for view, a in [*v["per_view"].items(), ("all", v["all"])]:
+            print(f"{view:>10} {a['pa_mpjpe_limbs_mm']:8.1f} {a['pa_mpjpe_all_mm']:8.1f} {a['mpjpe_limbs_mm']:9.1f} "
+                  f"{a['mpjpe_all_mm']:8.1f} {a['root_relative_mpjpe_mm']:8.1f} {a['root_depth_error_mm']:7.1f} "
+                  f"{a['root_depth_error_pct']:6.2f} {a['swap_rate']:5.3f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
