@@ -1,0 +1,160 @@
+"""Collect per-clip skeletons of one (domain, condition) into an ST-GCN layout set.
+
+``skeleton`` domain: the ``(3, T, 25, M)`` clips given to the renderer; ``rgb`` domain:
+the ``(3, T', 25, 1)`` skeletons re-extracted from the videos. Each is zero-padded (or
+cut) to the T and M of the source data, as the official preprocessing pads, so the
+classifier sees the same tensor shape in both domains.
+
+Clips whose render or pose extraction failed, or whose skeleton is empty, are left out
+of the set and listed in ``collect.json`` with the reason; the report counts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ciasa.io import atomic_write_json
+from ciasa.pipeline.guard import is_failed
+from ciasa.pipeline.paths import Paths
+from ciasa.pipeline.select import read_clip_list
+
+log = logging.getLogger(__name__)
+
+
+def fit_length(clip: np.ndarray, frames: int, bodies: int) -> np.ndarray:
+    """Zero-pad or cut ``(C, T, V, M)`` to ``frames`` and ``bodies``."""
+    c, t, v, m = clip.shape
+    out = np.zeros((c, frames, v, bodies), dtype=np.float32)
+    tt, mm = min(t, frames), min(m, bodies)
+    out[:, :tt, :, :mm] = clip[:, :tt, :, :mm]
+    return out
+
+
+def exclusion_reason(paths: Paths, domain: str, clip: str, condition: str) -> str | None:
+    """Why a clip cannot be classified in this domain/condition, or None."""
+    if domain == "skeleton":
+        return None
+    if is_failed(paths.render_info(clip, condition)):
+        return f"render failed: {_error(paths.render_info(clip, condition))}"
+    if is_failed(paths.pose_info(clip, condition)):
+        return f"pose extraction failed: {_error(paths.pose_info(clip, condition))}"
+    info = _read_json(paths.pose_info(clip, condition))
+    if info.get("detected", 1) == 0:
+        return "no person detected in the video"
+    return None
+
+
+def collect(
+    root: str,
+    clips: Sequence[str],
+    domain: str,
+    condition: str,
+    frames: int,
+    bodies: int,
+    labels: dict[str, int],
+    tag: str = "",
+) -> tuple[np.ndarray, list[str], list[int], list[dict]]:
+    paths = Paths(root, tag)
+    arrays, names, out_labels, excluded = [], [], [], []
+    for clip in clips:
+        if clip not in labels:
+            raise KeyError(f"clip {clip} has no label in the source data")
+        reason = exclusion_reason(paths, domain, clip, condition)
+        source = paths.skeleton(clip, condition) if domain == "skeleton" else paths.pose(clip, condition)
+        if reason is None:
+            array = np.load(source)
+            if array.ndim != 4 or array.shape[0] != 3 or array.shape[2] != 25:
+                raise ValueError(f"{source}: expected a (3, T, 25, M) skeleton, got shape {array.shape}")
+            if not np.isfinite(array).all():
+                reason = "skeleton holds NaN/inf values"
+            elif not array.any():
+                reason = "skeleton is all zeros"
+            elif array.shape[1] > frames:
+                log.warning("%s: %d frames, cut to the data's %d", source, array.shape[1], frames)
+        if reason is not None:
+            excluded.append({"name": clip, "reason": reason})
+            log.warning("%s/%s/%s left out: %s", domain, condition, clip, reason)
+            continue
+        arrays.append(fit_length(array, frames, bodies))
+        names.append(clip)
+        out_labels.append(int(labels[clip]))
+    data = np.stack(arrays) if arrays else np.zeros((0, 3, frames, 25, bodies), dtype=np.float32)
+    return data, names, out_labels, excluded
+
+
+def _read_json(path: str) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: record not found")
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{p}: not valid JSON: {err}") from None
+
+
+def _error(path: str) -> str:
+    return str(_read_json(path).get("error", "unknown error"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ciasa.pipeline.collect",
+        description="Collect the per-clip skeletons of one domain (skeleton | rgb) and condition "
+        "(clean | perturbed) into an ST-GCN layout directory padded to the source data's T and M.",
+    )
+    parser.add_argument("--root", required=True, help="results directory (the pipeline's path scheme)")
+    parser.add_argument("--tag", default="", help="shard tag of the results paths ('' or -shardIofN)")
+    parser.add_argument("--clips", required=True, help="clip list file")
+    parser.add_argument("--domain", required=True, choices=("skeleton", "rgb"))
+    parser.add_argument("--condition", required=True, choices=("clean", "perturbed"))
+    parser.add_argument("--data", required=True, help="source ST-GCN layout directory (labels, T, M)")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--out", required=True, help="output directory ({split}_data.npy, {split}_label.pkl, collect.json)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    from ciasa.data.stgcn import load_class_names, load_split, save_split
+
+    try:
+        source = load_split(args.data, args.split, mmap=True, check_values=False)
+        _, _, frames, _, bodies = source.shape
+        labels = dict(zip(source.names, (int(x) for x in source.labels)))
+        clips = read_clip_list(args.clips)
+        data, names, out_labels, excluded = collect(
+            args.root, clips, args.domain, args.condition, frames, bodies, labels, args.tag
+        )
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    class_names = load_class_names(args.data) or source.class_names
+    if names:
+        save_split(out, args.split, data, names, out_labels, class_names=class_names)
+    else:  # nothing to classify: no stale set from an earlier run may stay behind
+        for stale in (out / f"{args.split}_data.npy", out / f"{args.split}_label.pkl"):
+            stale.unlink(missing_ok=True)
+    summary = {
+        "domain": args.domain,
+        "condition": args.condition,
+        "split": args.split,
+        "clips": len(clips),
+        "included": len(names),
+        "excluded": excluded,
+        "shape": list(data.shape),
+        "source": str(args.data),
+    }
+    # Written last: its presence means the set is complete (and may be empty).
+    atomic_write_json(out / "collect.json", summary)
+    log.info("%s/%s: %d of %d clips -> %s", args.domain, args.condition, len(names), len(clips), out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,153 @@
+"""Config handling for the Snakemake workflow: start-up checks and CLI flag rendering.
+
+``workflow/rules/common.smk`` validates the config against the JSON schema and then
+calls :func:`check_startup`, so a missing data path, checkpoint or clip name fails in
+the first second with a message naming the key, instead of an hour into the run.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from ciasa.pipeline.paths import ATTACKED_MODEL, Paths, shard_tag
+from ciasa.pipeline.select import SelectionError, parse_shard, select_clips
+
+
+class ConfigError(ValueError):
+    """The config names something that does not exist or does not fit."""
+
+
+def cli_flags(options: Mapping[str, Any] | None, negatable: Collection[str] = ()) -> str:
+    """``{'max_gap': 5, 'augment': False, 'no_smooth': True}`` -> ``--max-gap 5 --no-augment --no-smooth``.
+
+    Keys are the CLI's option names with '_' for '-'. ``true`` gives the bare flag;
+    ``false`` gives ``--no-KEY`` for the keys in ``negatable`` (argparse's
+    BooleanOptionalAction flags) and nothing otherwise (a plain switch left off);
+    ``null`` gives nothing; a list gives the option followed by its values.
+    """
+    parts: list[str] = []
+    for key, value in (options or {}).items():
+        flag = "--" + str(key).replace("_", "-")
+        if value is None:
+            continue
+        if value is True:
+            parts.append(flag)
+        elif value is False:
+            if key in negatable:
+                parts.append("--no-" + str(key).replace("_", "-"))
+        elif isinstance(value, (list, tuple)):
+            parts.append(flag)
+            parts.extend(str(v) for v in value)
+        else:
+            parts.extend([flag, str(value)])
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+# ciasa.train's switches that have a --no- form.
+TRAIN_NEGATABLE = ("augment", "progress", "resume")
+
+
+def paths_of(config: Mapping[str, Any]) -> Paths:
+    shard = parse_shard(str(config["clips"]["shard"]))
+    return Paths(str(config["results_dir"]), shard_tag(shard))
+
+
+def data_dir(config: Mapping[str, Any]) -> str:
+    """The ST-GCN layout directory the pipeline reads (generated, converted or the user's)."""
+    data = config["data"]
+    paths = paths_of(config)
+    source = data["source"]
+    if source == "synth":
+        return f"{paths.synth_dir()}/{data['benchmark']}"
+    if source == "stgcn":
+        return str(data["path"]).rstrip("/")
+    return paths.converted_dir(source, data["benchmark"])
+
+
+def classifiers(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Name -> {checkpoint, overrides} for the attacked model and every extra classifier."""
+    paths = paths_of(config)
+    model = config["model"]
+    attacked = {
+        "checkpoint": model["checkpoint"] or paths.model_checkpoint(),
+        "overrides": {k: model.get(k) for k in ("num_class", "layout", "in_channels", "arch") if model.get(k) is not None},
+    }
+    out = {ATTACKED_MODEL: attacked}
+    for name, spec in (config.get("classifiers") or {}).items():
+        if name == ATTACKED_MODEL:
+            raise ConfigError(f"classifiers: the name {ATTACKED_MODEL!r} is reserved for the attacked model")
+        out[name] = {
+            "checkpoint": spec["checkpoint"],
+            "overrides": {k: spec.get(k) for k in ("num_class", "layout", "in_channels", "arch") if spec.get(k) is not None},
+        }
+    return out
+
+
+def overrides_flags(overrides: Mapping[str, Any]) -> str:
+    return cli_flags(dict(overrides))
+
+
+def check_startup(config: Mapping[str, Any]) -> list[str]:
+    """Raise :class:`ConfigError` for problems visible before any job runs; returns the
+    explicitly named clips that were checked against the data (empty if not checkable yet)."""
+    data = config["data"]
+    source = data["source"]
+    try:
+        shard = parse_shard(str(config["clips"]["shard"]))
+    except SelectionError as err:
+        raise ConfigError(f"clips.shard: {err}") from None
+    if source != "synth":
+        if not data.get("path"):
+            raise ConfigError(f"data.path: required when data.source is {source!r}")
+        path = Path(data["path"])
+        if source == "stgcn":
+            for split in {data["split"], data["train_split"]} if not config["model"]["checkpoint"] else {data["split"]}:
+                for f in (path / f"{split}_data.npy", path / f"{split}_label.pkl"):
+                    if not f.is_file():
+                        raise ConfigError(f"data.path: {f} not found (data.source stgcn needs {split}_data.npy and {split}_label.pkl)")
+        elif source == "ntu_raw" and not path.is_dir():
+            raise ConfigError(f"data.path: {path} is not a directory of NTU .skeleton files")
+        elif source == "pyskl" and not path.is_file():
+            raise ConfigError(f"data.path: {path} is not a pyskl annotation pickle")
+    for name, spec in classifiers(config).items():
+        ckpt = Path(spec["checkpoint"])
+        user_given = name != ATTACKED_MODEL or config["model"]["checkpoint"]
+        if user_given and not ckpt.is_file():
+            key = "model.checkpoint" if name == ATTACKED_MODEL else f"classifiers.{name}.checkpoint"
+            raise ConfigError(f"{key}: {ckpt} not found")
+
+    clips = config["clips"]
+    explicit = list(clips.get("names") or [])
+    if clips.get("names_file"):
+        from ciasa.pipeline.select import read_clip_list
+
+        try:
+            explicit += read_clip_list(clips["names_file"])
+        except FileNotFoundError as err:
+            raise ConfigError(f"clips.names_file: {err}") from None
+    labels_path = Path(data_dir(config)) / f"{data['split']}_label.pkl"
+    if labels_path.is_file() and (explicit or clips.get("classes")):
+        from ciasa.data.stgcn import load_class_names, load_labels
+
+        names, labels = load_labels(labels_path)
+        try:
+            chosen = select_clips(
+                names,
+                labels,
+                count=int(clips["count"]),
+                seed=int(clips["seed"]),
+                explicit=explicit,
+                classes=list(clips.get("classes") or []),
+                class_names=load_class_names(labels_path.parent),
+                shard=shard,
+                source=str(labels_path),
+            )
+        except SelectionError as err:
+            raise ConfigError(f"clips: {err}") from None
+        if not chosen:
+            raise ConfigError(f"clips: shard {shard[0]}/{shard[1]} of the selection is empty")
+        return explicit
+    return []

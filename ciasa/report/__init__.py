@@ -1,0 +1,1 @@
+"""The transfer report: statistics, figures and the standalone HTML page."""

@@ -1,0 +1,120 @@
+"""The headline numbers, computed from per-clip records with :mod:`ciasa.report.stats`.
+
+Denominators are explicit. Skeleton-domain rates count every selected clip. RGB-domain
+rates count the clips whose clean *and* perturbed videos both gave a skeleton (the
+paired set, so the drop compares like with like); the clips left out are counted and
+listed, and a conservative variant counts them as misclassified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ciasa.pipeline.paths import ATTACKED_MODEL
+from ciasa.report.records import ClipRecord
+from ciasa.report.stats import Estimate, drop, rate
+
+
+@dataclass
+class Headline:
+    n_clips: int
+    n_rgb_pairs: int
+    skeleton_clean_accuracy: Estimate
+    skeleton_attacked_accuracy: Estimate
+    skeleton_fooling_rate: Estimate  # targeted: classified as the attack's target
+    skeleton_untargeted_success: Estimate
+    rgb_clean_accuracy: Estimate
+    rgb_perturbed_accuracy: Estimate
+    rgb_drop: Estimate
+    rgb_perturbed_target_rate: Estimate
+    rgb_clean_target_rate: Estimate
+    rgb_clean_accuracy_all: Estimate  # failures counted as wrong
+    rgb_perturbed_accuracy_all: Estimate
+    detection_rate: dict[str, float | None]
+    videos_flagged: dict[str, int]
+    renders_failed: dict[str, int]
+    poses_failed: dict[str, int]
+    attack_reported_fooling: float | None
+    rgb_excluded: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        out = {}
+        for key, value in self.__dict__.items():
+            out[key] = value.as_dict() if isinstance(value, Estimate) else value
+        return out
+
+
+def _outcomes(records: list[ClipRecord], domain: str, condition: str, reference: str, model: str) -> np.ndarray:
+    values = []
+    for r in records:
+        pred = r.pred(domain, condition, model)
+        ref = r.label if reference == "label" else r.target
+        values.append(float(pred is not None and ref is not None and pred == ref))
+    return np.asarray(values)
+
+
+def model_accuracies(records: list[ClipRecord], model: str, n_boot: int, seed: int) -> dict[str, Estimate]:
+    """Accuracy of ``model`` per domain/condition (RGB on the paired set)."""
+    pairs = [r for r in records if rgb_pair_ok(r)]
+    return {
+        "skeleton/clean": rate(_outcomes(records, "skeleton", "clean", "label", model), n_boot, seed),
+        "skeleton/perturbed": rate(_outcomes(records, "skeleton", "perturbed", "label", model), n_boot, seed),
+        "rgb/clean": rate(_outcomes(pairs, "rgb", "clean", "label", model), n_boot, seed),
+        "rgb/perturbed": rate(_outcomes(pairs, "rgb", "perturbed", "label", model), n_boot, seed),
+    }
+
+
+def rgb_pair_ok(record: ClipRecord) -> bool:
+    return record.pred("rgb", "clean") is not None and record.pred("rgb", "perturbed") is not None
+
+
+def headline(records: list[ClipRecord], n_boot: int = 2000, seed: int = 0, model: str = ATTACKED_MODEL) -> Headline:
+    pairs = [r for r in records if rgb_pair_ok(r)]
+    sk_clean = _outcomes(records, "skeleton", "clean", "label", model)
+    sk_adv = _outcomes(records, "skeleton", "perturbed", "label", model)
+    sk_fool = _outcomes(records, "skeleton", "perturbed", "target", model)
+    rgb_clean = _outcomes(pairs, "rgb", "clean", "label", model)
+    rgb_pert = _outcomes(pairs, "rgb", "perturbed", "label", model)
+
+    detection: dict[str, float | None] = {}
+    flagged: dict[str, int] = {}
+    render_failed: dict[str, int] = {}
+    pose_failed: dict[str, int] = {}
+    for condition in ("clean", "perturbed"):
+        videos = [r.videos[condition] for r in records if condition in r.videos]
+        rates = [v.detection_rate for v in videos if v.detection_rate is not None]
+        detection[condition] = float(np.mean(rates)) if rates else None
+        flagged[condition] = sum(v.flagged for v in videos)
+        render_failed[condition] = sum(not v.rendered for v in videos)
+        pose_failed[condition] = sum(v.rendered and not v.pose_ok for v in videos)
+
+    reported = [r.attack.get("success_targeted") for r in records]
+    reported_num = [float(str(v).strip().lower() in ("1", "true", "1.0")) for v in reported if v not in (None, "")]
+    excluded = {}
+    for r in records:
+        if not rgb_pair_ok(r):
+            excluded[r.name] = "; ".join(f"{k}: {v}" for k, v in r.excluded.items() if k.startswith("rgb")) or "not classified"
+
+    return Headline(
+        n_clips=len(records),
+        n_rgb_pairs=len(pairs),
+        skeleton_clean_accuracy=rate(sk_clean, n_boot, seed),
+        skeleton_attacked_accuracy=rate(sk_adv, n_boot, seed),
+        skeleton_fooling_rate=rate(sk_fool, n_boot, seed),
+        skeleton_untargeted_success=rate(1.0 - sk_adv, n_boot, seed),
+        rgb_clean_accuracy=rate(rgb_clean, n_boot, seed),
+        rgb_perturbed_accuracy=rate(rgb_pert, n_boot, seed),
+        rgb_drop=drop(rgb_clean, rgb_pert, n_boot, seed),
+        rgb_perturbed_target_rate=rate(_outcomes(pairs, "rgb", "perturbed", "target", model), n_boot, seed),
+        rgb_clean_target_rate=rate(_outcomes(pairs, "rgb", "clean", "target", model), n_boot, seed),
+        rgb_clean_accuracy_all=rate(_outcomes(records, "rgb", "clean", "label", model), n_boot, seed),
+        rgb_perturbed_accuracy_all=rate(_outcomes(records, "rgb", "perturbed", "label", model), n_boot, seed),
+        detection_rate=detection,
+        videos_flagged=flagged,
+        renders_failed=render_failed,
+        poses_failed=pose_failed,
+        attack_reported_fooling=float(np.mean(reported_num)) if reported_num else None,
+        rgb_excluded=excluded,
+    )

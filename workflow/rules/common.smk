@@ -1,0 +1,63 @@
+# Config handling shared by every rule: validation, paths, flags, resources.
+# Logic lives in ciasa.pipeline (importable, tested); this file only wires it.
+
+import re
+import shlex
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+sys.path.insert(0, workflow.basedir)  # the repository root, when run outside the project's venv
+
+from ciasa.pipeline import config as pipeline_config
+from ciasa.pipeline.paths import ATTACKED_MODEL, CONDITIONS, DOMAINS
+from ciasa.pipeline.select import read_clip_list
+
+validate(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+try:
+    pipeline_config.check_startup(config)
+    CLASSIFIERS = pipeline_config.classifiers(config)
+except (pipeline_config.ConfigError, ValueError) as err:
+    raise WorkflowError(f"config: {err}")
+
+P = pipeline_config.paths_of(config)
+PY = config["python"] or sys.executable
+DATA = pipeline_config.data_dir(config)
+SPLIT = config["data"]["split"]
+TRAIN_SPLIT = config["data"]["train_split"]
+flags = pipeline_config.cli_flags
+
+wildcard_constraints:
+    clip=r"[A-Za-z0-9_.\-]+",
+    condition="|".join(CONDITIONS),
+    domain="|".join(DOMAINS),
+    model="|".join(re.escape(name) for name in CLASSIFIERS),
+
+
+def res(rule_name, key, default):
+    """A resource of a rule from config.resources, falling back to resources.default."""
+    table = config["resources"]
+    return table.get(rule_name, {}).get(key, table.get("default", {}).get(key, default))
+
+
+def log_path(rule_name, stem="job"):
+    return f"{P.logs_dir()}/{rule_name}/{stem}.log"
+
+
+def bench_path(rule_name, stem="job"):
+    return f"{P.benchmarks_dir()}/{rule_name}/{stem}.tsv"
+
+
+def split_files(directory, split):
+    return {"data": f"{directory}/{split}_data.npy", "label": f"{directory}/{split}_label.pkl"}
+
+
+def checkpoint_of(model):
+    return CLASSIFIERS[model]["checkpoint"]
+
+
+def selected_clips(wildcards=None):
+    """Clip names of the selection (after the select_clips checkpoint ran)."""
+    return read_clip_list(checkpoints.select_clips.get().output[0])

@@ -1,0 +1,52 @@
+# Stage 1: the skeleton data (generated demo set, converted user data, or used as is).
+
+if config["data"]["source"] == "synth":
+
+    rule make_synth_data:
+        output:
+            meta=f"{P.synth_dir()}/meta.json",
+            train_data=f"{DATA}/{TRAIN_SPLIT}_data.npy",
+            train_label=f"{DATA}/{TRAIN_SPLIT}_label.pkl",
+            data=f"{DATA}/{SPLIT}_data.npy",
+            label=f"{DATA}/{SPLIT}_label.pkl",
+        params:
+            out=P.synth_dir(),
+            flags=flags(config["data"]["synth"]),
+        log:
+            log_path("make_synth_data"),
+        benchmark:
+            bench_path("make_synth_data")
+        threads: res("make_synth_data", "threads", 1)
+        resources:
+            mem_mb=res("make_synth_data", "mem_mb", 2000),
+            runtime=res("make_synth_data", "runtime", 10),
+        shell:
+            "{PY} -m ciasa.data.synth --out {params.out} --quiet {params.flags} > {log} 2>&1"
+
+
+elif config["data"]["source"] in ("ntu_raw", "pyskl"):
+
+    rule convert_data:
+        input:
+            config["data"]["path"],
+        output:
+            train_data=f"{DATA}/{TRAIN_SPLIT}_data.npy",
+            train_label=f"{DATA}/{TRAIN_SPLIT}_label.pkl",
+            data=f"{DATA}/{SPLIT}_data.npy",
+            label=f"{DATA}/{SPLIT}_label.pkl",
+        params:
+            source=config["data"]["source"],
+            benchmark=config["data"]["benchmark"],
+            out=DATA,
+            flags=flags(config["data"]["convert"]),
+        log:
+            log_path("convert_data"),
+        benchmark:
+            bench_path("convert_data")
+        threads: res("convert_data", "threads", 2)
+        resources:
+            mem_mb=res("convert_data", "mem_mb", 8000),
+            runtime=res("convert_data", "runtime", 240),
+        shell:
+            "{PY} -m ciasa.data.convert --input {input} --format {params.source} "
+            "--benchmark {params.benchmark} --out {params.out} {params.flags} > {log} 2>&1"

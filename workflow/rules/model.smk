@@ -1,0 +1,49 @@
+# Stage 2: the classifier that is attacked (trained here, or the user's checkpoint).
+
+if not config["model"]["checkpoint"]:
+
+    rule train_model:
+        input:
+            data=f"{DATA}/{TRAIN_SPLIT}_data.npy",
+            label=f"{DATA}/{TRAIN_SPLIT}_label.pkl",
+            settings=config["model"]["train"].get("config", []),
+        output:
+            P.model_checkpoint(),
+        params:
+            out=P.model_dir(),
+            flags=flags(config["model"]["train"], pipeline_config.TRAIN_NEGATABLE),
+        log:
+            log_path("train_model"),
+        benchmark:
+            bench_path("train_model")
+        threads: res("train_model", "threads", 2)
+        resources:
+            mem_mb=res("train_model", "mem_mb", 4000),
+            runtime=res("train_model", "runtime", 120),
+            gpu=config["model"]["gpu"],
+        shell:
+            "{PY} -m ciasa.train --data {DATA} --out {params.out} --split-train {TRAIN_SPLIT} --split-val '' "
+            "--device {config[model][device]} --threads {threads} --no-progress {params.flags} > {log} 2>&1"
+
+
+rule evaluate_model:
+    input:
+        checkpoint=checkpoint_of(ATTACKED_MODEL),
+        **split_files(DATA, SPLIT),
+    output:
+        f"{P.model_eval_dir()}/metrics.json",
+    params:
+        out=P.model_eval_dir(),
+        overrides=flags(CLASSIFIERS[ATTACKED_MODEL]["overrides"]),
+    log:
+        log_path("evaluate_model"),
+    benchmark:
+        bench_path("evaluate_model")
+    threads: res("evaluate_model", "threads", 2)
+    resources:
+        mem_mb=res("evaluate_model", "mem_mb", 4000),
+        runtime=res("evaluate_model", "runtime", 60),
+        gpu=config["model"]["gpu"],
+    shell:
+        "{PY} -m ciasa.evaluate --checkpoint {input.checkpoint} --data {DATA} --split {SPLIT} --out {params.out} "
+        "--device {config[model][device]} {params.overrides} > {log} 2>&1"
