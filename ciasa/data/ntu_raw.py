@@ -109,17 +109,20 @@ def parse_ntu_skeleton(path: str | Path) -> tuple[int, dict[str, np.ndarray], di
                 tracked[body_id] = np.zeros(frames, bool)
             elif tracked[body_id][t]:
                 raise r.error(f"body {body_id} appears twice in frame {t + 1}")
+            block = np.empty((NUM_JOINTS, 3))
             for j in range(NUM_JOINTS):
                 fields = r.next(f"joint {j + 1} of body {b + 1} in frame {t + 1}")
                 if len(fields) != _JOINT_FIELDS:
                     raise r.error(f"joint line has {len(fields)} values, expected {_JOINT_FIELDS}")
                 try:
-                    point = [float(v) for v in fields[:3]]
+                    block[j] = (float(fields[0]), float(fields[1]), float(fields[2]))
                 except ValueError:
                     raise r.error(f"joint {j + 1}: coordinates are not numbers: {' '.join(fields[:3])}") from None
-                if not all(np.isfinite(point)):
-                    raise r.error(f"joint {j + 1}: non-finite coordinates {' '.join(fields[:3])}")
-                xyz[body_id][t, j] = point
+            if not np.isfinite(block).all():
+                j = int(np.argwhere(~np.isfinite(block).all(axis=1))[0, 0])
+                r.pos -= NUM_JOINTS - 1 - j  # point the message at the offending line
+                raise r.error(f"joint {j + 1}: non-finite coordinates {block[j].tolist()}")
+            xyz[body_id][t] = block
             tracked[body_id][t] = True
     for line_no, line in r.rest():
         raise SkeletonFileError(

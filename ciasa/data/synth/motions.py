@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from ciasa.data.synth.body import TRUNK_ANGLES, Body, Pose, limb_dir
+from ciasa.data.synth.body import TRUNK_ANGLES, Body, Pose, dir_angles, limb_dir
 
 LEFT, RIGHT = 1, -1
 
@@ -51,11 +51,15 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
-def _nlerp(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-    w = np.asarray(w, dtype=float)[..., None]
-    out = (1.0 - w) * a + w * b
-    n = np.linalg.norm(out, axis=-1, keepdims=True)
-    return np.where(n > 1e-6, out / np.maximum(n, 1e-9), b)
+def _angle_blend(a: np.ndarray, b: np.ndarray, w: np.ndarray, side: int) -> np.ndarray:
+    """Directions between ``a`` and ``b`` (T, 3), interpolated in elevation/azimuth."""
+    ea, aa = dir_angles(a, side)
+    eb, ab = dir_angles(b, side)
+    # an arm hanging (or pointing) straight along the vertical has no azimuth: borrow the other's
+    aa = np.where(np.minimum(ea, 180 - ea) < 3, ab, aa)
+    ab = np.where(np.minimum(eb, 180 - eb) < 3, aa, ab)
+    diff = (ab - aa + 180.0) % 360.0 - 180.0
+    return limb_dir(ea + w * (eb - ea), aa + w * diff, side)
 
 
 def two_bone_ik(target: np.ndarray, pole: np.ndarray, l1: float, l2: float) -> tuple[np.ndarray, np.ndarray]:
@@ -192,9 +196,16 @@ class PoseBuilder:
         self.set_arm_dirs(side, up, fo, fo, weight)
 
     def set_arm_dirs(self, side: int, up: np.ndarray, fo: np.ndarray, hand: np.ndarray, weight: np.ndarray) -> None:
-        r_up, r_fo, r_hand = self._angle_dirs(side)
+        """Blend the arm from its angle-driven pose to the given directions by ``weight``.
+
+        The blend runs on elevation and azimuth, not on the vectors, so raising an arm
+        from hanging to overhead sweeps it up through its plane of elevation (a vector
+        blend between near-opposite directions would take an arbitrary shortcut).
+        """
         w = np.broadcast_to(weight, (self.t,))
-        self.arm_override[side] = (_nlerp(r_up, up, w), _nlerp(r_fo, fo, w), _nlerp(r_hand, hand, w))
+        self.arm_override[side] = tuple(
+            _angle_blend(r, d, w, side) for r, d in zip(self._angle_dirs(side), (up, fo, hand))
+        )
 
     def build(self) -> Pose:
         dirs = {side: self.arm_override.get(side) or self._angle_dirs(side) for side in (LEFT, RIGHT)}
