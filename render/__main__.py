@@ -51,6 +51,10 @@ def single_parser() -> argparse.ArgumentParser:
     g.add_argument("--scene-id", help="name hashed (sha256) into the seed; give the clean and the perturbed "
                                       "render of a clip the same one (default: the output file's stem)")
     p.add_argument("--frames-dir", type=Path, help="keep the rendered PNG frames here")
+    p.add_argument("--reference", type=Path,
+                   help="the clean version of this (perturbed) clip: floor, back wall and body girth come from it, "
+                        "so clean and perturbed videos differ only where the skeletons do (pass the same file when "
+                        "rendering the clean clip itself for identical results)")
     _common(p)
     return p
 
@@ -60,7 +64,8 @@ def batch_parser() -> argparse.ArgumentParser:
         prog="python -m render batch",
         description="Render many clips of ST-GCN layout data (DIR/{split}_data.npy + {split}_label.pkl) in one "
                     "Blender session: OUT_DIR/NAME.mp4 (+ .camera.json, .render.json). The scene id of each "
-                    "clip is its sample name, so clean and perturbed data render with identical scenes. "
+                    "clip is its sample name, so clean and perturbed data render with identical scenes; with "
+                    "several conditions the first one (clean) also fixes floor, wall and body girth for the others. "
                     "Finished clips (with their render.json) are skipped, so an interrupted batch resumes.",
     )
     p.add_argument("--data", required=True, action="append",
@@ -102,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         from render.clip import render_clip
 
         report = render_clip(args.skeleton, args.out, options, seed=args.seed, scene_id=args.scene_id,
-                             frames_dir=args.frames_dir)
+                             frames_dir=args.frames_dir, reference=args.reference)
         log.info("%s: %d frames (%d padding frames trimmed), %.2f s/frame, %s", args.out, report.frames_rendered,
                  report.trimmed_padding_frames, report.seconds["per_frame_render_s"],
                  f"{len(report.warnings)} warnings" if report.warnings else "no warnings")

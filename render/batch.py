@@ -55,9 +55,13 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
     conditions = parse_conditions(data)
     wanted = read_names(names, names_file)
     jobs = []
+    first = None
     for label, directory in conditions:
         ds = load_split(directory, split, mmap=True)
         index = {n: i for i, n in enumerate(ds.names)}
+        # The first condition (the clean data) fixes floor, wall and girth for the others.
+        reference = first
+        first = first or (ds, index)
         chosen = wanted if wanted is not None else list(ds.names)
         missing = [n for n in chosen if n not in index]
         if missing:
@@ -66,7 +70,7 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
         if limit is not None:
             chosen = chosen[:limit]
         target = out_dir / label if label else out_dir
-        jobs.extend((ds, index[n], n, target / f"{n}.mp4") for n in chosen)
+        jobs.extend((ds, index[n], n, target / f"{n}.mp4", reference) for n in chosen)
 
     summary: dict = {"rendered": 0, "skipped": 0, "failed": [], "clips": []}
     todo = [j for j in jobs if overwrite or not all(p.is_file() for p in outputs_of(j[3]))]
@@ -80,10 +84,16 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
     summary["startup_s"] = round(time.perf_counter() - t0, 4)
     from tqdm import tqdm
 
-    for ds, i, name, video in tqdm(todo, desc="render batch", unit="clip", disable=None):
+    for ds, i, name, video, reference in tqdm(todo, desc="render batch", unit="clip", disable=None):
         t_clip = time.perf_counter()
         try:
-            report = renderer.render(ds.data[i], video, scene_id=name, source=f"{ds.source}[{name}]")
+            ref = None
+            if reference is not None:
+                ref_ds, ref_index = reference
+                if name not in ref_index:
+                    raise KeyError(f"{name} is not in the first (reference) condition {ref_ds.source}")
+                ref = ref_ds.data[ref_index[name]]
+            report = renderer.render(ds.data[i], video, scene_id=name, source=f"{ds.source}[{name}]", reference=ref)
         except Exception as err:  # one bad clip must not stop a long batch; it is reported
             log.error("%s: %s", name, err)
             summary["failed"].append({"name": name, "video": str(video), "error": f"{type(err).__name__}: {err}"})

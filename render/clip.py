@@ -23,7 +23,7 @@ import numpy as np
 
 from ciasa.camera import Camera
 from ciasa.io import atomic_path, atomic_write_json
-from render.retarget import J, LAYOUT, assemble_joints, blender_to_kinect, joint_error, retarget
+from render.retarget import J, LAYOUT, assemble_joints, blender_to_kinect, joint_error, retarget, subject_size
 from render.scene_params import scene_params, seed_from_name
 
 log = logging.getLogger(__name__)
@@ -205,8 +205,14 @@ class Renderer:
         self.startup_s = time.perf_counter() - t0
 
     def render(self, clip: np.ndarray, out: str | Path, *, seed: int | None = None, scene_id: str | None = None,
-               frames_dir: str | Path | None = None, source: str = "<array>", verify_frames: int = 3) -> ClipReport:
-        """Render ``clip`` (3, T, 25, M) to ``out`` (.mp4) plus ``.camera.json`` and ``.render.json``."""
+               frames_dir: str | Path | None = None, source: str = "<array>", verify_frames: int = 3,
+               reference: np.ndarray | None = None) -> ClipReport:
+        """Render ``clip`` (3, T, 25, M) to ``out`` (.mp4) plus ``.camera.json`` and ``.render.json``.
+
+        ``reference`` (the clean version of a perturbed clip) fixes the floor height, the
+        back wall and the figures' girth, so that the clean and the perturbed render of
+        one clip differ only where the skeletons differ.
+        """
         opt = self.options
         times: dict[str, float] = {}
         t_start = time.perf_counter()
@@ -266,9 +272,20 @@ class Renderer:
         params = scene_params(int(seed), bodies=max(len(bodies), 1))
         report.scene = params.to_json()
         feet = [J["left_foot"], J["right_foot"], J["left_ankle"], J["right_ankle"]]
-        floor_y = min(float(clip[1, :, feet, m][:, present[:, m]].min()) for m in bodies)
+        geo = clip
+        if reference is not None:
+            geo, _ = trim_padding(check_clip(reference, f"{source} (reference)"))
+            if geo.shape[3] != clip.shape[3] or geo.shape[1] == 0:
+                raise RenderInputError(f"{source}: the reference clip has shape {geo.shape}, "
+                                       f"which does not match the clip's {clip.shape}")
+        geo_present = np.any(geo != 0.0, axis=(0, 2))  # (T, M)
+        geo_bodies = [m for m in range(geo.shape[3]) if geo_present[:, m].any()] or bodies
+        if reference is None or not geo_present.any():
+            geo, geo_present, geo_bodies = clip, present, bodies
+        floor_y = min(float(geo[1, :, feet, m][:, geo_present[:, m]].min()) for m in geo_bodies)
         floor_z = floor_y - 0.04
-        wall_y = max(float(pts[:, 2].max()) + 2.0, 4.5)
+        max_depth = max(float(geo[2, :, :, m][geo_present[:, m]].max()) for m in geo_bodies)
+        wall_y = max(max_depth + 2.0, 4.5)
         sess = self.session
         sess.set_camera(camera.fx, opt.width, opt.height)
         sess.set_scene(params, floor_z=floor_z, wall_y=wall_y, fps=opt.fps)
@@ -284,7 +301,10 @@ class Renderer:
             key = (*variant, k)
             with _quiet_stdout():
                 fig = sess.figure(key, factory)
-            motion = retarget(joints, fig.rest, build=appearance.build)
+            size = None
+            if reference is not None and geo_present[:, m].any():
+                size = subject_size(geo[..., m].transpose(1, 2, 0), fig.rest)
+            motion = retarget(joints, fig.rest, build=appearance.build, size=size)
             report.warnings.extend(f"body {m}: {w}" for w in motion.warnings)
             sess.animate(fig, motion, appearance)
             used.add(key)
@@ -347,15 +367,19 @@ class Renderer:
 
 
 def render_clip(skeleton: str | Path | np.ndarray, out: str | Path, options: RenderOptions | None = None, *,
-                seed: int | None = None, scene_id: str | None = None, frames_dir: str | Path | None = None) -> ClipReport:
+                seed: int | None = None, scene_id: str | None = None, frames_dir: str | Path | None = None,
+                reference: str | Path | np.ndarray | None = None) -> ClipReport:
     """One clip, one Blender session: the Python form of ``python -m render``."""
     if isinstance(skeleton, (str, Path)):
         source = str(skeleton)
         clip = load_skeleton(skeleton)
     else:
         source, clip = "<array>", check_clip(skeleton)
+    if isinstance(reference, (str, Path)):
+        reference = load_skeleton(reference)
     renderer = Renderer(options)
-    report = renderer.render(clip, out, seed=seed, scene_id=scene_id, frames_dir=frames_dir, source=source)
+    report = renderer.render(clip, out, seed=seed, scene_id=scene_id, frames_dir=frames_dir, source=source,
+                             reference=reference)
     report.seconds["startup_s"] = round(renderer.startup_s, 4)
     atomic_write_json(Path(out).with_suffix(".render.json"), asdict(report))
     return report

@@ -177,12 +177,25 @@ def _height_chain(lengths: np.ndarray) -> float:
     return float(sum(lengths[BONE_INDEX[n]] for n in chain))
 
 
-def retarget(joints_kinect: np.ndarray, rest: RestSkeleton, build: float = 1.0) -> Retarget:
+def subject_size(joints_kinect: np.ndarray, rest: RestSkeleton) -> float:
+    """The subject's size relative to the template, from median bone lengths (tracked frames)."""
+    x = np.asarray(joints_kinect, dtype=np.float64)
+    present = np.any(x != 0.0, axis=(1, 2))
+    if not present.any():
+        raise ValueError("the body is absent in every frame")
+    x = x[present]
+    med = np.median(np.stack([np.linalg.norm(x[:, c] - x[:, p], axis=-1) for c, p in BONES], axis=1), axis=0)
+    return float(np.clip(_height_chain(med) / _height_chain(rest.lengths), 0.5, 1.6))
+
+
+def retarget(joints_kinect: np.ndarray, rest: RestSkeleton, build: float = 1.0, size: float | None = None) -> Retarget:
     """Bone transforms for one body's sequence ``joints_kinect`` (T, 25, 3), Kinect space.
 
     Frames where the body is all zero are absent (``present`` False); their transforms
     repeat the nearest tracked frame so interpolation never flies the figure around.
-    ``build`` widens (>1) or slims (<1) the figure across its bones.
+    ``build`` widens (>1) or slims (<1) the figure across its bones; ``size`` (default: from
+    this sequence, :func:`subject_size`) scales it across its bones: give the clean clip's
+    size when rendering a perturbed one, so both figures have the same girth.
     """
     x = np.asarray(joints_kinect, dtype=np.float64)
     if x.ndim != 3 or x.shape[1:] != (LAYOUT.num_joints, 3):
@@ -205,7 +218,8 @@ def retarget(joints_kinect: np.ndarray, rest: RestSkeleton, build: float = 1.0) 
     vec = np.stack([pts[:, c] - pts[:, p] for c, p in BONES], axis=1)  # (T, B, 3)
     seq_len = np.linalg.norm(vec, axis=-1)
     med = np.median(seq_len[present], axis=0)
-    size = float(np.clip(_height_chain(med) / _height_chain(rest.lengths), 0.5, 1.6))
+    if size is None:
+        size = float(np.clip(_height_chain(med) / _height_chain(rest.lengths), 0.5, 1.6))
     lengths = med.copy()
     for b, name in enumerate(BONE_NAMES):
         floor = MIN_LENGTH_FRACTION * rest.lengths[b] * size
