@@ -368,11 +368,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adversarial", default=None, help="reuse perturbed clips from `python -m ciasa.attack --out DIR`")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--out", required=True, help="output directory")
 
 
 def main_from_args(args: argparse.Namespace) -> int:
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
     try:
         summary = run_transfer(
             args.source_checkpoint, args.data, parse_model_specs(args.models), args.out, args.split, args.eps,
