@@ -367,6 +367,7 @@ class TwoStreamAGCN(nn.Module):
         self.alpha = alpha
         self.layout = self.joint.layout
         self.num_class = num_class
+        self.in_channels = in_channels
 
     @classmethod
     def from_streams(cls, joint: AGCN, bone: AGCNBone, alpha: float = 1.0) -> "TwoStreamAGCN":
@@ -380,7 +381,7 @@ class TwoStreamAGCN(nn.Module):
         model = cls.__new__(cls)
         nn.Module.__init__(model)
         model.joint, model.bone, model.alpha = joint, bone, alpha
-        model.layout, model.num_class = joint.layout, joint.num_class
+        model.layout, model.num_class, model.in_channels = joint.layout, joint.num_class, joint.in_channels
         return model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
