@@ -115,7 +115,8 @@ def main() -> None:
     result = {
         "benchmark": "data_synth",
         "command": "python benchmarks/data_synth.py --repeats %d" % args.repeats,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},  # shared machine: context
         "commit": _git_commit(),
         "synth": bench_synth(args.repeats),
         "ntu_reader": bench_ntu_reader(args.repeats),
