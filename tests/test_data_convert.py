@@ -117,3 +117,16 @@ def test_pyskl_and_kinetics(tmp_path):
     k = load_split(tmp_path / "k", "train")
     assert k.shape == (3, 3, 300, 18, 2) and k.names == ["clip0", "clip1", "clip2"]
     np.testing.assert_allclose(k.data[2, :, 0, 0, 0], [0.2, 0.2, 0.9], atol=1e-6)
+
+
+def test_ntu120_benchmarks(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for s, p in ((2, 45), (3, 3), (4, 103), (5, 106)):
+        write_skeleton(raw / f"S{s:03d}C001P{p:03d}R001A061.skeleton", [[("1", _pose(1, t, 0.1))] for t in range(3)])
+    out = tmp_path / "o"
+    assert main(["ntu", "--raw", str(raw), "--out", str(out), "--benchmark", "ntu120", "--quiet"]) == 0
+    assert load_split(out / "xsub120", "train").names == ["S002C001P045R001A061", "S004C001P103R001A061"]
+    assert load_split(out / "xset", "train").names == ["S002C001P045R001A061", "S004C001P103R001A061"]
+    assert load_split(out / "xset", "val").names == ["S003C001P003R001A061", "S005C001P106R001A061"]
+    assert len(load_split(out / "xset", "val").class_names) == 120

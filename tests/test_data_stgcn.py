@@ -35,6 +35,10 @@ def test_ntu_names_and_splits():
     assert len(XSUB_TRAIN_SUBJECTS) == 20 and XVIEW_TRAIN_CAMERAS == (2, 3)
     assert in_training_set("S001C001P001R001A001", "xsub") and not in_training_set("S001C001P003R001A001", "xsub")
     assert in_training_set("S001C002P003R001A001", "xview") and not in_training_set(s.__str__().replace("C003", "C001"), "xview")
+    assert in_training_set("S002C001P045R001A070", "xsub120") and not in_training_set("S002C001P045R001A070", "xsub")
+    assert in_training_set("S002C001P003R001A070", "xset") and not in_training_set("S003C001P001R001A070", "xset")
+    with pytest.raises(ValueError, match="unknown NTU benchmark"):
+        in_training_set("S002C001P003R001A070", "xsetup")
     with pytest.raises(ValueError, match="not an NTU sample name"):
         parse_sample_name("clip_0001")
     assert default_class_names(60) == list(NTU_ACTIONS[:60]) and default_class_names(7)[3] == "class_3"

@@ -4,7 +4,8 @@
 ``.skeleton`` files into ``OUT/xsub/`` and ``OUT/xview/`` (``{train,val}_data.npy``
 ``(N, 3, 300, 25, 2)`` + ``{train,val}_label.pkl`` + ``classes.json``), with the
 official splits of NTU RGB+D 60 (training performers 1 2 4 5 8 9 13 14 15 16 17 18
-19 25 27 28 31 34 35 38; training cameras 2 and 3). Clips are zero-padded (not
+19 25 27 28 31 34 35 38; training cameras 2 and 3); ``--benchmark ntu120`` writes
+NTU RGB+D 120's ``OUT/xsub120/`` and ``OUT/xset/`` (even setups train) instead. Clips are zero-padded (not
 centred, not resampled) to 300 frames and 2 bodies, like the official ST-GCN
 preprocessing, so its released weights apply. The data files are filled through
 memory maps (NTU 60 is ~10 GB per benchmark) and renamed into place when complete.
@@ -258,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     ntu.add_argument("--ignore-list", type=Path, help="samples to skip, one name per line (samples_with_missing_skeletons.txt)")
     ntu.add_argument("--max-frames", type=int, default=300, help="pad/cut every clip to this many frames")
     ntu.add_argument("--max-body", type=int, default=2, help="body slots; extra bodies: the most active are kept")
-    ntu.add_argument("--benchmark", choices=("xsub", "xview", "both"), default="both")
+    ntu.add_argument("--benchmark", choices=("xsub", "xview", "both", "xsub120", "xset", "ntu120"), default="both",
+                     help="NTU 60: xsub, xview or both; NTU 120: xsub120, xset or ntu120 (both of them)")
     ntu.add_argument("--skip-bad", action="store_true", help="skip corrupt files (listed in convert_report.json) instead of stopping")
     for name, helptext in (("pyskl", "a pyskl / mmaction2 annotation pickle split -> OUT/{split}_*"),
                            ("kinetics", "a folder of Kinetics-skeleton json files -> OUT/{split}_*")):  # fmt: skip
@@ -285,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.source == "ntu":
-            benchmarks = ("xsub", "xview") if args.benchmark == "both" else (args.benchmark,)
+            benchmarks = {"both": ("xsub", "xview"), "ntu120": ("xsub120", "xset")}.get(args.benchmark, (args.benchmark,))
             report = convert_ntu(args.raw, args.out, read_ignore_list(args.ignore_list), args.max_frames,
                                  args.max_body, benchmarks, args.skip_bad, progress=not args.quiet)
             for bench, sizes in report["sizes"].items():

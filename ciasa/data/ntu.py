@@ -59,6 +59,13 @@ XSUB_TRAIN_SUBJECTS: tuple[int, ...] = (
     1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38,
 )  # fmt: skip
 XVIEW_TRAIN_CAMERAS: tuple[int, ...] = (2, 3)
+# NTU RGB+D 120 benchmarks: cross-subject-120 training performers, cross-setup training setups.
+XSUB120_TRAIN_SUBJECTS: tuple[int, ...] = XSUB_TRAIN_SUBJECTS + (
+    45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81, 82, 83, 84, 85, 86,
+    89, 91, 92, 93, 94, 95, 97, 98, 100, 103,
+)  # fmt: skip
+XSET_TRAIN_SETUPS: tuple[int, ...] = tuple(range(2, 33, 2))
+BENCHMARKS = ("xsub", "xview", "xsub120", "xset")
 
 _NAME_RE = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 
@@ -98,13 +105,20 @@ def format_sample_name(setup: int, camera: int, performer: int, replication: int
 
 
 def in_training_set(name: str | SampleName, benchmark: str) -> bool:
-    """Whether a sample belongs to the official training split of ``benchmark`` ('xsub' or 'xview')."""
+    """Whether a sample belongs to the official training split of ``benchmark``.
+
+    'xsub' and 'xview' are NTU RGB+D 60's; 'xsub120' and 'xset' NTU RGB+D 120's.
+    """
     s = parse_sample_name(name) if isinstance(name, str) else name
     if benchmark == "xsub":
         return s.performer in XSUB_TRAIN_SUBJECTS
     if benchmark == "xview":
         return s.camera in XVIEW_TRAIN_CAMERAS
-    raise ValueError(f"unknown NTU benchmark {benchmark!r} (known: xsub, xview)")
+    if benchmark == "xsub120":
+        return s.performer in XSUB120_TRAIN_SUBJECTS
+    if benchmark == "xset":
+        return s.setup in XSET_TRAIN_SETUPS
+    raise ValueError(f"unknown NTU benchmark {benchmark!r} (known: {', '.join(BENCHMARKS)})")
 
 
 def default_class_names(num_classes: int) -> list[str]:
