@@ -104,7 +104,8 @@ def check_startup(config: Mapping[str, Any]) -> list[str]:
             raise ConfigError(f"data.path: required when data.source is {source!r}")
         path = Path(data["path"])
         if source == "stgcn":
-            for split in {data["split"], data["train_split"]} if not config["model"]["checkpoint"] else {data["split"]}:
+            splits = [data["split"]] + ([data["train_split"]] if not config["model"]["checkpoint"] else [])
+            for split in dict.fromkeys(splits):
                 for f in (path / f"{split}_data.npy", path / f"{split}_label.pkl"):
                     if not f.is_file():
                         raise ConfigError(f"data.path: {f} not found (data.source stgcn needs {split}_data.npy and {split}_label.pkl)")

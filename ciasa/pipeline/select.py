@@ -6,7 +6,8 @@ farm can take any subset. Steps, in order:
 
 1. candidates: every sample of the split, or the explicit ``--names`` (each must exist);
 2. class filter (``--classes``): label indices, class names or NTU action codes (``A027``);
-3. ``--count`` clips drawn at random with ``--seed`` (all when 0), sorted by name;
+3. ``--count`` clips drawn at random with ``--seed`` (all when 0; not with ``--names``),
+   sorted by name;
 4. shard ``i/n`` (1-based): every n-th clip starting at the i-th, so shards are disjoint,
    cover the selection and each gets a similar mix of classes.
 """
@@ -127,7 +128,9 @@ def select_clips(
 
     if count < 0:
         raise SelectionError(f"count must be >= 0 (0 = all), got {count}")
-    if count and count < len(candidates):
+    if explicit:
+        pass  # an explicit list is taken whole: the count only sizes a random draw
+    elif count and count < len(candidates):
         rng = np.random.default_rng(seed)
         picked = rng.choice(len(candidates), size=count, replace=False)
         candidates = [candidates[i] for i in picked]

@@ -108,7 +108,8 @@ def video_record(paths: Paths, clip: str, condition: str) -> VideoRecord:
         pose = read_json(pose_path)
         rec.pose_ok = pose.get("status") != "failed"
         rec.pose_error = pose.get("error") if not rec.pose_ok else None
-        rec.detection_rate = pose.get("detection_rate", 0.0 if not rec.pose_ok else None)
+        # a video that was never rendered says nothing about the pose extractor
+        rec.detection_rate = pose.get("detection_rate", 0.0) if rec.rendered else None
         rec.flagged = bool(pose.get("flagged", not rec.pose_ok))
         rec.flag_reason = pose.get("reason") or rec.pose_error
         rec.pose_seconds = pose.get("seconds")

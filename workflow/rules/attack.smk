@@ -42,6 +42,7 @@ rule attack_clip:
         device=config["attack"]["device"],
         overrides=flags({k: v for k, v in CLASSIFIERS[ATTACKED_MODEL]["overrides"].items() if k in ("num_class", "layout")}),
         flags=flags(config["attack"]["options"]),
+    priority: 10
     log:
         log_path("attack_clip", "{clip}"),
     benchmark:

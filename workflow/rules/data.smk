@@ -12,6 +12,7 @@ if config["data"]["source"] == "synth":
         params:
             out=P.synth_dir(),
             flags=flags(config["data"]["synth"]),
+        priority: 30
         log:
             log_path("make_synth_data"),
         benchmark:
@@ -39,6 +40,7 @@ elif config["data"]["source"] in ("ntu_raw", "pyskl"):
             benchmark=config["data"]["benchmark"],
             out=DATA,
             flags=flags(config["data"]["convert"]),
+        priority: 30
         log:
             log_path("convert_data"),
         benchmark:

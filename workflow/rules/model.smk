@@ -12,6 +12,7 @@ if not config["model"]["checkpoint"]:
         params:
             out=P.model_dir(),
             flags=flags(config["model"]["train"], pipeline_config.TRAIN_NEGATABLE),
+        priority: 20
         log:
             log_path("train_model"),
         benchmark:

@@ -1,0 +1,152 @@
+"""The glue modules the rules call: export, guard, collect, classify, overlay (real ffmpeg,
+real torch, real files; small data made here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ciasa.camera import Camera
+from ciasa.data.stgcn import load_split, save_split
+from ciasa.io import atomic_write_json
+from ciasa.pipeline import classify, collect, export, guard, overlay
+from ciasa.pipeline.paths import Paths
+from ciasa.pipeline.select import write_clip_list
+from ciasa.pipeline.video import encode_h264, read_frames
+
+NAMES = ["S001C001P001R001A001", "S001C001P002R001A006", "S001C001P003R001A027"]
+
+
+def _clip(rng, frames=10, bodies=1, pad=0) -> np.ndarray:
+    clip = np.zeros((3, frames + pad, 25, bodies), dtype=np.float32)
+    clip[0, :frames] = rng.normal(0, 0.3, size=(frames, 25, bodies))
+    clip[1, :frames] = rng.normal(0, 0.6, size=(frames, 25, bodies))
+    clip[2, :frames] = 3.0 + rng.normal(0, 0.1, size=(frames, 25, bodies))
+    return clip
+
+
+@pytest.fixture()
+def dataset(tmp_path):
+    rng = np.random.default_rng(0)
+    data = np.stack([_clip(rng, 10, 2, pad=6) for _ in NAMES])  # T = 16, M = 2
+    save_split(tmp_path / "data", "val", data, NAMES, [0, 1, 2], class_names=["a", "b", "c"])
+    return tmp_path / "data", data
+
+
+def test_export_writes_one_clip_and_names_a_missing_one(dataset, tmp_path, capsys):
+    directory, data = dataset
+    out = tmp_path / "clip.npy"
+    assert export.main(["--data", str(directory), "--name", NAMES[1], "--out", str(out)]) == 0
+    np.testing.assert_array_equal(np.load(out), data[1])
+    assert export.main(["--data", str(directory), "--name", "S009C009P009R009A009", "--out", str(out)]) == 2
+    assert "no sample named 'S009C009P009R009A009'" in capsys.readouterr().err
+
+
+def test_guard_passes_success_through(tmp_path):
+    record = tmp_path / "x.render.json"
+    cmd = [sys.executable, "-c", f"import json; json.dump({{'ok': 1}}, open({str(record)!r}, 'w'))"]
+    assert guard.run_guarded(cmd, record, [], "render") == 0
+    assert json.loads(record.read_text()) == {"ok": 1}
+
+
+def test_guard_records_a_failure_as_outputs(tmp_path):
+    record, video, camera = tmp_path / "c.render.json", tmp_path / "c.mp4", tmp_path / "c.camera.json"
+    cmd = [sys.executable, "-c", "import sys; print('RenderError: the skeleton is empty'); sys.exit(3)"]
+    assert guard.run_guarded(cmd, record, [video, camera], "render", "record", (64, 48)) == 0
+    info = json.loads(record.read_text())
+    assert info["status"] == "failed" and info["returncode"] == 3
+    assert "the skeleton is empty" in info["error"]
+    assert guard.is_failed(record)
+    frames = list(read_frames(video))  # a real, decodable video card
+    assert len(frames) == 30 and frames[0].shape == (48, 64, 3)
+    assert Camera.load(camera).width == 64
+    # stop: the failure passes through and nothing is written
+    other = tmp_path / "d.render.json"
+    assert guard.run_guarded(cmd, other, [], "render", "stop") == 3
+    assert not other.exists()
+
+
+def test_collect_pads_and_excludes_failures(dataset, tmp_path):
+    directory, data = dataset
+    rng = np.random.default_rng(1)
+    paths = Paths(str(tmp_path / "results"))
+    clips = tmp_path / "clips.txt"
+    write_clip_list(clips, NAMES)
+    for i, name in enumerate(NAMES):
+        atomic_write_json(paths.render_info(name, "clean"), {"frames_rendered": 10})
+        Path(paths.pose(name, "clean")).parent.mkdir(parents=True, exist_ok=True)
+        np.save(paths.pose(name, "clean"), _clip(rng, 10 + 10 * i, 1))  # 10, 20 (too long), 30 frames
+        atomic_write_json(paths.pose_info(name, "clean"), {"detected": 10, "detection_rate": 1.0})
+    # the third clip's pose extraction failed
+    guard.write_failure(Path(paths.pose_info(NAMES[2], "clean")), [Path(paths.pose(NAMES[2], "clean"))], "pose",
+                        "no person", 1, [], 0.1, (64, 48), 70, 30)  # fmt: skip
+    out = tmp_path / "set"
+    assert collect.main(["--root", paths.root, "--clips", str(clips), "--domain", "rgb", "--condition", "clean",
+                         "--data", str(directory), "--out", str(out)]) == 0  # fmt: skip
+    s = load_split(out, "val")
+    assert s.names == NAMES[:2] and list(s.labels) == [0, 1]
+    assert s.shape == (2, 3, 16, 25, 2)  # padded/cut to the source's T and M
+    np.testing.assert_array_equal(s.data[0, :, 10:], 0)
+    np.testing.assert_array_equal(s.data[:, :, :, :, 1], 0)
+    manifest = json.loads((out / "collect.json").read_text())
+    assert manifest["included"] == 2
+    assert manifest["excluded"] == [{"name": NAMES[2], "reason": "pose extraction failed: no person"}]
+
+
+def test_classify_runs_evaluate_and_tolerates_an_empty_set(dataset, tmp_path):
+    import torch
+
+    from ciasa.models import STGCN
+    from ciasa.models.checkpoint import save_checkpoint
+
+    directory, _ = dataset
+    torch.manual_seed(0)
+    args = {"in_channels": 3, "num_class": 3, "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"}, "base_channels": 4}
+    ckpt = tmp_path / "model.pt"
+    save_checkpoint(ckpt, STGCN(**args), "stgcn", args, ["a", "b", "c"], {})
+    atomic_write_json(directory / "collect.json", {"included": 3, "excluded": []})
+    assert classify.main(["--set", str(directory), "--checkpoint", str(ckpt), "--out", str(tmp_path / "p"), "--device", "cpu"]) == 0
+    lines = (tmp_path / "p" / "predictions.csv").read_text().splitlines()
+    assert lines[0].startswith("name,label,pred") and len(lines) == 4
+    empty = tmp_path / "empty"
+    atomic_write_json(empty / "collect.json", {"included": 0, "excluded": [{"name": NAMES[0], "reason": "x"}]})
+    assert classify.main(["--set", str(empty), "--checkpoint", str(ckpt), "--out", str(tmp_path / "q")]) == 0
+    assert (tmp_path / "q" / "predictions.csv").read_text().strip() == ",".join(classify.PREDICTION_COLUMNS)
+    assert json.loads((tmp_path / "q" / "metrics.json").read_text())["n"] == 0
+
+
+def test_overlay_draws_the_projected_skeleton(tmp_path):
+    camera = Camera.from_fov(64, 48, 70.0, fps=10)
+    camera.save(tmp_path / "v.camera.json")
+    encode_h264([np.zeros((48, 64, 3), np.uint8)] * 5, tmp_path / "v.mp4", fps=10)
+    rng = np.random.default_rng(2)
+    skeleton = _clip(rng, 5, 1)
+    skeleton[0] *= 0.3
+    skeleton[1] *= 0.3
+    np.save(tmp_path / "rec.npy", skeleton)
+    out = tmp_path / "o.mp4"
+    assert overlay.main(["--video", str(tmp_path / "v.mp4"), "--camera", str(tmp_path / "v.camera.json"),
+                         "--recovered", str(tmp_path / "rec.npy"), "--color", "red", "--out", str(out)]) == 0  # fmt: skip
+    frames = list(read_frames(out))
+    assert len(frames) == 5
+    red = (frames[0][..., 0] > 120) & (frames[0][..., 1] < 100)
+    assert red.sum() > 20  # bones drawn in red on a black frame
+    # the drawn pixels sit where the camera projects the joints
+    uv = camera.project(skeleton[:, 0, :, 0].T)
+    inside = [(int(v), int(u)) for u, v in uv if 0 <= u < 64 and 0 <= v < 48]
+    assert inside and np.mean([red[max(0, v - 2):v + 3, max(0, u - 2):u + 3].any() for v, u in inside]) > 0.8
+
+
+def test_encoded_video_is_browser_playable_h264(tmp_path):
+    import subprocess
+
+    import imageio_ffmpeg
+
+    encode_h264([np.zeros((47, 63, 3), np.uint8)] * 3, tmp_path / "odd.mp4", fps=10)  # odd size gets padded
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "odd.mp4")],
+                           capture_output=True, text=True)  # fmt: skip
+    assert "h264" in probe.stderr and "yuv420p" in probe.stderr and "64x48" in probe.stderr

@@ -1,0 +1,164 @@
+"""The report builder on a small hand-made results tree, and the page in headless Chromium.
+
+Three clips with known outcomes: A survives everything, B's perturbed render failed
+(recorded by the guard), C's perturbed render is classified as the attack's target.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ciasa.data.stgcn import save_split
+from ciasa.io import atomic_write_json
+from ciasa.pipeline.guard import write_failure
+from ciasa.pipeline.paths import Paths
+from ciasa.pipeline.select import write_clip_list
+from ciasa.pipeline.video import encode_h264
+from ciasa.report.build import ReportOptions, build_report
+
+CLIPS = ["S001C001P001R001A001", "S001C001P002R001A006", "S001C001P003R001A027"]
+LABELS = [0, 1, 2]
+TARGETS = [2, 0, 1]
+CLASSES = ["drink water", "pickup", "jump up"]
+# (domain, condition) -> predictions of A, B, C (None: not classified)
+PREDS = {
+    ("skeleton", "clean"): [0, 1, 2],
+    ("skeleton", "perturbed"): [2, 0, 2],
+    ("rgb", "clean"): [0, 1, 2],
+    ("rgb", "perturbed"): [0, None, 1],
+}
+
+
+def _skeleton(rng, frames=8) -> np.ndarray:
+    clip = np.zeros((3, frames, 25, 1), dtype=np.float32)
+    clip[0] = rng.normal(0, 0.2, size=(frames, 25, 1))
+    clip[1] = rng.normal(0, 0.5, size=(frames, 25, 1))
+    clip[2] = 3.0
+    return clip
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def make_results(root: Path) -> tuple[Paths, Path, Path]:
+    rng = np.random.default_rng(0)
+    paths = Paths(str(root))
+    data = root / "data"
+    save_split(data, "val", np.stack([_skeleton(rng) for _ in CLIPS]), CLIPS, LABELS, class_names=CLASSES)
+    clips_file = root / "clips.txt"
+    write_clip_list(clips_file, CLIPS)
+    frames = [np.full((48, 64, 3), 30 * i, dtype=np.uint8) for i in range(8)]
+    for i, clip in enumerate(CLIPS):
+        _write_csv(
+            Path(paths.attack_dir(clip)) / "per_sample.csv",
+            ["name", "label", "target", "clean_pred", "adv_pred", "success_targeted"],
+            [[clip, LABELS[i], TARGETS[i], PREDS["skeleton", "clean"][i], PREDS["skeleton", "perturbed"][i],
+              int(PREDS["skeleton", "perturbed"][i] == TARGETS[i])]],
+        )  # fmt: skip
+        for condition in ("clean", "perturbed"):
+            Path(paths.skeleton(clip, condition)).parent.mkdir(parents=True, exist_ok=True)
+            np.save(paths.skeleton(clip, condition), _skeleton(rng))
+            if clip == CLIPS[1] and condition == "perturbed":
+                write_failure(Path(paths.render_info(clip, condition)), [], "render", "Blender crashed", 1, [], 1.0,
+                              (64, 48), 70.0, 30.0)  # fmt: skip
+                write_failure(Path(paths.pose_info(clip, condition)), [Path(paths.pose(clip, condition))], "pose",
+                              "no person", 1, [], 1.0, (64, 48), 70.0, 30.0)  # fmt: skip
+            else:
+                atomic_write_json(paths.render_info(clip, condition), {"frames_rendered": 8, "warnings": [], "seconds": {"total_s": 2.0}})
+                atomic_write_json(paths.pose_info(clip, condition), {"frames": 8, "detected": 7, "detection_rate": 0.875,
+                                                                     "flagged": True, "reason": "detection rate 87.5% below 90%"})
+                np.save(paths.pose(clip, condition), _skeleton(rng))
+            encode_h264(frames, paths.media(clip, condition), fps=10)
+    for (domain, condition), preds in PREDS.items():
+        excluded = [{"name": c, "reason": "render failed: Blender crashed"} for c, p in zip(CLIPS, preds) if p is None]
+        atomic_write_json(Path(paths.set_dir(domain, condition)) / "collect.json",
+                          {"included": sum(p is not None for p in preds), "excluded": excluded})  # fmt: skip
+        _write_csv(
+            Path(paths.predictions("attacked", domain, condition)),
+            ["name", "label", "pred", "confidence", "top5", "label_name", "pred_name"],
+            [[c, LABELS[i], p, 0.9, str(p), CLASSES[LABELS[i]], CLASSES[p]] for i, (c, p) in enumerate(zip(CLIPS, preds)) if p is not None],
+        )
+    bench = Path(paths.benchmarks_dir()) / "render_video" / CLIPS[0] / "clean.tsv"
+    bench.parent.mkdir(parents=True)
+    bench.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+                     "12.5\t0:00:12\t800.1\t900\t700\t710\t0\t1\t90\t11.0\n")  # fmt: skip
+    return paths, data, clips_file
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    paths, data, clips_file = make_results(root)
+    summary = build_report(ReportOptions(root=str(root), clips_file=str(clips_file), data_dir=str(data), n_boot=200))
+    return root, summary
+
+
+def test_headline_numbers_by_hand(built):
+    _, summary = built
+    h = summary["headline"]
+    assert h["n_clips"] == 3 and h["n_rgb_pairs"] == 2
+    assert h["skeleton_clean_accuracy"]["value"] == pytest.approx(1.0)
+    assert h["skeleton_attacked_accuracy"]["value"] == pytest.approx(1 / 3)
+    assert h["skeleton_fooling_rate"]["value"] == pytest.approx(2 / 3)
+    assert h["rgb_clean_accuracy"]["value"] == pytest.approx(1.0)
+    assert h["rgb_perturbed_accuracy"]["value"] == pytest.approx(0.5)
+    assert h["rgb_drop"]["value"] == pytest.approx(0.5)
+    assert h["rgb_perturbed_target_rate"]["value"] == pytest.approx(0.5)
+    assert h["rgb_perturbed_accuracy_all"]["value"] == pytest.approx(1 / 3)  # the failed clip counted wrong
+    assert h["renders_failed"] == {"clean": 0, "perturbed": 1}
+    assert h["detection_rate"] == {"clean": pytest.approx(0.875), "perturbed": pytest.approx(0.875)}
+    assert CLIPS[1] in h["rgb_excluded"]
+    assert h["attack_reported_fooling"] == pytest.approx(2 / 3)
+
+
+def test_failures_and_low_accuracy_are_reported_not_dropped(built):
+    root, summary = built
+    texts = " ".join(n["text"] for n in summary["notes"])
+    assert "1 of 3 clips are left out" in texts and CLIPS[1] in texts
+    page = (root / "report" / "index.html").read_text()
+    assert "render failed: Blender crashed" in page
+    assert page.count("<tr data-clip=") == 3
+    md = (root / "report" / "summary.md").read_text()
+    assert "| RGB | drop: clean renders - perturbed renders (paired) | 50.0 %" in md
+    assert (root / "report" / "headline.csv").read_text().startswith("domain,measure,value")
+    assert summary["timings"][0]["rule"] == "render_video" and summary["timings"][0]["total_s"] == 12.5
+    assert all((root / "report" / "media" / c / "clean.mp4").is_file() for c in CLIPS)
+    assert all((root / "report" / "figures" / f"{c}.png").is_file() for c in CLIPS)
+
+
+def test_low_clean_render_accuracy_raises_an_alert(tmp_path):
+    paths, data, clips_file = make_results(tmp_path)
+    # make every clean render misclassified
+    path = Path(paths.predictions("attacked", "rgb", "clean"))
+    rows = list(csv.DictReader(path.open()))
+    for r in rows:
+        r["pred"] = str((int(r["label"]) + 1) % 3)
+    _write_csv(path, list(rows[0]), [list(r.values()) for r in rows])
+    summary = build_report(ReportOptions(root=str(tmp_path), clips_file=str(clips_file), data_dir=str(data), n_boot=50))
+    alerts = [n["text"] for n in summary["notes"] if n["level"] == "alert"]
+    assert alerts and "below 75 %" in alerts[0]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs the Debian package chromium")
+def test_page_loads_in_headless_chromium(built, artifacts_dir):
+    from ciasa.report.check import check_page, screenshot
+
+    root, _ = built
+    page = root / "report" / "index.html"
+    check = check_page(page)
+    assert check.ok, check.errors
+    assert check.video_tags == 6 and check.videos_loaded == 6
+    assert check.headline_rows >= 11 and check.per_clip_rows == 3
+    shot = screenshot(page, artifacts_dir / "report_unit_page.png")
+    assert shot.stat().st_size > 10_000

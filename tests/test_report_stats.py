@@ -1,0 +1,71 @@
+"""The report's statistics on small hand-made inputs whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ciasa.report.stats import Estimate, accuracy, bootstrap, drop, fooling_rate, hits, rate, untargeted_success
+
+
+def test_accuracy_and_fooling_by_hand():
+    labels = [0, 1, 2, 3]
+    assert accuracy([0, 1, 2, 3], labels) == 1.0
+    assert accuracy([0, 0, 2, 0], labels) == 0.5
+    assert accuracy([], []) is None
+    # targeted fooling: prediction equals the target, whatever the label
+    assert fooling_rate([5, 5, 1, 2], [5, 4, 1, 3]) == 0.5
+    assert untargeted_success([0, 0, 2, 0], labels) == 0.5
+
+
+def test_hits_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="3 predictions but 2"):
+        hits([1, 2, 3], [1, 2])
+
+
+def test_bootstrap_is_seeded_and_brackets_the_mean():
+    outcomes = np.array([1, 1, 1, 0, 1, 0, 1, 1, 0, 1], dtype=float)  # mean 0.7
+    a = rate(outcomes, n_boot=500, seed=3)
+    b = rate(outcomes, n_boot=500, seed=3)
+    c = rate(outcomes, n_boot=500, seed=4)
+    assert a == b
+    assert a.value == pytest.approx(0.7)
+    assert a.low <= 0.7 <= a.high
+    assert 0.0 <= a.low < a.high <= 1.0
+    assert (a.low, a.high) != (c.low, c.high)  # a different seed resamples differently
+    assert a.n == 10
+
+
+def test_bootstrap_degenerate_cases():
+    assert rate([1, 1, 1], n_boot=200) == Estimate(1.0, 1.0, 1.0, 3)  # no variation: zero-width interval
+    assert rate([], n_boot=200) == Estimate(None, None, None, 0)
+    value, low, high = bootstrap(np.mean, np.array([0.0, 1.0]), n_boot=0)
+    assert value == 0.5 and low is None and high is None
+
+
+def test_bootstrap_interval_matches_binomial_width():
+    rng = np.random.default_rng(0)
+    outcomes = (rng.random(400) < 0.6).astype(float)
+    e = rate(outcomes, n_boot=2000, seed=0)
+    p = outcomes.mean()
+    half = 1.96 * np.sqrt(p * (1 - p) / outcomes.size)  # normal approximation
+    assert (e.high - e.low) / 2 == pytest.approx(half, rel=0.15)
+
+
+def test_paired_drop_by_hand():
+    clean = [1, 1, 1, 1, 0]
+    perturbed = [1, 0, 0, 1, 0]
+    d = drop(clean, perturbed, n_boot=300, seed=1)
+    assert d.value == pytest.approx(0.4)  # 0.8 - 0.4
+    assert d.low <= 0.4 <= d.high
+    # resampling is paired: a clip that is right in both conditions never creates a drop,
+    # so identical columns give a zero-width interval at 0
+    same = drop(clean, clean, n_boot=300, seed=1)
+    assert (same.value, same.low, same.high) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="equal lengths"):
+        drop([1, 0], [1], n_boot=10)
+
+
+def test_percent_formatting():
+    assert Estimate(0.5, 0.25, 0.75, 4).percent() == "50.0 % [25.0, 75.0]"
+    assert Estimate(None, None, None, 0).percent() == "n/a"
