@@ -103,9 +103,9 @@ def test_feet_on_the_floor_and_sitting_needs_a_seat():
     for s in clean:
         x = s.clip[..., 0]
         view = s.view
-        # undo the sensor's pitch and height: heights above the floor
-        a = np.radians(view.pitch_deg)
-        world_y = x[1] * np.cos(a) - x[2] * np.sin(a) + view.height
+        # height above the floor plane the view reports (camera space: n . X = d)
+        normal, offset = view.floor_plane()
+        world_y = np.einsum("c,ctv->tv", np.asarray(normal), x) - offset
         lowest = world_y[:, [J["left_foot"], J["right_foot"]]].min(axis=1)
         assert lowest.min() > -0.03, f"{s.name}: a foot goes through the floor"
         if ACTIONS[s.label].ntu_id not in (26, 27):  # hopping / jumping leave the floor
@@ -185,6 +185,8 @@ def test_cli_writes_contract_layout(tmp_path):
     assert meta["fps"] == 30 and meta["frames"] == 32 and meta["bodies"] == 2 and meta["seed"] == 0
     assert [c["name"] for c in meta["classes"]] == class_names()
     assert meta["cameras"]["2"]["yaw_deg"] == 45.0
+    views = json.loads((out / "views.json").read_text())
+    assert len(views) == meta["samples"] and {"floor_normal", "floor_offset", "yaw_deg"} <= set(next(iter(views.values())))
     for bench in ("xsub", "xview"):
         train, val = load_split(out / bench, "train"), load_split(out / bench, "val")
         assert train.class_names == class_names()

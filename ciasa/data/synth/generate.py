@@ -131,7 +131,8 @@ def split_of(sample: Sample, benchmark: str) -> str:
 
 
 def write_dataset(out: str | Path, config: SynthConfig, progress: bool = True) -> dict:
-    """Generate and write ``OUT/xsub``, ``OUT/xview`` and ``OUT/meta.json``; return the meta."""
+    """Generate and write ``OUT/xsub``, ``OUT/xview``, ``OUT/views.json`` and ``OUT/meta.json``
+    (last, so its presence means the set is complete); return the meta."""
     out = Path(out)
     t0 = time.perf_counter()
     samples = generate(config, progress=progress)
@@ -179,6 +180,8 @@ def write_dataset(out: str | Path, config: SynthConfig, progress: bool = True) -
         "samples": len(samples),
         "generation_seconds": round(gen_s, 3),
     }
+    # per clip: where the sensor stood, so a renderer can put the floor and camera back
+    atomic_write_json(out / "views.json", {s.name: s.view.to_json() for s in samples})
     atomic_write_json(out / "meta.json", meta)
     log.info("wrote %d samples to %s in %.1f s", len(samples), out, time.perf_counter() - t0)
     return meta

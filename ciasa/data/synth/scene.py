@@ -41,8 +41,17 @@ class View:
     height: float  # m, sensor above the floor
     pitch_deg: float  # sensor tilt, positive looks down
 
+    def floor_plane(self) -> tuple[list[float], float]:
+        """The floor in camera space as (unit normal n, offset d): points X with n . X = d."""
+        a = np.radians(self.pitch_deg)
+        return [0.0, float(np.cos(a)), float(-np.sin(a))], -self.height
+
     def to_json(self) -> dict:
-        return {k: round(v, 4) if isinstance(v, float) else v for k, v in self.__dict__.items()}
+        d: dict = {k: round(v, 4) if isinstance(v, float) else v for k, v in self.__dict__.items()}
+        normal, offset = self.floor_plane()
+        d["floor_normal"] = [round(x, 6) for x in normal]
+        d["floor_offset"] = round(offset, 6)
+        return d
 
 
 def sample_view(rng: np.random.Generator, camera: int) -> View:
