@@ -1,0 +1,87 @@
+"""The whole DAG end to end on config/ci_tiny.yaml: real data generation, training,
+attack, Blender renders, MediaPipe, classification and the report, then the page in
+headless Chromium, Snakemake's own report, and a resume that redoes only what is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(repo: Path, results: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/ci_tiny.yaml",
+           "--config", f"results_dir={results}", *args]  # fmt: skip
+    return subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a (dry) run."""
+    stats = output.split("Job stats:", 1)[-1].split("\n\n", 1)[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M) if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(repo_root, tmp_path_factory):
+    results = tmp_path_factory.mktemp("ci_tiny") / "results"
+    proc = snakemake(repo_root, results, "--rerun-incomplete")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return results
+
+
+def test_report_numbers_and_files(tiny_run):
+    report = tiny_run / "report"
+    summary = json.loads((report / "summary.json").read_text())
+    h = summary["headline"]
+    assert h["n_clips"] == 2
+    assert h["n_rgb_pairs"] + len(h["rgb_excluded"]) == 2  # every clip counted or listed
+    assert h["skeleton_clean_accuracy"]["value"] is not None
+    stages = {t["rule"] for t in summary["timings"]}
+    assert {"train_model", "attack_clip", "render_video", "extract_pose", "classify_set"} <= stages
+    for clip in summary["clips"]:
+        for condition in ("clean", "perturbed"):
+            assert (report / "media" / clip["name"] / f"{condition}.mp4").stat().st_size > 1000
+    assert "| skeleton | clean accuracy" in (report / "summary.md").read_text()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs the Debian package chromium")
+def test_report_opens_in_chromium(tiny_run, artifacts_dir):
+    from ciasa.report.check import check_page, screenshot
+
+    page = tiny_run / "report" / "index.html"
+    check = check_page(page)
+    assert check.ok, check.errors
+    assert check.video_tags == 4 and check.videos_loaded == 4
+    assert check.per_clip_rows == 2
+    screenshot(page, artifacts_dir / "report_ci_tiny.png")
+
+
+def test_snakemake_report(repo_root, tiny_run):
+    out = tiny_run / "snakemake_report.html"
+    proc = snakemake(repo_root, tiny_run, "--report", str(out), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert out.stat().st_size > 10_000
+
+
+def test_rerun_redoes_only_what_is_missing(repo_root, tiny_run):
+    proc = snakemake(repo_root, tiny_run, "-n", timeout=300)
+    assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
+    clip = (tiny_run / "clips" / "selection.txt").read_text().split()[0]
+    (tiny_run / "videos" / clip / "perturbed.mp4").unlink()
+    proc = snakemake(repo_root, tiny_run, "-n", timeout=300)
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts.get("render_video") == 1 and counts.get("extract_pose") == 1
+    assert not {"train_model", "attack_clip", "make_synth_data", "export_skeleton"} & set(counts)
+    # one video and what it needs, as a target
+    proc = snakemake(repo_root, tiny_run, str(tiny_run / "videos" / clip / "perturbed.mp4"), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tiny_run / "videos" / clip / "perturbed.mp4").is_file()
