@@ -37,6 +37,12 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--body-prior", default="default",
                    help="body-size prior for the depth: 'default' (built-in adult), 'none' (MediaPipe's own "
                         "size) or a JSON file from `python -m pose_extract prior`")
+    g.add_argument("--floor-plane", default="auto",
+                   help="calibrated floor a,b,c,d (a x + b y + c z + d = 0, skeleton space, normal up, like "
+                        "Kinect's FloorClipPlane) that sets the body's size and depth; 'auto' (default): the "
+                        "camera file's extra.floor_plane when present; 'off'")
+    g.add_argument("--sole-height", type=float, default=d.sole_height,
+                   help=f"height of MediaPipe's lowest sole landmark over the floor, m (default {d.sole_height})")
     g.add_argument("--max-turn-deg", default=str(d.max_turn_deg),
                    help="facing prior: frames MediaPipe reads as turned further from the camera than this are "
                         "taken as mirrored back-view readings and undone; 'none' turns it off "
@@ -56,8 +62,18 @@ def _options(args: argparse.Namespace) -> ExtractOptions:
         if not sep or name not in DEFAULT_RULES:
             raise SystemExit(f"--rule {item!r}: expected NAME=VALUE with NAME one of {', '.join(DEFAULT_RULES)}")
         rules[name] = float(value)
+    floor: str | tuple[float, ...] = args.floor_plane
+    if floor not in ("auto", "off"):
+        try:
+            floor = tuple(float(v) for v in floor.split(","))
+        except ValueError:
+            floor = ()
+        if len(floor) != 4:
+            raise SystemExit(f"--floor-plane {args.floor_plane!r}: expected 'auto', 'off' or four numbers a,b,c,d")
     return ExtractOptions(
         max_gap=args.max_gap,
+        floor_plane=floor,
+        sole_height=args.sole_height,
         min_detection_rate=args.min_detection_rate,
         body_prior=args.body_prior,
         min_detection_confidence=args.min_detection_confidence,

@@ -26,6 +26,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,13 +36,22 @@ from pose_extract.detect import Detections, detect
 from pose_extract.facing import back_view_frames, mirror
 from pose_extract.gaps import fill_gaps, runs
 from pose_extract.landmarks import BLAZEPOSE_LANDMARKS, mapping_matrix, to_ntu
-from pose_extract.lifting import body_scale, mediapipe_to_kinect, reprojection_error, solve_translation
+from pose_extract.lifting import (
+    body_scale,
+    floor_scale,
+    mediapipe_to_kinect,
+    reprojection_error,
+    solve_translation,
+)
 from pose_extract.prior import BodyPrior, resolve_prior
 from pose_extract.video import VideoError, iter_frames, probe
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FORMAT = "pose-extract-summary/1"
+# Height of MediaPipe's lowest sole landmark over the floor on the renders (fitted on
+# training clips, see docs/pose_extract.md).
+SOLE_HEIGHT = 0.05
 
 
 class NoPersonError(RuntimeError):
@@ -60,6 +70,11 @@ class ExtractOptions:
     smooth: bool = True  # MediaPipe's own temporal landmark filter
     max_turn_deg: float | None = 90.0  # facing prior (pose_extract.facing); None turns it off
     rules: dict[str, float] = field(default_factory=dict)  # mapping rule overrides
+    # A calibrated floor (a, b, c, d) in skeleton space fixes the body's size (and so its
+    # depth) better than any body prior. 'auto': the camera file's extra["floor_plane"]
+    # if it has one; 'off': never; or the four numbers.
+    floor_plane: str | tuple[float, float, float, float] = "auto"
+    sole_height: float = SOLE_HEIGHT  # metres between the floor and MediaPipe's lowest sole landmark
 
 
 @dataclass
@@ -118,6 +133,24 @@ def expected_frames(video: str | Path) -> int | None:
     return None
 
 
+def floor_plane_for(camera: Camera, spec: str | tuple[float, ...] | None) -> np.ndarray | None:
+    """The floor plane to use: explicit numbers, the camera file's (``'auto'``) or none."""
+    if spec is None or (isinstance(spec, str) and spec == "off"):
+        return None
+    if isinstance(spec, str):
+        if spec != "auto":
+            raise ValueError(f"floor_plane must be 'auto', 'off' or four numbers, got {spec!r}")
+        spec = camera.extra.get("floor_plane")
+        if spec is None and "floor_normal" in camera.extra:  # n . X = d, as the synthetic set writes it
+            spec = (*camera.extra["floor_normal"], -float(camera.extra["floor_offset"]))
+        if spec is None:
+            return None
+    plane = np.asarray(spec, dtype=np.float64)
+    if plane.shape != (4,):
+        raise ValueError(f"floor plane must be four numbers (a, b, c, d), got {spec!r}")
+    return plane
+
+
 def lift(
     image: np.ndarray,
     world: np.ndarray,
@@ -126,28 +159,47 @@ def lift(
     camera: Camera,
     prior: BodyPrior | None,
     rules: dict[str, float] | None = None,
-) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    floor: np.ndarray | None = None,
+    sole_height: float = SOLE_HEIGHT,
+) -> "Lifted":
     """Landmarks of T frames -> NTU joints (T, 25, 3) in skeleton space.
 
-    Returns ``(joints, translation, scale, reprojection_px)``; invalid frames are zero.
+    The body's scale comes from the ``floor`` plane when one is given (and usable), else
+    from the body-size ``prior``, else it is MediaPipe's own (1). Invalid frames are zero.
     """
     matrix = mapping_matrix(**(rules or {}))
     world_k = mediapipe_to_kinect(world)
-    scale = 1.0
-    if prior is not None:
-        scale = body_scale(to_ntu(world_k, matrix), prior.lengths, valid)
-    points = scale * world_k
     weights = np.clip(visibility, 0.05, 1.0)
-    t = np.zeros((len(valid), 3))
-    t[valid] = solve_translation(points[valid], image[valid], camera, weights[valid])
-    cam_points = points + t[:, None, :]
+    t1 = np.zeros((len(valid), 3))
+    t1[valid] = solve_translation(world_k[valid], image[valid], camera, weights[valid])
+    scale, source = 1.0, "mediapipe"
+    if floor is not None:
+        scale, used = floor_scale(world_k + t1[:, None, :], valid, camera, floor, sole_height)
+        source = "floor"
+        if used == 0:
+            log.warning("no frame shows a foot below the camera: floor plane unusable, falling back")
+    if floor is None or not np.isfinite(scale):
+        scale, source = 1.0, "mediapipe"
+        if prior is not None:
+            scale, source = body_scale(to_ntu(world_k, matrix), prior.lengths, valid), "body_prior"
+    # Scaling the world pose scales its least-squares translation alike (same pixels).
+    cam_points = scale * (world_k + t1[:, None, :])
+    t = scale * t1
     reproj = np.zeros(len(valid))
     if valid.any():
         err = reprojection_error(cam_points[valid], image[valid], camera)
         reproj[valid] = (err * weights[valid]).sum(axis=1) / weights[valid].sum(axis=1)
     joints = camera.from_camera(to_ntu(cam_points, matrix))
     joints[~valid] = 0.0
-    return joints, t, scale, reproj
+    return Lifted(joints, t, scale, reproj, source)
+
+
+class Lifted(NamedTuple):
+    joints: np.ndarray  # (T, 25, 3) skeleton space
+    translation: np.ndarray  # (T, 3) root (hip midpoint) in the camera frame
+    scale: float  # factor applied to MediaPipe's body
+    reprojection_px: np.ndarray  # (T,) visibility-weighted mean pixel error
+    scale_source: str  # 'floor', 'body_prior' or 'mediapipe'
 
 
 def prepare(det: Detections, options: ExtractOptions) -> dict[str, np.ndarray]:
@@ -219,7 +271,9 @@ def extract(
     p = prepare(det, options)
     image, image_z, world, visibility, presence = p["image"], p["image_z"], p["world"], p["visibility"], p["presence"]
     mirrored, filled, valid = p["mirrored"], p["filled"], p["valid"]
-    joints, translation, scale, reproj = lift(image, world, visibility, valid, cam, prior, options.rules)
+    floor = floor_plane_for(cam, options.floor_plane)
+    lifted = lift(image, world, visibility, valid, cam, prior, options.rules, floor, options.sole_height)
+    joints, translation, scale, reproj = lifted.joints, lifted.translation, lifted.scale, lifted.reprojection_px
     skeleton = np.ascontiguousarray(np.transpose(joints, (2, 0, 1))[..., None], dtype=np.float32)
 
     frames, detected = det.frames, int(det.detected.sum())
@@ -250,7 +304,9 @@ def extract(
         "video_fps": info.fps,
         "size": [info.width, info.height],
         "body_scale": round(scale, 4),
+        "scale_source": lifted.scale_source,
         "body_prior": None if prior is None else prior.source,
+        "floor_plane": None if floor is None else floor.tolist(),
         "root_depth_median_m": round(float(np.median(translation[valid, 2])), 4),
         "reprojection_px_median": round(float(np.median(reproj[valid])), 3),
         "options": {k: (v.source if isinstance(v, BodyPrior) else v) for k, v in vars(options).items()},

@@ -60,3 +60,4 @@ def mirror(
                 a[f] *= -1.0
         out.append(a)
     return tuple(out)
+

@@ -134,3 +134,42 @@ def reprojection_error(points: np.ndarray, pixels: np.ndarray, camera: Camera) -
     u = camera.cx - camera.fx * p[..., 0] / z
     v = camera.cy - camera.fy * p[..., 1] / z
     return np.hypot(u - pixels[..., 0], v - pixels[..., 1])
+
+
+# BlazePose landmarks on the sole of the foot: the lowest of them rests on the floor.
+SOLE_LANDMARKS: tuple[str, ...] = ("left_heel", "right_heel", "left_foot_index", "right_foot_index")
+
+
+def floor_scale(
+    points: np.ndarray, valid: np.ndarray, camera: Camera, plane: np.ndarray, sole_height: float
+) -> tuple[float, int]:
+    """Body scale that puts the lowest sole landmark ``sole_height`` metres above a known floor.
+
+    ``points`` (T, 33, 3): landmarks lifted at scale 1, camera frame. Scaling the world
+    pose by ``s`` scales its least-squares translation by ``s`` too (the pixels are
+    unchanged), so the whole lifted pose scales about the camera centre and each frame
+    gives the ``s`` at which its lowest sole point meets the floor. The clip's scale is
+    the median over frames (robust to jumps). ``plane`` = (a, b, c, d), ``a x + b y +
+    c z + d = 0`` in skeleton space with (a, b, c) pointing up, Kinect's
+    ``FloorClipPlane`` convention. Returns (scale, frames used); (nan, 0) when no frame
+    has a sole point below the camera's height (or the camera is not above the floor).
+    """
+    from pose_extract.landmarks import BLAZEPOSE_LANDMARKS
+
+    plane = np.asarray(plane, dtype=np.float64)
+    if plane.shape != (4,) or not np.all(np.isfinite(plane)) or np.linalg.norm(plane[:3]) < 1e-9:
+        raise ValueError(f"floor plane must be 4 finite numbers (a, b, c, d) with a normal, got {plane}")
+    norm = np.linalg.norm(plane[:3])
+    n, d = plane[:3] / norm, plane[3] / norm
+    n_cam = camera.R @ n
+    d_cam = d - n_cam @ camera.t  # the plane in the camera frame: n_cam . Xc + d_cam = 0
+    if d_cam <= sole_height:  # the camera is not above the floor: no foot can rest on it
+        return float("nan"), 0
+    soles = [BLAZEPOSE_LANDMARKS.index(s) for s in SOLE_LANDMARKS]
+    along = points[np.asarray(valid, dtype=bool)][:, soles] @ n_cam  # (T', 4)
+    lowest = along.min(axis=1)
+    usable = lowest < -1e-6  # below the camera's height over the floor
+    if not usable.any():
+        return float("nan"), 0
+    per_frame = (sole_height - d_cam) / lowest[usable]
+    return float(np.median(per_frame)), int(usable.sum())

@@ -74,12 +74,13 @@ def prior_from_skeletons(data: np.ndarray, source: str) -> BodyPrior:
     return BodyPrior(np.median(lengths, axis=0), source)
 
 
-# A typical adult in Kinect v2 joint terms (metres). Measured on the synthetic set's
-# training skeletons (see docs/pose_extract.md); replace it with
-# `python -m pose_extract prior --data DIR --split train` for another population.
+# A typical adult in Kinect v2 joint terms (metres): the median over the synthetic set's
+# training subjects (statures 1.55-1.90 m, segment proportions after Drillis & Contini
+# placed at Kinect's joints; `python -m pose_extract prior --data DIR/xsub --split train`).
+# For another population, measure its own prior the same way.
 DEFAULT_PRIOR = BodyPrior(
-    lengths=np.array([0.28, 0.25, 0.28, 0.25, 0.40, 0.39, 0.40, 0.39, 0.34, 0.50, 0.50]),
-    source="built-in adult prior",
+    lengths=np.array([0.298, 0.260, 0.297, 0.260, 0.429, 0.431, 0.429, 0.431, 0.364, 0.520, 0.520]),
+    source="built-in adult prior (stature ~1.72 m)",
 )
 
 
