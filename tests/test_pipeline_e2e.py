@@ -19,8 +19,9 @@ pytestmark = pytest.mark.slow
 
 def snakemake(repo: Path, results: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/ci_tiny.yaml",
-           "--config", f"results_dir={results}", *args]  # fmt: skip
+    # targets and flags first: --configfile and --config take every value after them
+    cmd = [sys.executable, "-m", "snakemake", *args, "--cores", "2", "--configfile", "config/ci_tiny.yaml",
+           "--config", f"results_dir={results}"]  # fmt: skip
     return subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
 
 

@@ -25,7 +25,7 @@ if config["data"]["source"] == "synth":
             "{PY} -m ciasa.data.synth --out {params.out} --quiet {params.flags} > {log} 2>&1"
 
 
-elif config["data"]["source"] in ("ntu_raw", "pyskl"):
+elif config["data"]["source"] == "ntu_raw":
 
     rule convert_data:
         input:
@@ -36,9 +36,8 @@ elif config["data"]["source"] in ("ntu_raw", "pyskl"):
             data=f"{DATA}/{SPLIT}_data.npy",
             label=f"{DATA}/{SPLIT}_label.pkl",
         params:
-            source=config["data"]["source"],
             benchmark=config["data"]["benchmark"],
-            out=DATA,
+            out=str(Path(DATA).parent),
             flags=flags(config["data"]["convert"]),
         priority: 30
         log:
@@ -50,5 +49,35 @@ elif config["data"]["source"] in ("ntu_raw", "pyskl"):
             mem_mb=res("convert_data", "mem_mb", 8000),
             runtime=res("convert_data", "runtime", 240),
         shell:
-            "{PY} -m ciasa.data.convert --input {input} --format {params.source} "
-            "--benchmark {params.benchmark} --out {params.out} {params.flags} > {log} 2>&1"
+            "{PY} -m ciasa.data.convert ntu --raw {input} --out {params.out} --benchmark {params.benchmark} "
+            "--quiet {params.flags} > {log} 2>&1"
+
+
+elif config["data"]["source"] == "pyskl":
+
+    rule convert_data:
+        input:
+            config["data"]["path"],
+        output:
+            train_data=f"{DATA}/{TRAIN_SPLIT}_data.npy",
+            train_label=f"{DATA}/{TRAIN_SPLIT}_label.pkl",
+            data=f"{DATA}/{SPLIT}_data.npy",
+            label=f"{DATA}/{SPLIT}_label.pkl",
+        params:
+            benchmark=config["data"]["benchmark"],
+            flags=flags(config["data"]["convert"]),
+        priority: 30
+        log:
+            log_path("convert_data"),
+        benchmark:
+            bench_path("convert_data")
+        threads: res("convert_data", "threads", 2)
+        resources:
+            mem_mb=res("convert_data", "mem_mb", 8000),
+            runtime=res("convert_data", "runtime", 240),
+        shell:
+            # pyskl pickles name their splits BENCHMARK_train / BENCHMARK_val
+            "({PY} -m ciasa.data.convert pyskl --ann {input} --split-name {params.benchmark}_{TRAIN_SPLIT} "
+            "--split {TRAIN_SPLIT} --out {DATA} --quiet {params.flags} && "
+            "{PY} -m ciasa.data.convert pyskl --ann {input} --split-name {params.benchmark}_{SPLIT} "
+            "--split {SPLIT} --out {DATA} --quiet {params.flags}) > {log} 2>&1"
