@@ -1,6 +1,9 @@
 """Command line: ``python -m render --skeleton CLIP.npy --out CLIP.mp4`` (one clip) and
 ``python -m render batch --data DIR --split val --names a,b --out-dir D`` (many clips, one
-Blender session). ``python -m render --help`` / ``python -m render batch --help``."""
+Blender session). ``python -m render --help`` / ``python -m render batch --help``.
+
+Exit status: 0 done, 1 a batch with failed clips (the others are rendered), 2 bad input
+(file, shape, values, options), 3 Blender, ffmpeg or the file system failed."""
 
 from __future__ import annotations
 
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RenderInputError, ValueError, FileNotFoundError, KeyError) as err:
         log.error("%s", err)
         return 2
-    except (BlenderError, EncodeError) as err:
+    except (BlenderError, EncodeError, OSError) as err:
         log.error("%s", err)
         return 3
 

@@ -267,7 +267,6 @@ class Renderer:
                     f"(a {need:.1f} deg view would hold them; pass --adapt-fov)"
                 )
         report.hfov_deg = hfov
-        camera = Camera(**{**asdict(camera), "extra": {"renderer": "render", "engine": opt.engine, "body": opt.body}})
 
         params = scene_params(int(seed), bodies=max(len(bodies), 1))
         report.scene = params.to_json()
@@ -286,6 +285,10 @@ class Renderer:
         floor_z = floor_y - 0.04
         max_depth = max(float(geo[2, :, :, m][geo_present[:, m]].max()) for m in geo_bodies)
         wall_y = max(max_depth + 2.0, 4.5)
+        # The rendered floor, in the camera file like Kinect's FloorClipPlane: a x + b y + c z + d = 0.
+        camera = Camera(**{**asdict(camera), "extra": {
+            "renderer": "render", "engine": opt.engine, "body": opt.body,
+            "floor_plane": [0.0, 1.0, 0.0, -floor_z], "floor_normal": [0.0, 1.0, 0.0], "floor_offset": floor_z}})
         sess = self.session
         sess.set_camera(camera.fx, opt.width, opt.height)
         sess.set_scene(params, floor_z=floor_z, wall_y=wall_y, fps=opt.fps)

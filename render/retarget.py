@@ -52,7 +52,7 @@ _CHEST_CHILDREN = ("spine_shoulder", "neck", "left_shoulder", "right_shoulder")
 # to be a joint collapsed onto its parent (Kinect puts the hand on the wrist).
 MIN_LENGTH_FRACTION = 0.3
 # Per-frame bone lengths are followed within this band around the bone's median length.
-STRETCH_BAND = (0.3, 2.5)
+STRETCH_BAND = (0.1, 3.0)
 
 
 def kinect_to_blender(points: np.ndarray) -> np.ndarray:

@@ -61,12 +61,18 @@ class SceneParams:
 
 
 def _appearance(rng: np.random.Generator) -> Appearance:
-    shirt_h = rng.uniform()
+    skin = SKIN_TONES[rng.integers(len(SKIN_TONES))]
+    # The shirt must not pass for bare skin (a pose model would lose the arms and torso).
+    for _ in range(20):
+        shirt_h = rng.uniform()
+        shirt = _hsv(shirt_h, rng.uniform(0.45, 0.85), rng.uniform(0.55, 0.9))
+        if np.linalg.norm(np.subtract(shirt, skin)) > 0.3:
+            break
     # Trousers: a hue far from the shirt's and a different brightness, so the two read apart.
     trousers_h = shirt_h + rng.uniform(0.3, 0.7)
     return Appearance(
-        skin=SKIN_TONES[rng.integers(len(SKIN_TONES))],
-        shirt=_hsv(shirt_h, rng.uniform(0.45, 0.85), rng.uniform(0.55, 0.9)),
+        skin=skin,
+        shirt=shirt,
         trousers=_hsv(trousers_h, rng.uniform(0.3, 0.7), rng.uniform(0.1, 0.32)),
         shoes=_hsv(rng.uniform(), rng.uniform(0.0, 0.3), float(rng.choice([rng.uniform(0.06, 0.18), rng.uniform(0.75, 0.95)]))),
         hair=HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))],
