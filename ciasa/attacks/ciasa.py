@@ -228,7 +228,9 @@ class CIASA:
             snapshot = clean.clone()
             iterations = torch.full((n,), self.max_iter, dtype=torch.long, device=self.device)
 
+            step_seconds: list[float] = []
             for it in range(self.max_iter):
+                tick = time.perf_counter()
                 logits = self.model(adv)
                 if self.early_stop is not None:
                     with torch.no_grad():
@@ -267,6 +269,9 @@ class CIASA:
                 opt.step()
                 with torch.no_grad():
                     adv.copy_(constraints.project(adv, clean, eps, movable, self.layout, self.use_ssr, channels))
+                if adv.is_cuda:
+                    torch.cuda.synchronize(adv.device)
+                step_seconds.append(time.perf_counter() - tick)
                 if self.progress is not None:
                     self.progress(it + 1)
 
@@ -286,7 +291,7 @@ class CIASA:
             iterations=iterations.cpu(),
             seconds=time.perf_counter() - start,
             extra={"eps": self.eps.clone(), "joint_mask": self.joint_mask.clone(), "mode": self.mode,
-                   "region": self.region},
+                   "region": self.region, "step_seconds": step_seconds},
         )
 
 

@@ -1,0 +1,340 @@
+"""The paper's attack experiments, in shape, on any data set and checkpoint.
+
+- ``fgsm-sweep`` (Fig. 2): untargeted FGSM fooling rate against eps;
+- ``basic-sweep`` (Table I): CIASA basic mode, least-likely target, eps 0.004..0.012;
+- ``regions`` (Table II): localized mode per region (eps 0.04) plus the advanced mode;
+- ``ablation`` (Table IV): clipping only, + SSR, + temporal term, + GAN term;
+- ``lambda`` (Table V): the weight of the constraint terms.
+
+Each writes ``NAME.csv``, ``NAME.md``, ``NAME.png`` and ``NAME.json`` (settings + rows)
+into the output directory. Fooling rates are over the samples the model classifies
+correctly when clean (the experiments attack only those, see ``--all-samples``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ciasa.attacks import CIASA, FGSM, constraints, metrics
+from ciasa.attacks.ciasa import DEFAULT_MAX_ITER
+from ciasa.attacks.runner import attack_dataset
+from ciasa.io import atomic_path, atomic_write_json, atomic_write_text
+from ciasa.skeleton import SkeletonLayout
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Setup:
+    """A loaded model and the clips an experiment attacks."""
+
+    model: torch.nn.Module
+    layout: SkeletonLayout
+    clips: np.ndarray
+    labels: np.ndarray
+    names: list[str]
+    real: Any
+    n_selected: int
+    clean_accuracy: float | None
+    args: argparse.Namespace
+
+
+def predict(model: torch.nn.Module, clips: np.ndarray, batch_size: int, device: torch.device) -> np.ndarray:
+    preds = []
+    model.eval()
+    with torch.no_grad():
+        for lo in range(0, len(clips), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(clips[lo : lo + batch_size], dtype=np.float32)).to(device)
+            preds.append(model(x).argmax(dim=1).cpu().numpy())
+    return np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
+
+
+def load_setup(args: argparse.Namespace) -> Setup:
+    from ciasa.attacks.base import model_device
+    from ciasa.data.stgcn import load_split
+    from ciasa.models import load_model
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, meta = load_model(args.checkpoint, device=args.device)
+    layout = model.layout if hasattr(model, "layout") else meta["layout"]
+    data = load_split(args.data, args.split, layout=layout)
+    n_class = getattr(model, "num_class", None)
+    if n_class is not None and data.labels.size and data.labels.max() >= n_class:
+        raise ValueError(f"{data.source}: label {int(data.labels.max())} out of range for {n_class} classes")
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(data)) if args.shuffle else np.arange(len(data))
+    clips = np.asarray(data.data[np.sort(order)], dtype=np.float32)[np.argsort(np.argsort(order))]
+    labels = data.labels[order]
+    names = [data.names[i] for i in order]
+    device = model_device(model) or torch.device("cpu")
+    pred = predict(model, clips, args.batch_size, device)
+    correct = pred == labels
+    clean_acc = float(correct.mean()) if len(labels) else None
+    keep = np.arange(len(labels)) if args.all_samples else np.flatnonzero(correct)
+    if keep.size == 0:
+        raise ValueError(
+            f"{data.source}: the model classifies no sample correctly (clean accuracy {clean_acc}); "
+            "nothing to attack (use --all-samples to attack them anyway)"
+        )
+    if args.limit is not None:
+        keep = keep[: args.limit]
+    real = None
+    if not getattr(args, "no_gan", False):
+        real = load_split(args.real_data or args.data, args.real_split, layout=layout)
+    log.info("%s: clean accuracy %.1f%%, attacking %d samples", data.source, 100 * (clean_acc or 0), keep.size)
+    return Setup(model, layout, clips[keep], labels[keep], [names[i] for i in keep], real, keep.size, clean_acc, args)
+
+
+def _ciasa_row(setup: Setup, desc: str, **kwargs: Any) -> dict[str, Any]:
+    a = setup.args
+    attack = CIASA(
+        setup.model, layout=setup.layout, real_source=setup.real, seed=a.seed,
+        max_iter=kwargs.pop("max_iter", a.max_iter), **kwargs,
+    )  # fmt: skip
+    run = attack_dataset(
+        attack, setup.clips, setup.labels, setup.layout, attack.eps, attack.joint_mask, a.batch_size,
+        progress=not a.no_progress, desc=desc,
+    )  # fmt: skip
+    s = run.summary(attack.eps, attack.joint_mask)
+    return {
+        "fooling_targeted": _pct(s["fooling_targeted"]),
+        "fooling_untargeted": _pct(s["fooling_untargeted"]),
+        "target_confidence": s["mean_target_confidence"],
+        "joint_var_min": s["joint_variation"]["min"],
+        "joint_var_max": s["joint_variation"]["max"],
+        "joint_var_mean": s["joint_variation"]["mean"],
+        "bone_error_max": s["bone_length_error"]["max"],
+        "accel_energy_perturbed": s["acceleration_energy"]["perturbed"],
+        "accel_energy_clean": s["acceleration_energy"]["clean"],
+        "accel_energy_perturbation": s["acceleration_energy"]["perturbation"],
+        "eps_overshoot_max": s["eps_overshoot"]["overall_overshoot_max"],
+        "n": s["n"],
+        "seconds": round(s["seconds"], 2),
+    }
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else round(100.0 * x, 2)
+
+
+# ---------------------------------------------------------------- experiments
+def fgsm_sweep(setup: Setup) -> list[dict[str, Any]]:
+    rows = []
+    device = next(setup.model.parameters()).device
+    for eps in setup.args.eps_list or [0.002, 0.005, 0.01, 0.015, 0.02, 0.03]:
+        attack = FGSM(setup.model, eps=eps, layout=setup.layout)
+        preds, start = [], time.perf_counter()
+        for lo in range(0, len(setup.clips), setup.args.batch_size):
+            x = torch.from_numpy(setup.clips[lo : lo + setup.args.batch_size])
+            y = torch.as_tensor(setup.labels[lo : lo + setup.args.batch_size])
+            adv = attack(x, y)
+            with torch.no_grad():
+                preds.append(setup.model(adv.to(device)).argmax(1).cpu().numpy())
+        pred = np.concatenate(preds)
+        rows.append({
+            "eps": eps,
+            "fooling_untargeted": _pct(float((pred != setup.labels).mean())),
+            "n": len(pred),
+            "seconds": round(time.perf_counter() - start, 2),
+        })  # fmt: skip
+        log.info("FGSM eps %.3f: untargeted fooling %.1f%%", eps, rows[-1]["fooling_untargeted"])
+    return rows
+
+
+def basic_sweep(setup: Setup) -> list[dict[str, Any]]:
+    rows = []
+    for eps in setup.args.eps_list or [0.004, 0.006, 0.008, 0.010, 0.012]:
+        rows.append({"eps": eps, **_ciasa_row(setup, f"basic eps {eps}", mode="basic", eps=eps)})
+        log.info("basic eps %.3f: targeted fooling %s%%", eps, rows[-1]["fooling_targeted"])
+    return rows
+
+
+def regions(setup: Setup) -> list[dict[str, Any]]:
+    rows = []
+    eps = setup.args.eps_list[0] if setup.args.eps_list else 0.04
+    for region in setup.args.regions or list(setup.layout.regions):
+        joints = CIASA(setup.model, mode="localized", region=region, eps=eps, layout=setup.layout).joint_mask
+        moved = [setup.layout.joint_names[j] for j in joints.nonzero().flatten().tolist()]
+        row = _ciasa_row(setup, f"localized {region}", mode="localized", region=region, eps=eps)
+        rows.append({"attack": f"localized {region}", "eps": eps, "moved_joints": " ".join(moved), **row})
+        log.info("localized %s: targeted %s%%, untargeted %s%%", region, row["fooling_targeted"], row["fooling_untargeted"])
+    adv = _ciasa_row(setup, "advanced", mode="advanced")
+    rows.append({"attack": "advanced (legs, hierarchical eps)", "eps": "hierarchical", "moved_joints": "legs", **adv})
+    return rows
+
+
+def ablation(setup: Setup) -> list[dict[str, Any]]:
+    eps = setup.args.eps_list[0] if setup.args.eps_list else 0.01
+    variants = [
+        ("clip only", dict(use_ssr=False, use_smooth=False, use_gan=False)),
+        ("+ SSR", dict(use_ssr=True, use_smooth=False, use_gan=False)),
+        ("+ SSR + temporal", dict(use_ssr=True, use_smooth=True, use_gan=False)),
+        ("+ SSR + temporal + GAN", dict(use_ssr=True, use_smooth=True, use_gan=True)),
+    ]
+    rows = []
+    for name, flags in variants:
+        rows.append({"constraints": name, "eps": eps, **_ciasa_row(setup, name, mode="basic", eps=eps, **flags)})
+    return rows
+
+
+def lambda_sweep(setup: Setup) -> list[dict[str, Any]]:
+    eps = setup.args.eps_list[0] if setup.args.eps_list else 0.01
+    rows = []
+    for lam in setup.args.lams or [5.0, 10.0, 20.0]:
+        rows.append({"lambda": lam, "eps": eps, **_ciasa_row(setup, f"lambda {lam}", mode="basic", eps=eps, lam=lam)})
+    return rows
+
+
+EXPERIMENTS: dict[str, tuple[Callable[[Setup], list[dict[str, Any]]], str]] = {
+    "fgsm-sweep": (fgsm_sweep, "FGSM untargeted fooling rate against eps (the shape of the paper's Fig. 2)"),
+    "basic-sweep": (basic_sweep, "CIASA basic mode, least-likely target, against eps (Table I)"),
+    "regions": (regions, "CIASA localized mode per attack region, plus the advanced mode (Table II)"),
+    "ablation": (ablation, "constraint ablation: clip, + SSR, + temporal, + GAN (Table IV)"),
+    "lambda": (lambda_sweep, "weight lambda of the constraint terms (Table V)"),
+}
+
+
+# ---------------------------------------------------------------- outputs
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def to_markdown(rows: list[dict[str, Any]], title: str, note: str) -> str:
+    cols = list(rows[0])
+    fmt = lambda v: "n/a" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))  # noqa: E731
+    lines = [f"### {title}", "", note, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def plot(name: str, rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if name in ("fgsm-sweep", "basic-sweep"):
+        xs = [r["eps"] for r in rows]
+        keys = ["fooling_untargeted"] if name == "fgsm-sweep" else ["fooling_targeted", "fooling_untargeted"]
+        for k in keys:
+            ax.plot(xs, [r[k] if r[k] is not None else np.nan for r in rows], marker="o", label=k.replace("_", " "))
+        ax.set_xlabel("eps (data units, metres for NTU)")
+        ax.set_ylabel("fooling rate (%)")
+        ax.set_ylim(0, 102)
+        ax.legend()
+    else:
+        key = {"regions": "attack", "ablation": "constraints", "lambda": "lambda"}[name]
+        labels = [str(r[key]) for r in rows]
+        pos = np.arange(len(rows))
+        ax.bar(pos - 0.2, [r["fooling_targeted"] or 0 for r in rows], 0.4, label="targeted fooling (%)")
+        ax.bar(pos + 0.2, [r["fooling_untargeted"] or 0 for r in rows], 0.4, label="untargeted fooling (%)")
+        ax.set_xticks(pos, labels, rotation=20, ha="right", fontsize=8)
+        ax.set_ylim(0, 102)
+        ax.set_ylabel("fooling rate (%)")
+        ax2 = ax.twinx()
+        ax2.plot(pos, [1000 * r["joint_var_mean"] if r["joint_var_mean"] is not None else np.nan for r in rows],
+                 "k^-", label="mean joint variation (mm)")  # fmt: skip
+        ax2.set_ylabel("mean joint variation (mm)")
+        ax.legend(loc="upper left", fontsize=8)
+        ax2.legend(loc="upper right", fontsize=8)
+    ax.set_title(EXPERIMENTS[name][1], fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def run_experiment(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    func, title = EXPERIMENTS[name]
+    setup = load_setup(args)
+    start = time.perf_counter()
+    rows = func(setup)
+    out = Path(args.out)
+    stem = name.replace("-", "_")
+    note = (
+        f"checkpoint `{args.checkpoint}`, data `{args.data}` split `{args.split}`, {setup.n_selected} samples "
+        f"(clean accuracy of the split {_pct(setup.clean_accuracy)}%; fooling rates over the clean-correct "
+        f"samples attacked), max_iter {args.max_iter}, seed {args.seed}. Joint variation in data units "
+        "(metres for NTU)."
+    )
+    atomic_write_text(out / f"{stem}.csv", to_csv(rows))
+    atomic_write_text(out / f"{stem}.md", to_markdown(rows, title, note))
+    plot(name, rows, out / f"{stem}.png")
+    record = {
+        "experiment": name,
+        "title": title,
+        "checkpoint": str(args.checkpoint),
+        "data": str(args.data),
+        "split": args.split,
+        "n": setup.n_selected,
+        "clean_accuracy": setup.clean_accuracy,
+        "max_iter": args.max_iter,
+        "seed": args.seed,
+        "rows": rows,
+        "seconds": time.perf_counter() - start,
+    }
+    atomic_write_json(out / f"{stem}.json", record)
+    return record
+
+
+def add_common_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, help="model checkpoint")
+    p.add_argument("--data", required=True, help="ST-GCN layout directory")
+    p.add_argument("--split", default="val")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--limit", type=int, default=None, help="attack at most N samples")
+    p.add_argument("--all-samples", action="store_true",
+                   help="attack misclassified samples too (default: only the clean-correct ones)")
+    p.add_argument("--shuffle", action="store_true", help="pick the --limit samples at random (with --seed)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER)
+    p.add_argument("--real-data", default=None, help="clean data for the discriminator (default: --data)")
+    p.add_argument("--real-split", default="train")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+
+
+def parse_floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
+
+
+def add_experiment_arguments(name: str, p: argparse.ArgumentParser) -> None:
+    add_common_arguments(p)
+    defaults = {
+        "fgsm-sweep": "0.002,0.005,0.01,0.015,0.02,0.03",
+        "basic-sweep": "0.004,0.006,0.008,0.010,0.012",
+        "regions": "0.04",
+        "ablation": "0.01",
+        "lambda": "0.01",
+    }
+    p.add_argument("--eps", dest="eps_list", type=parse_floats, default=None,
+                   help=f"eps value(s), comma-separated (default {defaults[name]})")  # fmt: skip
+    if name == "regions":
+        p.add_argument("--regions", type=lambda s: [r for r in s.split(",") if r], default=None,
+                       help="regions to attack (default: all of the layout's)")  # fmt: skip
+    if name == "lambda":
+        p.add_argument("--lams", type=parse_floats, default=None, help="lambda values (default 5,10,20)")
+    if name == "fgsm-sweep":
+        p.set_defaults(no_gan=True)

@@ -1,0 +1,153 @@
+"""``python -m ciasa.attack`` and ``python -m ciasa.experiments`` on a real (narrow, untrained)
+ST-GCN checkpoint and the embedded synthetic data."""
+
+from __future__ import annotations
+
+import csv
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ciasa import attack as attack_cli
+from ciasa.data.stgcn import load_split, save_split
+from ciasa.experiments.__main__ import main as experiments_main
+from ciasa.models import STGCN, save_checkpoint
+from ciasa.skeleton import NTU_RGBD, bone_lengths
+
+
+@pytest.fixture(scope="module")
+def small_setup(tmp_path_factory) -> tuple[Path, Path]:
+    """A 6-class narrow ST-GCN and a tiny data set in which it gets every val sample right.
+
+    The labels are the model's own clean predictions, so "clean-correct" is not empty
+    without training (training is the model stage's job).
+    """
+    from ciasa.data.synth import __main__ as synth_main
+
+    root = tmp_path_factory.mktemp("attack_cli")
+    synth_main.main(["--out", str(root / "synth"), "--subjects", "1-4", "--frames", "32", "--quiet"])
+    torch.manual_seed(0)
+    args = {"in_channels": 3, "num_class": 6, "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
+            "base_channels": 8}  # fmt: skip
+    model = STGCN(**args).eval()
+    ckpt = root / "model.pt"
+    save_checkpoint(ckpt, model, "stgcn", args, [f"class{i}" for i in range(6)])
+    data_dir = root / "data"
+    for split in ("train", "val"):
+        src = load_split(root / "synth" / "xsub", split, mmap=False)
+        clips = src.data[:8]
+        with torch.no_grad():
+            labels = model(torch.from_numpy(clips)).argmax(1).numpy()
+        save_split(data_dir, split, clips, src.names[:8], labels, [f"class{i}" for i in range(6)], NTU_RGBD)
+    return ckpt, data_dir
+
+
+def test_attack_cli_writes_stgcn_layout_csv_and_summary(small_setup, tmp_path) -> None:
+    ckpt, data = small_setup
+    out = tmp_path / "out"
+    rc = attack_cli.main([
+        "--checkpoint", str(ckpt), "--data", str(data), "--split", "val", "--mode", "advanced",
+        "--out", str(out), "--limit", "4", "--max-iter", "4", "--batch-size", "3", "--device", "cpu",
+        "--no-progress", "--quiet",
+    ])  # fmt: skip
+    assert rc == 0
+    adv = load_split(out, "val", mmap=False)
+    clean = load_split(data, "val", mmap=False)
+    assert adv.names == clean.names[:4]
+    assert adv.labels.tolist() == clean.labels[:4].tolist()  # true labels, not targets
+    assert adv.data.shape == (4,) + clean.data.shape[1:]
+    legs = list(NTU_RGBD.region_joints("legs"))
+    others = [j for j in range(25) if j not in legs]
+    assert np.array_equal(adv.data[:, :, :, others], clean.data[:4, :, :, others])
+    present = np.abs(clean.data[:4]).sum(axis=(1, 3)) > 0  # (N, T, M)
+    err = np.abs(bone_lengths(adv.data, NTU_RGBD, 1) - bone_lengths(clean.data[:4], NTU_RGBD, 1))
+    assert err.transpose(0, 1, 3, 2)[present].max() <= 1e-5
+    rows = list(csv.DictReader((out / "per_sample.csv").open()))
+    assert [r["name"] for r in rows] == clean.names[:4]
+    assert {"target", "adv_pred", "success_targeted", "iterations", "joint_var_mean"} <= set(rows[0])
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("fooling_targeted", "fooling_untargeted", "clean_accuracy", "attacked_accuracy",
+                "mean_target_confidence", "joint_variation", "bone_length_error", "acceleration_energy",
+                "eps_overshoot", "n", "seconds"):  # fmt: skip
+        assert key in summary, key
+    assert summary["n"] == 4 and summary["clean_accuracy"] == 1.0
+    assert summary["bone_length_error"]["max"] <= 1e-5
+    assert summary["eps_overshoot"]["joint_names"][0] in NTU_RGBD.joint_names
+
+
+def test_attack_cli_names_file_and_errors(small_setup, tmp_path, capsys) -> None:
+    ckpt, data = small_setup
+    names = load_split(data, "val").names
+    f = tmp_path / "names.txt"
+    f.write_text(f"{names[5]}\n{names[2]}\n")
+    out = tmp_path / "out"
+    common = ["--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu", "--no-progress", "--quiet",
+              "--max-iter", "2"]  # fmt: skip
+    assert attack_cli.main([*common, "--out", str(out), "--names-file", str(f), "--mode", "basic", "--no-gan"]) == 0
+    assert load_split(out, "val").names == [names[5], names[2]]
+
+    assert attack_cli.main([*common, "--out", str(out), "--eps", "0"]) == 2
+    assert "positive" in capsys.readouterr().err
+    assert attack_cli.main([*common, "--out", str(out), "--eps", "0.1,0.2"]) == 2
+    assert "one entry per joint" in capsys.readouterr().err
+    assert attack_cli.main([*common, "--out", str(out), "--mode", "localized", "--region", "tail"]) == 2
+    assert "no attack region" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    clean = load_split(data, "val", mmap=False)
+    save_split(bad, "val", clean.data, clean.names, np.full(len(clean.names), 9), layout=NTU_RGBD)
+    assert attack_cli.main([*common, "--out", str(out), "--data", str(bad), "--no-gan"]) == 2
+    assert "out of range" in capsys.readouterr().err
+    openpose = tmp_path / "openpose"
+    save_split(openpose, "val", np.ones((2, 3, 8, 18, 1), np.float32), ["a", "b"], [0, 1])
+    assert attack_cli.main([*common, "--out", str(out), "--data", str(openpose), "--no-gan"]) == 2
+    assert "joints" in capsys.readouterr().err
+
+
+def test_attack_cli_reports_when_nothing_is_classified_correctly(small_setup, tmp_path) -> None:
+    ckpt, data = small_setup
+    clean = load_split(data, "val", mmap=False)
+    wrong = tmp_path / "wrong"
+    save_split(wrong, "val", clean.data, clean.names, (clean.labels + 1) % 6, layout=NTU_RGBD)
+    out = tmp_path / "out"
+    rc = attack_cli.main(["--checkpoint", str(ckpt), "--data", str(wrong), "--out", str(out), "--limit", "2",
+                          "--max-iter", "2", "--no-gan", "--device", "cpu", "--no-progress", "--quiet"])  # fmt: skip
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["clean_accuracy"] == 0.0
+    assert summary["fooling_targeted"] is None and "note" in summary
+
+
+@pytest.mark.parametrize("experiment", ["fgsm-sweep", "ablation"])
+def test_experiments_write_csv_markdown_plot(small_setup, tmp_path, experiment) -> None:
+    ckpt, data = small_setup
+    out = tmp_path / experiment
+    extra = ["--eps", "0.01,0.02"] if experiment == "fgsm-sweep" else ["--eps", "0.01"]
+    rc = experiments_main([experiment, "--checkpoint", str(ckpt), "--data", str(data), "--out", str(out),
+                           "--limit", "3", "--max-iter", "2", "--device", "cpu", "--no-progress", "--quiet",
+                           *extra])  # fmt: skip
+    assert rc == 0
+    stem = experiment.replace("-", "_")
+    for suffix in ("csv", "md", "png", "json"):
+        assert (out / f"{stem}.{suffix}").stat().st_size > 0
+    record = json.loads((out / f"{stem}.json").read_text())
+    assert len(record["rows"]) == (2 if experiment == "fgsm-sweep" else 4)
+    if experiment == "ablation":
+        no_ssr, ssr = record["rows"][0], record["rows"][1]
+        assert ssr["bone_error_max"] <= 1e-5 < no_ssr["bone_error_max"]
+
+
+def test_strips_figure(small_setup, tmp_path) -> None:
+    ckpt, data = small_setup
+    out = tmp_path / "strips"
+    rc = experiments_main(["strips", "--checkpoint", str(ckpt), "--data", str(data), "--out", str(out),
+                           "--count", "2", "--max-iter", "2", "--frames", "5", "--device", "cpu", "--quiet"])  # fmt: skip
+    assert rc == 0
+    record = json.loads((out / "strips.json").read_text())
+    assert len(record["figures"]) == 2
+    for fig in record["figures"]:
+        assert Path(fig["path"]).stat().st_size > 1000
+        assert len(fig["frames"]) == 5
