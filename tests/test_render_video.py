@@ -107,3 +107,14 @@ def test_unknown_engine_and_body_fail_cleanly(tmp_path, repo_root):
                     cwd=repo_root)
         assert proc.returncode != 0 and "unknown" in proc.stderr
         assert not (tmp_path / "c.mp4").exists()
+
+
+def test_unwritable_output_fails_cleanly(tmp_path, repo_root):
+    """Rendering into a folder that cannot be created (a file is in the way) fails with a
+    clear message and leaves no video."""
+    np.save(tmp_path / "c.npy", waving_clip(2))
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    proc = _run("--skeleton", str(tmp_path / "c.npy"), "--out", str(tmp_path / "blocker" / "c.mp4"),
+                "--resolution", "64x48", cwd=repo_root)
+    assert proc.returncode == 3 and "blocker" in proc.stderr
+    assert not list(tmp_path.rglob("*.mp4"))
