@@ -49,9 +49,10 @@ from pose_extract.video import VideoError, iter_frames, probe
 log = logging.getLogger(__name__)
 
 SUMMARY_FORMAT = "pose-extract-summary/1"
-# Height of MediaPipe's lowest sole landmark over the floor on the renders (fitted on
-# training clips, see docs/pose_extract.md).
-SOLE_HEIGHT = 0.05
+# Height of MediaPipe's lowest sole landmark over the floor, fitted on renders of training
+# clips against their calibrated floor (docs/pose_extract.md). Negative: on those renders
+# the lifted soles end up ~3 cm below the floor (MediaPipe's feet and forward lean).
+SOLE_HEIGHT = -0.03
 
 
 class NoPersonError(RuntimeError):
