@@ -115,6 +115,7 @@ def test_headline_numbers_by_hand(built):
     assert h["rgb_perturbed_accuracy"]["value"] == pytest.approx(0.5)
     assert h["rgb_drop"]["value"] == pytest.approx(0.5)
     assert h["rgb_perturbed_target_rate"]["value"] == pytest.approx(0.5)
+    assert h["rgb_clean_retention"]["value"] == pytest.approx(1.0) and h["rgb_clean_retention"]["n"] == 2
     assert h["rgb_perturbed_accuracy_all"]["value"] == pytest.approx(1 / 3)  # the failed clip counted wrong
     assert h["renders_failed"] == {"clean": 0, "perturbed": 1}
     assert h["detection_rate"] == {"clean": pytest.approx(0.875), "perturbed": pytest.approx(0.875)}
@@ -159,6 +160,6 @@ def test_page_loads_in_headless_chromium(built, artifacts_dir):
     check = check_page(page)
     assert check.ok, check.errors
     assert check.video_tags == 6 and check.videos_loaded == 6
-    assert check.headline_rows >= 11 and check.per_clip_rows == 3
+    assert check.headline_rows >= 12 and check.per_clip_rows == 3
     shot = screenshot(page, artifacts_dir / "report_unit_page.png")
     assert shot.stat().st_size > 10_000

@@ -58,6 +58,10 @@ def build_notes(h: metrics.Headline, opts: ReportOptions) -> list[tuple[str, str
     if clean is None:
         notes.append(("alert", "No clip gave a skeleton from both its clean and perturbed video: the RGB-domain "
                       "numbers cannot be computed. See the per-clip table for the reasons."))
+    elif clean < opts.min_clean_accuracy and (h.skeleton_clean_accuracy.value or 0) < opts.min_clean_accuracy:
+        notes.append(("alert", f"Accuracy on clean renders is {100 * clean:.1f} %, but the classifier already reaches only "
+                      f"{100 * (h.skeleton_clean_accuracy.value or 0):.1f} % on the source skeletons of these clips: "
+                      "the model, not the render round trip, is the first problem (train longer or use a better checkpoint)."))
     elif clean < opts.min_clean_accuracy:
         notes.append(("alert", f"Accuracy on clean renders is {100 * clean:.1f} %, below {100 * opts.min_clean_accuracy:.0f} %: "
                       "the render -> pose-extraction round trip loses much of the action even without an attack, "

@@ -26,7 +26,7 @@ th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums
 .note.warn{border-color:#d35400;background:#fff4e5}.note.alert{border-color:#c0392b;background:#fdecea;font-weight:600}
 .clip{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;margin:1em 0}
 .pair{display:flex;gap:1em;flex-wrap:wrap}.pair figure{margin:0}.pair figcaption{font-size:.85em;color:#555}
-video{background:#000;max-width:100%} img.strip{max-width:100%;margin-top:.5em}
+video{background:#000;width:400px;max-width:100%} img.strip{max-width:100%;margin-top:.5em}
 code{background:#f3f3f3;padding:0 .25em}
 """
 
@@ -80,6 +80,7 @@ def headline_rows(h: Headline) -> list[tuple[str, str, Estimate]]:
         ("skeleton", "fooling rate (classified as the attack's target)", h.skeleton_fooling_rate),
         ("skeleton", "untargeted success (no longer the true label)", h.skeleton_untargeted_success),
         ("RGB", "accuracy on clean renders (re-extracted skeletons)", h.rgb_clean_accuracy),
+        ("RGB", "clean render right, among clips right on source skeletons", h.rgb_clean_retention),
         ("RGB", "accuracy on perturbed renders", h.rgb_perturbed_accuracy),
         ("RGB", "drop: clean renders - perturbed renders (paired)", h.rgb_drop),
         ("RGB", "perturbed render classified as the attack's target", h.rgb_perturbed_target_rate),

@@ -30,6 +30,7 @@ class Headline:
     rgb_drop: Estimate
     rgb_perturbed_target_rate: Estimate
     rgb_clean_target_rate: Estimate
+    rgb_clean_retention: Estimate  # clean render right, among clips whose source skeleton is right
     rgb_clean_accuracy_all: Estimate  # failures counted as wrong
     rgb_perturbed_accuracy_all: Estimate
     detection_rate: dict[str, float | None]
@@ -77,6 +78,7 @@ def headline(records: list[ClipRecord], n_boot: int = 2000, seed: int = 0, model
     sk_fool = _outcomes(records, "skeleton", "perturbed", "target", model)
     rgb_clean = _outcomes(pairs, "rgb", "clean", "label", model)
     rgb_pert = _outcomes(pairs, "rgb", "perturbed", "label", model)
+    known = [r for r in pairs if r.pred("skeleton", "clean", model) == r.label]
 
     detection: dict[str, float | None] = {}
     flagged: dict[str, int] = {}
@@ -109,6 +111,7 @@ def headline(records: list[ClipRecord], n_boot: int = 2000, seed: int = 0, model
         rgb_drop=drop(rgb_clean, rgb_pert, n_boot, seed),
         rgb_perturbed_target_rate=rate(_outcomes(pairs, "rgb", "perturbed", "target", model), n_boot, seed),
         rgb_clean_target_rate=rate(_outcomes(pairs, "rgb", "clean", "target", model), n_boot, seed),
+        rgb_clean_retention=rate(_outcomes(known, "rgb", "clean", "label", model), n_boot, seed),
         rgb_clean_accuracy_all=rate(_outcomes(records, "rgb", "clean", "label", model), n_boot, seed),
         rgb_perturbed_accuracy_all=rate(_outcomes(records, "rgb", "perturbed", "label", model), n_boot, seed),
         detection_rate=detection,

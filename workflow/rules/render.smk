@@ -30,7 +30,9 @@ rule export_skeleton:
 
 rule render_video:
     input:
-        P.skeleton(),
+        skeleton=P.skeleton(),
+        # floor, back wall and body girth come from the clean clip in both conditions
+        reference=P.skeleton(condition="clean"),
     output:
         video=P.video(),
         camera=P.camera(),
@@ -54,6 +56,7 @@ rule render_video:
     shell:
         "{PY} -m ciasa.pipeline.guard --stage render --on-failure {params.on_failure} --record {output.info} "
         "--outputs {output.video} {output.camera} --size {params.resolution} --hfov {params.hfov} --fps {params.fps} -- "
-        "{PY} -m render --skeleton {input} --out {output.video} --scene-id {wildcards.clip} --engine {params.engine} "
+        "{PY} -m render --skeleton {input.skeleton} --reference {input.reference} --out {output.video} "
+        "--scene-id {wildcards.clip} --engine {params.engine} "
         "--body {params.body} --resolution {params.resolution} --fps {params.fps} --hfov {params.hfov} {params.flags} "
         "> {log} 2>&1"
