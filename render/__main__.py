@@ -81,6 +81,7 @@ def batch_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="render at most this many clips (after --names)")
     p.add_argument("--out-dir", required=True, type=Path)
     p.add_argument("--overwrite", action="store_true", help="re-render clips that are already done")
+    p.add_argument("--frames-dir", type=Path, help="keep each clip's PNG frames in FRAMES_DIR/[LABEL/]NAME/")
     _common(p)
     return p
 
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
 
             summary = render_batch(args.data, args.split, args.out_dir, options,
                                    names=args.names.split(",") if args.names else None,
-                                   names_file=args.names_file, limit=args.limit, overwrite=args.overwrite)
+                                   names_file=args.names_file, limit=args.limit, overwrite=args.overwrite,
+                                   frames_dir=args.frames_dir)
             log.info("batch: %d rendered, %d skipped, %d failed", summary["rendered"], summary["skipped"],
                      len(summary["failed"]))
             return 1 if summary["failed"] else 0

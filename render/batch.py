@@ -47,7 +47,8 @@ def outputs_of(video: Path) -> tuple[Path, Path, Path]:
 
 def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options: RenderOptions | None = None, *,
                  names: list[str] | None = None, names_file: str | Path | None = None, limit: int | None = None,
-                 overwrite: bool = False, renderer: Renderer | None = None) -> dict:
+                 overwrite: bool = False, renderer: Renderer | None = None,
+                 frames_dir: str | Path | None = None) -> dict:
     """Render the named samples (default: all) of every ``data`` condition to ``out_dir``."""
     from ciasa.data.stgcn import load_split
 
@@ -70,7 +71,7 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
         if limit is not None:
             chosen = chosen[:limit]
         target = out_dir / label if label else out_dir
-        jobs.extend((ds, index[n], n, target / f"{n}.mp4", reference) for n in chosen)
+        jobs.extend((ds, index[n], n, target / f"{n}.mp4", reference, label) for n in chosen)
 
     summary: dict = {"rendered": 0, "skipped": 0, "failed": [], "clips": []}
     todo = [j for j in jobs if overwrite or not all(p.is_file() for p in outputs_of(j[3]))]
@@ -84,7 +85,7 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
     summary["startup_s"] = round(time.perf_counter() - t0, 4)
     from tqdm import tqdm
 
-    for ds, i, name, video, reference in tqdm(todo, desc="render batch", unit="clip", disable=None):
+    for ds, i, name, video, reference, label in tqdm(todo, desc="render batch", unit="clip", disable=None):
         t_clip = time.perf_counter()
         try:
             ref = None
@@ -93,7 +94,11 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
                 if name not in ref_index:
                     raise KeyError(f"{name} is not in the first (reference) condition {ref_ds.source}")
                 ref = ref_ds.data[ref_index[name]]
-            report = renderer.render(ds.data[i], video, scene_id=name, source=f"{ds.source}[{name}]", reference=ref)
+            frames = None
+            if frames_dir is not None:
+                frames = Path(frames_dir) / label / name if label else Path(frames_dir) / name
+            report = renderer.render(ds.data[i], video, scene_id=name, source=f"{ds.source}[{name}]", reference=ref,
+                                     frames_dir=frames)
         except Exception as err:  # one bad clip must not stop a long batch; it is reported
             log.error("%s: %s", name, err)
             summary["failed"].append({"name": name, "video": str(video), "error": f"{type(err).__name__}: {err}"})

@@ -39,7 +39,8 @@ def test_batch_renders_conditions_with_identical_scenes_and_resumes(tmp_path, re
     save_split(tmp_path / "adv", "val", adv, names, [0, 1])
     cmd = [sys.executable, "-m", "render", "batch", "--data", f"clean={tmp_path / 'clean'}",
            "--data", f"adv={tmp_path / 'adv'}", "--split", "val", "--names", ",".join(names),
-           "--out-dir", str(tmp_path / "out"), "--resolution", f"{W}x{H}", "--crf", "0"]
+           "--out-dir", str(tmp_path / "out"), "--resolution", f"{W}x{H}", "--crf", "0",
+           "--frames-dir", str(tmp_path / "frames")]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=repo_root, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     reports = {}
@@ -49,6 +50,7 @@ def test_batch_renders_conditions_with_identical_scenes_and_resumes(tmp_path, re
             reports[cond, name] = json.loads(video.with_suffix(".render.json").read_text())
             assert Camera.load(video.with_suffix(".camera.json")).width == W
     assert probe_video(tmp_path / "out" / "clean" / f"{names[0]}.mp4")["frames"] == 4
+    assert len(list((tmp_path / "frames" / "adv" / names[1]).glob("*.png"))) == 8
     assert reports["clean", names[0]]["trimmed_padding_frames"] == 4
     # Two bodies, two figures; the second one hidden once it is gone.
     two = reports["clean", names[1]]
