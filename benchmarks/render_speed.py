@@ -137,7 +137,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer frames and configurations")
     ap.add_argument("--eevee", action="store_true", help="also time EEVEE (software GL: slow)")
+    ap.add_argument("--parts", default="speed,retarget", help="speed (engines + batch overhead), retarget")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
     results = REPO / "benchmarks" / "results"
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -146,13 +148,15 @@ def main() -> int:
                    ("cycles", "320x240", 3), ("cycles", "480x360", 3)]
         if args.eevee:
             configs.append(("eevee", "320x240", 2))
-        speed = {"machine": _machine(), "command": " ".join(["benchmarks/render_speed.py", *sys.argv[1:]]),
-                 "engines": engine_speed(tmp, configs),
-                 "batch_vs_single": batch_overhead(tmp, clips=3 if args.quick else 4, frames=8, res="320x240")}
-        speed["machine"]["loadavg_1m_end"] = os.getloadavg()[0]
-        atomic_write_json(results / "render_speed.json", speed)
-        atomic_write_json(results / "render_retarget.json",
-                          {"machine": _machine(), "retarget": retarget_error(tmp)})
+        command = " ".join(["benchmarks/render_speed.py", *sys.argv[1:]])
+        if "speed" in parts:
+            speed = {"machine": _machine(), "command": command, "engines": engine_speed(tmp, configs),
+                     "batch_vs_single": batch_overhead(tmp, clips=3 if args.quick else 4, frames=8, res="320x240")}
+            speed["machine"]["loadavg_1m_end"] = os.getloadavg()[0]
+            atomic_write_json(results / "render_speed.json", speed)
+        if "retarget" in parts:
+            atomic_write_json(results / "render_retarget.json",
+                              {"machine": _machine(), "command": command, "retarget": retarget_error(tmp)})
     return 0
 
 
