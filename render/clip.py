@@ -119,6 +119,30 @@ def trim_padding(clip: np.ndarray) -> tuple[np.ndarray, int]:
     return clip[:, :end], clip.shape[1] - end
 
 
+def fill_missing_joints(clip: np.ndarray) -> tuple[np.ndarray, int]:
+    """Joints at exactly (0, 0, 0) inside a tracked body (a tracker's dropout) take the same
+    joint's value from the nearest frame that has it, or else their parent's position."""
+    clip = clip.copy()
+    filled = 0
+    for m in range(clip.shape[3]):
+        body = clip[..., m]  # (3, T, V)
+        present = np.any(body != 0.0, axis=(0, 2))
+        missing = np.all(body == 0.0, axis=0) & present[:, None]  # (T, V)
+        if not missing.any():
+            continue
+        for v in np.nonzero(missing.any(axis=0))[0]:
+            have = np.nonzero(present & ~missing[:, v])[0]
+            for t in np.nonzero(missing[:, v])[0]:
+                if len(have):
+                    src = have[np.argmin(np.abs(have - t))]
+                    body[:, t, v] = body[:, src, v]
+                filled += 1
+        for v in [j for level in LAYOUT.tree_levels[1:] for j in level]:  # parents first
+            still = np.all(body[:, :, v] == 0.0, axis=0) & present
+            body[:, still, v] = body[:, still, LAYOUT.parents[v]]
+    return clip, filled
+
+
 def required_hfov(points: np.ndarray, width: int, height: int) -> float:
     """Smallest horizontal FOV (degrees) that keeps Kinect-space ``points`` (N, 3) in the image."""
     z = points[:, 2]
@@ -224,6 +248,7 @@ class Renderer:
         clip, trimmed = trim_padding(clip)
         if clip.shape[1] == 0:
             raise RenderInputError(f"{source}: empty sequence: all {frames_input} frames are zero")
+        clip, n_filled = fill_missing_joints(clip)
         if scene_id is None and seed is None:
             scene_id = out.stem
         if seed is None:
@@ -241,6 +266,9 @@ class Renderer:
             report.warnings.append(f"{len(report.hidden_frames)} frames without any tracked body: rendered empty")
         if trimmed:
             log.info("%s: trimmed %d trailing zero frames", source, trimmed)
+        if n_filled:
+            report.warnings.append(f"{n_filled} joint positions at (0, 0, 0) inside tracked bodies: "
+                                   "taken from the nearest frame with that joint")
 
         # Every tracked joint, plus the crown above the head, must be in front of the sensor.
         pts = np.concatenate([clip[..., m][:, present[:, m]].transpose(1, 2, 0).reshape(-1, 3) for m in bodies])

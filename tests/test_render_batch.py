@@ -93,3 +93,17 @@ def test_makehuman_body_renders_on_the_joints(tmp_path, repo_root):
     joints = [0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 13, 16, 17, 20]
     on_wall = [j for j in joints if np.abs(frame[uv[j, 1], uv[j, 0]] - background).sum() < 0.03]
     assert on_wall == []
+
+
+@pytest.mark.slow
+def test_cycles_engine_renders(tmp_path, repo_root):
+    np.save(tmp_path / "c.npy", waving_clip(2))
+    proc = subprocess.run([sys.executable, "-m", "render", "--skeleton", str(tmp_path / "c.npy"), "--out",
+                           str(tmp_path / "c.mp4"), "--engine", "cycles", "--cycles-samples", "4",
+                           "--cycles-device", "auto", "--resolution", "96x72"], capture_output=True, text=True,
+                          cwd=repo_root, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    info = probe_video(tmp_path / "c.mp4")
+    assert (info["width"], info["height"], info["frames"]) == (96, 72, 2)
+    # Not a blank image: the figure and the lit scene vary across the frame.
+    assert info["pixels"].std() > 5

@@ -146,3 +146,18 @@ def test_required_hfov_and_options():
         RenderOptions(engine="povray")
     with pytest.raises(ValueError, match="even"):
         RenderOptions(width=321)
+
+
+def test_missing_joints_inside_a_tracked_body_are_filled():
+    from render.clip import fill_missing_joints
+
+    clip = waving_clip(6).astype(np.float64)
+    clip[:, 2, J["left_wrist"], 0] = 0.0  # dropped in one frame: the neighbour frame's value
+    clip[:, :, J["right_thumb"], 0] = 0.0  # never seen: the parent's position (the wrist)
+    clip[:, 4] = 0.0  # a frame without the body stays empty
+    filled, n = fill_missing_joints(clip)
+    assert n == 1 + 5
+    assert np.allclose(filled[:, 2, J["left_wrist"], 0], clip[:, 1, J["left_wrist"], 0]) or np.allclose(
+        filled[:, 2, J["left_wrist"], 0], clip[:, 3, J["left_wrist"], 0])
+    assert np.allclose(filled[:, :4, J["right_thumb"], 0], clip[:, :4, J["right_wrist"], 0])
+    assert np.all(filled[:, 4] == 0.0)
