@@ -204,7 +204,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
              cfg.arch, n_params, layout, len(class_names), n_train, train_set.shape, device)
     started = time.perf_counter() - sum(e["seconds"] for e in history)
     for epoch in range(start_epoch, cfg.epochs):
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
         torch.manual_seed(cfg.seed * 100_003 + epoch)  # dropout: same draws after a resume
         order = torch.randperm(n_train, generator=gen).numpy()
@@ -244,6 +244,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if val_set is not None and ((epoch + 1) % cfg.val_every == 0 or last_epoch):
             entry.update(_validate(model, val_set, cfg, device))
         entry["seconds"] = time.perf_counter() - t0
+        entry["cpu_seconds"] = time.process_time() - cpu0  # all threads; wall time suffers from other load
         history.append(entry)
         if entry.get("val_top1", -1.0) > best["val_top1"]:
             best = {"epoch": epoch + 1, "val_top1": entry["val_top1"]}
@@ -331,6 +332,7 @@ def _write_log(out, cfg, model_args, class_names, history, best, started, train_
         "best": best,
         "final": {k: last.get(k) for k in ("epoch", "val_top1", "val_top5", "val_noisy_top1")},
         "seconds_total": sum(e["seconds"] for e in history),
+        "cpu_seconds_total": sum(e.get("cpu_seconds", 0.0) for e in history),
         "seconds_train": train_time,
         "train_samples_per_s": seen / train_time if train_time else None,
     }
