@@ -395,7 +395,10 @@ def main() -> int:
         "split": split_name,
         "clips": [{"name": r["name"], "view": r["view"], "label": r["label"], "frames": r["summary"]["frames"],
                    "detected": r["summary"]["detected"], "filled": r["summary"]["filled_frames"],
-                   "body_scale": r["summary"]["body_scale"], "render": {k: r["render"].get(k) for k in ("engine", "resolution", "body")}}
+                   "mirrored_by_facing_prior": int(prepare(cached_detections(r["out"]), ExtractOptions())["mirrored"].sum()),
+                   "render": {"engine": r["render"].get("engine"), "body": r["render"].get("body"),
+                              "size": f"{r['render'].get('width')}x{r['render'].get('height')}",
+                              "retarget_error_mm": r["render"].get("retarget_error_mm")}}
                   for r in records],  # fmt: skip
         "detection_rate": {"all": round(detected / frames, 4),
                            **{v: round(d / f, 4) for v, (d, f) in sorted(det_by_view.items())}},  # fmt: skip

@@ -152,6 +152,14 @@ def floor_plane_for(camera: Camera, spec: str | tuple[float, ...] | None) -> np.
     return plane
 
 
+class Lifted(NamedTuple):
+    joints: np.ndarray  # (T, 25, 3) skeleton space
+    translation: np.ndarray  # (T, 3) root (hip midpoint) in the camera frame
+    scale: float  # factor applied to MediaPipe's body
+    reprojection_px: np.ndarray  # (T,) visibility-weighted mean pixel error
+    scale_source: str  # 'floor', 'body_prior' or 'mediapipe'
+
+
 def lift(
     image: np.ndarray,
     world: np.ndarray,
@@ -162,7 +170,7 @@ def lift(
     rules: dict[str, float] | None = None,
     floor: np.ndarray | None = None,
     sole_height: float = SOLE_HEIGHT,
-) -> "Lifted":
+) -> Lifted:
     """Landmarks of T frames -> NTU joints (T, 25, 3) in skeleton space.
 
     The body's scale comes from the ``floor`` plane when one is given (and usable), else
@@ -193,14 +201,6 @@ def lift(
     joints = camera.from_camera(to_ntu(cam_points, matrix))
     joints[~valid] = 0.0
     return Lifted(joints, t, scale, reproj, source)
-
-
-class Lifted(NamedTuple):
-    joints: np.ndarray  # (T, 25, 3) skeleton space
-    translation: np.ndarray  # (T, 3) root (hip midpoint) in the camera frame
-    scale: float  # factor applied to MediaPipe's body
-    reprojection_px: np.ndarray  # (T,) visibility-weighted mean pixel error
-    scale_source: str  # 'floor', 'body_prior' or 'mediapipe'
 
 
 def prepare(det: Detections, options: ExtractOptions) -> dict[str, np.ndarray]:
