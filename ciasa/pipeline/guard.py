@@ -141,10 +141,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "--" not in argv:
-        print("error: usage: python -m ciasa.pipeline.guard [options] -- COMMAND ...", file=sys.stderr)
-        return 2
-    split = argv.index("--")
+    split = argv.index("--") if "--" in argv else len(argv)
     own, command = argv[:split], argv[split + 1 :]
     parser = argparse.ArgumentParser(
         prog="python -m ciasa.pipeline.guard",
@@ -160,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=30.0)
     args = parser.parse_args(own)
     if not command:
-        parser.error("no command after --")
+        parser.error("no command: usage: python -m ciasa.pipeline.guard [options] -- COMMAND ARGS")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     return run_guarded(
         command,

@@ -1,0 +1,84 @@
+"""Wall-clock time of a whole pipeline run and its time per stage.
+
+    python benchmarks/pipeline_timings.py --name ci_tiny --configfile config/ci_tiny.yaml
+    python benchmarks/pipeline_timings.py --name demo            # config/config.yaml alone
+
+runs ``snakemake --cores N`` from scratch in a fresh results directory (under
+``build/``), then reads the per-stage times the report collected from the Snakemake
+benchmark files and writes ``benchmarks/results/pipeline_NAME.json``. The machine's
+load average before and after is recorded too: other processes stretch every number.
+``--existing DIR --wall-s S`` records a run made by hand instead of starting one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--name", required=True, help="result name: benchmarks/results/pipeline_NAME.json")
+    p.add_argument("--configfile", help="override file applied on top of config/config.yaml")
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument("--existing", help="results directory of a finished run (skip running)")
+    p.add_argument("--wall-s", type=float, help="wall-clock seconds of that run")
+    args = p.parse_args()
+
+    load_before = os.getloadavg()
+    if args.existing:
+        results = Path(args.existing).resolve()
+        wall = args.wall_s
+        command = "(run by hand)"
+    else:
+        results = REPO / "build" / f"pipeline_{args.name}" / "results"
+        shutil.rmtree(results, ignore_errors=True)
+        cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
+        if args.configfile:
+            cmd += ["--configfile", args.configfile]
+        cmd += ["--config", f"results_dir={results}"]
+        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        command = " ".join(cmd[1:])
+        if proc.returncode != 0:
+            print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+            return proc.returncode
+    summary = json.loads((results / "report" / "summary.json").read_text())
+    h = summary["headline"]
+    out = {
+        "name": args.name,
+        "command": f"snakemake {command}",
+        "cores": args.cores,
+        "wall_s": None if wall is None else round(wall, 1),
+        "jobs_wall_span_s": summary["wall_span_s"],
+        "stages": summary["timings"],
+        "clips": h["n_clips"],
+        "headline": {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in h.items()
+                     if k != "rgb_excluded"},
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+    }
+    path = REPO / "benchmarks" / "results" / f"pipeline_{args.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"{args.name}: wall {out['wall_s']} s, {out['clips']} clips, load before {out['load_average_before'][0]}")
+    for stage in out["stages"]:
+        print(f"  {stage['stage']:<24} jobs {stage['jobs']:>3}  sum {stage['total_s']:>8.1f} s  max {stage['max_s']:>7.1f} s")
+    print(f"-> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
