@@ -246,6 +246,12 @@ def extract(
     if info.fps > 0 and abs(info.fps - cam.fps) > 0.01 * cam.fps:
         log.warning("%s: video runs at %.3f fps, the camera file says %.3f", video, info.fps, cam.fps)
     prior = resolve_prior(options.body_prior)
+    promised = expected_frames(video)
+    if promised is not None and info.frame_count > 0 and info.frame_count != promised:
+        raise VideoError(
+            f"{video}: the video holds {info.frame_count} frames but {side_file(video, '.render.json').name} "
+            f"records {promised}: truncated or mismatched video"
+        )
 
     bar = tqdm(total=info.frame_count or None, desc=video.name, unit="frame", disable=not progress, leave=False)
     try:
@@ -260,7 +266,6 @@ def extract(
         bar.close()
     if det.frames == 0:
         raise VideoError(f"{video}: no frame could be decoded")
-    promised = expected_frames(video)
     if promised is not None and promised != det.frames:
         raise VideoError(
             f"{video}: decoded {det.frames} frames but {side_file(video, '.render.json').name} "

@@ -63,7 +63,7 @@ def test_camera_of_another_size(empty_video, tmp_path):
 
 def test_frame_count_must_match_the_render_record(empty_video, tmp_path):
     (tmp_path / "empty.render.json").write_text(json.dumps({"frames": 20}))
-    with pytest.raises(VideoError, match="decoded 12 frames but empty.render.json records 20"):
+    with pytest.raises(VideoError, match="12 frames but empty.render.json records 20"):
         extract(empty_video, progress=False)
 
 
