@@ -26,6 +26,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cycles-samples", type=int, default=16)
     p.add_argument("--no-denoise", action="store_true", help="cycles: turn denoising off")
     p.add_argument("--cycles-device", default="auto", choices=("auto", "cpu", "gpu"))
+    p.add_argument("--workbench-aa", default="FXAA", help="Workbench anti-aliasing: OFF, FXAA (default), 5, 8, 11, 16, 32 samples")
     p.add_argument("--crf", type=int, default=18, help="H.264 quality (lower = better, 18 ~ visually lossless)")
     p.add_argument("-v", "--verbose", action="store_true")
 
@@ -36,7 +37,8 @@ def _options(args: argparse.Namespace):
     w, h = parse_resolution(args.resolution)
     return RenderOptions(body=args.body, engine=args.engine, width=w, height=h, hfov=args.hfov, fps=args.fps,
                          adapt_fov=args.adapt_fov, cycles_samples=args.cycles_samples,
-                         cycles_denoise=not args.no_denoise, cycles_device=args.cycles_device, crf=args.crf)
+                         cycles_denoise=not args.no_denoise, cycles_device=args.cycles_device, crf=args.crf,
+                         workbench_aa=args.workbench_aa)
 
 
 def single_parser() -> argparse.ArgumentParser:

@@ -88,7 +88,8 @@ class Figure:
 
 class BlenderSession:
     def __init__(self, engine: str = "workbench", width: int = 480, height: int = 360,
-                 cycles_samples: int = 16, cycles_denoise: bool = True, cycles_device: str = "auto"):
+                 cycles_samples: int = 16, cycles_denoise: bool = True, cycles_device: str = "auto",
+                 workbench_aa: str = "FXAA"):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
         self.bpy = bpy = _bpy()
@@ -116,7 +117,11 @@ class BlenderSession:
             sh.shadow_intensity = 0.35
             sh.use_world_space_lighting = True
             sh.show_cavity = False
-            scene.display.render_aa = "8"
+            try:
+                scene.display.render_aa = workbench_aa
+            except TypeError:
+                raise ValueError(f"unknown Workbench anti-aliasing {workbench_aa!r} "
+                                 "(known: OFF, FXAA, 5, 8, 11, 16, 32)") from None
         elif engine == "cycles":
             cy = scene.cycles
             cy.samples = int(cycles_samples)

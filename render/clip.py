@@ -53,6 +53,8 @@ class RenderOptions:
     cycles_denoise: bool = True
     cycles_device: str = "auto"
     crf: int = 18
+    # FXAA renders ~2x faster than 8 samples here and looks the same at 480x360.
+    workbench_aa: str = "FXAA"
 
     def __post_init__(self) -> None:
         from render.blender import ENGINES
@@ -225,7 +227,7 @@ class Renderer:
         with _quiet_stdout():
             self.session = BlenderSession(self.options.engine, self.options.width, self.options.height,
                                           self.options.cycles_samples, self.options.cycles_denoise,
-                                          self.options.cycles_device)
+                                          self.options.cycles_device, self.options.workbench_aa)
         self.startup_s = time.perf_counter() - t0
 
     def render(self, clip: np.ndarray, out: str | Path, *, seed: int | None = None, scene_id: str | None = None,
