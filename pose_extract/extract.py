@@ -50,9 +50,10 @@ log = logging.getLogger(__name__)
 
 SUMMARY_FORMAT = "pose-extract-summary/1"
 # Height of MediaPipe's lowest sole landmark over the floor, fitted on renders of training
-# clips against their calibrated floor (docs/pose_extract.md). Negative: on those renders
-# the lifted soles end up ~3 cm below the floor (MediaPipe's feet and forward lean).
-SOLE_HEIGHT = -0.03
+# clips against the floor the renderer draws and writes into the camera file (4 cm below
+# the clip's lowest foot joint); see docs/pose_extract.md. Against another floor source
+# (e.g. the synthetic set's own views.json, which sits ~8 cm higher) refit it.
+SOLE_HEIGHT = 0.05
 
 
 class NoPersonError(RuntimeError):

@@ -144,3 +144,18 @@ def test_floor_plane_fixes_the_body_size_and_depth(yaw):
     _, _, scale, _, source = lift(pixels, oversized, np.ones((12, 33)), valid, cam, prior=None,
                                   floor=np.array([0.0, 1.0, 0.0, -5.0]))  # fmt: skip
     assert source == "mediapipe" and scale == 1.0
+
+
+def test_floor_plane_sources():
+    from pose_extract.extract import floor_plane_for
+
+    plain = Camera.from_fov(480, 360)
+    assert floor_plane_for(plain, "auto") is None and floor_plane_for(plain, "off") is None
+    kinect_style = Camera(**{**plain.__dict__, "extra": {"floor_plane": [0.0, 1.0, 0.0, 1.2]}})
+    np.testing.assert_allclose(floor_plane_for(kinect_style, "auto"), [0.0, 1.0, 0.0, 1.2])
+    assert floor_plane_for(kinect_style, "off") is None
+    synth_style = Camera(**{**plain.__dict__, "extra": {"floor_normal": [0.0, 0.999, -0.04], "floor_offset": -1.1}})
+    np.testing.assert_allclose(floor_plane_for(synth_style, "auto"), [0.0, 0.999, -0.04, 1.1])
+    np.testing.assert_allclose(floor_plane_for(plain, (0.0, 1.0, 0.0, 0.9)), [0.0, 1.0, 0.0, 0.9])
+    with pytest.raises(ValueError, match="four numbers"):
+        floor_plane_for(plain, (1.0, 2.0))
