@@ -163,3 +163,16 @@ def test_page_loads_in_headless_chromium(built, artifacts_dir):
     assert check.headline_rows >= 12 and check.per_clip_rows == 3
     shot = screenshot(page, artifacts_dir / "report_unit_page.png")
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs the Debian package chromium")
+def test_check_notices_a_missing_video(built, tmp_path):
+    from ciasa.report.check import check_page
+
+    root, _ = built
+    copy = tmp_path / "report"
+    shutil.copytree(root / "report", copy)
+    (copy / "media" / CLIPS[0] / "perturbed.mp4").unlink()
+    check = check_page(copy / "index.html", budget_ms=5000)
+    assert not check.ok
+    assert check.videos_loaded == 5 and check.videos_error == 1
