@@ -51,7 +51,7 @@ from pose_extract.detect import Detections  # noqa: E402
 from pose_extract.extract import ExtractOptions, extract, floor_plane_for, lift, prepare, write_outputs  # noqa: E402
 from pose_extract.facing import mirror  # noqa: E402
 from pose_extract.landmarks import BLAZEPOSE_LANDMARKS, DEFAULT_RULES, mapping_matrix, observed_joints  # noqa: E402
-from pose_extract.lifting import mediapipe_to_kinect  # noqa: E402
+from pose_extract.lifting import mediapipe_to_kinect, onto_rays  # noqa: E402
 from pose_extract.prior import DEFAULT_PRIOR, prior_from_skeletons, resolve_prior  # noqa: E402
 
 log = logging.getLogger("pose_accuracy")
@@ -145,7 +145,8 @@ def relift(out: Path, camera: Camera, options: ExtractOptions) -> tuple[np.ndarr
     p = prepare(cached_detections(out), options)
     floor = floor_plane_for(camera, options.floor_plane)
     lifted = lift(p["image"], p["world"], p["visibility"], p["valid"], camera,
-                  resolve_prior(options.body_prior), options.rules, floor, options.sole_height)  # fmt: skip
+                  resolve_prior(options.body_prior), options.rules, floor, options.sole_height,
+                  options.rays)  # fmt: skip
     return lifted.joints, p["valid"]
 
 
@@ -301,7 +302,7 @@ def camera_landmarks(out: Path, camera: Camera) -> np.ndarray:
     world = mediapipe_to_kinect(p["world"])
     t = np.zeros((len(valid), 3))
     t[valid] = solve_translation(world[valid], p["image"][valid], camera, np.clip(p["visibility"][valid], 0.05, 1.0))
-    return camera.from_camera(world + t[:, None])
+    return camera.from_camera(onto_rays(world + t[:, None], p["image"], camera))
 
 
 # ----------------------------------------------------------------------------- main
@@ -378,6 +379,7 @@ def main() -> int:
     variants = {  # one change at a time from the first
         "body_prior": lambda r: ExtractOptions(floor_plane="off"),
         "no_facing_prior": lambda r: ExtractOptions(floor_plane="off", max_turn_deg=None),
+        "no_rays": lambda r: ExtractOptions(floor_plane="off", rays=False),
         "no_body_prior": lambda r: ExtractOptions(floor_plane="off", body_prior="none"),
         "train_split_body_prior": lambda r: ExtractOptions(floor_plane="off", body_prior=train_prior),
         # the default when the camera file carries the renderer's floor (render writes it)

@@ -50,6 +50,8 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-detection-confidence", type=float, default=d.min_detection_confidence)
     g.add_argument("--min-tracking-confidence", type=float, default=d.min_tracking_confidence)
     g.add_argument("--no-smooth", action="store_true", help="turn off MediaPipe's temporal landmark filter")
+    g.add_argument("--no-rays", action="store_true",
+                   help="keep MediaPipe's 3-D x and y instead of the 2-D landmarks' rays (depth is 3-D either way)")
     g.add_argument("--rule", action="append", default=[], metavar="NAME=VALUE",
                    help=f"override a mapping constant ({', '.join(DEFAULT_RULES)}); repeatable")
     p.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
@@ -79,6 +81,7 @@ def _options(args: argparse.Namespace) -> ExtractOptions:
         min_detection_confidence=args.min_detection_confidence,
         min_tracking_confidence=args.min_tracking_confidence,
         smooth=not args.no_smooth,
+        rays=not args.no_rays,
         max_turn_deg=None if args.max_turn_deg.lower() == "none" else float(args.max_turn_deg),
         rules=rules,
     )

@@ -41,6 +41,7 @@ from pose_extract.lifting import (
     floor_scale,
     mediapipe_to_kinect,
     reprojection_error,
+    onto_rays,
     solve_translation,
 )
 from pose_extract.prior import BodyPrior, resolve_prior
@@ -77,6 +78,7 @@ class ExtractOptions:
     # if it has one; 'off': never; or the four numbers.
     floor_plane: str | tuple[float, float, float, float] = "auto"
     sole_height: float = SOLE_HEIGHT  # metres between the floor and MediaPipe's lowest sole landmark
+    rays: bool = True  # x, y from the 2-D landmarks' rays, depth from the 3-D pose
 
 
 @dataclass
@@ -171,11 +173,15 @@ def lift(
     rules: dict[str, float] | None = None,
     floor: np.ndarray | None = None,
     sole_height: float = SOLE_HEIGHT,
+    rays: bool = True,
 ) -> Lifted:
     """Landmarks of T frames -> NTU joints (T, 25, 3) in skeleton space.
 
     The body's scale comes from the ``floor`` plane when one is given (and usable), else
-    from the body-size ``prior``, else it is MediaPipe's own (1). Invalid frames are zero.
+    from the body-size ``prior``, else it is MediaPipe's own (1). With ``rays`` each
+    landmark then keeps only its depth from MediaPipe's 3-D pose and takes its image
+    position from the 2-D landmark (:func:`~pose_extract.lifting.onto_rays`); the
+    reported reprojection error is the 3-D pose's before that. Invalid frames are zero.
     """
     matrix = mapping_matrix(**(rules or {}))
     world_k = mediapipe_to_kinect(world)
@@ -199,6 +205,8 @@ def lift(
     if valid.any():
         err = reprojection_error(cam_points[valid], image[valid], camera)
         reproj[valid] = (err * weights[valid]).sum(axis=1) / weights[valid].sum(axis=1)
+    if rays:
+        cam_points = onto_rays(cam_points, image, camera)
     joints = camera.from_camera(to_ntu(cam_points, matrix))
     joints[~valid] = 0.0
     return Lifted(joints, t, scale, reproj, source)
@@ -279,7 +287,7 @@ def extract(
     image, image_z, world, visibility, presence = p["image"], p["image_z"], p["world"], p["visibility"], p["presence"]
     mirrored, filled, valid = p["mirrored"], p["filled"], p["valid"]
     floor = floor_plane_for(cam, options.floor_plane)
-    lifted = lift(image, world, visibility, valid, cam, prior, options.rules, floor, options.sole_height)
+    lifted = lift(image, world, visibility, valid, cam, prior, options.rules, floor, options.sole_height, options.rays)
     joints, translation, scale, reproj = lifted.joints, lifted.translation, lifted.scale, lifted.reprojection_px
     skeleton = np.ascontiguousarray(np.transpose(joints, (2, 0, 1))[..., None], dtype=np.float32)
 

@@ -53,17 +53,18 @@ BLAZEPOSE_LANDMARKS: tuple[str, ...] = (
 NUM_LANDMARKS = len(BLAZEPOSE_LANDMARKS)
 
 # Tunable placement constants (fractions, dimensionless); see the module docstring.
-# Fitted on renders of 6 training clips (2 per view); negative HIP_WIDEN narrows the
-# hips, negative SPINE_SHOULDER_DROP raises the spine shoulder.
-HIP_WIDEN = -0.11
-SPINE_BASE_RAISE = 0.14
+# Fitted on renders of 6 training clips (2 per view), landmarks lifted onto their rays;
+# negative HIP_WIDEN narrows the hips, negative SPINE_SHOULDER_DROP raises the spine
+# shoulder, negative HEAD_RAISE lowers the head.
+HIP_WIDEN = -0.06
+SPINE_BASE_RAISE = 0.15
 SPINE_SHOULDER_DROP = -0.03
 SPINE_MID_AT = 0.46
-HEAD_RAISE = 0.03
-NECK_AT = 0.38
-HAND_AT = 0.74
-HAND_TIP_AT = 1.62
-FOOT_AT = 0.66
+HEAD_RAISE = -0.02
+NECK_AT = 0.36
+HAND_AT = 0.8
+HAND_TIP_AT = 1.77
+FOOT_AT = 0.64
 
 DEFAULT_RULES: dict[str, float] = {
     "hip_widen": HIP_WIDEN,

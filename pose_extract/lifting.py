@@ -173,3 +173,12 @@ def floor_scale(
         return float("nan"), 0
     per_frame = (sole_height - d_cam) / lowest[usable]
     return float(np.median(per_frame)), int(usable.sum())
+
+
+def onto_rays(points: np.ndarray, pixels: np.ndarray, camera: Camera) -> np.ndarray:
+    """Camera-frame points (..., 3) moved along x and y onto the rays of their pixels,
+    keeping their depth. MediaPipe's 2-D landmarks are more exact than the sideways and
+    vertical parts of its 3-D ones (it sees them; it infers the 3-D pose), so the lifted
+    pose takes x and y from the image and only the depth from the 3-D model."""
+    z = np.asarray(points, dtype=np.float64)[..., 2:3]
+    return camera.ray(pixels) * z
