@@ -48,6 +48,7 @@ def test_extraction_recovers_the_rendered_skeleton(rendered, tmp_path):
     assert skeleton.shape == (3, FRAMES, 25, 1) and skeleton.dtype == np.float32
     summary = json.loads(out.with_suffix(".json").read_text())
     assert summary["frames"] == FRAMES and summary["detection_rate"] >= 0.9 and not summary["flagged"]
+    assert summary["scale_source"] == "floor", "the renderer's floor plane (camera file) should set the depth"
     landmarks = np.load(out.with_suffix(".landmarks.npz"))
     assert landmarks["image"].shape == (FRAMES, 33, 2) and landmarks["world"].shape == (FRAMES, 33, 3)
     assert landmarks["visibility"].shape == (FRAMES, 33) and landmarks["detected"].sum() == summary["detected"]
@@ -60,7 +61,7 @@ def test_extraction_recovers_the_rendered_skeleton(rendered, tmp_path):
     assert pa < 80, f"Procrustes-aligned error {pa:.0f} mm"
     assert cam < 300, f"camera-space error {cam:.0f} mm"
     assert not swapped_frames(pred[ok], truth[ok]).any(), "left and right swapped on a frontal view"
-    # the subject's left hand is at negative x... or rather: where the source has it
+    # the subject's left shoulder lies on the same side of the right one as in the source
     left, right = NTU_RGBD.index("left_shoulder"), NTU_RGBD.index("right_shoulder")
     assert np.all(np.sign(pred[ok, left, 0] - pred[ok, right, 0]) == np.sign(truth[ok, left, 0] - truth[ok, right, 0]))
 
