@@ -145,6 +145,18 @@ def fill_missing_joints(clip: np.ndarray) -> tuple[np.ndarray, int]:
     return clip, filled
 
 
+def _framing_points(clip: np.ndarray, present: np.ndarray, bodies: list[int]) -> np.ndarray:
+    """Every tracked joint plus the crown of each head (N, 3), Kinect space."""
+    pts = [clip[..., m][:, present[:, m]].transpose(1, 2, 0).reshape(-1, 3) for m in bodies]
+    crowns = [clip[..., m][:, present[:, m], J["head"]].T + [0.0, _HEAD_TOP, 0.0] for m in bodies]
+    return np.concatenate(pts + crowns)
+
+
+def _outside(camera: Camera, points: np.ndarray) -> np.ndarray:
+    uv = camera.project(points)
+    return ~((uv[:, 0] >= 0) & (uv[:, 0] <= camera.width) & (uv[:, 1] >= 0) & (uv[:, 1] <= camera.height))
+
+
 def required_hfov(points: np.ndarray, width: int, height: int) -> float:
     """Smallest horizontal FOV (degrees) that keeps Kinect-space ``points`` (N, 3) in the image."""
     z = points[:, 2]
@@ -272,38 +284,10 @@ class Renderer:
             report.warnings.append(f"{n_filled} joint positions at (0, 0, 0) inside tracked bodies: "
                                    "taken from the nearest frame with that joint")
 
-        # Every tracked joint, plus the crown above the head, must be in front of the sensor.
-        pts = np.concatenate([clip[..., m][:, present[:, m]].transpose(1, 2, 0).reshape(-1, 3) for m in bodies])
-        heads = np.concatenate([clip[..., m][:, present[:, m], J["head"]].T for m in bodies])
-        heads[:, 1] += _HEAD_TOP
-        if np.any(pts[:, 2] <= 0.1):
-            raise RenderInputError(f"{source}: joints at or behind the sensor (z <= 0.1 m): "
-                                   "not Kinect camera space (x left, y up, z away, metres)?")
-        check_pts = np.concatenate([pts, heads])
-        hfov = opt.hfov
-        camera = Camera.from_fov(opt.width, opt.height, hfov, fps=opt.fps)
-        uv = camera.project(check_pts)
-        outside = (uv[:, 0] < 0) | (uv[:, 0] > opt.width) | (uv[:, 1] < 0) | (uv[:, 1] > opt.height)
-        if outside.any():
-            need = required_hfov(check_pts, opt.width, opt.height) * 1.03
-            if opt.adapt_fov and need <= _MAX_AUTO_HFOV:
-                hfov = need
-                camera = Camera.from_fov(opt.width, opt.height, hfov, fps=opt.fps)
-                report.warnings.append(f"motion leaves the {opt.hfov:.1f} deg view: widened to {hfov:.1f} deg")
-            else:
-                report.out_of_frame_fraction = float(outside.mean())
-                report.warnings.append(
-                    f"{outside.mean() * 100:.1f} % of joint positions fall outside the {opt.hfov:.1f} deg view "
-                    f"(a {need:.1f} deg view would hold them; pass --adapt-fov)"
-                )
-        report.hfov_deg = hfov
-
-        params = scene_params(int(seed), bodies=max(len(bodies), 1))
-        report.scene = params.to_json()
-        feet = [J["left_foot"], J["right_foot"], J["left_ankle"], J["right_ankle"]]
         geo = clip
         if reference is not None:
             geo, _ = trim_padding(check_clip(reference, f"{source} (reference)"))
+            geo, _ = fill_missing_joints(geo)
             if geo.shape[3] != clip.shape[3] or geo.shape[1] == 0:
                 raise RenderInputError(f"{source}: the reference clip has shape {geo.shape}, "
                                        f"which does not match the clip's {clip.shape}")
@@ -311,6 +295,33 @@ class Renderer:
         geo_bodies = [m for m in range(geo.shape[3]) if geo_present[:, m].any()] or bodies
         if reference is None or not geo_present.any():
             geo, geo_present, geo_bodies = clip, present, bodies
+        # Every tracked joint, plus the crown above the head, must be in front of the sensor.
+        check_pts = _framing_points(clip, present, bodies)
+        if np.any(check_pts[:, 2] <= 0.1):
+            raise RenderInputError(f"{source}: joints at or behind the sensor (z <= 0.1 m): "
+                                   "not Kinect camera space (x left, y up, z away, metres)?")
+        # The view is widened (--adapt-fov) to hold the reference's motion, so the clean and
+        # the perturbed render of a clip keep one camera.
+        fit_pts = check_pts if reference is None else _framing_points(geo, geo_present, geo_bodies)
+        hfov = opt.hfov
+        if opt.adapt_fov and _outside(Camera.from_fov(opt.width, opt.height, hfov), fit_pts).any():
+            need = required_hfov(fit_pts, opt.width, opt.height) * 1.03
+            hfov = min(need, _MAX_AUTO_HFOV)
+            report.warnings.append(f"motion leaves the {opt.hfov:.1f} deg view: widened to {hfov:.1f} deg")
+        camera = Camera.from_fov(opt.width, opt.height, hfov, fps=opt.fps)
+        outside = _outside(camera, check_pts)
+        if outside.any():
+            report.out_of_frame_fraction = float(outside.mean())
+            need = required_hfov(check_pts, opt.width, opt.height) * 1.03
+            report.warnings.append(
+                f"{outside.mean() * 100:.1f} % of joint positions fall outside the {hfov:.1f} deg view "
+                f"(a {need:.1f} deg view would hold them{'' if opt.adapt_fov else '; pass --adapt-fov'})"
+            )
+        report.hfov_deg = hfov
+
+        params = scene_params(int(seed), bodies=max(len(bodies), 1))
+        report.scene = params.to_json()
+        feet = [J["left_foot"], J["right_foot"], J["left_ankle"], J["right_ankle"]]
         floor_y = min(float(geo[1, :, feet, m][:, geo_present[:, m]].min()) for m in geo_bodies)
         floor_z = floor_y - 0.04
         max_depth = max(float(geo[2, :, :, m][geo_present[:, m]].max()) for m in geo_bodies)

@@ -118,3 +118,19 @@ def test_unwritable_output_fails_cleanly(tmp_path, repo_root):
                 "--resolution", "64x48", cwd=repo_root)
     assert proc.returncode == 3 and "blocker" in proc.stderr
     assert not list(tmp_path.rglob("*.mp4"))
+
+
+def test_motion_leaving_the_view_is_reported_or_framed(tmp_path, repo_root):
+    np.save(tmp_path / "near.npy", waving_clip(2, depth=1.3))  # too close: head and feet leave a 70 deg view
+    reports = {}
+    for flag in ([], ["--adapt-fov"]):
+        out = tmp_path / f"near{len(flag)}.mp4"
+        proc = _run("--skeleton", str(tmp_path / "near.npy"), "--out", str(out), "--resolution", "64x48", *flag,
+                    cwd=repo_root)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        reports[bool(flag)] = json.loads(out.with_suffix(".render.json").read_text())
+    assert reports[False]["out_of_frame_fraction"] > 0 and reports[False]["hfov_deg"] == 70.0
+    assert any("--adapt-fov" in w for w in reports[False]["warnings"])
+    assert reports[True]["out_of_frame_fraction"] == 0 and reports[True]["hfov_deg"] > 70.0
+    cam = Camera.load(tmp_path / "near1.camera.json")
+    assert cam.hfov_deg == pytest.approx(reports[True]["hfov_deg"])
