@@ -78,3 +78,39 @@ def test_batch_writes_an_stgcn_split_the_loader_reads(rendered, tmp_path):
     assert split.names == ["S001C001P003R001A023"] and split.labels.tolist() == [22]  # NTU A023 -> label 22
     assert np.all(split.data[0, :, FRAMES:] == 0) and np.all(split.data[..., 1] == 0)
     assert (out_dir / "S001C001P003R001A023.landmarks.npz").is_file()
+
+
+def test_missed_frames_are_filled_or_flagged(rendered, tmp_path):
+    """Frames blanked out of the real render: a short gap is interpolated and marked, a
+    long one stays empty and flags the clip (exit 0, or 4 with --strict)."""
+    import cv2
+
+    video, _ = rendered
+    cap = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    blank = np.full_like(frames[0], 128)
+    for i in [*range(0, 12), 15, 16]:  # 12 leading frames (> --max-gap 10) and a 2-frame gap
+        frames[i] = blank
+    holed = tmp_path / "holed.mp4"
+    writer = cv2.VideoWriter(str(holed), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    camera = video.with_name(video.stem + ".camera.json")
+    out = tmp_path / "holed.npy"
+    args = ["--video", str(holed), "--camera", str(camera), "--out", str(out), "--quiet"]
+    from pose_extract.__main__ import main
+
+    assert main([*args, "--strict"]) == 4
+    assert main(args) == 0
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["flagged"] and "0-11" in summary["reason"]
+    assert summary["missing_frames"] == 12 and summary["filled"] == [15, 16]
+    skeleton = np.load(out)
+    assert np.all(skeleton[:, :12] == 0) and np.all(skeleton[:, 12:] != 0)
