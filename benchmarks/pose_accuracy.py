@@ -13,9 +13,13 @@ extracted (``pose_extract.extract``), and compared with the source skeleton:
 * left/right swap rate in camera space (``pose_extract.accuracy.swapped_frames``);
 * per-joint and per-axis errors; extraction speed in frames/s per CPU core.
 
-The videos and MediaPipe's landmarks are cached under ``--work``; the lifting variants
-(no body prior / the built-in prior / a prior measured on the training split) are then
-re-lifted from the cached landmarks, so they compare on the very same detections.
+The videos and MediaPipe's landmarks are cached under ``--work`` (re-rendered when the
+data set's clip changes); the variants (body-size prior only; without the facing prior;
+without the ray lifting; MediaPipe's own size; a prior measured on the training split;
+the renderer's floor plane, the default when the camera file carries it; the synthetic
+set's own floor from ``views.json``) are re-lifted from the cached landmarks, so they
+compare on the very same detections. Renders made before the renderer wrote its floor
+into the camera file get that floor recomputed by the renderer's rule.
 
 ``--tune`` fits the mapping constants of :mod:`pose_extract.landmarks` on renders of
 *training* clips (never the validation clips the numbers are reported on) and prints
