@@ -25,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m ciasa.data.synth",
         description=(
             "Generate the synthetic NTU-like skeleton action data set (NTU-25 joints, Kinect camera "
-            "space, ST-GCN layout) with cross-subject and cross-view splits: OUT/xsub/, OUT/xview/ "
-            f"and OUT/meta.json. Classes: {names}."
+            "space, ST-GCN layout) with cross-subject and cross-view splits: OUT/xsub/, OUT/xview/, "
+            f"OUT/views.json (each clip's sensor pose and floor plane) and OUT/meta.json. Classes: {names}."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
