@@ -159,3 +159,16 @@ def test_dag_for_user_data_and_checkpoint(repo_root, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(override)],
                           cwd=repo_root, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode != 0 and "S001C001P009R001A001" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["default", "slurm"])
+def test_profiles_parse(repo_root, tmp_path, profile):
+    """Every key of the shipped profiles is a valid Snakemake (or SLURM plugin) option."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--workflow-profile", f"workflow/profiles/{profile}",
+         "--config", f"results_dir={tmp_path / 'results'}"],
+        cwd=repo_root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "make_synth_data" in proc.stdout + proc.stderr
