@@ -100,7 +100,7 @@ def _ciasa_row(setup: Setup, desc: str, **kwargs: Any) -> dict[str, Any]:
     a = setup.args
     attack = CIASA(
         setup.model, layout=setup.layout, real_source=setup.real, seed=a.seed,
-        max_iter=kwargs.pop("max_iter", a.max_iter), **kwargs,
+        max_iter=kwargs.pop("max_iter", a.max_iter), early_stop=a.early_stop, **kwargs,
     )  # fmt: skip
     run = attack_dataset(
         attack, setup.clips, setup.labels, setup.layout, attack.eps, attack.joint_mask, a.batch_size,
@@ -270,7 +270,7 @@ def run_experiment(name: str, args: argparse.Namespace) -> dict[str, Any]:
     note = (
         f"checkpoint `{args.checkpoint}`, data `{args.data}` split `{args.split}`, {setup.n_selected} samples "
         f"(clean accuracy of the split {_pct(setup.clean_accuracy)}%; fooling rates over the clean-correct "
-        f"samples attacked), max_iter {args.max_iter}, seed {args.seed}. Joint variation in data units "
+        f"samples attacked), max_iter {args.max_iter}, early stop {args.early_stop}, seed {args.seed}. Joint variation in data units "
         "(metres for NTU)."
     )
     atomic_write_text(out / f"{stem}.csv", to_csv(rows))
@@ -285,6 +285,7 @@ def run_experiment(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "n": setup.n_selected,
         "clean_accuracy": setup.clean_accuracy,
         "max_iter": args.max_iter,
+        "early_stop": args.early_stop,
         "seed": args.seed,
         "rows": rows,
         "seconds": time.perf_counter() - start,
@@ -304,6 +305,8 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shuffle", action="store_true", help="pick the --limit samples at random (with --seed)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER)
+    p.add_argument("--early-stop", type=float, default=None,
+                   help="stop a sample once the target has at least this probability (0: once it is top-1)")
     p.add_argument("--real-data", default=None, help="clean data for the discriminator (default: --data)")
     p.add_argument("--real-split", default="train")
     p.add_argument("--device", default="auto")
