@@ -308,16 +308,20 @@ class BlenderSession:
         for key, fig in self.figures.items():
             hidden = key not in used
             for o in (fig.mesh, fig.armature):
-                if o.animation_data is not None and hidden:
-                    o.animation_data.action = None
+                if o.animation_data is not None and o.animation_data.action is not None and hidden:
+                    action = o.animation_data.action
+                    o.animation_data.action = None  # else its keyed visibility would show it again
+                    self.bpy.data.actions.remove(action)
                 o.hide_render = hidden
                 o.hide_viewport = hidden
 
     def animate(self, fig: Figure, motion: Retarget, appearance: Appearance, first_frame: int = 1) -> None:
         """Recolour ``fig`` and key its pose for every frame of ``motion``."""
-        for m, colour in (("skin", appearance.skin), ("shirt", appearance.shirt), ("trousers", appearance.trousers),
+        skin = appearance.skin
+        lips = (min(1.0, skin[0] * 0.8 + 0.1), skin[1] * 0.55, skin[2] * 0.55)  # a redder, darker skin
+        for m, colour in (("skin", skin), ("shirt", appearance.shirt), ("trousers", appearance.trousers),
                           ("shoes", appearance.shoes), ("hair", appearance.hair), ("eye_white", (0.9, 0.9, 0.88)),
-                          ("pupil", (0.03, 0.03, 0.04)), ("lips", tuple(0.75 * c for c in appearance.skin[:1]) + (0.25, 0.25))):
+                          ("pupil", (0.03, 0.03, 0.04)), ("lips", lips)):
             if m in fig.materials:
                 self._set_colour(fig.materials[m], colour)
         t = motion.heads.shape[0]
