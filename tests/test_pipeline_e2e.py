@@ -32,8 +32,11 @@ def job_counts(output: str) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(repo_root, tmp_path_factory):
-    results = tmp_path_factory.mktemp("ci_tiny") / "results"
+def tiny_run(repo_root):
+    # Under build/ (gitignored) rather than pytest's tmp: a several-minute run must not lose
+    # its folder to the rotation of numbered tmp dirs by other pytest processes.
+    results = repo_root / "build" / "test_pipeline_e2e" / "results"
+    shutil.rmtree(results, ignore_errors=True)
     proc = snakemake(repo_root, results, "--rerun-incomplete")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return results
