@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ciasa.attacks import CIASA, FGSM
+from ciasa.attacks import CIASA, FGSM, constraints, metrics
 from ciasa.data.kinetics_synth import project_to_kinetics
 from ciasa.models import STGCN
 from ciasa.skeleton import NTU_RGBD, OPENPOSE_18
@@ -82,6 +82,10 @@ def test_ciasa_2d_keeps_scores_padding_and_image_bone_lengths(model_and_data):
     # undetected joints (score 0, x = y = 0) stay undetected: the attack must not invent them
     missed = ~detected.expand(-1, 2, -1, -1, -1)
     assert torch.count_nonzero(adv[:, :2][missed]) == 0
+    # the reported metrics measure the same: image-plane bones between detected joints
+    channels = constraints.default_channel_mask(OPENPOSE_18, 3)
+    assert metrics.bone_length_error(adv, x, OPENPOSE_18, channels)["max"].max() < 1e-5
+    assert metrics.joint_variation(adv, x, channels=channels)["min"].min() >= 0
 
 
 def test_fgsm_2d_moves_only_detected_xy(model_and_data):

@@ -27,6 +27,16 @@ def _chan(x: Tensor, channels: Tensor | None) -> Tensor:
     return x * channels.to(x.device, x.dtype).view(1, -1, 1, 1, 1)
 
 
+def _detected(clean: Tensor, channels: Tensor | None) -> Tensor:
+    """``(N, T, V, M)``: joints with data. With a score channel masked out (OpenPose), joints
+    the detector missed (score 0) are excluded: the attack leaves them alone and a bone to
+    one of them has no length to keep."""
+    n, _, t, v, m = clean.shape
+    if channels is None or bool(channels.all()):
+        return torch.ones(n, t, v, m, dtype=torch.bool, device=clean.device)
+    return (clean[:, ~channels.to(clean.device)] != 0).all(dim=1)
+
+
 def joint_displacement(adv: Tensor, clean: Tensor, channels: Tensor | None = None) -> Tensor:
     """Euclidean distance of every joint from its clean position: ``(N, T, V, M)``."""
     return _chan(adv - clean, channels).square().sum(dim=1).sqrt()
@@ -38,7 +48,7 @@ def joint_variation(
     """Per-sample min / max / mean joint displacement over the non-padded frames of ``joints``."""
     d = joint_displacement(adv, clean, channels)
     n, t, v, m = d.shape
-    mask = constraints.frame_mask(clean).squeeze(1).expand(n, t, v, m)
+    mask = constraints.frame_mask(clean).squeeze(1).expand(n, t, v, m) & _detected(clean, channels)
     if joints is not None:
         mask = mask & joints.to(d.device).view(1, 1, v, 1)
     count = mask.sum(dim=(1, 2, 3))
@@ -67,6 +77,10 @@ def bone_length_error(
     err = (bone_lengths(adv, layout, channels) - bone_lengths(clean, layout, channels)).abs()
     n, t, b, m = err.shape
     mask = constraints.frame_mask(clean).squeeze(1).expand(n, t, b, m)
+    detected = _detected(clean, channels)
+    child = torch.as_tensor([c for c, _ in layout.bones], device=err.device)
+    parent = torch.as_tensor([p for _, p in layout.bones], device=err.device)
+    mask = mask & detected.index_select(2, child) & detected.index_select(2, parent)
     count = mask.sum(dim=(1, 2, 3)).clamp_min(1)
     return {
         "mean": (err * mask).sum(dim=(1, 2, 3)) / count,
