@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=64, help="frames per clip (T), 30 fps; the action fills them")
     p.add_argument("--bodies", type=int, default=1, help="body slots (M); slots beyond the first stay zero")
     p.add_argument("--subjects", default="1-40", help="performer numbers, e.g. 1-40 or 1,2,4-9")
-    p.add_argument("--replications", type=int, default=1, help="performances per subject and class")
+    p.add_argument("--replications", type=int, default=2, help="performances per subject and class (R001, R002, ...)")
     p.add_argument("--cameras", default="1,2,3", help="sensors: 1 = front (yaw 0), 2 = yaw +45, 3 = yaw -45")
     p.add_argument(
         "--all-views",

@@ -35,7 +35,7 @@ class SynthConfig:
     frames: int = 64
     bodies: int = 1
     subjects: tuple[int, ...] = tuple(range(1, 41))
-    replications: int = 1
+    replications: int = 2
     cameras: tuple[int, ...] = (1, 2, 3)
     all_views: bool = False  # True: every performance seen by every camera (NTU-style)
     jitter_m: float = 0.008
