@@ -121,6 +121,7 @@ def test_attack_cli_reports_when_nothing_is_classified_correctly(small_setup, tm
     assert summary["fooling_targeted"] is None and "note" in summary
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("experiment", ["fgsm-sweep", "ablation"])
 def test_experiments_write_csv_markdown_plot(small_setup, tmp_path, experiment) -> None:
     ckpt, data = small_setup
@@ -140,6 +141,7 @@ def test_experiments_write_csv_markdown_plot(small_setup, tmp_path, experiment) 
         assert ssr["bone_error_max"] <= 1e-5 < no_ssr["bone_error_max"]
 
 
+@pytest.mark.slow
 def test_strips_figure(small_setup, tmp_path) -> None:
     ckpt, data = small_setup
     out = tmp_path / "strips"

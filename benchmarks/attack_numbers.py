@@ -1,0 +1,92 @@
+"""Attack success and perturbation numbers on a data set + checkpoint (the embedded demo set by default).
+
+Runs (unless ``--collect-only``) and then collects:
+- ``python -m ciasa.experiments fgsm-sweep`` (Fig. 2 shape),
+- ``python -m ciasa.attack --mode advanced`` (advanced-mode targeted/untargeted rates),
+- ``python -m ciasa.experiments ablation`` (Table IV shape),
+- ``python -m ciasa.experiments regions`` (Table II shape, plus advanced),
+- ``python -m ciasa.experiments basic-sweep`` (Table I shape; ``--with-basic-sweep``),
+
+and writes ``benchmarks/results/attack_numbers.json`` with the commands that made them.
+
+Run: ``python benchmarks/attack_numbers.py --checkpoint C --data DIR/xsub --work OUT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def commands(args: argparse.Namespace) -> dict[str, list[str]]:
+    py = [sys.executable, "-m"]
+    common = ["--checkpoint", str(args.checkpoint), "--data", str(args.data), "--no-progress",
+              "--threads", str(args.threads)]  # fmt: skip
+    work = str(args.work)
+    cmds = {
+        "fgsm-sweep": [*py, "ciasa.experiments", "fgsm-sweep", *common, "--out", work, "--limit", str(args.limit_fgsm),
+                       "--eps", "0.005,0.01,0.02,0.05,0.1,0.2"],
+        "advanced": [*py, "ciasa.attack", *common, "--out", f"{work}/advanced", "--mode", "advanced",
+                     "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
+                     "--early-stop", "0"],
+        "ablation": [*py, "ciasa.experiments", "ablation", *common, "--out", work, "--limit", str(args.limit_small),
+                     "--max-iter", str(args.max_iter_small), "--eps", "0.01"],
+        "regions": [*py, "ciasa.experiments", "regions", *common, "--out", work, "--limit", str(args.limit_small),
+                    "--max-iter", str(args.max_iter_small), "--early-stop", "0"],
+    }  # fmt: skip
+    if args.with_basic_sweep:
+        cmds["basic-sweep"] = [*py, "ciasa.experiments", "basic-sweep", *common, "--out", work,
+                               "--limit", str(args.limit_small), "--max-iter", str(args.max_iter),
+                               "--early-stop", "0"]  # fmt: skip
+    return cmds
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--work", type=Path, required=True, help="where the experiments write their outputs")
+    p.add_argument("--limit", type=int, default=12)
+    p.add_argument("--limit-fgsm", type=int, default=60)
+    p.add_argument("--limit-small", type=int, default=8)
+    p.add_argument("--max-iter", type=int, default=50)
+    p.add_argument("--max-iter-small", type=int, default=30)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--with-basic-sweep", action="store_true")
+    p.add_argument("--collect-only", action="store_true", help="only gather results already in --work")
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "attack_numbers.json")
+    args = p.parse_args()
+    cmds = commands(args)
+    if not args.collect_only:
+        for name, cmd in cmds.items():
+            print("running", name, flush=True)
+            subprocess.run(cmd, check=True, cwd=REPO)
+    record: dict = {"checkpoint": str(args.checkpoint), "data": str(args.data), "results": {}, "commands": {}}
+    for name, cmd in cmds.items():
+        path = (args.work / "advanced" / "summary.json") if name == "advanced" else args.work / f"{name.replace('-', '_')}.json"
+        if not path.exists():
+            print(f"missing {path}", file=sys.stderr)
+            continue
+        data = json.loads(path.read_text())
+        record["results"][name] = data if name != "advanced" else {
+            k: data[k] for k in ("n", "n_clean_correct", "clean_accuracy", "attacked_accuracy", "fooling_targeted",
+                                 "fooling_untargeted", "fooling_targeted_all", "fooling_untargeted_all",
+                                 "mean_target_confidence", "joint_variation", "bone_length_error",
+                                 "acceleration_energy", "eps_overshoot", "seconds", "mean_iterations",
+                                 "max_iter", "early_stop", "eps")
+        }  # fmt: skip
+        record["commands"][name] = " ".join(c if c != sys.executable else "python" for c in cmd)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps({k: v.get("rows", v) for k, v in record["results"].items()}, indent=1)[:4000])
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
