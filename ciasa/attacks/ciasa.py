@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("basic", "localized", "advanced")
 DEFAULT_EPS = {"basic": 0.01, "localized": 0.04}
-DEFAULT_REGION = {"basic": "all", "localized": "set-4", "advanced": "legs"}
+DEFAULT_REGION = {"basic": "all", "localized": "set-1", "advanced": "legs"}
 # 100 Adam steps of lr 0.01 reach the least-likely class on nearly every sample of the
 # demo data at eps 0.01 (see docs/attacks.md); NTU-sized batches take ~0.1-1 s a step on a GPU.
 DEFAULT_MAX_ITER = 100
@@ -67,7 +67,7 @@ class CIASA:
             per joint (default: basic 0.01, localized 0.04, advanced the layout's
             hierarchical radii: hips 0.01, knees 0.05, ankles 0.15, feet 0.25).
         region (str | None): attack region: 'all', 'legs' or a name in ``layout.regions``
-            (default: basic 'all', localized 'set-4', advanced 'legs'). With SSR on, a
+            (default: basic 'all', localized 'set-1', advanced 'legs'). With SSR on, a
             region joint whose bone-tree descendants leave the region is frozen (moving
             it would change a bone outside the region).
         lam (float): weight of the smoothness and GAN terms (default 10.0).
