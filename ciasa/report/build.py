@@ -81,6 +81,12 @@ def build_notes(h: metrics.Headline, opts: ReportOptions) -> list[tuple[str, str
                           f"re-classification of the exported perturbed skeletons gives {100 * h.skeleton_fooling_rate.value:.1f} %: "
                           "the stored perturbation does not reproduce the attack's final prediction for every clip "
                           "(e.g. float rounding at a decision boundary)."))
+    fooled = h.skeleton_fooling_rate.value
+    if fooled is not None and fooled < 0.5:
+        notes.append(("warn", f"The attack reached its target on {100 * fooled:.1f} % of the skeletons (untargeted: "
+                      f"{h.skeleton_untargeted_success.percent()}); with few successful perturbations in the skeleton "
+                      "domain, the RGB-domain drop mostly measures the round trip's own noise. A stronger setting "
+                      "(attack.mode basic or localized, more iterations) tests transfer more."))
     misclassified = h.skeleton_clean_accuracy
     if misclassified.value is not None and misclassified.value < 1.0:
         notes.append(("info", f"{round((1 - misclassified.value) * misclassified.n)} clip(s) are misclassified already "

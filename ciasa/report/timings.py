@@ -25,6 +25,7 @@ STAGES: dict[str, str] = {
     "render_video": "render",
     "extract_pose": "pose extraction",
     "overlay_video": "overlay videos",
+    "plot_strip": "skeleton strips",
     "collect_set": "collect sets",
     "classify_set": "classify",
 }
