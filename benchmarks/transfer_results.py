@@ -74,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         "data": {"xview_val": len(xview), "kinetics_val": len(kinetics), "synthetic": True},
         "clean_top1": clean,
         "training": {k: training_info(runs / k) for k in (*STREAMS, "kinetics_stgcn") if (runs / k).is_dir()},
+        # second set on the xsub split (source: the config/train_demo.yaml ST-GCN), if present
+        "training_xsub": {
+            k: training_info(args.root / "runs_xsub" / k)
+            for k in STREAMS
+            if (args.root / "runs_xsub" / k / "train_log.json").is_file()
+        },
         "transfer": {
             d.name: json.loads((d / "summary.json").read_text())
             for d in sorted(outs.glob("transfer*"))
