@@ -35,3 +35,18 @@ def test_json_round_trip_and_errors(tmp_path):
         Camera.load(path)
     with pytest.raises(FileNotFoundError, match="missing.json"):
         Camera.load(tmp_path / "missing.json")
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from ciasa.io import atomic_write_json
+
+    path = tmp_path / "out.json"
+    atomic_write_json(path, {"a": 1})
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
