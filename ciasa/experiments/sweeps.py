@@ -270,9 +270,10 @@ def run_experiment(name: str, args: argparse.Namespace) -> dict[str, Any]:
     note = (
         f"checkpoint `{args.checkpoint}`, data `{args.data}` split `{args.split}`, {setup.n_selected} samples "
         f"(clean accuracy of the split {_pct(setup.clean_accuracy)}%; fooling rates over the clean-correct "
-        f"samples attacked), max_iter {args.max_iter}, early stop {args.early_stop}, seed {args.seed}. Joint variation in data units "
-        "(metres for NTU)."
-    )
+        f"samples attacked), seed {args.seed}"
+        + ("." if name == "fgsm-sweep" else f", max_iter {args.max_iter}, early stop {args.early_stop}. Joint "
+           "variation in data units (metres for NTU).")
+    )  # fmt: skip
     atomic_write_text(out / f"{stem}.csv", to_csv(rows))
     atomic_write_text(out / f"{stem}.md", to_markdown(rows, title, note))
     plot(name, rows, out / f"{stem}.png")
