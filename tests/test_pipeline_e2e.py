@@ -80,11 +80,14 @@ def test_rerun_redoes_only_what_is_missing(repo_root, tiny_run):
     proc = snakemake(repo_root, tiny_run, "-n", timeout=300)
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
     clip = (tiny_run / "clips" / "selection.txt").read_text().split()[0]
-    (tiny_run / "videos" / clip / "perturbed.mp4").unlink()
+    # as if the run had been killed while rendering that video: the video and all that
+    # comes after it are missing
+    for path in ("videos/{}/perturbed.mp4", "media/{}/perturbed.mp4", "report/index.html"):
+        (tiny_run / path.format(clip)).unlink()
     proc = snakemake(repo_root, tiny_run, "-n", timeout=300)
     counts = job_counts(proc.stdout + proc.stderr)
-    assert counts.get("render_video") == 1 and counts.get("extract_pose") == 1
-    assert not {"train_model", "attack_clip", "make_synth_data", "export_skeleton"} & set(counts)
+    assert counts.get("render_video") == 1 and counts.get("extract_pose") == 1 and counts.get("report") == 1
+    assert not {"train_model", "attack_clip", "make_synth_data", "export_skeleton", "evaluate_model"} & set(counts)
     # one video and what it needs, as a target
     proc = snakemake(repo_root, tiny_run, str(tiny_run / "videos" / clip / "perturbed.mp4"), timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

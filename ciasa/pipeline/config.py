@@ -121,34 +121,54 @@ def check_startup(config: Mapping[str, Any]) -> list[str]:
             raise ConfigError(f"{key}: {ckpt} not found")
 
     clips = config["clips"]
-    explicit = list(clips.get("names") or [])
+    try:
+        explicit = explicit_names(config)
+    except FileNotFoundError as err:
+        raise ConfigError(f"clips.names_file: {err}") from None
+    chosen = selection(config)
+    if chosen is None:
+        return []
+    if not chosen:
+        raise ConfigError(f"clips: shard {shard[0]}/{shard[1]} of the selection is empty")
+    return explicit if (explicit or clips.get("classes")) else []
+
+
+def explicit_names(config: Mapping[str, Any]) -> list[str]:
+    clips = config["clips"]
+    names = list(clips.get("names") or [])
     if clips.get("names_file"):
         from ciasa.pipeline.select import read_clip_list
 
-        try:
-            explicit += read_clip_list(clips["names_file"])
-        except FileNotFoundError as err:
-            raise ConfigError(f"clips.names_file: {err}") from None
-    labels_path = Path(data_dir(config)) / f"{data['split']}_label.pkl"
-    if labels_path.is_file() and (explicit or clips.get("classes")):
-        from ciasa.data.stgcn import load_class_names, load_labels
+        names += read_clip_list(clips["names_file"])
+    return names
 
-        names, labels = load_labels(labels_path)
-        try:
-            chosen = select_clips(
-                names,
-                labels,
-                count=int(clips["count"]),
-                seed=int(clips["seed"]),
-                explicit=explicit,
-                classes=list(clips.get("classes") or []),
-                class_names=load_class_names(labels_path.parent),
-                shard=shard,
-                source=str(labels_path),
-            )
-        except SelectionError as err:
-            raise ConfigError(f"clips: {err}") from None
-        if not chosen:
-            raise ConfigError(f"clips: shard {shard[0]}/{shard[1]} of the selection is empty")
-        return explicit
-    return []
+
+def selection(config: Mapping[str, Any]) -> list[str] | None:
+    """The clip selection computed here and now, or None while the data does not exist yet.
+
+    Same function and arguments as the ``select_clips`` job, so both give the same list;
+    the workflow uses this when it can, because Snakemake decides reruns more reliably
+    for plain inputs than for inputs that depend on a checkpoint.
+    """
+    from ciasa.data.stgcn import load_class_names, load_labels
+
+    data = config["data"]
+    labels_path = Path(data_dir(config)) / f"{data['split']}_label.pkl"
+    if not labels_path.is_file():
+        return None
+    clips = config["clips"]
+    names, labels = load_labels(labels_path)
+    try:
+        return select_clips(
+            names,
+            labels,
+            count=int(clips["count"]),
+            seed=int(clips["seed"]),
+            explicit=explicit_names(config),
+            classes=list(clips.get("classes") or []),
+            class_names=load_class_names(labels_path.parent),
+            shard=str(clips["shard"]),
+            source=str(labels_path),
+        )
+    except SelectionError as err:
+        raise ConfigError(f"clips: {err}") from None

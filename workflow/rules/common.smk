@@ -59,5 +59,9 @@ def checkpoint_of(model):
 
 
 def selected_clips(wildcards=None):
-    """Clip names of the selection (after the select_clips checkpoint ran)."""
-    return read_clip_list(checkpoints.select_clips.get().output[0])
+    """Clip names of the selection: computed directly once the data exists, else after the
+    select_clips checkpoint ran (first run on generated or converted data)."""
+    clips = pipeline_config.selection(config)
+    if clips is None:
+        return read_clip_list(checkpoints.select_clips.get().output[0])
+    return clips
