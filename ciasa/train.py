@@ -402,7 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     final = result["final"]
     if final.get("val_top1") is not None:
-        print(f"val top1 {100 * final['val_top1']:.2f}%  noisy {100 * (final.get('val_noisy_top1') or float('nan')):.2f}%"
+        noisy = final.get("val_noisy_top1")
+        noisy_text = "n/a" if noisy is None else f"{100 * noisy:.2f}%"
+        print(f"val top1 {100 * final['val_top1']:.2f}%  noisy {noisy_text}"
               f"  ({result['seconds_total']:.0f}s)  -> {Path(cfg.out) / 'model.pt'}")
     return 0
 
