@@ -125,15 +125,23 @@ def clip(perturbed: Tensor, clean: Tensor, eps: Tensor | float, movable: Tensor)
     return torch.where(movable, clipped, clean)
 
 
-def _bone_vectors(x: Tensor, child: Tensor, parent: Tensor) -> Tensor:
-    return x.index_select(3, child) - x.index_select(3, parent)
-
-
-def _safe_unit(vec: Tensor, fallback: Tensor) -> Tensor:
-    """Unit vectors along channel dim 1; ``fallback`` where ``vec`` has no direction."""
-    norm = vec.square().sum(dim=1, keepdim=True).sqrt()
+def _safe_unit(vec: Tensor, fallback: Tensor, dim: int) -> Tensor:
+    """Unit vectors along ``dim``; ``fallback`` where ``vec`` has no direction."""
+    norm = vec.square().sum(dim=dim, keepdim=True).sqrt()
     ok = norm > _TINY
     return torch.where(ok, vec / torch.where(ok, norm, torch.ones_like(norm)), fallback)
+
+
+def _level_order(layout: SkeletonLayout) -> tuple[list[int], list[tuple[int, int]], list[int]]:
+    """Joints sorted root-first by tree level, each level's slice, and parents in that order."""
+    order = [j for level in layout.tree_levels for j in level]
+    position = {j: i for i, j in enumerate(order)}
+    slices, start = [], 0
+    for level in layout.tree_levels:
+        slices.append((start, start + len(level)))
+        start += len(level)
+    parent_pos = [position[layout.parents[j]] if layout.parents[j] >= 0 else 0 for j in order]
+    return order, slices, parent_pos
 
 
 def ssr(
@@ -162,6 +170,10 @@ def ssr(
     A zero-length perturbed bone falls back to the clean direction, a zero-length
     clean bone puts the child on its parent: no NaN is produced. The root keeps its
     (clipped) position. Runs without gradient tracking: SSR is a projection step.
+
+    Every bone's direction and length is computed at once; the joints are then put in
+    level order (joint axis first), so each level of the walk is one contiguous slice:
+    a handful of tensor operations per level, whatever the batch and clip length.
     """
     if perturbed.shape != clean.shape or perturbed.dim() != 5:
         raise ValueError(
@@ -176,29 +188,31 @@ def ssr(
     c = clean.shape[1]
     if channels is None:
         channels = torch.ones(c, dtype=torch.bool)
-    chan = channels.to(device).view(1, c, 1, 1, 1).to(clean.dtype)
     if movable is None:
         movable = movable_mask(clean, torch.ones(layout.num_joints, dtype=torch.bool), channels)
+    order_list, slices, parent_list = _level_order(layout)
+    order = torch.as_tensor(order_list, device=device)
+    parent_pos = torch.as_tensor(parent_list, device=device)
 
     with torch.no_grad():
-        out = torch.where(movable, perturbed, clean)
-        # Bone directions and lengths only in the perturbable channels; other channels
-        # (OpenPose scores) are copied from the clean input below.
-        pert_c = out * chan
-        clean_c = clean * chan
-        parents = torch.as_tensor(layout.parents, device=device)
-        for level in layout.tree_levels[1:]:
-            child = torch.as_tensor(level, device=device)
-            parent = parents[child]
-            clean_vec = _bone_vectors(clean_c, child, parent)
-            length = clean_vec.square().sum(dim=1, keepdim=True).sqrt()
-            clean_dir = _safe_unit(clean_vec, torch.zeros_like(clean_vec))
-            direction = _safe_unit(_bone_vectors(pert_c, child, parent), clean_dir)
-            placed = out.index_select(3, parent) + length * direction
-            placed = torch.where(chan.bool(), placed, clean.index_select(3, child))
-            keep = movable.index_select(3, child)
-            out[:, :, :, child, :] = torch.where(keep, placed, clean.index_select(3, child))
-    return out
+        chan = channels.to(device).view(1, 1, c, 1, 1).to(clean.dtype)
+        # (V, N, C, T, M) in level order: a tree level is a contiguous block of rows.
+        cl = clean.index_select(3, order).movedim(3, 0).contiguous()
+        mov = movable.index_select(3, order).movedim(3, 0).contiguous()
+        out = torch.where(mov, perturbed.index_select(3, order).movedim(3, 0), cl)
+        # Bone vectors child - parent for every joint at once (the root's is zero and unused),
+        # in the perturbable channels only (OpenPose scores are no coordinates).
+        pert_vec = (out - out[parent_pos]) * chan
+        clean_vec = (cl - cl[parent_pos]) * chan
+        length = clean_vec.square().sum(dim=2, keepdim=True).sqrt()
+        clean_dir = _safe_unit(clean_vec, torch.zeros_like(clean_vec), dim=2)
+        offset = length * _safe_unit(pert_vec, clean_dir, dim=2)
+        for lo, hi in slices[1:]:
+            placed = out[parent_pos[lo:hi]] + offset[lo:hi]
+            out[lo:hi] = torch.where(mov[lo:hi], placed, cl[lo:hi])
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(len(order_list), device=device)
+        return out.movedim(0, 3).index_select(3, inverse).contiguous()
 
 
 def project(
