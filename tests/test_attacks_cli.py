@@ -18,6 +18,14 @@ from ciasa.experiments.__main__ import main as experiments_main
 from ciasa.models import STGCN, save_checkpoint
 from ciasa.skeleton import NTU_RGBD, bone_lengths
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These tensors are tiny: a second CPU thread only adds synchronisation (slow on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 @pytest.fixture(scope="module")
 def small_setup(tmp_path_factory) -> tuple[Path, Path]:
@@ -121,7 +129,6 @@ def test_attack_cli_reports_when_nothing_is_classified_correctly(small_setup, tm
     assert summary["fooling_targeted"] is None and "note" in summary
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("experiment", ["fgsm-sweep", "ablation"])
 def test_experiments_write_csv_markdown_plot(small_setup, tmp_path, experiment) -> None:
     ckpt, data = small_setup
@@ -141,7 +148,6 @@ def test_experiments_write_csv_markdown_plot(small_setup, tmp_path, experiment) 
         assert ssr["bone_error_max"] <= 1e-5 < no_ssr["bone_error_max"]
 
 
-@pytest.mark.slow
 def test_strips_figure(small_setup, tmp_path) -> None:
     ckpt, data = small_setup
     out = tmp_path / "strips"
