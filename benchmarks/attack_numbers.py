@@ -2,10 +2,11 @@
 
 Runs (unless ``--collect-only``) and then collects:
 - ``python -m ciasa.experiments fgsm-sweep`` (Fig. 2 shape),
-- ``python -m ciasa.attack --mode advanced`` (advanced-mode targeted/untargeted rates),
+- ``python -m ciasa.attack --mode advanced`` and ``--mode basic --eps 0.01`` (12 clips),
+- ``python -m ciasa.experiments basic-sweep`` (Table I shape, eps up to 0.2),
 - ``python -m ciasa.experiments ablation`` (Table IV shape),
 - ``python -m ciasa.experiments regions`` (Table II shape, plus advanced),
-- ``python -m ciasa.experiments basic-sweep`` (Table I shape; ``--with-basic-sweep``),
+- ``python -m ciasa.experiments lambda`` (Table V shape),
 
 and writes ``benchmarks/results/attack_numbers.json`` with the commands that made them.
 
@@ -34,15 +35,19 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
         "advanced": [*py, "ciasa.attack", *common, "--out", f"{work}/advanced", "--mode", "advanced",
                      "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
                      "--early-stop", "0"],
+        "basic": [*py, "ciasa.attack", *common, "--out", f"{work}/basic", "--mode", "basic", "--eps", "0.01",
+                  "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
+                  "--early-stop", "0"],
+        "basic-sweep": [*py, "ciasa.experiments", "basic-sweep", *common, "--out", work,
+                        "--limit", str(args.limit_small), "--max-iter", str(args.max_iter), "--early-stop", "0",
+                        "--eps", "0.01,0.05,0.1,0.2"],
         "ablation": [*py, "ciasa.experiments", "ablation", *common, "--out", work, "--limit", str(args.limit_small),
-                     "--max-iter", str(args.max_iter_small), "--eps", "0.01"],
+                     "--max-iter", str(args.max_iter), "--eps", "0.01"],
         "regions": [*py, "ciasa.experiments", "regions", *common, "--out", work, "--limit", str(args.limit_small),
-                    "--max-iter", str(args.max_iter_small), "--early-stop", "0"],
+                    "--max-iter", str(args.max_iter), "--early-stop", "0"],
+        "lambda": [*py, "ciasa.experiments", "lambda", *common, "--out", work, "--limit", str(args.limit_small),
+                   "--max-iter", str(args.max_iter), "--early-stop", "0", "--eps", "0.1"],
     }  # fmt: skip
-    if args.with_basic_sweep:
-        cmds["basic-sweep"] = [*py, "ciasa.experiments", "basic-sweep", *common, "--out", work,
-                               "--limit", str(args.limit_small), "--max-iter", str(args.max_iter),
-                               "--early-stop", "0"]  # fmt: skip
     return cmds
 
 
@@ -55,9 +60,7 @@ def main() -> int:
     p.add_argument("--limit-fgsm", type=int, default=60)
     p.add_argument("--limit-small", type=int, default=8)
     p.add_argument("--max-iter", type=int, default=50)
-    p.add_argument("--max-iter-small", type=int, default=30)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--with-basic-sweep", action="store_true")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run (1 is fastest on a busy 2-core box)")
     p.add_argument("--collect-only", action="store_true", help="only gather results already in --work")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "attack_numbers.json")
     args = p.parse_args()
@@ -68,12 +71,13 @@ def main() -> int:
             subprocess.run(cmd, check=True, cwd=REPO)
     record: dict = {"checkpoint": str(args.checkpoint), "data": str(args.data), "results": {}, "commands": {}}
     for name, cmd in cmds.items():
-        path = (args.work / "advanced" / "summary.json") if name == "advanced" else args.work / f"{name.replace('-', '_')}.json"
+        single = name in ("advanced", "basic")
+        path = args.work / name / "summary.json" if single else args.work / f"{name.replace('-', '_')}.json"
         if not path.exists():
             print(f"missing {path}", file=sys.stderr)
             continue
         data = json.loads(path.read_text())
-        record["results"][name] = data if name != "advanced" else {
+        record["results"][name] = data if not single else {
             k: data[k] for k in ("n", "n_clean_correct", "clean_accuracy", "attacked_accuracy", "fooling_targeted",
                                  "fooling_untargeted", "fooling_targeted_all", "fooling_untargeted_all",
                                  "mean_target_confidence", "joint_variation", "bone_length_error",
