@@ -50,7 +50,7 @@ def main() -> int:
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
-        command = " ".join(cmd[1:])
+        command = " ".join(cmd[3:])
         if proc.returncode != 0:
             print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
             return proc.returncode
