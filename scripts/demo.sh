@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-exec snakemake --cores "${CORES:-2}" "$@"
+exec snakemake --cores "${CORES:-2}" --workflow-profile workflow/profiles/default "$@"

@@ -16,23 +16,11 @@ from ciasa.io import atomic_path
 
 
 def read_frames(path: str | Path) -> Iterator[np.ndarray]:
-    """RGB uint8 frames (H, W, 3) of a video file."""
-    import cv2
+    """RGB uint8 frames (H, W, 3) of a video file: the pose extractor's reader, so the
+    overlays see exactly the frames MediaPipe saw."""
+    from pose_extract.video import iter_frames
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: video not found")
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise ValueError(f"{path}: OpenCV cannot open this video")
-    try:
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    finally:
-        cap.release()
+    return iter_frames(path)
 
 
 def video_fps(path: str | Path, default: float = 30.0) -> float:
