@@ -24,3 +24,16 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tests on tiny tensors: a second CPU thread only adds synchronisation, which costs
+    20-40x on a busy 2-core machine. Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

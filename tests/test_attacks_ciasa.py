@@ -12,13 +12,7 @@ from ciasa.skeleton import NTU_RGBD, bone_lengths
 
 from tests.test_attacks_constraints import make_skeletons
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These tensors are tiny: a second CPU thread only adds synchronisation (slow on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class TinyNet(nn.Module):

@@ -18,13 +18,7 @@ from ciasa.experiments.__main__ import main as experiments_main
 from ciasa.models import STGCN, save_checkpoint
 from ciasa.skeleton import NTU_RGBD, bone_lengths
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These tensors are tiny: a second CPU thread only adds synchronisation (slow on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,7 @@ from ciasa.attacks import constraints, losses
 from ciasa.attacks.discriminator import BoneCosineDiscriminator
 from ciasa.skeleton import NTU_RGBD, OPENPOSE_18, SkeletonLayout, bone_lengths
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These tensors are tiny: a second CPU thread only adds synchronisation (slow on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_skeletons(

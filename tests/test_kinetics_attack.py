@@ -13,13 +13,7 @@ from ciasa.models import STGCN
 from ciasa.skeleton import NTU_RGBD, OPENPOSE_18
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one torch thread avoids OpenMP contention on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _kinetics_batch(n: int = 4, t: int = 16, valid: int = 12, seed: int = 0) -> np.ndarray:

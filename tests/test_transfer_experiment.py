@@ -15,13 +15,7 @@ from ciasa.models import build_model, save_checkpoint
 from ciasa.skeleton import NTU_RGBD
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one torch thread avoids OpenMP contention on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 CLASSES = ["a", "b", "c"]

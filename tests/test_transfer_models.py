@@ -21,13 +21,7 @@ from ciasa.models.pa_lstm import PALSTM, PartAwareLSTMLayer, body_frame_normaliz
 from ciasa.skeleton import NTU_RGBD, OPENPOSE_18
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one torch thread avoids OpenMP contention on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _ntu_batch(n: int = 2, t: int = 16, m: int = 1, seed: int = 0) -> torch.Tensor:

@@ -10,13 +10,7 @@ from ciasa.models.agcn import AGCN, AGCNBone, TwoStreamAGCN, load_two_stream
 from ciasa.models.pa_lstm import PALSTM
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one torch thread avoids OpenMP contention on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # what ``python -m ciasa.train`` hands every architecture
