@@ -41,23 +41,7 @@ from ciasa.attacks.discriminator import BoneCosineDiscriminator  # noqa: E402
 from ciasa.device import resolve_device  # noqa: E402
 from ciasa.models import STGCN, load_model  # noqa: E402
 from ciasa.skeleton import NTU_RGBD  # noqa: E402
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(fn, repeats: int, device: torch.device) -> list[float]:
-    fn()  # warm-up (allocator, kernels, cudnn autotune)
-    sync(device)
-    out = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        sync(device)
-        out.append(time.perf_counter() - t)
-    return out
+from timing import sync, timed  # noqa: E402  (benchmarks/timing.py, beside this script)
 
 
 def synthetic_clips(frames: int, bodies: int, count: int, data_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 from ciasa.data.kinetics_synth import project_to_kinetics  # noqa: E402
 from ciasa.device import resolve_device  # noqa: E402
 from ciasa.models import build_model  # noqa: E402
+from timing import sync, timed  # noqa: E402  (benchmarks/timing.py, beside this script)
 
 ARCHS = ("stgcn", "agcn", "agcn_bone", "agcn_2s", "pa_lstm")
 SETTINGS = {
@@ -43,22 +44,6 @@ SETTINGS = {
     "ntu": {"T": 300, "M": 2, "batch": 4, "classes": 60, "base": 64},
 }
 
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(fn, repeats: int, device: torch.device) -> list[float]:
-    fn()  # warm-up
-    sync(device)
-    out = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        sync(device)
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def clips(n: int, t: int, m: int, seed: int = 0) -> torch.Tensor:
