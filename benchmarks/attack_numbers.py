@@ -22,6 +22,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ciasa.io import atomic_write_json  # noqa: E402
 
 
 def commands(args: argparse.Namespace) -> dict[str, list[str]]:
@@ -85,8 +88,7 @@ def main() -> int:
                                  "max_iter", "early_stop", "eps")
         }  # fmt: skip
         record["commands"][name] = " ".join(c if c != sys.executable else "python" for c in cmd)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write_json(args.out, record)
     print(json.dumps({k: v.get("rows", v) for k, v in record["results"].items()}, indent=1)[:4000])
     print(f"wrote {args.out}")
     return 0

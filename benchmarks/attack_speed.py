@@ -19,7 +19,6 @@ Run: ``python benchmarks/attack_speed.py [--device auto] [--repeats 3]``.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import subprocess
@@ -41,6 +40,7 @@ from ciasa.attacks.discriminator import BoneCosineDiscriminator  # noqa: E402
 from ciasa.device import resolve_device  # noqa: E402
 from ciasa.models import STGCN, load_model  # noqa: E402
 from ciasa.skeleton import NTU_RGBD  # noqa: E402
+from ciasa.io import atomic_write_json  # noqa: E402
 from timing import sync, timed  # noqa: E402  (benchmarks/timing.py, beside this script)
 
 
@@ -175,8 +175,7 @@ def main() -> int:
         "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
         "rows": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write_json(args.out, record)
     print(f"wrote {args.out}")
     return 0
 

@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from ciasa.data.stgcn import load_split  # noqa: E402
 from ciasa.data.synth import SynthConfig, write_dataset  # noqa: E402
+from ciasa.io import atomic_write_json  # noqa: E402
 
 
 def _prep(data: np.ndarray) -> torch.Tensor:
@@ -98,7 +99,7 @@ def main() -> None:
         }
     print(json.dumps(result, indent=2))
     out = REPO / "benchmarks" / "results" / "data_separability.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write_json(out, result)
 
 
 if __name__ == "__main__":

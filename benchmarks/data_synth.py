@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 from ciasa.data.ntu_raw import read_ntu_skeleton  # noqa: E402
 from ciasa.data.stgcn import save_split  # noqa: E402
 from ciasa.data.synth.generate import SynthConfig, class_names, generate, split_of, write_dataset  # noqa: E402
+from ciasa.io import atomic_write_json  # noqa: E402
 
 
 def _git_commit() -> str:
@@ -122,8 +123,7 @@ def main() -> None:
         "ntu_reader": bench_ntu_reader(args.repeats),
     }
     print(json.dumps(result, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write_json(args.out, result)
 
 
 if __name__ == "__main__":

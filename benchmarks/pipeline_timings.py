@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ciasa.io import atomic_write_json  # noqa: E402
 
 
 def main() -> int:
@@ -71,8 +74,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }
     path = REPO / "benchmarks" / "results" / f"pipeline_{args.name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n")
+    atomic_write_json(path, out)
     print(f"{args.name}: wall {out['wall_s']} s, {out['clips']} clips, load before {out['load_average_before'][0]}")
     for stage in out["stages"]:
         print(f"  {stage['stage']:<24} jobs {stage['jobs']:>3}  sum {stage['total_s']:>8.1f} s  max {stage['max_s']:>7.1f} s")

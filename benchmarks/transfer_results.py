@@ -30,6 +30,7 @@ from ciasa.data.stgcn import load_split  # noqa: E402
 from ciasa.evaluate import predict  # noqa: E402
 from ciasa.models import load_model  # noqa: E402
 from ciasa.models.agcn import load_two_stream  # noqa: E402
+from ciasa.io import atomic_write_json  # noqa: E402
 
 STREAMS = {"stgcn": "ST-GCN (source)", "js": "Js-AGCN", "bs": "Bs-AGCN", "pa_lstm": "PA-LSTM"}
 
@@ -96,10 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in summary["rows"]:
             print(f"[{name} eps={eps}] {row['model']:16s} clean {row['clean_acc']:6.2f} attacked {row['attacked_acc']:6.2f} "
                   f"fooling {row['fooling_rate']}")  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    tmp.replace(args.out)
+    atomic_write_json(args.out, results)
     print(f"wrote {args.out}")
     return 0
 

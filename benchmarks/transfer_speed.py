@@ -20,7 +20,6 @@ Run: ``python benchmarks/transfer_speed.py [--device auto] [--repeats 5] [--thre
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -36,6 +35,7 @@ sys.path.insert(0, str(REPO))
 from ciasa.data.kinetics_synth import project_to_kinetics  # noqa: E402
 from ciasa.device import resolve_device  # noqa: E402
 from ciasa.models import build_model  # noqa: E402
+from ciasa.io import atomic_write_json  # noqa: E402
 from timing import sync, timed  # noqa: E402  (benchmarks/timing.py, beside this script)
 
 ARCHS = ("stgcn", "agcn", "agcn_bone", "agcn_2s", "pa_lstm")
@@ -134,10 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     k = results["kinetics_synth"]
     print(f"kinetics_synth: {k['clips_per_s']:.0f} clips/s (64 clips x 64 frames)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    tmp.replace(args.out)
+    atomic_write_json(args.out, results)
     print(f"wrote {args.out}")
     return 0
 

@@ -128,13 +128,12 @@ def select_clips(
 
     if count < 0:
         raise SelectionError(f"count must be >= 0 (0 = all), got {count}")
-    if explicit:
-        pass  # an explicit list is taken whole: the count only sizes a random draw
-    elif count and count < len(candidates):
+    # An explicit list is taken whole: the count only sizes a random draw.
+    if not explicit and count and count < len(candidates):
         rng = np.random.default_rng(seed)
         picked = rng.choice(len(candidates), size=count, replace=False)
         candidates = [candidates[i] for i in picked]
-    elif count > len(candidates):
+    elif not explicit and count > len(candidates):
         log.warning("asked for %d clips, %s has only %d candidates: taking all", count, source, len(candidates))
 
     chosen = sorted(candidates)
