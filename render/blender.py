@@ -62,10 +62,11 @@ def _quat_from_matrix(m: np.ndarray) -> np.ndarray:
             q[sel] = np.stack([(a[:, 1, 0] - a[:, 0, 1]) / s, (a[:, 0, 2] + a[:, 2, 0]) / s, (a[:, 1, 2] + a[:, 2, 1]) / s, 0.25 * s], -1)
     q /= np.linalg.norm(q, axis=-1, keepdims=True)
     # Keep consecutive frames on the same hemisphere (no flips when interpolating).
-    if q.ndim >= 2:
-        for t in range(1, q.shape[0]):
-            flip = np.sum(q[t] * q[t - 1], axis=-1) < 0
-            q[t][flip] *= -1
+    # Flipping frame t-1 flips the sign of its dot product with frame t, so the sign
+    # each frame needs is the running product of the raw neighbour signs.
+    if q.ndim >= 2 and q.shape[0] > 1:
+        step = np.where(np.sum(q[1:] * q[:-1], axis=-1) < 0, -1.0, 1.0)
+        q[1:] *= np.cumprod(step, axis=0)[..., None]
     return q
 
 

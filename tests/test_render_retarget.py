@@ -161,3 +161,21 @@ def test_missing_joints_inside_a_tracked_body_are_filled():
         filled[:, 2, J["left_wrist"], 0], clip[:, 3, J["left_wrist"], 0])
     assert np.allclose(filled[:, :4, J["right_thumb"], 0], clip[:, :4, J["right_wrist"], 0])
     assert np.all(filled[:, 4] == 0.0)
+
+
+def test_quaternions_stay_on_one_hemisphere_across_frames():
+    """A full turn about one axis: consecutive quaternions never flip sign (Blender would
+    interpolate the long way round), and each still encodes its frame's rotation."""
+    from render.blender import _quat_from_matrix
+
+    angles = np.linspace(0.0, 4 * np.pi, 90)
+    c, s = np.cos(angles), np.sin(angles)
+    m = np.zeros((90, 2, 3, 3))
+    m[:, :, 0, 0], m[:, :, 0, 1] = c[:, None], -s[:, None]
+    m[:, :, 1, 0], m[:, :, 1, 1] = s[:, None], c[:, None]
+    m[:, :, 2, 2] = 1.0
+    q = _quat_from_matrix(m)
+    assert (np.sum(q[1:] * q[:-1], axis=-1) > 0).all()
+    half = angles / 2
+    expected = np.stack([np.cos(half), np.zeros(90), np.zeros(90), np.sin(half)], axis=-1)
+    assert np.abs(np.abs(np.sum(q[:, 0] * expected, axis=-1)) - 1).max() < 1e-9
