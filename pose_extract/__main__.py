@@ -37,16 +37,21 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--body-prior", default="default",
                    help="body-size prior for the depth: 'default' (built-in adult), 'none' (MediaPipe's own "
                         "size) or a JSON file from `python -m pose_extract prior`")
-    g.add_argument("--floor-plane", default="auto",
+    g.add_argument("--floor-plane", default=d.floor_plane,
                    help="calibrated floor a,b,c,d (a x + b y + c z + d = 0, skeleton space, normal up, like "
-                        "Kinect's FloorClipPlane) that sets the body's size and depth; 'auto' (default): the "
-                        "camera file's extra.floor_plane when present; 'off'")
+                        "Kinect's FloorClipPlane) that sets the body's size and depth; 'auto': the camera "
+                        "file's extra.floor_plane when present; 'off' (default): the body-size prior sets them "
+                        "(the renderer's floor is placed from the source skeleton, so it is not used unasked)")
     g.add_argument("--sole-height", type=float, default=d.sole_height,
                    help=f"height of MediaPipe's lowest sole landmark over the floor, m (default {d.sole_height})")
     g.add_argument("--max-turn-deg", default=str(d.max_turn_deg),
                    help="facing prior: frames MediaPipe reads as turned further from the camera than this are "
                         "taken as mirrored back-view readings and undone; 'none' turns it off "
                         f"(default {d.max_turn_deg})")
+    g.add_argument("--max-jump", default=str(d.max_jump),
+                   help="reject (then interpolate) frames whose limb landmarks sit further than this many torso "
+                        "lengths from their 5-frame running median; 'none' turns it off "
+                        f"(default {d.max_jump})")
     g.add_argument("--min-detection-confidence", type=float, default=d.min_detection_confidence)
     g.add_argument("--min-tracking-confidence", type=float, default=d.min_tracking_confidence)
     g.add_argument("--no-smooth", action="store_true", help="turn off MediaPipe's temporal landmark filter")
@@ -83,6 +88,7 @@ def _options(args: argparse.Namespace) -> ExtractOptions:
         smooth=not args.no_smooth,
         rays=not args.no_rays,
         max_turn_deg=None if args.max_turn_deg.lower() == "none" else float(args.max_turn_deg),
+        max_jump=None if args.max_jump.lower() == "none" else float(args.max_jump),
         rules=rules,
     )
 

@@ -5,8 +5,10 @@ The pipeline per clip:
 1. read the frames (OpenCV) and check them against the camera file (image size) and the
    renderer's record (frame count) when there is one;
 2. MediaPipe Pose, one tracker for the whole video (:mod:`pose_extract.detect`);
-3. undo back-view readings with the facing prior (:mod:`pose_extract.facing`), then fill
-   gaps of at most ``max_gap`` frames by interpolating the landmarks, marking them;
+3. undo back-view readings with the facing prior (:mod:`pose_extract.facing`), reject
+   frames whose 2-D pose jumps away from its neighbours' (:mod:`pose_extract.temporal`),
+   then fill gaps (missed and rejected frames) of at most ``max_gap`` frames by
+   interpolating the landmarks, marking them;
 4. lift: MediaPipe's world pose in Kinect axes, resized to the body-size prior, placed by
    the least-squares root translation through the camera intrinsics
    (:mod:`pose_extract.lifting`), mapped to the 25 NTU joints
@@ -45,6 +47,7 @@ from pose_extract.lifting import (
     solve_translation,
 )
 from pose_extract.prior import BodyPrior, resolve_prior
+from pose_extract.temporal import JUMP_THRESHOLD, jump_frames
 from pose_extract.video import VideoError, iter_frames, probe
 
 log = logging.getLogger(__name__)
@@ -72,11 +75,14 @@ class ExtractOptions:
     min_tracking_confidence: float = 0.5
     smooth: bool = True  # MediaPipe's own temporal landmark filter
     max_turn_deg: float | None = 90.0  # facing prior (pose_extract.facing); None turns it off
+    max_jump: float | None = JUMP_THRESHOLD  # torso lengths (pose_extract.temporal); None turns it off
     rules: dict[str, float] = field(default_factory=dict)  # mapping rule overrides
     # A calibrated floor (a, b, c, d) in skeleton space fixes the body's size (and so its
     # depth) better than any body prior. 'auto': the camera file's extra["floor_plane"]
-    # if it has one; 'off': never; or the four numbers.
-    floor_plane: str | tuple[float, float, float, float] = "auto"
+    # if it has one; 'off' (default): never; or the four numbers. Off by default because
+    # the renderer places its floor from the source skeleton: using it unasked would
+    # feed ground truth into the depth.
+    floor_plane: str | tuple[float, float, float, float] = "off"
     sole_height: float = SOLE_HEIGHT  # metres between the floor and MediaPipe's lowest sole landmark
     rays: bool = True  # x, y from the 2-D landmarks' rays, depth from the 3-D pose
 
@@ -91,6 +97,7 @@ class Extraction:
     world: np.ndarray  # (T, 33, 3) MediaPipe axes, after the facing prior and gap filling
     visibility: np.ndarray  # (T, 33) after the facing prior and gap filling
     mirrored: np.ndarray  # (T,) bool: back-view readings undone by the facing prior
+    rejected: np.ndarray  # (T,) bool: detections rejected as jumps (then filled when the gap is short)
     filled: np.ndarray  # (T,) bool
     valid: np.ndarray  # (T,) bool: detected or filled
     translation: np.ndarray  # (T, 3) root translation in the camera frame
@@ -214,17 +221,21 @@ def lift(
 
 def prepare(det: Detections, options: ExtractOptions) -> dict[str, np.ndarray]:
     """MediaPipe's raw output -> the landmarks that get lifted: back-view readings undone
-    (facing prior), short gaps filled. Returns image, image_z, world, visibility,
-    presence and the frame masks mirrored, filled, valid (detected or filled)."""
+    (facing prior), jumps rejected (after the facing prior, so that a frame it left
+    unconverted among converted neighbours stands out), short gaps filled. Returns
+    image, image_z, world, visibility, presence and the frame masks mirrored, rejected,
+    filled, valid (kept detections or filled)."""
     mirrored = back_view_frames(det.world, det.detected, options.max_turn_deg)
     image, image_z, world, visibility, presence = mirror(
         mirrored, det.image, det.image_z, det.world, det.visibility, det.presence
     )
-    image, filled = fill_gaps(image, det.detected, options.max_gap)
-    world, _ = fill_gaps(world, det.detected, options.max_gap)
-    visibility, _ = fill_gaps(visibility, det.detected, options.max_gap)
+    rejected = jump_frames(image, det.detected, options.max_jump)
+    kept = det.detected & ~rejected
+    image, filled = fill_gaps(image, kept, options.max_gap)
+    world, _ = fill_gaps(world, kept, options.max_gap)
+    visibility, _ = fill_gaps(visibility, kept, options.max_gap)
     return {"image": image, "image_z": image_z, "world": world, "visibility": visibility, "presence": presence,
-            "mirrored": mirrored, "filled": filled, "valid": det.detected | filled}  # fmt: skip
+            "mirrored": mirrored, "rejected": rejected, "filled": filled, "valid": kept | filled}  # fmt: skip
 
 
 def extract(
@@ -285,7 +296,7 @@ def extract(
 
     p = prepare(det, options)
     image, image_z, world, visibility, presence = p["image"], p["image_z"], p["world"], p["visibility"], p["presence"]
-    mirrored, filled, valid = p["mirrored"], p["filled"], p["valid"]
+    mirrored, rejected, filled, valid = p["mirrored"], p["rejected"], p["filled"], p["valid"]
     floor = floor_plane_for(cam, options.floor_plane)
     lifted = lift(image, world, visibility, valid, cam, prior, options.rules, floor, options.sole_height, options.rays)
     joints, translation, scale, reproj = lifted.joints, lifted.translation, lifted.scale, lifted.reprojection_px
@@ -311,6 +322,8 @@ def extract(
         "filled": np.flatnonzero(filled).tolist(),
         "missing_frames": int(missing.sum()),
         "mirrored_frames": int(mirrored.sum()),
+        "rejected_frames": int(rejected.sum()),
+        "rejected": np.flatnonzero(rejected).tolist(),
         "flagged": bool(reasons),
         "reason": "; ".join(reasons) or None,
         "seconds": round(seconds, 3),
@@ -329,7 +342,8 @@ def extract(
     if summary["flagged"]:
         log.warning("%s flagged: %s", video, summary["reason"])
     return Extraction(
-        skeleton, det, image, image_z, presence, world, visibility, mirrored, filled, valid, translation, scale, summary
+        skeleton, det, image, image_z, presence, world, visibility, mirrored, rejected, filled, valid, translation,
+        scale, summary
     )
 
 
@@ -348,6 +362,7 @@ def write_outputs(extraction: Extraction, out: str | Path) -> dict[str, Path]:
             presence=extraction.presence.astype(np.float32),
             detected=det.detected,
             mirrored=extraction.mirrored,
+            rejected=extraction.rejected,
             filled=extraction.filled,
             translation=extraction.translation.astype(np.float32),
             scale=np.float32(extraction.scale),

@@ -48,7 +48,8 @@ def test_extraction_recovers_the_rendered_skeleton(rendered, tmp_path):
     assert skeleton.shape == (3, FRAMES, 25, 1) and skeleton.dtype == np.float32
     summary = json.loads(out.with_suffix(".json").read_text())
     assert summary["frames"] == FRAMES and summary["detection_rate"] >= 0.9 and not summary["flagged"]
-    assert summary["scale_source"] == "floor", "the renderer's floor plane (camera file) should set the depth"
+    assert summary["scale_source"] == "body_prior", "by default the body-size prior, not the floor, sets the depth"
+    assert summary["rejected_frames"] == len(summary["rejected"])
     landmarks = np.load(out.with_suffix(".landmarks.npz"))
     assert landmarks["image"].shape == (FRAMES, 33, 2) and landmarks["world"].shape == (FRAMES, 33, 3)
     assert landmarks["visibility"].shape == (FRAMES, 33) and landmarks["detected"].sum() == summary["detected"]
