@@ -5,27 +5,31 @@ like NTU's), the clip is rendered with the default body (``python -m render``),
 extracted (``pose_extract.extract``), and compared with the source skeleton:
 
 * detection rate;
-* PA-MPJPE: per-frame similarity Procrustes fitted on, and measured over, the 12 limb
-  joints BlazePose observes directly (shoulders, elbows, wrists, hips, knees, ankles);
-  also over all 25 joints (Procrustes still fitted on those 12);
+* PA-MPJPE: per-frame similarity Procrustes fitted on, and measured over, all 25 joints
+  (the usual definition; ``pa_mpjpe_all_fit_all_mm``), over the 12 limb joints BlazePose
+  observes directly (shoulders, elbows, wrists, hips, knees, ankles; fitted on those), and
+  over all 25 joints moved by the similarity fitted on the 12;
 * camera-space MPJPE, no alignment at all, over the 12 and over all 25 joints;
 * signed root (spine base) depth error, metres and % of the true depth;
 * left/right swap rate in camera space (``pose_extract.accuracy.swapped_frames``);
 * per-joint and per-axis errors; extraction speed in frames/s per CPU core.
 
 The videos and MediaPipe's landmarks are cached under ``--work`` (re-rendered when the
-data set's clip changes); the variants (body-size prior only; without the facing prior;
-without the ray lifting; MediaPipe's own size; a prior measured on the training split;
-the renderer's floor plane, the default when the camera file carries it; the synthetic
-set's own floor from ``views.json``) are re-lifted from the cached landmarks, so they
-compare on the very same detections. Renders made before the renderer wrote its floor
-into the camera file get that floor recomputed by the renderer's rule.
+data set's clip changes); the variants (the defaults: body-size prior, refiner, jump
+rejection; each of those turned off; without the facing prior; without the ray lifting;
+MediaPipe's own size; a prior measured on the training split; the renderer's floor
+plane; the synthetic set's own floor from ``views.json``) are re-lifted from the cached
+landmarks, so they compare on the very same detections.
 
 ``--tune`` fits the mapping constants of :mod:`pose_extract.landmarks` on renders of
 *training* clips (never the validation clips the numbers are reported on) and prints
-them; the defaults in that module were set from its output.
+them; the defaults in that module were set from its output. ``--fit-refiner`` renders
+``--fit-clips`` random training clips and fits the pose refiner
+(:mod:`pose_extract.refine`) on them; the packaged one came from
 
-    python benchmarks/pose_accuracy.py                 # numbers -> benchmarks/results/pose_accuracy.json
+    python benchmarks/pose_accuracy.py --fit-refiner --fit-clips 150
+
+    python benchmarks/pose_accuracy.py                 # numbers (320x240) -> benchmarks/results/pose_accuracy.json
     python benchmarks/pose_accuracy.py --tune          # fit mapping constants on train clips
 """
 
@@ -50,13 +54,14 @@ from ciasa.camera import Camera  # noqa: E402
 from ciasa.data.stgcn import load_split  # noqa: E402
 from ciasa.io import atomic_write_json  # noqa: E402
 from ciasa.skeleton import NTU_RGBD  # noqa: E402
-from pose_extract.accuracy import pa_errors, root_depth_error, swapped_frames  # noqa: E402
+from pose_extract.accuracy import pa_errors, root_depth_error, similarity_procrustes, swapped_frames  # noqa: E402
 from pose_extract.detect import Detections  # noqa: E402
 from pose_extract.extract import ExtractOptions, extract, floor_plane_for, lift, prepare, write_outputs  # noqa: E402
 from pose_extract.facing import mirror  # noqa: E402
 from pose_extract.landmarks import BLAZEPOSE_LANDMARKS, DEFAULT_RULES, mapping_matrix, observed_joints  # noqa: E402
 from pose_extract.lifting import mediapipe_to_kinect, onto_rays  # noqa: E402
 from pose_extract.prior import DEFAULT_PRIOR, prior_from_skeletons, resolve_prior  # noqa: E402
+from pose_extract.refine import DEFAULT_REFINER_PATH, features, fit, fit_mlp, resolve_refiner, targets  # noqa: E402
 
 log = logging.getLogger("pose_accuracy")
 PY = sys.executable
@@ -128,7 +133,9 @@ def extract_cached(mp4: Path, out: Path) -> dict:
     if out.is_file() and summary_path.is_file():
         return json.loads(summary_path.read_text())
     cpu0 = time.process_time()
-    extraction = extract(mp4, mp4.with_name(mp4.stem + ".camera.json"), ExtractOptions(), progress=False)
+    # MediaPipe's landmarks are what is cached; the refiner (a (T, 198) x (198, 75) product)
+    # is left out here so that the landmarks can be cached before a refiner is fitted.
+    extraction = extract(mp4, mp4.with_name(mp4.stem + ".camera.json"), ExtractOptions(refiner=None), progress=False)
     cpu = time.process_time() - cpu0
     extraction.summary["cpu_seconds"] = round(cpu, 3)
     write_outputs(extraction, out)
@@ -144,14 +151,15 @@ def cached_detections(out: Path) -> Detections:
     return Detections(*arrays, detected=z["detected"], seconds=0.0)
 
 
-def relift(out: Path, camera: Camera, options: ExtractOptions) -> tuple[np.ndarray, np.ndarray]:
-    """Skeleton (T, 25, 3) and valid mask from the cached detections under ``options``."""
+def relift(out: Path, camera: Camera, options: ExtractOptions, full: bool = False):
+    """Skeleton (T, 25, 3) and valid mask from the cached detections under ``options``
+    (with ``full``: also the lifted record and the prepared landmarks)."""
     p = prepare(cached_detections(out), options)
     floor = floor_plane_for(camera, options.floor_plane)
     lifted = lift(p["image"], p["world"], p["visibility"], p["valid"], camera,
                   resolve_prior(options.body_prior), options.rules, floor, options.sole_height,
-                  options.rays)  # fmt: skip
-    return lifted.joints, p["valid"]
+                  options.rays, resolve_refiner(options.refiner))  # fmt: skip
+    return (lifted.joints, p["valid"], lifted, p) if full else (lifted.joints, p["valid"])
 
 
 def render_floor(r: dict, camera: Camera) -> tuple[float, ...]:
@@ -179,12 +187,14 @@ def clip_metrics(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> dict
     cam = np.linalg.norm(p - t, axis=-1)  # (T, 25)
     pa_limbs = pa_errors(p, t, LIMBS)
     pa_all = _pa_all(p, t)  # all 25 joints, moved by the similarity fitted on the limbs
+    pa_all_fit_all = pa_errors(p, t, ALL)  # the usual PA-MPJPE: fitted on, and measured over, all 25
     dz, frac = root_depth_error(p, t, ROOT)
     pr, tr = p - p[:, ROOT : ROOT + 1], t - t[:, ROOT : ROOT + 1]
     return {
         "frames": int(valid.sum()),
         "pa_mpjpe_limbs_mm": 1000 * float(pa_limbs.mean()),
         "pa_mpjpe_all_mm": 1000 * float(pa_all.mean()),
+        "pa_mpjpe_all_fit_all_mm": 1000 * float(pa_all_fit_all.mean()),
         "mpjpe_limbs_mm": 1000 * float(cam[:, list(LIMBS)].mean()),
         "mpjpe_all_mm": 1000 * float(cam.mean()),
         "root_relative_mpjpe_mm": 1000 * float(np.linalg.norm(pr - tr, axis=-1).mean()),
@@ -194,6 +204,8 @@ def clip_metrics(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> dict
         "swap_rate": float(swapped_frames(p, t, ROOT).mean()),
         "per_joint_mm": (1000 * cam.mean(axis=0)).tolist(),
         "per_joint_pa_mm": (1000 * pa_all.mean(axis=0)).tolist(),
+        "per_joint_pa_fit_all_mm": (1000 * pa_all_fit_all.mean(axis=0)).tolist(),
+        "per_axis_pa_fit_all_abs_mm": (1000 * np.abs(similarity_procrustes(p, t) - t).mean(axis=(0, 1))).tolist(),
         "per_axis_abs_mm": (1000 * np.abs(p - t).mean(axis=(0, 1))).tolist(),
         "per_axis_root_relative_abs_mm": (1000 * np.abs(pr - tr).mean(axis=(0, 1))).tolist(),
     }
@@ -309,16 +321,59 @@ def camera_landmarks(out: Path, camera: Camera) -> np.ndarray:
     return camera.from_camera(onto_rays(world + t[:, None], p["image"], camera))
 
 
+# ----------------------------------------------------------------------------- refiner
+
+def fit_refiner(records: list[dict], camera: dict[str, Camera], kind: str, alpha: float, holdout: float = 0.2) -> tuple:
+    """Fit the pose refiner (:mod:`pose_extract.refine`) on renders of training clips.
+
+    Each clip is lifted with the defaults minus the refiner; features and targets are taken
+    from its valid frames. As a check, ridge and the MLP are first fitted without a
+    ``holdout`` share of the clips (a clip's frames never straddle the split) and scored
+    on them; then the chosen ``kind`` is fitted on all clips.
+    Returns (refiner, {model: held-out mean joint error, mm}).
+    """
+    feats, tgts, groups = [], [], []
+    for g, r in enumerate(records):
+        cam = camera[r["name"]]
+        _, valid, lifted, p = relift(r["out"], cam, ExtractOptions(refiner=None), full=True)
+        v = valid & r["present"]
+        feats.append(features(lifted.on_rays[v], lifted.pose_points[v], p["visibility"][v]))
+        tgts.append(targets(cam.to_camera(lifted.joints[v]), cam.to_camera(r["truth"][v]), ROOT))
+        groups.append(np.full(int(v.sum()), g))
+    x, y, grp = np.concatenate(feats), np.concatenate(tgts), np.concatenate(groups)
+    held = np.random.default_rng(0).permutation(len(records))[: max(1, round(holdout * len(records)))]
+    test = np.isin(grp, held)
+
+    def score(correction: np.ndarray) -> float:
+        return round(1000 * float(np.linalg.norm((y[test] - correction).reshape(-1, 25, 3), axis=-1).mean()), 2)
+
+    check = {"none": score(np.zeros_like(y[test])),
+             "ridge": score(fit(x[~test], y[~test], alpha).correction(x[test]).reshape(-1, 75)),
+             "mlp": score(fit_mlp(x[~test], y[~test]).correction(x[test]).reshape(-1, 75))}  # fmt: skip
+    log.info("held-out mean joint error of the correction target (mm): %s", check)
+    meta = {"source": "built-in refiner", "clips": [r["name"] for r in records], "frames": len(x),
+            "held_out_clips": len(held), "held_out_joint_error_mm": check}  # fmt: skip
+    refiner = fit_mlp(x, y, meta=meta) if kind == "mlp" else fit(x, y, alpha, meta=meta)
+    return refiner, check
+
+
 # ----------------------------------------------------------------------------- main
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=REPO / "build" / "synth", help="synthetic set (generated if absent)")
     p.add_argument("--benchmark", default="xsub")
-    p.add_argument("--work", type=Path, default=REPO / "build" / "pose_accuracy", help="renders and landmarks cache")
+    p.add_argument("--work", type=Path, default=REPO / "build" / "pose_320", help="renders and landmarks cache")
     p.add_argument("--per-view", type=int, default=3, help="clips per camera view")
     p.add_argument("--tune", action="store_true", help="fit the mapping constants on training clips instead")
-    p.add_argument("--render-args", default="", help="extra arguments for python -m render")
+    p.add_argument("--fit-refiner", action="store_true",
+                   help="fit the pose refiner on renders of --fit-clips training clips instead")
+    p.add_argument("--fit-clips", type=int, default=150, help="training clips for --fit-refiner")
+    p.add_argument("--refiner-out", type=Path, default=DEFAULT_REFINER_PATH, help="where --fit-refiner writes")
+    p.add_argument("--refiner-kind", choices=("mlp", "ridge"), default="mlp", help="what --fit-refiner fits")
+    p.add_argument("--alpha", type=float, default=0.3, help="ridge penalty for --fit-refiner")
+    p.add_argument("--render-args", default="--resolution 320x240",
+                   help="arguments for python -m render (default: the pipeline's resolution, config/config.yaml)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pose_accuracy.json")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -326,10 +381,14 @@ def main() -> int:
     data = ensure_synth(args.data)
     meta = json.loads((data / "meta.json").read_text())
     views = json.loads((data / "views.json").read_text())
-    split_name = "train" if args.tune else "val"
+    split_name = "train" if args.tune or args.fit_refiner else "val"
     split = load_split(data / args.benchmark, split_name, mmap=False)
-    chosen = pick_clips(split, meta, args.per_view, seed=1 if args.tune else 0)
-    work = args.work / split_name
+    if args.fit_refiner:  # many clips, any view or class: a random sample of the training split
+        chosen = [int(i) for i in np.random.default_rng(3).permutation(len(split.names))[: args.fit_clips]]
+        work = args.work / "train_fit"
+    else:
+        chosen = pick_clips(split, meta, args.per_view, seed=1 if args.tune else 0)
+        work = args.work / split_name
     work.mkdir(parents=True, exist_ok=True)
 
     records = []
@@ -356,6 +415,12 @@ def main() -> int:
         log.info("%s (%s): detected %d/%d", name, records[-1]["view"], summary["detected"], summary["frames"])
 
     camera = {r["name"]: Camera.load(r["out"].parent / f"{r['name']}.camera.json") for r in records}
+    if args.fit_refiner:
+        refiner, check = fit_refiner(records, camera, args.refiner_kind, args.alpha)
+        refiner.save(args.refiner_out)
+        print(json.dumps({"refiner": str(args.refiner_out), "kind": refiner.meta["kind"], "frames": refiner.meta["frames"],
+                          "clips": len(records), "held_out_joint_error_mm": check}, indent=2))  # fmt: skip
+        return 0
     if args.tune:
         items = []
         for r in records:
@@ -380,13 +445,16 @@ def main() -> int:
 
     train = load_split(data / args.benchmark, "train", mmap=True)
     train_prior = prior_from_skeletons(np.asarray(train.data[:, :, :, :, :1]), f"{args.benchmark}/train")
-    variants = {  # one change at a time from the first
-        "body_prior": lambda r: ExtractOptions(floor_plane="off"),
-        "no_facing_prior": lambda r: ExtractOptions(floor_plane="off", max_turn_deg=None),
-        "no_rays": lambda r: ExtractOptions(floor_plane="off", rays=False),
-        "no_body_prior": lambda r: ExtractOptions(floor_plane="off", body_prior="none"),
-        "train_split_body_prior": lambda r: ExtractOptions(floor_plane="off", body_prior=train_prior),
-        # the default when the camera file carries the renderer's floor (render writes it)
+    variants = {  # one change at a time from the first (the defaults: body prior, refiner, jump rejection)
+        "default": lambda r: ExtractOptions(),
+        "no_refiner": lambda r: ExtractOptions(refiner=None),
+        "no_jump_rejection": lambda r: ExtractOptions(max_jump=None),
+        "no_facing_prior": lambda r: ExtractOptions(max_turn_deg=None),
+        "no_rays_no_refiner": lambda r: ExtractOptions(rays=False, refiner=None),
+        "no_body_prior": lambda r: ExtractOptions(body_prior="none"),
+        "train_split_body_prior": lambda r: ExtractOptions(body_prior=train_prior),
+        # the renderer's floor (render writes it into the camera file; placed from the source
+        # skeleton, so off by default) and the synthetic set's own floor (views.json)
         "render_floor": lambda r: ExtractOptions(floor_plane=render_floor(r, camera[r["name"]])),
         "calibrated_floor": lambda r: ExtractOptions(floor_plane=calibrated_floor(views, r["name"]),
                                                      sole_height=CALIBRATED_SOLE_HEIGHT),
@@ -420,6 +488,7 @@ def main() -> int:
         "clips": [{"name": r["name"], "view": r["view"], "label": r["label"], "frames": r["summary"]["frames"],
                    "detected": r["summary"]["detected"], "filled": r["summary"]["filled_frames"],
                    "mirrored_by_facing_prior": int(prepare(cached_detections(r["out"]), ExtractOptions())["mirrored"].sum()),
+                   "rejected_as_jumps": np.flatnonzero(prepare(cached_detections(r["out"]), ExtractOptions())["rejected"]).tolist(),
                    "render": {"engine": r["render"].get("engine"), "body": r["render"].get("body"),
                               "size": f"{r['render'].get('width')}x{r['render'].get('height')}",
                               "retarget_error_mm": r["render"].get("retarget_error_mm")}}
@@ -439,6 +508,7 @@ def main() -> int:
         "limb_joints": [NTU_RGBD.joint_names[j] for j in LIMBS],
         "axes": ["x (left)", "y (up)", "z (depth)"],
         "mapping_rules": DEFAULT_RULES,
+        "refiner": resolve_refiner("default").meta if DEFAULT_REFINER_PATH.is_file() else None,
         "default_prior_total_m": round(DEFAULT_PRIOR.total, 3),
         "train_prior_total_m": round(train_prior.total, 3),
         "machine": platform.platform(),
@@ -454,10 +524,10 @@ def _print(results: dict) -> None:
           f"{results['speed']['frames_per_cpu_second']} frames per CPU-second")  # fmt: skip
     for vname, v in results["variants"].items():
         print(f"\n[{vname}]")
-        print(f"{'view':>10} {'PA-limb':>8} {'PA-all':>8} {'cam-limb':>9} {'cam-all':>8} {'rootrel':>8} "
+        print(f"{'view':>10} {'PA-limb':>8} {'PA-all':>8} {'PA-all*':>8} {'cam-limb':>9} {'cam-all':>8} {'rootrel':>8} "
               f"{'dz mm':>7} {'dz %':>6} {'|dz|%':>6} {'swap':>5}")  # fmt: skip
         for view, a in [*v["per_view"].items(), ("all", v["all"])]:
-            print(f"{view:>10} {a['pa_mpjpe_limbs_mm']:8.1f} {a['pa_mpjpe_all_mm']:8.1f} {a['mpjpe_limbs_mm']:9.1f} "
+            print(f"{view:>10} {a['pa_mpjpe_limbs_mm']:8.1f} {a['pa_mpjpe_all_mm']:8.1f} {a['pa_mpjpe_all_fit_all_mm']:8.1f} {a['mpjpe_limbs_mm']:9.1f} "
                   f"{a['mpjpe_all_mm']:8.1f} {a['root_relative_mpjpe_mm']:8.1f} {a['root_depth_error_mm']:7.1f} "
                   f"{a['root_depth_error_pct']:6.2f} {a['root_depth_abs_error_pct']:6.2f} {a['swap_rate']:5.3f}")  # fmt: skip
 

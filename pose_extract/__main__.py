@@ -48,6 +48,10 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                    help="facing prior: frames MediaPipe reads as turned further from the camera than this are "
                         "taken as mirrored back-view readings and undone; 'none' turns it off "
                         f"(default {d.max_turn_deg})")
+    g.add_argument("--refiner", default="default",
+                   help="learned pose correction (pose_extract.refine): 'default' (fitted on renders of the "
+                        "synthetic set's training clips), 'none', or a refiner .npz "
+                        "(benchmarks/pose_accuracy.py --fit-refiner)")
     g.add_argument("--max-jump", default=str(d.max_jump),
                    help="reject (then interpolate) frames whose limb landmarks sit further than this many torso "
                         "lengths from their 5-frame running median; 'none' turns it off "
@@ -89,6 +93,7 @@ def _options(args: argparse.Namespace) -> ExtractOptions:
         rays=not args.no_rays,
         max_turn_deg=None if args.max_turn_deg.lower() == "none" else float(args.max_turn_deg),
         max_jump=None if args.max_jump.lower() == "none" else float(args.max_jump),
+        refiner=args.refiner,
         rules=rules,
     )
 

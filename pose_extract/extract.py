@@ -47,6 +47,7 @@ from pose_extract.lifting import (
     solve_translation,
 )
 from pose_extract.prior import BodyPrior, resolve_prior
+from pose_extract.refine import Refiner, resolve_refiner
 from pose_extract.temporal import JUMP_THRESHOLD, jump_frames
 from pose_extract.video import VideoError, iter_frames, probe
 
@@ -85,6 +86,9 @@ class ExtractOptions:
     floor_plane: str | tuple[float, float, float, float] = "off"
     sole_height: float = SOLE_HEIGHT  # metres between the floor and MediaPipe's lowest sole landmark
     rays: bool = True  # x, y from the 2-D landmarks' rays, depth from the 3-D pose
+    # learned pose correction (pose_extract.refine): 'default' (packaged, fitted on renders of
+    # training clips), 'none', or a refiner file
+    refiner: str | Path | Refiner | None = "default"
 
 
 @dataclass
@@ -168,6 +172,8 @@ class Lifted(NamedTuple):
     scale: float  # factor applied to MediaPipe's body
     reprojection_px: np.ndarray  # (T,) visibility-weighted mean pixel error
     scale_source: str  # 'floor', 'body_prior' or 'mediapipe'
+    on_rays: np.ndarray  # (T, 33, 3) camera-frame landmarks on their pixels' rays
+    pose_points: np.ndarray  # (T, 33, 3) camera-frame landmarks as MediaPipe's 3-D pose places them
 
 
 def lift(
@@ -181,6 +187,7 @@ def lift(
     floor: np.ndarray | None = None,
     sole_height: float = SOLE_HEIGHT,
     rays: bool = True,
+    refiner: Refiner | None = None,
 ) -> Lifted:
     """Landmarks of T frames -> NTU joints (T, 25, 3) in skeleton space.
 
@@ -188,7 +195,9 @@ def lift(
     from the body-size ``prior``, else it is MediaPipe's own (1). With ``rays`` each
     landmark then keeps only its depth from MediaPipe's 3-D pose and takes its image
     position from the 2-D landmark (:func:`~pose_extract.lifting.onto_rays`); the
-    reported reprojection error is the 3-D pose's before that. Invalid frames are zero.
+    reported reprojection error is the 3-D pose's before that. A ``refiner``
+    (:mod:`pose_extract.refine`) then corrects the joints relative to the spine base.
+    Invalid frames are zero.
     """
     matrix = mapping_matrix(**(rules or {}))
     world_k = mediapipe_to_kinect(world)
@@ -212,11 +221,13 @@ def lift(
     if valid.any():
         err = reprojection_error(cam_points[valid], image[valid], camera)
         reproj[valid] = (err * weights[valid]).sum(axis=1) / weights[valid].sum(axis=1)
-    if rays:
-        cam_points = onto_rays(cam_points, image, camera)
-    joints = camera.from_camera(to_ntu(cam_points, matrix))
+    on_rays = onto_rays(cam_points, image, camera)
+    ntu = to_ntu(on_rays if rays else cam_points, matrix)
+    if refiner is not None and valid.any():
+        ntu[valid] = refiner.apply(ntu[valid], on_rays[valid], cam_points[valid], visibility[valid])
+    joints = camera.from_camera(ntu)
     joints[~valid] = 0.0
-    return Lifted(joints, t, scale, reproj, source)
+    return Lifted(joints, t, scale, reproj, source, on_rays, cam_points)
 
 
 def prepare(det: Detections, options: ExtractOptions) -> dict[str, np.ndarray]:
@@ -266,6 +277,7 @@ def extract(
     if info.fps > 0 and abs(info.fps - cam.fps) > 0.01 * cam.fps:
         log.warning("%s: video runs at %.3f fps, the camera file says %.3f", video, info.fps, cam.fps)
     prior = resolve_prior(options.body_prior)
+    refiner = resolve_refiner(options.refiner)
     promised = expected_frames(video)
     if promised is not None and info.frame_count > 0 and info.frame_count != promised:
         raise VideoError(
@@ -298,7 +310,8 @@ def extract(
     image, image_z, world, visibility, presence = p["image"], p["image_z"], p["world"], p["visibility"], p["presence"]
     mirrored, rejected, filled, valid = p["mirrored"], p["rejected"], p["filled"], p["valid"]
     floor = floor_plane_for(cam, options.floor_plane)
-    lifted = lift(image, world, visibility, valid, cam, prior, options.rules, floor, options.sole_height, options.rays)
+    lifted = lift(image, world, visibility, valid, cam, prior, options.rules, floor, options.sole_height, options.rays,
+                  refiner)  # fmt: skip
     joints, translation, scale, reproj = lifted.joints, lifted.translation, lifted.scale, lifted.reprojection_px
     skeleton = np.ascontiguousarray(np.transpose(joints, (2, 0, 1))[..., None], dtype=np.float32)
 
@@ -335,9 +348,11 @@ def extract(
         "scale_source": lifted.scale_source,
         "body_prior": None if prior is None else prior.source,
         "floor_plane": None if floor is None else floor.tolist(),
+        "refiner": None if refiner is None else refiner.source,
         "root_depth_median_m": round(float(np.median(translation[valid, 2])), 4),
         "reprojection_px_median": round(float(np.median(reproj[valid])), 3),
-        "options": {k: (v.source if isinstance(v, BodyPrior) else v) for k, v in vars(options).items()},
+        "options": {k: (v.source if isinstance(v, (BodyPrior, Refiner)) else str(v) if isinstance(v, Path) else v)
+                    for k, v in vars(options).items()},
     }
     if summary["flagged"]:
         log.warning("%s flagged: %s", video, summary["reason"])

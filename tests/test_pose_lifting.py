@@ -82,7 +82,7 @@ def test_lift_returns_skeleton_space_joints_through_the_extrinsics(yaw):
     pixels = cam.project(skeleton_points)
     valid = np.ones(6, dtype=bool)
     valid[2] = False
-    joints, t, scale, reproj, _ = lift(pixels, as_mediapipe(camera_points), np.ones((6, 33)), valid, cam, prior=None)
+    joints, t, scale, reproj, *_ = lift(pixels, as_mediapipe(camera_points), np.ones((6, 33)), valid, cam, prior=None)
     expected = to_ntu(skeleton_points)
     np.testing.assert_allclose(joints[valid], expected[valid], atol=1e-3)
     assert np.all(joints[2] == 0) and scale == 1.0
@@ -99,8 +99,8 @@ def test_body_prior_rescales_the_body_and_moves_the_root_in_proportion():
     valid = np.ones(10, dtype=bool)
     pixels = cam.project(camera_points)
     assert body_scale(to_ntu(oversized * MEDIAPIPE_TO_KINECT), prior.lengths) == pytest.approx(1 / 1.08)
-    uncorrected, t_raw, _, _, _ = lift(pixels, oversized, np.ones((10, 33)), valid, cam, prior=None)
-    corrected, t_fix, scale, _, source = lift(pixels, oversized, np.ones((10, 33)), valid, cam, prior=prior)
+    uncorrected, t_raw, *_ = lift(pixels, oversized, np.ones((10, 33)), valid, cam, prior=None)
+    corrected, t_fix, scale, _, source, *_ = lift(pixels, oversized, np.ones((10, 33)), valid, cam, prior=prior)
     assert scale == pytest.approx(1 / 1.08) and source == "body_prior"
     np.testing.assert_allclose(corrected, truth, atol=2e-3)
     # Without the prior the same pixels put the root ~8 % further away.
@@ -136,12 +136,12 @@ def test_floor_plane_fixes_the_body_size_and_depth(yaw):
     valid = np.ones(12, dtype=bool)
     plane = np.array([0.0, 2.0, 0.0, -2.0 * floor_y])  # y = floor_y, normal up, not unit length
     oversized = as_mediapipe(camera_points) * 1.1
-    joints, _, scale, _, source = lift(pixels, oversized, np.ones((12, 33)), valid, cam, prior=None,
+    joints, _, scale, _, source, *_ = lift(pixels, oversized, np.ones((12, 33)), valid, cam, prior=None,
                                        floor=plane, sole_height=0.02)  # fmt: skip
     assert source == "floor" and scale == pytest.approx(1 / 1.1, rel=1e-3)
     np.testing.assert_allclose(joints, to_ntu(skeleton_points), atol=3e-3)
     # A floor above every foot (camera below it) is unusable: fall back to the prior/MediaPipe.
-    _, _, scale, _, source = lift(pixels, oversized, np.ones((12, 33)), valid, cam, prior=None,
+    _, _, scale, _, source, *_ = lift(pixels, oversized, np.ones((12, 33)), valid, cam, prior=None,
                                   floor=np.array([0.0, 1.0, 0.0, -5.0]))  # fmt: skip
     assert source == "mediapipe" and scale == 1.0
 
