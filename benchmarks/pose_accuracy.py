@@ -357,6 +357,53 @@ def fit_refiner(records: list[dict], camera: dict[str, Camera], kind: str, alpha
     return refiner, check
 
 
+# ----------------------------------------------------------------------------- perturbations
+
+def perturbation_survival(results: Path) -> dict:
+    """How much of an attack's perturbation the extraction keeps, with and without the refiner.
+
+    Reads a pipeline results directory (``skeletons/CLIP/{clean,perturbed}.npy``,
+    ``videos/CLIP/*.camera.json`` + ``.render.json``, ``poses/CLIP/*.landmarks.npz``) and
+    compares, over the leg joints (the advanced mode's region), the perturbation put in
+    (perturbed minus clean source) with the one that comes out (perturbed minus clean
+    extraction), both relative to the spine base. ``gain``: least-squares slope of the
+    extracted on the true perturbation (1 = kept in full, 0 = erased); ``error_mm``: mean
+    distance between the two.
+    """
+    legs = list(NTU_RGBD.leg_joints)
+    variants = {"default": ExtractOptions(), "no_refiner": ExtractOptions(refiner=None)}
+    rows: dict[str, list[dict]] = {v: [] for v in variants}
+    for clip in sorted(p for p in (results / "poses").iterdir() if (p / "perturbed.landmarks.npz").is_file()):
+        lifted: dict = {}
+        for cond in ("clean", "perturbed"):
+            video = results / "videos" / clip.name
+            cam = Camera.load(video / f"{cond}.camera.json")
+            record = json.loads((video / f"{cond}.render.json").read_text())
+            truth, present = clip_frames(np.load(results / "skeletons" / clip.name / f"{cond}.npy"), record["frames_rendered"])
+            for vname, options in variants.items():
+                pred, valid = relift(clip / f"{cond}.npy", cam, options)
+                lifted[cond, vname] = (pred - pred[:, ROOT : ROOT + 1], valid & present, truth - truth[:, ROOT : ROOT + 1])
+        for vname in variants:
+            (pc, vc, tc), (pp, vp, tp) = lifted["clean", vname], lifted["perturbed", vname]
+            n = min(len(pc), len(pp))
+            v = vc[:n] & vp[:n]
+            true = (tp[:n] - tc[:n])[v][:, legs]
+            got = (pp[:n] - pc[:n])[v][:, legs]
+            rows[vname].append({"clip": clip.name, "frames": int(v.sum()),
+                                "true_mm": 1000 * float(np.linalg.norm(true, axis=-1).mean()),
+                                "extracted_mm": 1000 * float(np.linalg.norm(got, axis=-1).mean()),
+                                "gain": float((got * true).sum() / (true * true).sum()),
+                                "error_mm": 1000 * float(np.linalg.norm(got - true, axis=-1).mean())})  # fmt: skip
+    if not rows["default"]:
+        raise SystemExit(f"{results}: no poses/CLIP/perturbed.landmarks.npz to compare")
+    out: dict = {"what": "leg perturbation (perturbed - clean, spine-base relative) put in vs extracted",
+                 "results": str(results), "clips": len(rows["default"])}  # fmt: skip
+    for vname, r in rows.items():
+        out[vname] = {k: round(float(np.mean([x[k] for x in r])), 3) for k in ("true_mm", "extracted_mm", "gain", "error_mm")}
+        out[vname]["per_clip"] = r
+    return out
+
+
 # ----------------------------------------------------------------------------- main
 
 def main() -> int:
@@ -372,12 +419,22 @@ def main() -> int:
     p.add_argument("--refiner-out", type=Path, default=DEFAULT_REFINER_PATH, help="where --fit-refiner writes")
     p.add_argument("--refiner-kind", choices=("mlp", "ridge"), default="mlp", help="what --fit-refiner fits")
     p.add_argument("--alpha", type=float, default=0.3, help="ridge penalty for --fit-refiner")
+    p.add_argument("--perturbation", type=Path, metavar="RESULTS",
+                   help="instead: how much of the attacks' perturbations survive extraction, from a pipeline "
+                        "results directory (-> benchmarks/results/pose_accuracy_perturbation.json)")
     p.add_argument("--render-args", default="--resolution 320x240",
                    help="arguments for python -m render (default: the pipeline's resolution, config/config.yaml)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pose_accuracy.json")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
+    if args.perturbation:
+        survival = perturbation_survival(args.perturbation)
+        survival["command"] = "python benchmarks/pose_accuracy.py " + " ".join(sys.argv[1:])
+        atomic_write_json(REPO / "benchmarks" / "results" / "pose_accuracy_perturbation.json", survival)
+        print(json.dumps({k: {m: v for m, v in d.items() if m != "per_clip"} for k, d in survival.items()
+                          if isinstance(d, dict)}, indent=2))  # fmt: skip
+        return 0
     data = ensure_synth(args.data)
     meta = json.loads((data / "meta.json").read_text())
     views = json.loads((data / "views.json").read_text())
