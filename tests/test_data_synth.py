@@ -13,8 +13,8 @@ from ciasa.data.stgcn import load_split
 from ciasa.data.synth import SynthConfig, class_names, generate
 from ciasa.data.synth.__main__ import main
 from ciasa.data.synth.body import J, Pose, forward_kinematics, sample_body
-from ciasa.data.synth.generate import perform
-from ciasa.data.synth.motions import ACTIONS, two_bone_ik
+from ciasa.data.synth.generate import FORMAT, perform
+from ciasa.data.synth.motions import ACTIONS, FINE_ACTIONS, GROSS_ACTIONS, select_actions, two_bone_ik
 from ciasa.skeleton import NTU_RGBD, bone_lengths
 
 SMALL = SynthConfig(subjects=(1, 3, 4), frames=40)
@@ -37,12 +37,104 @@ def test_deterministic_and_seed_dependent(small):
     np.testing.assert_array_equal(alone[0].clip, next(s for s in small if s.name == alone[0].name).clip)
 
 
+GROSS_IDS = [1, 6, 7, 8, 9, 10, 22, 23, 24, 26, 27, 31, 35, 38]
+FINE_IDS = [2, 3, 4, 11, 12, 28, 33, 34, 37, 39, 40, 41, 44, 45, 47, 49]
+
+
 def test_classes_are_ntu_actions():
     names = class_names()
-    assert len(names) >= 12 and len(set(names)) == len(names)
+    assert len(names) == 30 and len(set(names)) == len(names)
     ids = [a.ntu_id for a in ACTIONS]
-    assert {1, 7, 8, 9, 10, 22, 23, 24, 27, 31, 35, 38} <= set(ids)
+    # the format-1 classes keep labels 0-13; the fine-grained ones follow in A-number order
+    assert ids == GROSS_IDS + FINE_IDS
     assert names == [NTU_ACTIONS[i - 1] for i in ids]
+    assert FORMAT == "ciasa-synth/2"
+
+
+def test_action_subsets_and_their_labels():
+    assert SynthConfig().action_list == ACTIONS
+    assert [a.ntu_id for a in SynthConfig(actions="gross").action_list] == GROSS_IDS
+    assert [a.ntu_id for a in SynthConfig(actions="fine").action_list] == FINE_IDS
+    # a comma list keeps the ACTIONS order, whatever order it is written in
+    assert [a.ntu_id for a in select_actions("28, A003,1")] == [1, 3, 28]
+    for bad in ("5", "1,x", "60", ","):
+        with pytest.raises(ValueError, match="actions|action list"):
+            SynthConfig(actions=bad)
+    samples = generate(SynthConfig(subjects=(1, 3), frames=32, actions="28,3,1", all_views=True))
+    assert {s.label for s in samples} == {0, 1, 2}
+    for s in samples:
+        assert parse_sample_name(s.name).action == (1, 3, 28)[s.label]
+    # a class looks the same in every subset (its draws depend on its A-number, not its label)
+    full = {s.name: s.clip for s in generate(SynthConfig(subjects=(3,), frames=32, all_views=True))}
+    for s in samples:
+        if s.subject == 3:
+            np.testing.assert_array_equal(s.clip, full[s.name])
+
+
+def _mid(action_id: int, subject: int, frames: int = 64) -> tuple[np.ndarray, slice]:
+    """A clean performance (T, 25, 3) in the body frame (L, U, F) and its held middle part."""
+    label = [a.ntu_id for a in ACTIONS].index(action_id)
+    x = perform(0, subject, label, 1, frames)
+    return x, slice(int(0.45 * frames), int(0.55 * frames))  # inside every hold, whatever the timing
+
+
+def test_fine_actions_put_the_hand_where_the_name_says():
+    for subject in range(1, 9):
+        x, mid = _mid(28, subject)  # phone call: right hand at the right ear, wrist just below
+        head, hand, wrist = x[mid, J["head"]], x[mid, J["right_hand"]], x[mid, J["right_wrist"]]
+        assert (hand[:, 0] < head[:, 0] - 0.07).all(), "the phone is on the right side of the head"
+        assert (np.abs(hand[:, 1] - head[:, 1]) < 0.07).all() and (np.abs(hand[:, 2] - head[:, 2]) < 0.07).all()
+        ear = head + np.array([-0.085, -0.03, 0.0])  # about where the right ear is
+        assert (np.linalg.norm(wrist - ear, axis=-1) < 0.12).all(), "the wrist ends near the ear"
+        assert (wrist[:, 1] < hand[:, 1]).all(), "fingers up: the wrist is below the hand"
+
+        x, mid = _mid(47, subject)  # neck pain: the hand behind the neck
+        assert (x[mid, J["right_hand"], 2] < x[mid, J["neck"], 2] - 0.03).all()
+        assert (np.linalg.norm(x[mid, J["right_hand"]] - x[mid, J["neck"]], axis=-1) < 0.16).all()
+
+        x, mid = _mid(4, subject)  # brushing hair: the hand over the head at some point
+        assert (x[:, J["right_hand"], 1] > x[:, J["head"], 1] + 0.08).any()
+
+        x, mid = _mid(33, subject)  # check time: the left forearm horizontal in front, head bowed
+        elbow, wrist = x[mid, J["left_elbow"]], x[mid, J["left_wrist"]]
+        assert (np.abs(elbow[:, 1] - wrist[:, 1]) < 0.1).all() and (wrist[:, 2] > x[mid, J["spine_shoulder"], 2] + 0.2).all()
+        assert (x[mid, J["head"], 2] > x[mid, J["neck"], 2] + 0.04).all(), "the head looks down at the watch"
+
+        x, mid = _mid(40, subject)  # cross hands: each wrist on the other side of the midline
+        mid_x = x[mid, J["spine_shoulder"], 0]
+        assert (x[mid, J["right_wrist"], 0] > mid_x).all() and (x[mid, J["left_wrist"], 0] < mid_x).all()
+
+
+def test_brushing_teeth_scrubs_fast_at_the_mouth():
+    for subject in (1, 2, 3):
+        x, _ = _mid(3, subject, frames=160)
+        hold = slice(72, 96)
+        rel = x[hold, J["right_hand"]] - x[hold, J["head"]]
+        assert (np.linalg.norm(rel, axis=-1) < 0.22).all() and (rel[:, 1] < 0).all(), "the hand at the mouth"
+        lateral = rel[:, 0] - np.polyval(np.polyfit(np.arange(len(rel)), rel[:, 0], 2), np.arange(len(rel)))
+        spectrum = np.abs(np.fft.rfft(lateral * np.hanning(len(lateral)), n=256))
+        freq = np.fft.rfftfreq(256, 1 / 30.0)
+        assert 2.5 <= freq[spectrum.argmax()] <= 4.5, "a 3-4 Hz side-to-side scrub"
+        assert lateral.std() > 0.008
+    # drinking holds the hand still at the mouth: no such oscillation
+    x, _ = _mid(1, 1, frames=160)
+    rel = x[72:96, J["right_hand"], 0] - x[72:96, J["head"], 0]
+    assert np.abs(np.diff(rel, 2)).mean() < np.abs(np.diff(lateral, 2)).mean() / 3
+
+
+def test_fine_actions_keep_hands_out_of_the_head_and_torso():
+    hands = [J[f"{s}_{j}"] for s in ("left", "right") for j in ("wrist", "hand", "hand_tip", "thumb")]
+    for action in FINE_ACTIONS:
+        label = ACTIONS.index(action)
+        for subject in range(1, 7):
+            x = perform(0, subject, label, 1, 48)
+            head = np.linalg.norm(x[:, hands] - x[:, None, J["head"]], axis=-1)
+            neck = np.linalg.norm(x[:, hands] - x[:, None, J["neck"]], axis=-1)
+            chest = np.linalg.norm(x[:, hands] - x[:, None, J["spine_mid"]], axis=-1)
+            name = NTU_ACTIONS[action.ntu_id - 1]
+            assert head.min() > 0.085, f"{name}: a hand inside the head ({head.min():.3f} m from its centre)"
+            assert neck.min() > 0.05, f"{name}: a hand inside the neck ({neck.min():.3f} m)"
+            assert chest.min() > 0.09, f"{name}: a hand inside the chest ({chest.min():.3f} m)"
 
 
 def test_sample_names_encode_subject_camera_action(small):
@@ -95,7 +187,7 @@ def test_plausible_geometry(small):
         x = s.clip[..., 0]
         height = x[1, 0, J["head"]] - x[1, 0, [J["left_foot"], J["right_foot"]]].min()
         if ACTIONS[s.label].ntu_id != 9:  # 'standing up' starts seated
-            assert 1.2 < height < 1.85, s.name
+            assert 1.2 < height < 1.9, s.name  # statures up to 1.90 m, the head joint below the top
 
 
 def test_feet_on_the_floor_and_sitting_needs_a_seat():
@@ -131,9 +223,10 @@ def test_left_right_follow_the_kinect_convention(small):
             assert ls[2] < rs[2], s.name
 
 
-def test_motions_differ_in_gross_limb_motion():
+def test_mean_motions_differ():
     """Each class moves its limbs differently: mean joint trajectories (body frame) of two
-    classes differ by more than the spread of re-extraction error (~5-10 cm)."""
+    classes differ somewhere by more than the spread of re-extraction error (~5-10 cm);
+    the fine-grained classes differ mostly in where and how the hands go, not in this."""
     mean = []
     for label in range(len(ACTIONS)):
         perfs = np.stack([perform(0, s, label, 1, 48) for s in (1, 2, 3, 4)])
@@ -184,6 +277,7 @@ def test_cli_writes_contract_layout(tmp_path):
     meta = json.loads((out / "meta.json").read_text())
     assert meta["fps"] == 30 and meta["frames"] == 32 and meta["bodies"] == 2 and meta["seed"] == 0
     assert [c["name"] for c in meta["classes"]] == class_names()
+    assert meta["format"] == "ciasa-synth/2" and meta["actions"] == "all" and len(meta["classes"]) == 30
     assert meta["cameras"]["2"]["yaw_deg"] == 45.0
     views = json.loads((out / "views.json").read_text())
     assert len(views) == meta["samples"] and {"floor_normal", "floor_offset", "yaw_deg"} <= set(next(iter(views.values())))
@@ -202,11 +296,28 @@ def test_cli_writes_contract_layout(tmp_path):
             assert (p.performer not in XSUB_TRAIN_SUBJECTS) if bench == "xsub" else (p.camera == 1)
 
 
+def test_cli_actions_subset(tmp_path):
+    out = tmp_path / "fine"
+    assert main(["--out", str(out), "--subjects", "1-4", "--frames", "20", "--actions", "fine", "--quiet"]) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["actions"] == "fine"
+    assert [c["ntu_action"] for c in meta["classes"]] == [f"A{i:03d}" for i in FINE_IDS]
+    assert [c["label"] for c in meta["classes"]] == list(range(16))
+    names = json.loads((out / "xsub" / "classes.json").read_text())
+    assert names == [NTU_ACTIONS[i - 1] for i in FINE_IDS]
+    train = load_split(out / "xsub", "train")
+    assert set(np.asarray(train.labels).tolist()) == set(range(16))
+    for name, label in zip(train.names, train.labels):
+        assert parse_sample_name(name).action == FINE_IDS[label]
+
+
 def test_cli_rejects_bad_options(tmp_path, capsys):
     assert main(["--out", str(tmp_path), "--frames", "4"]) == 2
     assert "--frames must be at least 16" in capsys.readouterr().err
     assert main(["--out", str(tmp_path), "--cameras", "1,7"]) == 2
     assert main(["--out", str(tmp_path), "--subjects", "x-y"]) == 2
+    assert main(["--out", str(tmp_path), "--actions", "1,5"]) == 2
+    assert "--actions" in capsys.readouterr().err
     with pytest.raises(ValueError, match="split is empty"):
         main(["--out", str(tmp_path), "--subjects", "1,2", "--quiet"])  # both xsub training subjects
 

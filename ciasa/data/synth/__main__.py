@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="film every performance with every camera (NTU-style, 3x the samples) instead of one camera each",
     )
+    p.add_argument(
+        "--actions",
+        default="all",
+        help="classes to generate: all (30), gross (the 14 gross-motion ones), fine (the 16 fine-grained "
+        "hand-to-head/torso ones) or a comma list of A-numbers, e.g. 1,3,28; labels are 0..k-1 in the order above",
+    )
     p.add_argument("--jitter", type=float, default=0.008, help="Kinect-like joint noise, metres (hands/feet 1.8x)")
     p.add_argument("--plot", action="store_true", help="also draw OUT/synth_classes.png (skeleton strips per class)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -62,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             cameras=cameras,
             all_views=args.all_views,
             jitter_m=args.jitter,
+            actions=args.actions,
         )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -84,7 +91,8 @@ def plot_dataset(path: Path, config: SynthConfig) -> Path:
     few = replace(config, subjects=config.subjects[:6], all_views=True, cameras=(1, 2, 3))
     samples = generate(few)
     rows, titles, strip_titles = [], [], []
-    for label, (action, name) in enumerate(zip(ACTIONS, class_names())):
+    actions = config.action_list
+    for label, (action, name) in enumerate(zip(actions, class_names(actions))):
         front = [s for s in samples if s.label == label and s.camera == 1][:2]
         side = [s for s in samples if s.label == label and s.camera == 2 and s.subject != front[0].subject][:1]
         chosen = front + side

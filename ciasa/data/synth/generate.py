@@ -18,7 +18,7 @@ import numpy as np
 from ciasa.data.ntu import NTU_ACTIONS, XSUB_TRAIN_SUBJECTS, XVIEW_TRAIN_CAMERAS, format_sample_name
 from ciasa.data.stgcn import save_split
 from ciasa.data.synth.body import forward_kinematics, sample_body
-from ciasa.data.synth.motions import ACTIONS, PoseBuilder, Style
+from ciasa.data.synth.motions import ACTIONS, Action, PoseBuilder, Style, select_actions
 from ciasa.data.synth.scene import CAMERA_YAW_DEG, View, kinect_jitter, sample_view, to_camera_space
 from ciasa.io import atomic_write_json
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 FPS = 30.0
 SETUP = 1
-FORMAT = "ciasa-synth/1"
+FORMAT = "ciasa-synth/2"  # 2: 30 classes (16 fine-grained ones added), --actions subsets
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,13 @@ class SynthConfig:
     cameras: tuple[int, ...] = (1, 2, 3)
     all_views: bool = False  # True: every performance seen by every camera (NTU-style)
     jitter_m: float = 0.008
+    actions: str = "all"  # 'all', 'gross', 'fine' or A-numbers '1,3,28'; labels 0..k-1 in ACTIONS order
 
     def __post_init__(self) -> None:
+        try:
+            select_actions(self.actions)
+        except ValueError as err:
+            raise ValueError(f"--actions: {err}") from None
         if self.frames < 16:
             raise ValueError(f"--frames must be at least 16 (an action needs room), got {self.frames}")
         if self.bodies < 1:
@@ -54,17 +59,27 @@ class SynthConfig:
             raise ValueError(f"cameras must be among {sorted(CAMERA_YAW_DEG)}, got {self.cameras}")
 
 
-def class_names() -> list[str]:
-    return [NTU_ACTIONS[a.ntu_id - 1] for a in ACTIONS]
+    @property
+    def action_list(self) -> tuple[Action, ...]:
+        """The chosen classes, label order."""
+        return select_actions(self.actions)
+
+
+def class_names(actions: Sequence[Action] = ACTIONS) -> list[str]:
+    return [NTU_ACTIONS[a.ntu_id - 1] for a in actions]
 
 
 def _rng(*key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(k) for k in key]))
 
 
-def perform(seed: int, subject: int, label: int, replication: int, frames: int) -> np.ndarray:
-    """One performance in the subject's body frame, (T, 25, 3), before any camera."""
-    action = ACTIONS[label]
+def perform(seed: int, subject: int, label: int | Action, replication: int, frames: int) -> np.ndarray:
+    """One performance in the subject's body frame, (T, 25, 3), before any camera.
+
+    ``label`` indexes the full :data:`ACTIONS` (or is the action itself); the draws
+    depend on the action's A-number, not on its label, so a class looks the same in
+    every subset."""
+    action = label if isinstance(label, Action) else ACTIONS[label]
     body = sample_body(_rng(seed, 1, subject))
     rng = _rng(seed, 2, subject, action.ntu_id, replication)
     t = np.arange(frames, dtype=float)
@@ -102,9 +117,10 @@ def generate(config: SynthConfig, progress: bool = False) -> list[Sample]:
     """All samples of the set, in a fixed order (subject, action, replication, camera)."""
     from tqdm import tqdm
 
+    actions = config.action_list
     jobs = []
     for subject in config.subjects:
-        for label, action in enumerate(ACTIONS):
+        for label, action in enumerate(actions):
             for rep in range(1, config.replications + 1):
                 if config.all_views:
                     cams = list(config.cameras)
@@ -113,8 +129,8 @@ def generate(config: SynthConfig, progress: bool = False) -> list[Sample]:
                 jobs.append((subject, label, rep, cams))
     samples: list[Sample] = []
     for subject, label, rep, cams in tqdm(jobs, desc="synth", unit="perf", disable=not progress):
-        ntu_id = ACTIONS[label].ntu_id
-        perf = perform(config.seed, subject, label, rep, config.frames)
+        ntu_id = actions[label].ntu_id
+        perf = perform(config.seed, subject, actions[label], rep, config.frames)
         for cam in cams:
             rng = _rng(config.seed, 3, subject, ntu_id, rep, cam)
             view = sample_view(rng, cam)
@@ -137,7 +153,8 @@ def write_dataset(out: str | Path, config: SynthConfig, progress: bool = True) -
     t0 = time.perf_counter()
     samples = generate(config, progress=progress)
     gen_s = time.perf_counter() - t0
-    names = class_names()
+    actions = config.action_list
+    names = class_names(actions)
     sizes: dict[str, dict[str, int]] = {}
     for benchmark in ("xsub", "xview"):
         sizes[benchmark] = {}
@@ -173,7 +190,8 @@ def write_dataset(out: str | Path, config: SynthConfig, progress: bool = True) -
         "distance_m": [2.5, 4.0],
         "camera_height_m": [0.7, 1.2],
         "jitter_m": config.jitter_m,
-        "classes": [{"label": i, "ntu_action": f"A{a.ntu_id:03d}", "name": n} for i, (a, n) in enumerate(zip(ACTIONS, names))],
+        "actions": config.actions,
+        "classes": [{"label": i, "ntu_action": f"A{a.ntu_id:03d}", "name": n} for i, (a, n) in enumerate(zip(actions, names))],
         "xsub_train_subjects": list(XSUB_TRAIN_SUBJECTS),
         "xview_train_cameras": list(XVIEW_TRAIN_CAMERAS),
         "sizes": sizes,
@@ -205,9 +223,11 @@ def parse_subjects(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(out)))
 
 
-def samples_by_class(samples: Sequence[Sample], per_class: int, camera: int = 1) -> list[list[Sample]]:
+def samples_by_class(
+    samples: Sequence[Sample], per_class: int, camera: int = 1, num_classes: int = len(ACTIONS)
+) -> list[list[Sample]]:
     """The first ``per_class`` samples of each class seen by ``camera`` (for figures)."""
-    rows: list[list[Sample]] = [[] for _ in ACTIONS]
+    rows: list[list[Sample]] = [[] for _ in range(num_classes)]
     for s in samples:
         if s.camera == camera and len(rows[s.label]) < per_class:
             rows[s.label].append(s)
