@@ -1,7 +1,8 @@
 """How long the embedded data set and the raw NTU reader take.
 
-- ``synth``: ``write_dataset`` with the default configuration (40 subjects x 14 classes,
-  T=64, M=1: 560 clips, both benchmarks written), median of ``--repeats`` runs, split
+- ``synth``: ``write_dataset`` with the default configuration (40 subjects x 30 classes
+  x 2 performances, T=64, M=1: 2400 clips, both benchmarks written), median of
+  ``--repeats`` runs, split
   into generation (kinematics, views, jitter) and writing. The baseline is the cost of
   writing the same clips alone (``save_split`` of both benchmarks), so the ratio says
   how much the generator adds on top of plain I/O.
@@ -67,6 +68,8 @@ def bench_synth(repeats: int) -> dict:
     return {
         "clips": meta["samples"],
         "classes": len(meta["classes"]),
+        "format": meta["format"],
+        "ms_per_clip_total": round(1000 * total / meta["samples"], 3),
         "frames": config.frames,
         "bodies": config.bodies,
         "sizes": meta["sizes"],
