@@ -569,7 +569,7 @@ def _move_hand(
     return target
 
 
-def _hold_phase(p: PoseBuilder, u: np.ndarray, b: float, c: float) -> np.ndarray:
+def _hold_phase(u: np.ndarray, b: float, c: float) -> np.ndarray:
     """0..1 across the held part of an action (between its rise and fall)."""
     return np.clip((u - b) / max(c - b, 1e-6), 0.0, 1.0)
 
@@ -587,7 +587,7 @@ def eat_meal(p: PoseBuilder) -> None:
     left_goal = p.to_shoulder(plate + np.array([0.03 * s, -0.02 * s, 0.0]), LEFT)
     _move_hand(p, LEFT, left_goal, w, np.array([0.0, 0.0, 0.04 * s]), np.array([LEFT * 0.8, -1.0, 0.0]))
     bites = p.rng.integers(2, 4)
-    v = _hold_phase(p, u, b, c)
+    v = _hold_phase(u, b, c)
     to_mouth = 0.5 * (1 - np.cos(2 * np.pi * bites * v)) * _in_hold(u, b, c)
     # the head leans to meet the food: set it before asking where the mouth is
     p.trunk["neck_pitch"] += (8 * w + p.a(0, 8) * to_mouth)
@@ -619,7 +619,7 @@ def brushing_hair(p: PoseBuilder) -> None:
     a, b, c, d = p.k(0.04, 0.24, 0.8, 0.96)
     w = envelope(u, a, b, c, d)
     strokes = p.rng.integers(2, 4)
-    v = _hold_phase(p, u, b, c)
+    v = _hold_phase(u, b, c)
     # a stroke runs front to back (quick), the return is slower and lifted off the hair
     ph = (strokes * v) % 1.0
     back = np.where(ph < 0.55, ph / 0.55, 1.0 - (ph - 0.55) / 0.45)
@@ -644,7 +644,7 @@ def reading(p: PoseBuilder) -> None:
     _move_hand(p, LEFT, left_goal, w, np.array([0.0, 0.0, 0.04 * s]), np.array([LEFT * 0.6, -1.0, 0.0]))
     # a page turn: the right hand sweeps over to the left edge and back, once
     turn_at = p.rng.uniform(0.35, 0.65)
-    turn = envelope(_hold_phase(p, u, b, c), turn_at - 0.18, turn_at - 0.06, turn_at, turn_at + 0.12)
+    turn = envelope(_hold_phase(u, b, c), turn_at - 0.18, turn_at - 0.06, turn_at, turn_at + 0.12)
     right = book + np.array([-half, 0.0, 0.0])
     over = np.array([half * 1.6, 0.02 * s, 0.03 * s])
     goal = p.to_shoulder(right, RIGHT) + turn[:, None] * over
@@ -662,7 +662,7 @@ def writing(p: PoseBuilder) -> None:
     _move_hand(p, LEFT, left_goal, w, np.array([0.0, 0.0, 0.04 * s]), np.array([LEFT * 0.8, -1.0, 0.0]))
     # the pen hand: a line drifting to the right with small loops (letters) on top
     gate = _in_hold(u, b, c)
-    v = _hold_phase(p, u, b, c)
+    v = _hold_phase(u, b, c)
     hz = p.rng.uniform(2.0, 3.2)
     ph = 2 * np.pi * hz * p.time
     loops = 0.008 * s * np.stack([np.sin(ph), 0.6 * np.cos(ph), 0.5 * np.sin(2 * ph)], axis=-1)
@@ -719,9 +719,9 @@ def wipe_face(p: PoseBuilder) -> None:
     a, b, c, d = p.k(0.04, 0.26, 0.82, 0.96)
     w = envelope(u, a, b, c, d)
     wipes = p.rng.integers(1, 3)
-    ph = (wipes * _hold_phase(p, u, b, c)) % 1.0
+    ph = (wipes * _hold_phase(u, b, c)) % 1.0
     down = np.where(ph < 0.7, smoothstep(ph / 0.7), 1 - smoothstep((ph - 0.7) / 0.3))  # slow down, quick up
-    down = down * _in_hold(u, b, c, 0.03) if wipes > 1 else smoothstep(_hold_phase(p, u, b, c))
+    down = down * _in_hold(u, b, c, 0.03) if wipes > 1 else smoothstep(_hold_phase(u, b, c))
     p.trunk["neck_pitch"] += 10 * w
     shift = _offset(p, 0.006)
     for side in (LEFT, RIGHT):
