@@ -27,7 +27,7 @@ them; the defaults in that module were set from its output. ``--fit-refiner`` re
 ``--fit-clips`` random training clips and fits the pose refiner
 (:mod:`pose_extract.refine`) on them; the packaged one came from
 
-    python benchmarks/pose_accuracy.py --fit-refiner --fit-clips 150
+    python benchmarks/pose_accuracy.py --fit-refiner --fit-clips 150 --fit-perturbed 100
 
     python benchmarks/pose_accuracy.py                 # numbers (320x240) -> benchmarks/results/pose_accuracy.json
     python benchmarks/pose_accuracy.py --tune          # fit mapping constants on train clips
@@ -323,7 +323,27 @@ def camera_landmarks(out: Path, camera: Camera) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- refiner
 
-def fit_refiner(records: list[dict], camera: dict[str, Camera], kind: str, alpha: float, holdout: float = 0.2) -> tuple:
+def perturb_legs(clip: np.ndarray, rng: np.random.Generator, strength: float = 0.8) -> np.ndarray:
+    """A training clip (3, T, 25, M) with attack-like leg perturbations: every leg joint moved,
+    per axis, by up to ``strength`` times the advanced mode's clipping radius (hips 1 cm ...
+    feet 25 cm), changing from frame to frame about as fast as CIASA's do (Gaussian noise,
+    smoothed over ~1.5 frames, clipped). Only for training the refiner, so that it learns
+    that unusual legs in the landmarks are real."""
+    from scipy.ndimage import gaussian_filter1d
+
+    out = np.array(clip, dtype=np.float32, copy=True)
+    eps = NTU_RGBD.hierarchical_eps()  # (25,), 0 outside the legs
+    legs = list(NTU_RGBD.leg_joints)
+    frames = out.shape[1]
+    noise = gaussian_filter1d(rng.normal(size=(3, frames, len(legs))), sigma=1.5, axis=1)
+    noise /= noise.std(axis=1, keepdims=True) + 1e-9
+    delta = strength * eps[legs] * np.clip(noise, -1.0, 1.0)
+    present = np.abs(out[..., 0]).sum(axis=(0, 2)) > 0  # body 0's frames; padding stays zero
+    out[:, :, legs, 0] += np.where(present[None, :, None], delta, 0.0).astype(np.float32)
+    return out
+
+
+def fit_refiner(records: list[dict], kind: str, alpha: float, holdout: float = 0.2) -> tuple:
     """Fit the pose refiner (:mod:`pose_extract.refine`) on renders of training clips.
 
     Each clip is lifted with the defaults minus the refiner; features and targets are taken
@@ -334,7 +354,7 @@ def fit_refiner(records: list[dict], camera: dict[str, Camera], kind: str, alpha
     """
     feats, tgts, groups = [], [], []
     for g, r in enumerate(records):
-        cam = camera[r["name"]]
+        cam = Camera.load(r["out"].with_name(f"{r['name']}.camera.json"))
         _, valid, lifted, p = relift(r["out"], cam, ExtractOptions(refiner=None), full=True)
         v = valid & r["present"]
         feats.append(features(lifted.on_rays[v], lifted.pose_points[v], p["visibility"][v]))
@@ -351,7 +371,7 @@ def fit_refiner(records: list[dict], camera: dict[str, Camera], kind: str, alpha
              "ridge": score(fit(x[~test], y[~test], alpha).correction(x[test]).reshape(-1, 75)),
              "mlp": score(fit_mlp(x[~test], y[~test]).correction(x[test]).reshape(-1, 75))}  # fmt: skip
     log.info("held-out mean joint error of the correction target (mm): %s", check)
-    meta = {"source": "built-in refiner", "clips": [r["name"] for r in records], "frames": len(x),
+    meta = {"source": "built-in refiner", "clips": [f"{r['out'].parent.name}/{r['name']}" for r in records], "frames": len(x),
             "held_out_clips": len(held), "held_out_joint_error_mm": check}  # fmt: skip
     refiner = fit_mlp(x, y, meta=meta) if kind == "mlp" else fit(x, y, alpha, meta=meta)
     return refiner, check
@@ -416,6 +436,8 @@ def main() -> int:
     p.add_argument("--fit-refiner", action="store_true",
                    help="fit the pose refiner on renders of --fit-clips training clips instead")
     p.add_argument("--fit-clips", type=int, default=150, help="training clips for --fit-refiner")
+    p.add_argument("--fit-perturbed", type=int, default=0,
+                   help="--fit-refiner also renders the first N clips with attack-like leg perturbations")
     p.add_argument("--refiner-out", type=Path, default=DEFAULT_REFINER_PATH, help="where --fit-refiner writes")
     p.add_argument("--refiner-kind", choices=("mlp", "ridge"), default="mlp", help="what --fit-refiner fits")
     p.add_argument("--alpha", type=float, default=0.3, help="ridge penalty for --fit-refiner")
@@ -448,10 +470,13 @@ def main() -> int:
         work = args.work / split_name
     work.mkdir(parents=True, exist_ok=True)
 
+    jobs = [(int(i), split.names[i], split.data[i : i + 1, ..., :1][0], work) for i in chosen]
+    if args.fit_refiner and args.fit_perturbed:  # the same clips with their legs perturbed like an attack's
+        jobs += [(i, name, perturb_legs(clip, np.random.default_rng(1000 + i)), args.work / "train_fit_perturbed")
+                 for i, name, clip, _ in jobs[: args.fit_perturbed]]  # fmt: skip
     records = []
-    for i in chosen:
-        name = split.names[i]
-        clip = split.data[i : i + 1, ..., :1][0]
+    for i, name, clip, work in jobs:
+        work.mkdir(parents=True, exist_ok=True)
         npy = work / f"{name}.src.npy"
         if not (npy.is_file() and np.array_equal(np.load(npy), clip.astype(np.float32))):
             for stale in work.glob(f"{name}.*"):  # another data set version: render afresh
@@ -471,13 +496,13 @@ def main() -> int:
                         "render_wall_s": render_s})  # fmt: skip
         log.info("%s (%s): detected %d/%d", name, records[-1]["view"], summary["detected"], summary["frames"])
 
-    camera = {r["name"]: Camera.load(r["out"].parent / f"{r['name']}.camera.json") for r in records}
     if args.fit_refiner:
-        refiner, check = fit_refiner(records, camera, args.refiner_kind, args.alpha)
+        refiner, check = fit_refiner(records, args.refiner_kind, args.alpha)
         refiner.save(args.refiner_out)
         print(json.dumps({"refiner": str(args.refiner_out), "kind": refiner.meta["kind"], "frames": refiner.meta["frames"],
                           "clips": len(records), "held_out_joint_error_mm": check}, indent=2))  # fmt: skip
         return 0
+    camera = {r["name"]: Camera.load(r["out"].parent / f"{r['name']}.camera.json") for r in records}
     if args.tune:
         items = []
         for r in records:
