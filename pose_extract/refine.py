@@ -3,11 +3,12 @@
 Lifting (:mod:`pose_extract.lifting`) takes each joint's image position from MediaPipe's
 2-D landmarks, which are good, and its depth from MediaPipe's 3-D pose, which is the
 weak part: with the depth of every joint right the same pipeline is ~30 mm from the
-source skeleton after Procrustes alignment, with MediaPipe's depth ~65 mm. The depth
-errors are not noise; they repeat with the pose and the view (the far arm at +-45
-degrees is placed too near the torso, a forward knee bend is missed, the derived hand
-joints follow MediaPipe's small hand landmarks), so a regression from what the lifting
-sees to what it gets wrong removes much of them.
+source skeleton after Procrustes alignment (all 25 joints), with MediaPipe's depth
+~80 mm. The depth errors are not noise; they repeat with the pose and the view (the far
+arm at +-45 degrees, hidden behind the torso, gets a guessed depth; a forward knee bend
+is missed; the derived hand joints follow MediaPipe's small hand landmarks), so a
+regression from what the lifting sees to what it gets wrong removes much of them (on
+the benchmark's validation clips: 81 -> 43 mm; docs/pose_extract.md).
 
 The refiner is a small multilayer perceptron (two hidden ReLU layers of 256; trained
 with torch, evaluated here in numpy) or, as the simple baseline, ridge regression (no
