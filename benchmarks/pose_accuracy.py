@@ -21,15 +21,23 @@ MediaPipe's own size; a prior measured on the training split; the renderer's flo
 plane; the synthetic set's own floor from ``views.json``) are re-lifted from the cached
 landmarks, so they compare on the very same detections.
 
+The validation clips are spread over the classes (``--classes`` narrows them, e.g. to the
+fine-grained ones); errors are also reported per class group (the synthetic set's gross-motion
+and fine-grained classes).
+
 ``--tune`` fits the mapping constants of :mod:`pose_extract.landmarks` on renders of
 *training* clips (never the validation clips the numbers are reported on) and prints
 them; the defaults in that module were set from its output. ``--fit-refiner`` renders
-``--fit-clips`` random training clips and fits the pose refiner
+the training clips of its ``--fit-draw`` samples and fits the pose refiner
 (:mod:`pose_extract.refine`) on them; the packaged one came from
 
-    python benchmarks/pose_accuracy.py --fit-refiner --fit-clips 150 --fit-perturbed 100
+    python benchmarks/pose_accuracy.py --fit-refiner --fit-draw gross@1:150 --fit-draw fine:120 --fit-perturbed 100
 
-    python benchmarks/pose_accuracy.py                 # numbers (320x240) -> benchmarks/results/pose_accuracy.json
+(the first draw is the 14-class set's sample the refiner was first fitted on, so its renders
+are reused; the second adds the 16 fine-grained classes).
+
+    python benchmarks/pose_accuracy.py                 # numbers (320x240, 6 clips per view) -> benchmarks/results/pose_accuracy.json
+    python benchmarks/pose_accuracy.py --classes fine --per-view 3 --out benchmarks/results/pose_accuracy_fine.json
     python benchmarks/pose_accuracy.py --tune          # fit mapping constants on train clips
 """
 
@@ -76,10 +84,55 @@ ALL = tuple(range(25))
 # ----------------------------------------------------------------------------- data
 
 def ensure_synth(data: Path) -> Path:
-    if not (data / "meta.json").is_file():
-        log.info("generating the synthetic set into %s", data)
+    """The synthetic set at ``data``, generated (with its defaults) when absent or of an older
+    format, so the clips compared are the current generator's."""
+    from ciasa.data.synth.generate import FORMAT
+
+    meta = data / "meta.json"
+    found = json.loads(meta.read_text()).get("format") if meta.is_file() else None
+    if found != FORMAT:
+        log.info("generating the synthetic set (%s) into %s (found: %s)", FORMAT, data, found)
         subprocess.run([PY, "-m", "ciasa.data.synth", "--out", str(data)], check=True, cwd=REPO)
     return data
+
+
+def class_labels(spec: str, meta: dict) -> set[int]:
+    """Labels of the set's classes named by ``spec`` (``all``, ``gross``, ``fine`` or
+    A-numbers, as ``python -m ciasa.data.synth --actions`` reads them)."""
+    from ciasa.data.synth.motions import select_actions
+
+    wanted = {a.ntu_id for a in select_actions(spec)}
+    return {int(c["label"]) for c in meta["classes"] if int(str(c["ntu_action"]).lstrip("A")) in wanted}
+
+
+def class_group(label: int, meta: dict) -> str:
+    """'gross' or 'fine' (the synthetic set's two kinds of classes, ciasa.data.synth.motions)."""
+    return "gross" if label in class_labels("gross", meta) else "fine"
+
+
+def fit_draw(split, meta: dict, spec: str) -> list[tuple[int, int]]:
+    """Training clips for ``--fit-refiner`` from one ``CLASSES[@REPLICATION]:N`` draw.
+
+    The clips of those classes (and that replication) keep the split's order; a fixed
+    permutation (seed 3) of them gives the first N. Returns (split index, position in that
+    subset); the position seeds a clip's leg perturbation, so a draw's clips and their
+    perturbations do not change when the set gains classes or replications.
+    """
+    from ciasa.data.ntu import parse_sample_name
+
+    try:
+        what, n = spec.rsplit(":", 1)
+        classes, _, rep = what.partition("@")
+        count, replication = int(n), int(rep) if rep else None
+    except ValueError:
+        raise SystemExit(f"--fit-draw {spec!r}: expected CLASSES[@REPLICATION]:N, e.g. gross@1:150 or fine:120") from None
+    labels = class_labels(classes, meta)
+    subset = [i for i, (name, label) in enumerate(zip(split.names, split.labels))
+              if int(label) in labels and (replication is None or parse_sample_name(name).replication == replication)]  # fmt: skip
+    order = np.random.default_rng(3).permutation(len(subset))[:count]
+    if len(order) < count:
+        raise SystemExit(f"--fit-draw {spec!r}: only {len(subset)} training clips match")
+    return [(subset[k], int(k)) for k in order]
 
 
 def view_of(name: str, meta: dict) -> str:
@@ -91,13 +144,16 @@ def view_of(name: str, meta: dict) -> str:
     return f"C{cam:03d}" if yaw is None else f"yaw{float(yaw):+.0f}"
 
 
-def pick_clips(split, meta: dict, per_view: int, seed: int = 0) -> list[int]:
-    """``per_view`` clips per camera view, spread over the classes."""
+def pick_clips(split, meta: dict, per_view: int, seed: int = 0, classes: str = "all") -> list[int]:
+    """``per_view`` clips per camera view of the ``classes`` (see :func:`class_labels`),
+    spread over the classes."""
     rng = np.random.default_rng(seed)
+    labels = class_labels(classes, meta)
     chosen: list[int] = []
     by_view: dict[str, list[int]] = {}
     for i, name in enumerate(split.names):
-        by_view.setdefault(view_of(name, meta), []).append(i)
+        if int(split.labels[i]) in labels:
+            by_view.setdefault(view_of(name, meta), []).append(i)
     for view in sorted(by_view):
         idx = np.array(by_view[view])
         rng.shuffle(idx)
@@ -431,13 +487,17 @@ def main() -> int:
     p.add_argument("--data", type=Path, default=REPO / "build" / "synth", help="synthetic set (generated if absent)")
     p.add_argument("--benchmark", default="xsub")
     p.add_argument("--work", type=Path, default=REPO / "build" / "pose_320", help="renders and landmarks cache")
-    p.add_argument("--per-view", type=int, default=3, help="clips per camera view")
+    p.add_argument("--per-view", type=int, default=6, help="clips per camera view (different classes)")
     p.add_argument("--tune", action="store_true", help="fit the mapping constants on training clips instead")
     p.add_argument("--fit-refiner", action="store_true",
-                   help="fit the pose refiner on renders of --fit-clips training clips instead")
-    p.add_argument("--fit-clips", type=int, default=150, help="training clips for --fit-refiner")
+                   help="fit the pose refiner on renders of the --fit-draw training clips instead")
+    p.add_argument("--classes", default="all",
+                   help="classes the validation clips are drawn from: all, gross, fine or A-numbers (as synth's --actions)")
+    p.add_argument("--fit-draw", action="append", metavar="CLASSES[@R]:N",
+                   help="--fit-refiner: N random training clips of CLASSES (all, gross, fine, A-numbers), only "
+                        "replication R if given; repeatable (default: all:150)")
     p.add_argument("--fit-perturbed", type=int, default=0,
-                   help="--fit-refiner also renders the first N clips with attack-like leg perturbations")
+                   help="--fit-refiner also renders the first N clips of the first draw with attack-like leg perturbations")
     p.add_argument("--refiner-out", type=Path, default=DEFAULT_REFINER_PATH, help="where --fit-refiner writes")
     p.add_argument("--refiner-kind", choices=("mlp", "ridge"), default="mlp", help="what --fit-refiner fits")
     p.add_argument("--alpha", type=float, default=0.3, help="ridge penalty for --fit-refiner")
@@ -462,18 +522,18 @@ def main() -> int:
     views = json.loads((data / "views.json").read_text())
     split_name = "train" if args.tune or args.fit_refiner else "val"
     split = load_split(data / args.benchmark, split_name, mmap=False)
-    if args.fit_refiner:  # many clips, any view or class: a random sample of the training split
-        chosen = [int(i) for i in np.random.default_rng(3).permutation(len(split.names))[: args.fit_clips]]
+    if args.fit_refiner:  # many clips, any view: random samples of the training split's classes
+        draws = [fit_draw(split, meta, spec) for spec in (args.fit_draw or ["all:150"])]
         work = args.work / "train_fit"
     else:
-        chosen = pick_clips(split, meta, args.per_view, seed=1 if args.tune else 0)
+        draws = [[(i, i) for i in pick_clips(split, meta, args.per_view, seed=1 if args.tune else 0, classes=args.classes)]]
         work = args.work / split_name
     work.mkdir(parents=True, exist_ok=True)
 
-    jobs = [(int(i), split.names[i], split.data[i : i + 1, ..., :1][0], work) for i in chosen]
-    if args.fit_refiner and args.fit_perturbed:  # the same clips with their legs perturbed like an attack's
-        jobs += [(i, name, perturb_legs(clip, np.random.default_rng(1000 + i)), args.work / "train_fit_perturbed")
-                 for i, name, clip, _ in jobs[: args.fit_perturbed]]  # fmt: skip
+    jobs = [(int(i), split.names[i], split.data[i : i + 1, ..., :1][0], work) for draw in draws for i, _ in draw]
+    if args.fit_refiner and args.fit_perturbed:  # clips of the first draw with their legs perturbed like an attack's
+        jobs += [(i, split.names[i], perturb_legs(split.data[i : i + 1, ..., :1][0], np.random.default_rng(1000 + k)),
+                  args.work / "train_fit_perturbed") for i, k in draws[0][: args.fit_perturbed]]  # fmt: skip
     records = []
     for i, name, clip, work in jobs:
         work.mkdir(parents=True, exist_ok=True)
@@ -544,13 +604,19 @@ def main() -> int:
     results: dict = {"variants": {}}
     for vname, make_options in variants.items():
         per_view: dict[str, list[dict]] = {}
+        per_group: dict[str, dict[str, list[dict]]] = {}
         for r in records:
             pred, valid = relift(r["out"], camera[r["name"]], make_options(r))
             m = clip_metrics(pred, r["truth"], valid & r["present"])
             per_view.setdefault(r["view"], []).append(m)
+            per_group.setdefault(class_group(r["label"], meta), {}).setdefault(r["view"], []).append(m)
         results["variants"][vname] = {
             "per_view": {v: aggregate(rows) for v, rows in sorted(per_view.items())},
             "all": aggregate([m for rows in per_view.values() for m in rows]),
+            # the synthetic set's gross-motion classes and its fine-grained hand-near-head/torso ones
+            "per_class_group": {g: {"per_view": {v: aggregate(rows) for v, rows in sorted(pv.items())},
+                                    "all": aggregate([m for rows in pv.values() for m in rows])}
+                                for g, pv in sorted(per_group.items())},  # fmt: skip
         }
 
     detected = sum(r["summary"]["detected"] for r in records)
@@ -567,7 +633,9 @@ def main() -> int:
         "command": "python benchmarks/pose_accuracy.py " + " ".join(sys.argv[1:]),
         "benchmark": args.benchmark,
         "split": split_name,
-        "clips": [{"name": r["name"], "view": r["view"], "label": r["label"], "frames": r["summary"]["frames"],
+        "classes": args.classes,
+        "clips": [{"name": r["name"], "view": r["view"], "label": r["label"], "class_group": class_group(r["label"], meta),
+                   "frames": r["summary"]["frames"],
                    "detected": r["summary"]["detected"], "filled": r["summary"]["filled_frames"],
                    "mirrored_by_facing_prior": int(prepare(cached_detections(r["out"]), ExtractOptions())["mirrored"].sum()),
                    "rejected_as_jumps": np.flatnonzero(prepare(cached_detections(r["out"]), ExtractOptions())["rejected"]).tolist(),
@@ -606,10 +674,13 @@ def _print(results: dict) -> None:
           f"{results['speed']['frames_per_cpu_second']} frames per CPU-second")  # fmt: skip
     for vname, v in results["variants"].items():
         print(f"\n[{vname}]")
-        print(f"{'view':>10} {'PA-limb':>8} {'PA-all':>8} {'PA-all*':>8} {'cam-limb':>9} {'cam-all':>8} {'rootrel':>8} "
+        print(f"{'view':>16} {'PA-limb':>8} {'PA-all':>8} {'PA-all*':>8} {'cam-limb':>9} {'cam-all':>8} {'rootrel':>8} "
               f"{'dz mm':>7} {'dz %':>6} {'|dz|%':>6} {'swap':>5}")  # fmt: skip
-        for view, a in [*v["per_view"].items(), ("all", v["all"])]:
-            print(f"{view:>10} {a['pa_mpjpe_limbs_mm']:8.1f} {a['pa_mpjpe_all_mm']:8.1f} {a['pa_mpjpe_all_fit_all_mm']:8.1f} {a['mpjpe_limbs_mm']:9.1f} "
+        rows = [*v["per_view"].items(), ("all", v["all"])]
+        for g, gv in v["per_class_group"].items():
+            rows += [(f"{g[:5]} {view}", a) for view, a in [*gv["per_view"].items(), ("all", gv["all"])]]
+        for view, a in rows:
+            print(f"{view:>16} {a['pa_mpjpe_limbs_mm']:8.1f} {a['pa_mpjpe_all_mm']:8.1f} {a['pa_mpjpe_all_fit_all_mm']:8.1f} {a['mpjpe_limbs_mm']:9.1f} "
                   f"{a['mpjpe_all_mm']:8.1f} {a['root_relative_mpjpe_mm']:8.1f} {a['root_depth_error_mm']:7.1f} "
                   f"{a['root_depth_error_pct']:6.2f} {a['root_depth_abs_error_pct']:6.2f} {a['swap_rate']:5.3f}")  # fmt: skip
 

@@ -95,6 +95,18 @@ def test_default_refiner_is_packaged():
     assert resolve_refiner("none") is None
 
 
+def test_default_refiner_saw_every_synthetic_class_training_clips_only():
+    """The pipeline runs on all classes of the synthetic set, so the packaged refiner must
+    have been fitted on clips of each of them (not only the gross-motion ones), and only on
+    the cross-subject training split's subjects."""
+    from ciasa.data.ntu import XSUB_TRAIN_SUBJECTS, parse_sample_name
+    from ciasa.data.synth.motions import ACTIONS
+
+    clips = [parse_sample_name(c.rsplit("/", 1)[-1]) for c in resolve_refiner("default").meta["clips"]]
+    assert {c.action for c in clips} == {a.ntu_id for a in ACTIONS}
+    assert {c.performer for c in clips} <= set(XSUB_TRAIN_SUBJECTS)
+
+
 def test_lift_applies_the_refiner_relative_to_the_root():
     """A refiner that moves one joint 10 cm away from the camera moves exactly that joint
     (in skeleton space, through the extrinsics) and leaves the root's placement alone."""
