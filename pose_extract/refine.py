@@ -8,7 +8,8 @@ source skeleton after Procrustes alignment (all 25 joints), with MediaPipe's dep
 arm at +-45 degrees, hidden behind the torso, gets a guessed depth; a forward knee bend
 is missed; the derived hand joints follow MediaPipe's small hand landmarks), so a
 regression from what the lifting sees to what it gets wrong removes much of them (on
-the benchmark's validation clips: 81 -> 43 mm; docs/pose_extract.md).
+the benchmark's validation clips of all 30 synthetic classes: 76 -> 40 mm;
+docs/pose_extract.md).
 
 The refiner is a small multilayer perceptron (two hidden ReLU layers of 256; trained
 with torch, evaluated here in numpy) or, as the simple baseline, ridge regression (no
