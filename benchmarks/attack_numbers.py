@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -32,26 +34,37 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
     common = ["--checkpoint", str(args.checkpoint), "--data", str(args.data), "--no-progress",
               "--threads", str(args.threads)]  # fmt: skip
     work = str(args.work)
+    names = str(args.work / "attacked_names.txt")
     cmds = {
-        "fgsm-sweep": [*py, "ciasa.experiments", "fgsm-sweep", *common, "--out", work, "--limit", str(args.limit_fgsm),
-                       "--eps", "0.005,0.01,0.02,0.05,0.1,0.2"],
+        "fgsm-sweep": [*py, "ciasa.experiments", "fgsm-sweep", *common, "--out", work, "--shuffle", "--limit", str(args.limit_fgsm),
+                       "--eps", "0.002,0.005,0.01,0.02,0.05,0.1"],
         "advanced": [*py, "ciasa.attack", *common, "--out", f"{work}/advanced", "--mode", "advanced",
-                     "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
+                     "--names-file", names, "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
                      "--early-stop", "0"],
         "basic": [*py, "ciasa.attack", *common, "--out", f"{work}/basic", "--mode", "basic", "--eps", "0.01",
-                  "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
+                  "--names-file", names, "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
                   "--early-stop", "0"],
-        "basic-sweep": [*py, "ciasa.experiments", "basic-sweep", *common, "--out", work,
+        "basic-sweep": [*py, "ciasa.experiments", "basic-sweep", *common, "--out", work, "--shuffle",
                         "--limit", str(args.limit_small), "--max-iter", str(args.max_iter), "--early-stop", "0",
-                        "--eps", "0.01,0.05,0.1,0.2"],
-        "ablation": [*py, "ciasa.experiments", "ablation", *common, "--out", work, "--limit", str(args.limit_small),
+                        "--eps", "0.004,0.008,0.01,0.012,0.02,0.05"],
+        "ablation": [*py, "ciasa.experiments", "ablation", *common, "--out", work, "--shuffle", "--limit", str(args.limit_small),
                      "--max-iter", str(args.max_iter), "--eps", "0.01"],
-        "regions": [*py, "ciasa.experiments", "regions", *common, "--out", work, "--limit", str(args.limit_small),
+        "regions": [*py, "ciasa.experiments", "regions", *common, "--out", work, "--shuffle", "--limit", str(args.limit_small),
                     "--max-iter", str(args.max_iter), "--early-stop", "0"],
-        "lambda": [*py, "ciasa.experiments", "lambda", *common, "--out", work, "--limit", str(args.limit_small),
-                   "--max-iter", str(args.max_iter), "--early-stop", "0", "--eps", "0.1"],
+        "lambda": [*py, "ciasa.experiments", "lambda", *common, "--out", work, "--shuffle", "--limit", str(args.limit_small),
+                   "--max-iter", str(args.max_iter), "--early-stop", "0", "--eps", "0.01"],
     }  # fmt: skip
     return cmds
+
+
+def write_random_names(data: Path, out: Path, count: int, seed: int = 0) -> None:
+    """A random draw of validation samples (the file lists them by subject, then class)."""
+    from ciasa.data.stgcn import load_labels
+
+    names, _ = load_labels(data / "val_label.pkl")
+    pick = np.random.default_rng(seed).permutation(len(names))[:count]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(f"{names[i]}\n" for i in sorted(pick)))
 
 
 def main() -> int:
@@ -59,16 +72,17 @@ def main() -> int:
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--work", type=Path, required=True, help="where the experiments write their outputs")
-    p.add_argument("--limit", type=int, default=12)
-    p.add_argument("--limit-fgsm", type=int, default=60)
-    p.add_argument("--limit-small", type=int, default=8)
-    p.add_argument("--max-iter", type=int, default=50)
+    p.add_argument("--limit", type=int, default=48)
+    p.add_argument("--limit-fgsm", type=int, default=200)
+    p.add_argument("--limit-small", type=int, default=24)
+    p.add_argument("--max-iter", type=int, default=100)
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (1 is fastest on a busy 2-core box)")
     p.add_argument("--collect-only", action="store_true", help="only gather results already in --work")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "attack_numbers.json")
     args = p.parse_args()
     cmds = commands(args)
     if not args.collect_only:
+        write_random_names(args.data, args.work / "attacked_names.txt", args.limit)
         for name, cmd in cmds.items():
             print("running", name, flush=True)
             subprocess.run(cmd, check=True, cwd=REPO)

@@ -84,8 +84,8 @@ def test_fine_actions_put_the_hand_where_the_name_says():
         head, hand, wrist = x[mid, J["head"]], x[mid, J["right_hand"]], x[mid, J["right_wrist"]]
         assert (hand[:, 0] < head[:, 0] - 0.07).all(), "the phone is on the right side of the head"
         assert (np.abs(hand[:, 1] - head[:, 1]) < 0.07).all() and (np.abs(hand[:, 2] - head[:, 2]) < 0.07).all()
-        ear = head + np.array([-0.085, -0.03, 0.0])  # about where the right ear is
-        assert (np.linalg.norm(wrist - ear, axis=-1) < 0.12).all(), "the wrist ends near the ear"
+        ear = head + np.array([-0.085, -0.03, 0.0])  # about where the right ear is, ignoring the head's tilt
+        assert (np.linalg.norm(wrist - ear, axis=-1) < 0.135).all(), "the wrist ends near the ear"
         assert (wrist[:, 1] < hand[:, 1]).all(), "fingers up: the wrist is below the hand"
 
         x, mid = _mid(47, subject)  # neck pain: the hand behind the neck
@@ -98,11 +98,15 @@ def test_fine_actions_put_the_hand_where_the_name_says():
         x, mid = _mid(33, subject)  # check time: the left forearm horizontal in front, head bowed
         elbow, wrist = x[mid, J["left_elbow"]], x[mid, J["left_wrist"]]
         assert (np.abs(elbow[:, 1] - wrist[:, 1]) < 0.1).all() and (wrist[:, 2] > x[mid, J["spine_shoulder"], 2] + 0.2).all()
-        assert (x[mid, J["head"], 2] > x[mid, J["neck"], 2] + 0.04).all(), "the head looks down at the watch"
+        assert (x[mid, J["head"], 2] > x[mid, J["neck"], 2] + 0.03).all(), "the head looks down at the watch"
 
         x, mid = _mid(40, subject)  # cross hands: each wrist on the other side of the midline
-        mid_x = x[mid, J["spine_shoulder"], 0]
-        assert (x[mid, J["right_wrist"], 0] > mid_x).all() and (x[mid, J["left_wrist"], 0] < mid_x).all()
+        # measured along the shoulder line, which a class-typical trunk twist turns
+        across = x[mid, J["left_shoulder"]] - x[mid, J["right_shoulder"]]
+        across /= np.linalg.norm(across, axis=-1, keepdims=True)
+        centre = x[mid, J["spine_shoulder"]]
+        side = lambda joint: np.sum((x[mid, J[joint]] - centre) * across, axis=-1)  # noqa: E731
+        assert (side("right_wrist") > 0).all() and (side("left_wrist") < 0).all()
 
 
 def test_brushing_teeth_scrubs_fast_at_the_mouth():
@@ -327,3 +331,39 @@ def test_plot_writes_figure(tmp_path):
 
     path = plot_dataset(tmp_path / "fig.png", SynthConfig(frames=32))
     assert path.stat().st_size > 10_000
+
+
+
+def _bone_lengths_tv(joints: np.ndarray) -> np.ndarray:
+    """(T, bones) lengths of a (T, 25, 3) performance."""
+    child = [j for j, p in enumerate(NTU_RGBD.parents) if p >= 0]
+    parent = [NTU_RGBD.parents[j] for j in child]
+    return np.linalg.norm(joints[:, child] - joints[:, parent], axis=-1)
+
+
+def test_posture_cues_are_small_class_typical_and_switchable():
+    from ciasa.data.synth.posture import class_signature
+
+    # a class's signature is fixed by seed and A-number, and differs between classes
+    assert class_signature(0, 1) == class_signature(0, 1)
+    assert class_signature(0, 1) != class_signature(0, 28)
+    assert class_signature(0, 1) != class_signature(1, 1)
+    drinking = ACTIONS[0]
+    plain = perform(0, 3, drinking, 1, 64, posture_cues=False)
+    cued = perform(0, 3, drinking, 1, 64, posture_cues=True)
+    shift = np.linalg.norm(cued - plain, axis=-1)  # (T, V) metres
+    # the cue moves the trunk and the legs by centimetres, never by a limb's length
+    trunk_and_knees = shift[:, [J["spine_mid"], J["neck"], J["left_knee"], J["right_knee"]]]
+    assert 0.003 < trunk_and_knees.max() < 0.12
+    np.testing.assert_allclose(_bone_lengths_tv(cued), _bone_lengths_tv(plain), atol=1e-9)
+
+
+def test_posture_cues_can_be_turned_off(tmp_path):
+    on = generate(SynthConfig(subjects=(1, 3), frames=32, actions="1"))
+    off = generate(SynthConfig(subjects=(1, 3), frames=32, actions="1", posture_cues=False))
+    assert [s.name for s in on] == [s.name for s in off]
+    assert not np.allclose(on[0].clip, off[0].clip)
+    code = main(["--out", str(tmp_path), "--subjects", "1,3", "--frames", "32", "--actions", "1", "--no-posture-cues",
+                 "--quiet"])
+    assert code in (0, None)
+    assert json.loads((tmp_path / "meta.json").read_text())["posture_cues"] is False

@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 MODES = ("basic", "localized", "advanced")
 DEFAULT_EPS = {"basic": 0.01, "localized": 0.04}
 DEFAULT_REGION = {"basic": "all", "localized": "set-1", "advanced": "legs"}
-# 100 Adam steps of lr 0.01 reach the least-likely class on nearly every sample of the
-# demo data at eps 0.01 (see docs/attacks.md); NTU-sized batches take ~0.1-1 s a step on a GPU.
+# 100 Adam steps of lr 0.01: the budget every number in docs/attacks.md was measured with
+# (benchmarks/attack_numbers.py).
 DEFAULT_MAX_ITER = 100
 # Real frames kept for the discriminator (18 x 18 floats each: 20k frames = 26 MB).
 MAX_REAL_FRAMES = 20000

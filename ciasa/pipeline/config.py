@@ -48,6 +48,8 @@ def cli_flags(options: Mapping[str, Any] | None, negatable: Collection[str] = ()
 
 # ciasa.train's switches that have a --no- form.
 TRAIN_NEGATABLE = ("augment", "progress", "resume")
+# ciasa.data.synth's switches that have a --no- form.
+SYNTH_NEGATABLE = ("posture_cues",)
 
 
 def paths_of(config: Mapping[str, Any]) -> Paths:

@@ -11,7 +11,7 @@ if config["data"]["source"] == "synth":
             label=f"{DATA}/{SPLIT}_label.pkl",
         params:
             out=P.synth_dir(),
-            flags=flags(config["data"]["synth"]),
+            flags=flags(config["data"]["synth"], pipeline_config.SYNTH_NEGATABLE),
         priority: 30
         log:
             log_path("make_synth_data"),

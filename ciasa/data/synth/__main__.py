@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         "hand-to-head/torso ones) or a comma list of A-numbers, e.g. 1,3,28; labels are 0..k-1 in the order above",
     )
     p.add_argument("--jitter", type=float, default=0.008, help="Kinect-like joint noise, metres (hands/feet 1.8x)")
+    p.add_argument("--posture-cues", action=argparse.BooleanOptionalAction, default=True,
+                   help="class-typical lean, weight shift and knee bend of a few cm (ciasa.data.synth.posture)")
     p.add_argument("--plot", action="store_true", help="also draw OUT/synth_classes.png (skeleton strips per class)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             cameras=cameras,
             all_views=args.all_views,
             jitter_m=args.jitter,
+            posture_cues=args.posture_cues,
             actions=args.actions,
         )
     except ValueError as err:

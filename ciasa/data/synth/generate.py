@@ -19,6 +19,7 @@ from ciasa.data.ntu import NTU_ACTIONS, XSUB_TRAIN_SUBJECTS, XVIEW_TRAIN_CAMERAS
 from ciasa.data.stgcn import save_split
 from ciasa.data.synth.body import forward_kinematics, sample_body
 from ciasa.data.synth.motions import ACTIONS, Action, PoseBuilder, Style, select_actions
+from ciasa.data.synth.posture import add_posture_cues, class_signature
 from ciasa.data.synth.scene import CAMERA_YAW_DEG, View, kinect_jitter, sample_view, to_camera_space
 from ciasa.io import atomic_write_json
 
@@ -39,6 +40,7 @@ class SynthConfig:
     cameras: tuple[int, ...] = (1, 2, 3)
     all_views: bool = False  # True: every performance seen by every camera (NTU-style)
     jitter_m: float = 0.008
+    posture_cues: bool = True  # class-typical lean / weight shift (ciasa.data.synth.posture)
     actions: str = "all"  # 'all', 'gross', 'fine' or A-numbers '1,3,28'; labels 0..k-1 in ACTIONS order
 
     def __post_init__(self) -> None:
@@ -73,7 +75,9 @@ def _rng(*key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(k) for k in key]))
 
 
-def perform(seed: int, subject: int, label: int | Action, replication: int, frames: int) -> np.ndarray:
+def perform(
+    seed: int, subject: int, label: int | Action, replication: int, frames: int, posture_cues: bool = True
+) -> np.ndarray:
     """One performance in the subject's body frame, (T, 25, 3), before any camera.
 
     ``label`` indexes the full :data:`ACTIONS` (or is the action itself); the draws
@@ -90,6 +94,8 @@ def perform(seed: int, subject: int, label: int | Action, replication: int, fram
     u = u + warp * np.sin(2 * np.pi * u) / (2 * np.pi)
     style = Style(amp=float(rng.uniform(0.82, 1.12)), jitter=0.022)
     builder = PoseBuilder(body, u, t / FPS, rng, style)
+    if posture_cues:  # first, so hand-to-body targets of the action see the final trunk and head
+        add_posture_cues(builder, class_signature(seed, action.ntu_id))
     action.motion(builder)
     return forward_kinematics(body, builder.build())
 
@@ -130,7 +136,7 @@ def generate(config: SynthConfig, progress: bool = False) -> list[Sample]:
     samples: list[Sample] = []
     for subject, label, rep, cams in tqdm(jobs, desc="synth", unit="perf", disable=not progress):
         ntu_id = actions[label].ntu_id
-        perf = perform(config.seed, subject, actions[label], rep, config.frames)
+        perf = perform(config.seed, subject, actions[label], rep, config.frames, config.posture_cues)
         for cam in cams:
             rng = _rng(config.seed, 3, subject, ntu_id, rep, cam)
             view = sample_view(rng, cam)
@@ -190,6 +196,7 @@ def write_dataset(out: str | Path, config: SynthConfig, progress: bool = True) -
         "distance_m": [2.5, 4.0],
         "camera_height_m": [0.7, 1.2],
         "jitter_m": config.jitter_m,
+        "posture_cues": config.posture_cues,
         "actions": config.actions,
         "classes": [{"label": i, "ntu_action": f"A{a.ntu_id:03d}", "name": n} for i, (a, n) in enumerate(zip(actions, names))],
         "xsub_train_subjects": list(XSUB_TRAIN_SUBJECTS),
