@@ -72,7 +72,7 @@ def resolve_classes(classes: Sequence[int | str], class_names: Sequence[str] | N
 
 def _action_code_label(code: str, class_names: Sequence[str] | None) -> int:
     """NTU action code -> label: its position in ``class_names`` when the data set names its
-    classes (a subset such as the demo set's 14), else the NTU numbering (A001 -> 0)."""
+    classes (a subset such as the demo set's 30), else the NTU numbering (A001 -> 0)."""
     from ciasa.data.ntu import NTU_ACTIONS
 
     number = int(code[1:])
