@@ -8,8 +8,8 @@ import torch
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """'auto' -> the first CUDA GPU when present, else the CPU; 'cpu', 'cuda', 'cuda:N' as given.
 
-    Asking for CUDA on a machine without it is an error rather than a silent CPU run,
-    so a cluster job that lost its GPU fails loudly.
+    Asking for CUDA on a machine without it is bad input (``ValueError``, exit 2)
+    rather than a silent CPU run, so a cluster job that lost its GPU fails loudly.
     """
     if isinstance(device, torch.device):
         device = str(device)
@@ -20,9 +20,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise RuntimeError(f"device {device!r} requested but CUDA is not available here (use 'auto' or 'cpu')")
+            raise ValueError(f"device {device!r} requested but CUDA is not available here (use 'auto' or 'cpu')")
         dev = torch.device(name)
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise RuntimeError(f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+            raise ValueError(f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
         return dev
     raise ValueError(f"unknown device {device!r} (use 'auto', 'cpu', 'cuda' or 'cuda:N')")
