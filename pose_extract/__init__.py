@@ -8,6 +8,6 @@ modules: :mod:`~pose_extract.landmarks` (BlazePose -> NTU mapping rules),
 """
 
 from pose_extract.extract import ExtractOptions, Extraction, NoPersonError, extract, output_paths, write_outputs
-from pose_extract.video import VideoError
+from ciasa.video import VideoError
 
 __all__ = ["ExtractOptions", "Extraction", "NoPersonError", "VideoError", "extract", "output_paths", "write_outputs"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pose_extract.extract import ExtractOptions, NoPersonError, extract, write_outputs
 from pose_extract.landmarks import DEFAULT_RULES
-from pose_extract.video import VideoError
+from ciasa.video import VideoError
 
 log = logging.getLogger("pose_extract")
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ciasa.io import atomic_write_json
 from pose_extract.extract import ExtractOptions, NoPersonError, extract, output_paths, side_file, write_outputs
-from pose_extract.video import VideoError
+from ciasa.video import VideoError
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ from pose_extract.lifting import (
 from pose_extract.prior import BodyPrior, resolve_prior
 from pose_extract.refine import Refiner, resolve_refiner
 from pose_extract.temporal import JUMP_THRESHOLD, jump_frames
-from pose_extract.video import VideoError, iter_frames, probe
+from ciasa.video import VideoError, iter_frames, probe
 
 log = logging.getLogger(__name__)
 

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from render.blender import BlenderError
     from render.clip import RenderInputError
-    from render.encode import EncodeError
+    from ciasa.video import EncodeError
 
     try:
         options = _options(args)

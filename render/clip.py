@@ -391,10 +391,10 @@ class Renderer:
                 sess.render_frames(work, n_frames, progress=bar)
             times["render_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            from render.encode import encode_frames
+            from ciasa.video import encode_png_frames
 
             with atomic_path(out) as tmp:
-                encode_frames(work, tmp, opt.fps, crf=opt.crf)
+                encode_png_frames(work, tmp, opt.fps, crf=opt.crf)
                 camera.save(out.with_suffix(".camera.json"))
             times["encode_s"] = time.perf_counter() - t0
         finally:

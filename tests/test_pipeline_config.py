@@ -13,7 +13,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from ciasa.data.stgcn import save_split
-from ciasa.pipeline.config import ConfigError, check_startup, classifiers, cli_flags, data_dir
+from pipeline.config import ConfigError, check_startup, classifiers, cli_flags, data_dir
 
 SCHEMA = "workflow/schemas/config.schema.yaml"
 

@@ -59,7 +59,7 @@ def test_report_numbers_and_files(tiny_run):
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs the Debian package chromium")
 def test_report_opens_in_chromium(tiny_run, artifacts_dir):
-    from ciasa.report.check import check_page, screenshot
+    from report.check import check_page, screenshot
 
     page = tiny_run / "report" / "index.html"
     check = check_page(page)

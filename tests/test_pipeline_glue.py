@@ -13,10 +13,10 @@ import pytest
 from ciasa.camera import Camera
 from ciasa.data.stgcn import load_split, save_split
 from ciasa.io import atomic_write_json
-from ciasa.pipeline import classify, collect, export, guard, overlay
-from ciasa.pipeline.paths import Paths
-from ciasa.pipeline.select import write_clip_list
-from ciasa.pipeline.video import encode_h264, read_frames
+from pipeline import classify, collect, export, guard, overlay
+from pipeline.paths import Paths
+from pipeline.select import write_clip_list
+from ciasa.video import encode_h264, iter_frames
 
 NAMES = ["S001C001P001R001A001", "S001C001P002R001A006", "S001C001P003R001A027"]
 
@@ -61,7 +61,7 @@ def test_guard_records_a_failure_as_outputs(tmp_path):
     assert info["status"] == "failed" and info["returncode"] == 3
     assert "the skeleton is empty" in info["error"]
     assert guard.is_failed(record)
-    frames = list(read_frames(video))  # a real, decodable video card
+    frames = list(iter_frames(video))  # a real, decodable video card
     assert len(frames) == 30 and frames[0].shape == (48, 64, 3)
     assert Camera.load(camera).width == 64
     # stop: the failure passes through and nothing is written
@@ -131,7 +131,7 @@ def test_overlay_draws_the_projected_skeleton(tmp_path):
     out = tmp_path / "o.mp4"
     assert overlay.main(["--video", str(tmp_path / "v.mp4"), "--camera", str(tmp_path / "v.camera.json"),
                          "--recovered", str(tmp_path / "rec.npy"), "--color", "red", "--out", str(out)]) == 0  # fmt: skip
-    frames = list(read_frames(out))
+    frames = list(iter_frames(out))
     assert len(frames) == 5
     red = (frames[0][..., 0] > 120) & (frames[0][..., 1] < 100)
     assert red.sum() > 20  # bones drawn in red on a black frame

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ciasa.data.stgcn import save_split
-from ciasa.pipeline.select import SelectionError, main, parse_shard, read_clip_list, select_clips
+from pipeline.select import SelectionError, main, parse_shard, read_clip_list, select_clips
 
 NAMES = [f"S001C001P{p:03d}R001A{a:03d}" for p in range(1, 11) for a in (1, 6, 27)]
 LABELS = [i % 3 for i in range(len(NAMES))]

@@ -12,7 +12,7 @@ import pytest
 from ciasa.camera import Camera
 from pose_extract.__main__ import main
 from pose_extract.extract import NoPersonError, extract, output_paths
-from pose_extract.video import VideoError, probe
+from ciasa.video import VideoError, probe
 
 
 def write_video(path: Path, frames: int = 12, size: tuple[int, int] = (160, 120)) -> Path:

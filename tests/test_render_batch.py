@@ -12,7 +12,7 @@ import pytest
 from ciasa.camera import Camera
 from ciasa.data.stgcn import save_split
 from render.demo_motion import waving_clip
-from render.encode import probe_video
+from ciasa.video import probe, read_all
 
 W, H = 256, 192
 
@@ -49,7 +49,7 @@ def test_batch_renders_conditions_with_identical_scenes_and_resumes(tmp_path, re
             video = tmp_path / "out" / cond / f"{name}.mp4"
             reports[cond, name] = json.loads(video.with_suffix(".render.json").read_text())
             assert Camera.load(video.with_suffix(".camera.json")).width == W
-    assert probe_video(tmp_path / "out" / "clean" / f"{names[0]}.mp4")["frames"] == 4
+    assert read_all(tmp_path / "out" / "clean" / f"{names[0]}.mp4").shape[0] == 4
     assert len(list((tmp_path / "frames" / "adv" / names[1]).glob("*.png"))) == 8
     assert reports["clean", names[0]]["trimmed_padding_frames"] == 4
     # Two bodies, two figures; the second one hidden once it is gone.
@@ -61,8 +61,8 @@ def test_batch_renders_conditions_with_identical_scenes_and_resumes(tmp_path, re
         assert reports["clean", name]["scene"] == reports["adv", name]["scene"]
     assert reports["clean", names[0]]["scene"] != reports["clean", names[1]]["scene"]
     # Only the perturbation differs between the clean and the perturbed video (lossless H.264 here).
-    c = probe_video(tmp_path / "out" / "clean" / f"{names[0]}.mp4")["pixels"].astype(int)
-    a = probe_video(tmp_path / "out" / "adv" / f"{names[0]}.mp4")["pixels"].astype(int)
+    c = read_all(tmp_path / "out" / "clean" / f"{names[0]}.mp4").astype(int)
+    a = read_all(tmp_path / "out" / "adv" / f"{names[0]}.mp4").astype(int)
     changed = np.abs(c - a).sum(axis=-1) > 30
     assert 0 < changed.mean() < 0.02
     assert changed[:, : H // 2].sum() == 0  # the feet moved, the upper half of the image did not
@@ -103,7 +103,7 @@ def test_cycles_engine_renders(tmp_path, repo_root):
                            "--cycles-device", "auto", "--resolution", "96x72"], capture_output=True, text=True,
                           cwd=repo_root, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    info = probe_video(tmp_path / "c.mp4")
-    assert (info["width"], info["height"], info["frames"]) == (96, 72, 2)
+    info, pixels = probe(tmp_path / "c.mp4"), read_all(tmp_path / "c.mp4")
+    assert (info.width, info.height, pixels.shape[0]) == (96, 72, 2)
     # Not a blank image: the figure and the lit scene vary across the frame.
-    assert info["pixels"].std() > 5
+    assert pixels.std() > 5

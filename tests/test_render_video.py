@@ -12,7 +12,7 @@ import pytest
 
 from ciasa.camera import Camera
 from render.demo_motion import waving_clip
-from render.encode import probe_video
+from ciasa.video import probe, read_all
 
 W, H = 320, 240
 
@@ -44,9 +44,9 @@ def rendered(tmp_path_factory, repo_root):
 
 def test_video_has_one_frame_per_unpadded_input_frame(rendered):
     tmp, clip = rendered
-    info = probe_video(tmp / "clip.mp4")
-    assert (info["width"], info["height"], info["frames"]) == (W, H, 6)
-    assert info["fps"] == pytest.approx(30.0)
+    info = probe(tmp / "clip.mp4")
+    assert (info.width, info.height, read_all(tmp / "clip.mp4").shape[0]) == (W, H, 6)
+    assert info.fps == pytest.approx(30.0)
     report = json.loads((tmp / "clip.render.json").read_text())
     assert report["frames_rendered"] == 6 and report["trimmed_padding_frames"] == 4
     assert report["hidden_frames"] == [3]

@@ -16,11 +16,11 @@ import pytest
 
 from ciasa.data.stgcn import save_split
 from ciasa.io import atomic_write_json
-from ciasa.pipeline.guard import write_failure
-from ciasa.pipeline.paths import Paths
-from ciasa.pipeline.select import write_clip_list
-from ciasa.pipeline.video import encode_h264
-from ciasa.report.build import ReportOptions, build_report
+from pipeline.guard import write_failure
+from pipeline.paths import Paths
+from pipeline.select import write_clip_list
+from ciasa.video import encode_h264
+from report.build import ReportOptions, build_report
 
 CLIPS = ["S001C001P001R001A001", "S001C001P002R001A006", "S001C001P003R001A027"]
 LABELS = [0, 1, 2]
@@ -153,7 +153,7 @@ def test_low_clean_render_accuracy_raises_an_alert(tmp_path):
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs the Debian package chromium")
 def test_page_loads_in_headless_chromium(built, artifacts_dir):
-    from ciasa.report.check import check_page, screenshot
+    from report.check import check_page, screenshot
 
     root, _ = built
     page = root / "report" / "index.html"
@@ -167,7 +167,7 @@ def test_page_loads_in_headless_chromium(built, artifacts_dir):
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs the Debian package chromium")
 def test_check_notices_a_missing_video(built, tmp_path):
-    from ciasa.report.check import check_page
+    from report.check import check_page
 
     root, _ = built
     copy = tmp_path / "report"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ciasa.report.stats import Estimate, accuracy, bootstrap, drop, fooling_rate, hits, rate, untargeted_success
+from report.stats import Estimate, accuracy, bootstrap, drop, fooling_rate, hits, rate, untargeted_success
 
 
 def test_accuracy_and_fooling_by_hand():

@@ -419,7 +419,7 @@ def build_agcn_2s(**model_args: Any) -> TwoStreamAGCN:
 
 def agcn_args_from_state_dict(state: Any, path: Any = "<state dict>", prefix: str = "") -> dict[str, Any]:
     """Constructor arguments of a public 2s-AGCN stream state dict, read off its tensor shapes."""
-    from ciasa.models.checkpoint import CheckpointError
+    from ciasa.models.errors import CheckpointError
 
     needed = [prefix + k for k in ("data_bn.weight", "l1.gcn1.PA", "l1.gcn1.conv_d.0.weight", "fc.weight")]
     for key in needed:

@@ -23,15 +23,13 @@ import torch
 from torch import nn
 
 from ciasa.io import atomic_path
+from ciasa.models.errors import CheckpointError
+from ciasa.models.registry import build_model, get_arch
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "ciasa-checkpoint/1"
 _COUNTER = "num_batches_tracked"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be turned into the requested model."""
 
 
 def save_checkpoint(
@@ -133,7 +131,6 @@ def load_model(
     ``meta = {'arch', 'model_args', 'class_names', 'layout', 'source', 'path'}``.
     """
     from ciasa.device import resolve_device
-    from ciasa.models.registry import build_model, get_arch
 
     path = Path(path)
     ckpt = read_checkpoint(path)

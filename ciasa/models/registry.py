@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ciasa.models.errors import CheckpointError
 from ciasa.models.st_gcn import STGCN
 from ciasa.skeleton import LAYOUTS
 
@@ -63,7 +64,6 @@ _STRATEGY_BY_K = {1: "uniform", 3: "spatial"}  # K=2 is 'distance' with max_hop 
 
 def stgcn_args_from_state_dict(state: Mapping[str, torch.Tensor], path: str | Path = "<state dict>") -> dict[str, Any]:
     """Constructor arguments of an ST-GCN state dict in the official key layout."""
-    from ciasa.models.checkpoint import CheckpointError
 
     for key in ("A", "data_bn.weight", "st_gcn_networks.0.gcn.conv.weight", "fcn.weight"):
         if key not in state:

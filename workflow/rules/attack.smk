@@ -21,7 +21,7 @@ checkpoint select_clips:
         mem_mb=res("select_clips", "mem_mb", 1000),
         runtime=res("select_clips", "runtime", 5),
     shell:
-        "{PY} -m ciasa.pipeline.select --data {DATA} --split {SPLIT} --count {params.n} --seed {params.seed} "
+        "{PY} -m pipeline.select --data {DATA} --split {SPLIT} --count {params.n} --seed {params.seed} "
         "--names {params.names} {params.names_file} --classes {params.classes} --shard '{params.shard}' "
         "--out {output} > {log} 2>&1"
 

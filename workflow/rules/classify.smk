@@ -30,7 +30,7 @@ rule collect_set:
         mem_mb=res("collect_set", "mem_mb", 2000),
         runtime=res("collect_set", "runtime", 10),
     shell:
-        "{PY} -m ciasa.pipeline.collect --root {params.root} --tag '{params.tag}' --clips {params.clips} "
+        "{PY} -m pipeline.collect --root {params.root} --tag '{params.tag}' --clips {params.clips} "
         "--domain {wildcards.domain} --condition {wildcards.condition} --data {DATA} --split {SPLIT} "
         "--out {params.out} > {log} 2>&1"
 
@@ -56,5 +56,5 @@ rule classify_set:
         mem_mb=res("classify_set", "mem_mb", 3000),
         runtime=res("classify_set", "runtime", 30),
     shell:
-        "{PY} -m ciasa.pipeline.classify --set {params.set_dir} --split {SPLIT} --checkpoint {input.checkpoint} "
+        "{PY} -m pipeline.classify --set {params.set_dir} --split {SPLIT} --checkpoint {input.checkpoint} "
         "--out {params.out} --device {params.device} {params.overrides} > {log} 2>&1"

@@ -1,5 +1,5 @@
 # Config handling shared by every rule: validation, paths, flags, resources.
-# Logic lives in ciasa.pipeline (importable, tested); this file only wires it.
+# Logic lives in pipeline (importable, tested); this file only wires it.
 
 import re
 import shlex
@@ -11,9 +11,9 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 sys.path.insert(0, workflow.basedir)  # the repository root, when run outside the project's venv
 
-from ciasa.pipeline import config as pipeline_config
-from ciasa.pipeline.paths import ATTACKED_MODEL, CONDITIONS, DOMAINS
-from ciasa.pipeline.select import read_clip_list
+from pipeline import config as pipeline_config
+from pipeline.paths import ATTACKED_MODEL, CONDITIONS, DOMAINS
+from pipeline.select import read_clip_list
 
 validate(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 try:

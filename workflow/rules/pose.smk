@@ -23,7 +23,7 @@ rule extract_pose:
         mem_mb=res("extract_pose", "mem_mb", 2000),
         runtime=res("extract_pose", "runtime", 20),
     shell:
-        "{PY} -m ciasa.pipeline.guard --stage pose --on-failure {params.on_failure} --record {output.info} "
+        "{PY} -m pipeline.guard --stage pose --on-failure {params.on_failure} --record {output.info} "
         "--outputs {output.skeleton} {output.landmarks} -- "
         "{PY} -m pose_extract --video {input.video} --camera {input.camera} --out {output.skeleton} --quiet "
         "{params.flags} {params.rules} > {log} 2>&1"
@@ -54,6 +54,6 @@ rule overlay_video:
         mem_mb=res("overlay_video", "mem_mb", 1500),
         runtime=res("overlay_video", "runtime", 10),
     shell:
-        "{PY} -m ciasa.pipeline.overlay --video {input.video} --camera {input.camera} --recovered {input.recovered} "
+        "{PY} -m pipeline.overlay --video {input.video} --camera {input.camera} --recovered {input.recovered} "
         "--pose-info {input.pose_info} --source {input.source} --color {params.color} "
         "--label '{wildcards.condition}' --out {output} > {log} 2>&1"

@@ -24,7 +24,7 @@ rule export_skeleton:
         mem_mb=res("export_skeleton", "mem_mb", 1000),
         runtime=res("export_skeleton", "runtime", 5),
     shell:
-        "{PY} -m ciasa.pipeline.export --data {params.data} --split {SPLIT} --name {wildcards.clip} "
+        "{PY} -m pipeline.export --data {params.data} --split {SPLIT} --name {wildcards.clip} "
         "--out {output} > {log} 2>&1"
 
 
@@ -54,7 +54,7 @@ rule render_video:
         mem_mb=res("render_video", "mem_mb", 3000),
         runtime=res("render_video", "runtime", 30),
     shell:
-        "{PY} -m ciasa.pipeline.guard --stage render --on-failure {params.on_failure} --record {output.info} "
+        "{PY} -m pipeline.guard --stage render --on-failure {params.on_failure} --record {output.info} "
         "--outputs {output.video} {output.camera} --size {params.resolution} --hfov {params.hfov} --fps {params.fps} -- "
         "{PY} -m render --skeleton {input.skeleton} --reference {input.reference} --out {output.video} "
         "--scene-id {wildcards.clip} --engine {params.engine} "

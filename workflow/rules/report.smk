@@ -21,7 +21,7 @@ rule plot_strip:
         mem_mb=res("plot_strip", "mem_mb", 1000),
         runtime=res("plot_strip", "runtime", 5),
     shell:
-        "{PY} -m ciasa.report.figures --source-clean {input.source_clean} --source-perturbed {input.source_perturbed} "
+        "{PY} -m report.figures --source-clean {input.source_clean} --source-perturbed {input.source_perturbed} "
         "--recovered-clean {input.recovered_clean} --recovered-perturbed {input.recovered_perturbed} "
         "--pose-info-clean {input.info_clean} --pose-info-perturbed {input.info_perturbed} "
         "--title {wildcards.clip} --frames {params.frames} --out {output} > {log} 2>&1"
@@ -81,7 +81,7 @@ rule report:
         mem_mb=res("report", "mem_mb", 2000),
         runtime=res("report", "runtime", 15),
     shell:
-        "{PY} -m ciasa.report --root {params.root} --tag '{params.tag}' --clips {params.clips} --data {DATA} "
+        "{PY} -m report --root {params.root} --tag '{params.tag}' --clips {params.clips} --data {DATA} "
         "--split {SPLIT} --models {params.models} --out {params.out} --bootstrap {params.bootstrap} "
         "--seed {params.seed} --min-clean-accuracy {params.min_clean} --strip-frames {params.frames} "
         "--title {params.title} {params.model_eval} {params.info} > {log} 2>&1"

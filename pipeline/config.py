@@ -12,8 +12,8 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from ciasa.pipeline.paths import ATTACKED_MODEL, Paths, shard_tag
-from ciasa.pipeline.select import SelectionError, parse_shard, select_clips
+from pipeline.paths import ATTACKED_MODEL, Paths, shard_tag
+from pipeline.select import SelectionError, parse_shard, select_clips
 
 
 class ConfigError(ValueError):
@@ -139,7 +139,7 @@ def explicit_names(config: Mapping[str, Any]) -> list[str]:
     clips = config["clips"]
     names = list(clips.get("names") or [])
     if clips.get("names_file"):
-        from ciasa.pipeline.select import read_clip_list
+        from pipeline.select import read_clip_list
 
         names += read_clip_list(clips["names_file"])
     return names

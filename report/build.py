@@ -1,9 +1,9 @@
 """Build the transfer report: ``index.html`` (standalone), ``summary.json``, ``summary.md``.
 
-Reads the pipeline's outputs through :class:`ciasa.pipeline.paths.Paths`, copies the
+Reads the pipeline's outputs through :class:`pipeline.paths.Paths`, copies the
 overlay videos next to the page (so the report folder can be zipped and opened
 anywhere), draws the skeleton strips, and writes the numbers computed by
-:mod:`ciasa.report.metrics`.
+:mod:`report.metrics`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from ciasa.io import atomic_path, atomic_write_json, atomic_write_text
-from ciasa.pipeline.guard import is_failed
-from ciasa.pipeline.paths import ATTACKED_MODEL, CONDITIONS, Paths
-from ciasa.pipeline.select import read_clip_list
-from ciasa.report import figures, html, metrics, records, timings
+from pipeline.guard import is_failed
+from pipeline.paths import ATTACKED_MODEL, CONDITIONS, Paths
+from pipeline.select import read_clip_list
+from report import figures, html, metrics, records, timings
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The headline numbers, computed from per-clip records with :mod:`ciasa.report.stats`.
+"""The headline numbers, computed from per-clip records with :mod:`report.stats`.
 
 Denominators are explicit. Skeleton-domain rates count every selected clip. RGB-domain
 rates count the clips whose clean *and* perturbed videos both gave a skeleton (the
@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ciasa.pipeline.paths import ATTACKED_MODEL
-from ciasa.report.records import ClipRecord
-from ciasa.report.stats import Estimate, drop, rate
+from pipeline.paths import ATTACKED_MODEL
+from report.records import ClipRecord
+from report.stats import Estimate, drop, rate
 
 
 @dataclass

@@ -32,7 +32,7 @@ def classify(
     set_dir, out_dir = Path(set_dir), Path(out_dir)
     manifest = set_dir / "collect.json"
     if not manifest.is_file():
-        raise FileNotFoundError(f"{manifest}: not a collected set (run python -m ciasa.pipeline.collect)")
+        raise FileNotFoundError(f"{manifest}: not a collected set (run python -m pipeline.collect)")
     included = int(json.loads(manifest.read_text())["included"])
     if included == 0:
         log.warning("%s is empty: writing empty predictions", set_dir)
@@ -48,7 +48,7 @@ def classify(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ciasa.pipeline.classify",
+        prog="python -m pipeline.classify",
         description="Run a checkpoint on a collected set (python -m ciasa.evaluate; an empty set gives "
         "empty predictions instead of an error).",
     )

@@ -41,7 +41,7 @@ def export_clip(data_dir: str | Path, split: str, name: str) -> np.ndarray:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ciasa.pipeline.export",
+        prog="python -m pipeline.export",
         description="Write one named clip of an ST-GCN layout split as CLIP.npy (C, T, V, M) float32.",
     )
     parser.add_argument("--data", required=True, help="ST-GCN layout directory")

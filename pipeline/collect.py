@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from ciasa.io import atomic_write_json
-from ciasa.pipeline.guard import is_failed
-from ciasa.pipeline.paths import Paths
-from ciasa.pipeline.select import read_clip_list
+from pipeline.guard import is_failed
+from pipeline.paths import Paths
+from pipeline.select import read_clip_list
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _error(path: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ciasa.pipeline.collect",
+        prog="python -m pipeline.collect",
         description="Collect the per-clip skeletons of one domain (skeleton | rgb) and condition "
         "(clean | perturbed) into an ST-GCN layout directory padded to the source data's T and M.",
     )

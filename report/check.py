@@ -1,9 +1,9 @@
 """Open a report in headless Chromium and check that its tables and videos load.
 
-``python -m ciasa.report.check results/report/index.html --screenshot shot.png``
+``python -m report.check results/report/index.html --screenshot shot.png``
 prints what the browser saw (tables found, videos decoded) and exits non-zero when a
 table is missing or a video did not load. The page's script marks every ``<video>``
-that fired ``loadeddata`` (see :mod:`ciasa.report.html`); ``--dump-dom`` returns the DOM
+that fired ``loadeddata`` (see :mod:`report.html`); ``--dump-dom`` returns the DOM
 after the virtual-time budget, so no remote-debugging protocol is needed.
 Needs the Debian package ``chromium`` (or ``--browser PATH``).
 """
@@ -122,7 +122,7 @@ def check_page(page: str | Path, browser: str | None = None, budget_ms: int = 15
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ciasa.report.check", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m report.check", description=__doc__.splitlines()[0])
     parser.add_argument("page", help="index.html of a report")
     parser.add_argument("--screenshot", help="also save a PNG screenshot here")
     parser.add_argument("--browser", help="Chromium executable (default: chromium on PATH)")

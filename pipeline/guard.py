@@ -82,7 +82,7 @@ def write_failure(
     fps: float,
 ) -> None:
     from ciasa.camera import Camera
-    from ciasa.pipeline.video import encode_h264, message_card
+    from ciasa.video import encode_h264
 
     for path in placeholders:
         name = path.name
@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     split = argv.index("--") if "--" in argv else len(argv)
     own, command = argv[:split], argv[split + 1 :]
     parser = argparse.ArgumentParser(
-        prog="python -m ciasa.pipeline.guard",
+        prog="python -m pipeline.guard",
         description="Run a per-clip stage; on failure either fail (stop) or record the failure (record) "
         "as the stage's outputs so the report lists the clip. Usage: ... -- COMMAND ARGS",
     )
@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=30.0)
     args = parser.parse_args(own)
     if not command:
-        parser.error("no command: usage: python -m ciasa.pipeline.guard [options] -- COMMAND ARGS")
+        parser.error("no command: usage: python -m pipeline.guard [options] -- COMMAND ARGS")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     return run_guarded(
         command,
@@ -173,3 +173,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def message_card(text: str, width: int, height: int) -> np.ndarray:
+    """A dark frame with ``text`` on it (the video shown for a clip whose render failed)."""
+    import cv2
+
+    frame = np.full((height, width, 3), 40, dtype=np.uint8)
+    scale = max(0.3, min(width, height) / 400.0)
+    y = int(height * 0.3)
+    for line in _wrap(text, max(10, int(width / (scale * 20)))):
+        cv2.putText(frame, line, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (240, 90, 90), 1, cv2.LINE_AA)
+        y += int(30 * scale) + 4
+    return frame
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for words in (p.split() for p in text.splitlines()):
+        line = ""
+        for word in words:
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}".strip()
+        lines.append(line)
+    return lines[:12]

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ciasa.camera import Camera
-from ciasa.pipeline.guard import is_failed
-from ciasa.pipeline.video import encode_h264, read_frames, video_fps
+from pipeline.guard import is_failed
+from ciasa.video import encode_h264, iter_frames, video_fps
 from ciasa.skeleton import NTU_RGBD
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def render_overlay(
     thickness = max(1, round(min(camera.width, camera.height) / 160))
 
     def frames():
-        for t, frame in enumerate(read_frames(video)):
+        for t, frame in enumerate(iter_frames(video)):
             frame = frame.copy()
             if src_uv is not None and t < len(src_uv):
                 for body in src_uv[t]:
@@ -87,7 +87,7 @@ def render_overlay(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ciasa.pipeline.overlay",
+        prog="python -m pipeline.overlay",
         description="Re-encode a rendered video (H.264 yuv420p) with the recovered skeleton (and optionally "
         "the source skeleton, white) drawn on it.",
     )

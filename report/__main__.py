@@ -1,4 +1,4 @@
-"""``python -m ciasa.report``: build the transfer report from a pipeline results directory."""
+"""``python -m report``: build the transfer report from a pipeline results directory."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ciasa.pipeline.paths import ATTACKED_MODEL
-from ciasa.report.build import ReportOptions, build_report
+from pipeline.paths import ATTACKED_MODEL
+from report.build import ReportOptions, build_report
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -20,7 +20,7 @@ def _pair(text: str) -> tuple[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ciasa.report",
+        prog="python -m report",
         description="Build results/report/index.html (standalone), summary.json and summary.md from the "
         "pipeline's outputs (attack, renders, re-extracted poses, predictions, benchmarks).",
     )

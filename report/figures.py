@@ -108,7 +108,7 @@ def strip_figure(
 
 def _recovered(npy: str | None, info: str | None) -> np.ndarray | None:
     """A re-extracted skeleton, or None when the extraction failed or found nobody."""
-    from ciasa.pipeline.guard import is_failed
+    from pipeline.guard import is_failed
 
     if npy is None or (info is not None and is_failed(info)):
         return None
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     parser = argparse.ArgumentParser(
-        prog="python -m ciasa.report.figures",
+        prog="python -m report.figures",
         description="Draw a clip's skeleton strip: source clean (green) vs perturbed (red) on top, "
         "the skeletons recovered from the two videos below.",
     )

@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ciasa.pipeline.paths import ATTACKED_MODEL, CONDITIONS, DOMAINS, Paths
+from pipeline.paths import ATTACKED_MODEL, CONDITIONS, DOMAINS, Paths
 
 
 @dataclass

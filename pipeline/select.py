@@ -155,7 +155,7 @@ def write_clip_list(path: str | Path, clips: Sequence[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ciasa.pipeline.select",
+        prog="python -m pipeline.select",
         description="Select clips of an ST-GCN layout split (count+seed, explicit list, class filter, shard) "
         "and write their names, one per line.",
     )

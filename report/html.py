@@ -11,10 +11,10 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from ciasa.report.metrics import Headline
-from ciasa.report.records import ClipRecord
-from ciasa.report.stats import Estimate
-from ciasa.report.timings import StageTime
+from report.metrics import Headline
+from report.records import ClipRecord
+from report.stats import Estimate
+from report.timings import StageTime
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5em auto;max-width:1200px;color:#222;padding:0 1em}
