@@ -10,8 +10,8 @@ Under ``ROOT`` (``results_dir`` in the config, ``results/`` by default)::
     data/{source}/{benchmark}/...                converted user data (ntu_raw, pyskl)
     model/model.pt                               trained classifier (+ eval/ on the val split)
     clips/selection{tag}.txt                     the selected clip names, one per line
-    attack/{clip}/...                            ciasa.attack output for one clip
-    skeletons/{clip}/{condition}.npy             (3, T, 25, M) clip given to the renderer
+    attack{tag}/...                              ciasa.attack output for the shard's clips (one job)
+    skeletons/{clip}/{condition}.npy             (3, T, 25, M) clip given to the renderer (written by the attack)
     videos/{clip}/{condition}.mp4                rendered video (+ .camera.json, .render.json)
     poses/{clip}/{condition}.npy                 re-extracted skeleton (+ .json, .landmarks.npz)
     media/{clip}/{condition}.mp4                 video with the recovered skeleton drawn on it
@@ -69,8 +69,19 @@ class Paths:
     def selection(self) -> str:
         return self._p(f"clips/selection{self.tag}.txt")
 
-    def attack_dir(self, clip: str = "{clip}") -> str:
-        return self._p(f"attack/{clip}")
+    def attack_dir(self) -> str:
+        """The shard's attack: one job for every selected clip (``python -m ciasa.attack``)."""
+        return self._p(f"attack{self.tag}")
+
+    def attack_summary(self) -> str:
+        return f"{self.attack_dir()}/summary.json"
+
+    def attack_per_sample(self) -> str:
+        return f"{self.attack_dir()}/per_sample.csv"
+
+    def skeletons_dir(self) -> str:
+        """Per-clip skeletons the attack writes (``--clips-out``) and the renderer reads."""
+        return self._p("skeletons")
 
     # --- per (clip, condition) ----------------------------------------------------------
     def skeleton(self, clip: str = "{clip}", condition: str = "{condition}") -> str:

@@ -82,7 +82,7 @@ def _int(row: dict[str, str], key: str, source: str) -> int:
 
 def attack_row(paths: Paths, clip: str) -> dict[str, str]:
     """The attack's per_sample.csv row for ``clip``."""
-    path = Path(paths.attack_dir(clip)) / "per_sample.csv"
+    path = Path(paths.attack_per_sample())
     rows = [r for r in read_csv(path) if r.get("name") == clip]
     if not rows:
         raise ValueError(f"{path}: no row for clip {clip}")
@@ -149,7 +149,7 @@ def gather(
             raise ValueError(f"clip {clip} is not in the source data's labels")
         label = labels[clip]
         row = attack_row(paths, clip)
-        source = f"{paths.attack_dir(clip)}/per_sample.csv"
+        source = paths.attack_per_sample()
         if _int(row, "label", source) != label:
             raise ValueError(f"{source}: label {row['label']} for {clip}, but the data says {label}")
         target = _int(row, "target", source)

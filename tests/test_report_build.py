@@ -59,13 +59,13 @@ def make_results(root: Path) -> tuple[Paths, Path, Path]:
     clips_file = root / "clips.txt"
     write_clip_list(clips_file, CLIPS)
     frames = [np.full((48, 64, 3), 30 * i, dtype=np.uint8) for i in range(8)]
+    _write_csv(
+        Path(paths.attack_per_sample()),
+        ["name", "label", "target", "clean_pred", "adv_pred", "success_targeted"],
+        [[clip, LABELS[i], TARGETS[i], PREDS["skeleton", "clean"][i], PREDS["skeleton", "perturbed"][i],
+          int(PREDS["skeleton", "perturbed"][i] == TARGETS[i])] for i, clip in enumerate(CLIPS)],
+    )  # fmt: skip
     for i, clip in enumerate(CLIPS):
-        _write_csv(
-            Path(paths.attack_dir(clip)) / "per_sample.csv",
-            ["name", "label", "target", "clean_pred", "adv_pred", "success_targeted"],
-            [[clip, LABELS[i], TARGETS[i], PREDS["skeleton", "clean"][i], PREDS["skeleton", "perturbed"][i],
-              int(PREDS["skeleton", "perturbed"][i] == TARGETS[i])]],
-        )  # fmt: skip
         for condition in ("clean", "perturbed"):
             Path(paths.skeleton(clip, condition)).parent.mkdir(parents=True, exist_ok=True)
             np.save(paths.skeleton(clip, condition), _skeleton(rng))
