@@ -1,4 +1,4 @@
-# Stage 3: clip selection and the CIASA attack, one job per clip (any subset can run anywhere).
+# Stage 3: clip selection and the CIASA attack, one job per shard (a farm runs shards anywhere).
 
 
 checkpoint select_clips:
@@ -26,35 +26,38 @@ checkpoint select_clips:
         "--out {output} > {log} 2>&1"
 
 
-rule attack_clip:
+rule attack_shard:
+    """One job for the shard's whole selection: the model, the data and the discriminator's
+    real frames are loaded once and the clips attacked in batches; the attack writes each
+    clip's clean and perturbed skeleton (skeletons/CLIP/{clean,perturbed}.npy) itself."""
     input:
         checkpoint=checkpoint_of(ATTACKED_MODEL),
+        selection=P.selection(),
         **split_files(DATA, SPLIT),
     output:
-        names=f"{P.attack_dir()}/names.txt",
         data=f"{P.attack_dir()}/{SPLIT}_data.npy",
         label=f"{P.attack_dir()}/{SPLIT}_label.pkl",
-        per_sample=f"{P.attack_dir()}/per_sample.csv",
-        summary=f"{P.attack_dir()}/summary.json",
+        per_sample=P.attack_per_sample(),
+        summary=P.attack_summary(),
     params:
         out=P.attack_dir(),
+        clips_out=P.skeletons_dir(),
         mode=config["attack"]["mode"],
         device=config["attack"]["device"],
         overrides=flags({k: v for k, v in CLASSIFIERS[ATTACKED_MODEL]["overrides"].items() if k in ("num_class", "layout")}),
         flags=flags(config["attack"]["options"]),
     priority: 10
     log:
-        log_path("attack_clip", "{clip}"),
+        log_path("attack_shard", f"attack{P.tag}"),
     benchmark:
-        bench_path("attack_clip", "{clip}")
-    threads: res("attack_clip", "threads", 1)
+        bench_path("attack_shard", f"attack{P.tag}")
+    threads: res("attack_shard", "threads", 2)
     resources:
-        mem_mb=res("attack_clip", "mem_mb", 3000),
-        runtime=res("attack_clip", "runtime", 30),
+        mem_mb=res("attack_shard", "mem_mb", 4000),
+        runtime=res("attack_shard", "runtime", 60),
         gpu=config["attack"]["gpu"],
     shell:
-        "echo {wildcards.clip} > {output.names} && "
         "{PY} -m ciasa.attack --checkpoint {input.checkpoint} --data {DATA} --split {SPLIT} --mode {params.mode} "
-        "--names-file {output.names} --device {params.device} --threads {threads} --no-progress --out {params.out} "
-        "{params.overrides} {params.flags} "
+        "--names @{input.selection} --device {params.device} --threads {threads} --no-progress "
+        "--out {params.out} --clips-out {params.clips_out} {params.overrides} {params.flags} "
         "> {log} 2>&1"

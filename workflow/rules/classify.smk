@@ -5,7 +5,7 @@
 def collect_inputs(wildcards):
     clips = selected_clips()
     if wildcards.domain == "skeleton":
-        files = [P.skeleton(c, wildcards.condition) for c in clips]
+        files = [P.attack_summary()]  # the attack wrote every clip's skeletons
     else:
         files = [P.pose(c, wildcards.condition) for c in clips] + [P.pose_info(c, wildcards.condition) for c in clips]
         files += [P.render_info(c, wildcards.condition) for c in clips]

@@ -35,7 +35,7 @@ rule overlay_video:
         camera=P.camera(),
         recovered=P.pose(),
         pose_info=P.pose_info(),
-        source=P.skeleton(),
+        attack=P.attack_summary(),  # the source skeleton below is the attack's
     output:
         report(
             P.media(),
@@ -45,6 +45,7 @@ rule overlay_video:
             labels={"clip": "{clip}", "condition": "{condition}"},
         ),
     params:
+        source=P.skeleton(),
         color=lambda wc: "green" if wc.condition == "clean" else "red",
     log:
         log_path("overlay_video", "{clip}/{condition}"),
@@ -55,5 +56,5 @@ rule overlay_video:
         runtime=res("overlay_video", "runtime", 10),
     shell:
         "{PY} -m pipeline.overlay --video {input.video} --camera {input.camera} --recovered {input.recovered} "
-        "--pose-info {input.pose_info} --source {input.source} --color {params.color} "
+        "--pose-info {input.pose_info} --source {params.source} --color {params.color} "
         "--label '{wildcards.condition}' --out {output} > {log} 2>&1"

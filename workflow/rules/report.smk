@@ -3,8 +3,7 @@
 
 rule plot_strip:
     input:
-        source_clean=P.skeleton(condition="clean"),
-        source_perturbed=P.skeleton(condition="perturbed"),
+        attack=P.attack_summary(),  # wrote the two source skeletons below
         recovered_clean=P.pose(condition="clean"),
         recovered_perturbed=P.pose(condition="perturbed"),
         info_clean=P.pose_info(condition="clean"),
@@ -12,6 +11,8 @@ rule plot_strip:
     output:
         report(P.strip(), caption="../report/strip.rst", category="Skeleton strips", labels={"clip": "{clip}"}),
     params:
+        source_clean=P.skeleton(condition="clean"),
+        source_perturbed=P.skeleton(condition="perturbed"),
         frames=config["report"]["strip_frames"],
     log:
         log_path("plot_strip", "{clip}"),
@@ -21,7 +22,7 @@ rule plot_strip:
         mem_mb=res("plot_strip", "mem_mb", 1000),
         runtime=res("plot_strip", "runtime", 5),
     shell:
-        "{PY} -m report.figures --source-clean {input.source_clean} --source-perturbed {input.source_perturbed} "
+        "{PY} -m report.figures --source-clean {params.source_clean} --source-perturbed {params.source_perturbed} "
         "--recovered-clean {input.recovered_clean} --recovered-perturbed {input.recovered_perturbed} "
         "--pose-info-clean {input.info_clean} --pose-info-perturbed {input.info_perturbed} "
         "--title {wildcards.clip} --frames {params.frames} --out {output} > {log} 2>&1"
@@ -32,7 +33,7 @@ def report_inputs(wildcards):
     inputs = {
         "clips": P.selection(),
         "label": f"{DATA}/{SPLIT}_label.pkl",
-        "attack": [f"{P.attack_dir(c)}/per_sample.csv" for c in clips],
+        "attack": P.attack_per_sample(),
         "media": [P.media(c, cond) for c in clips for cond in CONDITIONS],
         "strips": [P.strip(c) for c in clips],
         "sets": [f"{P.set_dir(d, cond)}/collect.json" for d in DOMAINS for cond in CONDITIONS],
