@@ -24,25 +24,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ciasa import cli
 from ciasa.augment import REEXTRACTION_SIGMA, joint_noise
-from ciasa.data.stgcn import SkeletonSet, load_split
+from ciasa.data.stgcn import SkeletonSet
 from ciasa.device import resolve_device
 from ciasa.io import atomic_path, atomic_write_json
 
 log = logging.getLogger(__name__)
-
-
-def check_compatible(model: nn.Module, data: SkeletonSet) -> None:
-    """Raise naming the data file when its channels/joints do not fit the model."""
-    _, C, _, V, _ = data.shape
-    want_c = getattr(model, "in_channels", None)
-    A = getattr(model, "A", None)
-    want_v = int(A.shape[-1]) if isinstance(A, torch.Tensor) else None
-    layout = getattr(getattr(model, "layout", None), "name", "?")
-    if want_v is not None and V != want_v:
-        raise ValueError(f"{data.source}: data has {V} joints per frame but the model's layout {layout!r} has {want_v}")
-    if want_c is not None and C != want_c:
-        raise ValueError(f"{data.source}: data has {C} coordinate channels but the model expects {want_c}")
 
 
 @torch.no_grad()
@@ -74,9 +62,10 @@ def predict(
     return torch.cat(out) if out else torch.zeros(0)
 
 
-def topk_accuracy(logits: torch.Tensor, labels: torch.Tensor, k: int) -> float:
+def topk_accuracy(logits: torch.Tensor, labels: torch.Tensor, k: int) -> float | None:
+    """Fraction of samples whose label is among the top ``k``; None for no sample (not NaN: JSON has none)."""
     if len(labels) == 0:
-        return float("nan")
+        return None
     k = min(k, logits.shape[1])
     top = logits.topk(k, dim=1).indices
     return float((top == labels[:, None]).any(dim=1).float().mean())
@@ -99,7 +88,7 @@ def summarize(logits: torch.Tensor, labels: np.ndarray | torch.Tensor, class_nam
         "top1": topk_accuracy(logits, labels, 1),
         "top5": topk_accuracy(logits, labels, 5),
         "n": int(len(labels)),
-        "loss": float(F.cross_entropy(logits, labels)) if len(labels) else float("nan"),
+        "loss": float(F.cross_entropy(logits, labels)) if len(labels) else None,
         "per_class_accuracy": per_class,
         "confusion": confusion.tolist(),
     }
@@ -144,21 +133,25 @@ def evaluate(
     batch_size: int = 64,
     noise_sigma: tuple[float, float, float] | None = None,
     noise_seed: int = 0,
+    allow_class_mismatch: bool = False,
+    progress: bool = True,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """Evaluate ``checkpoint`` on ``data_dir/{split}`` and write the report files to ``out_dir``."""
+    """Evaluate ``checkpoint`` on ``data_dir/{split}`` and write the report files to ``out_dir``.
+
+    An empty split (a label file with no sample, as the pipeline writes when every clip
+    of a condition failed) gives ``n = 0`` and null accuracies, so the workflow can go on
+    and the report can say why.
+    """
     from ciasa.models import load_model
 
     dev = resolve_device(device)
     model, meta = load_model(checkpoint, device=dev, **overrides)
-    data = load_split(data_dir, split, mmap=True)
-    check_compatible(model, data)
     class_names = meta["class_names"]
-    if len(data) and int(data.labels.max()) >= len(class_names):
-        raise ValueError(
-            f"{data.source}: label {int(data.labels.max())} but the model {checkpoint} has only {len(class_names)} classes"
-        )
-    logits = predict(model, data.data, batch_size, dev, noise_sigma, noise_seed)
+    data = _load_or_empty(data_dir, split, model, meta, checkpoint, allow_class_mismatch)
+    logits = predict(model, data.data, batch_size, dev, noise_sigma, noise_seed, progress=progress)
+    if len(data) == 0:
+        logits = torch.zeros(0, len(class_names))
     result = summarize(logits, data.labels, class_names)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -177,11 +170,40 @@ def evaluate(
     atomic_write_json(out_dir / "metrics.json", metrics)
     atomic_write_json(out_dir / "confusion.json", {"class_names": class_names, "matrix": confusion})
     _write_predictions(out_dir / "predictions.csv", data, logits, class_names)
-    title = f"{Path(checkpoint).name} on {split}: top-1 {100 * result['top1']:.1f}% (n={result['n']})"
+    top1 = "n/a" if result["top1"] is None else f"{100 * result['top1']:.1f}%"
+    title = f"{Path(checkpoint).name} on {split}: top-1 {top1} (n={result['n']})"
     plot_confusion(confusion, class_names, out_dir / "confusion.png", title)
-    log.info("%s on %s/%s: top1 %.2f%% top5 %.2f%% (n=%d)", checkpoint, data_dir, split,
-             100 * result["top1"], 100 * result["top5"], result["n"])
+    log.info("%s on %s/%s: top1 %s top5 %s (n=%d)", checkpoint, data_dir, split, _pct(result["top1"]),
+             _pct(result["top5"]), result["n"])
     return metrics
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
+def _load_or_empty(data_dir, split, model, meta, checkpoint, allow_class_mismatch) -> SkeletonSet:
+    """The split checked against the model; an empty split loads as N = 0 instead of failing."""
+    from ciasa.data.model_fit import check_class_names, load_split_for_model
+    from ciasa.data.stgcn import load_class_names, load_labels, split_paths
+
+    data_path, label_path = split_paths(data_dir, split)
+    names, labels = load_labels(label_path)
+    if names:
+        return load_split_for_model(data_dir, split, model, meta, checkpoint, allow_class_mismatch)
+    if not data_path.is_file():
+        raise FileNotFoundError(f"{data_path}: data file not found (split {split!r})")
+    try:
+        empty = np.load(data_path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(f"{data_path}: not a readable .npy array: {err}") from None
+    if empty.ndim != 5 or len(empty) != 0:
+        raise ValueError(f"{data_path}: {label_path.name} lists no sample but the data has shape {empty.shape}")
+    check_class_names(meta["class_names"], load_class_names(data_dir), str(checkpoint),
+                      str(Path(data_dir) / "classes.json"), allow_class_mismatch)
+    log.warning("%s: empty split: writing metrics with n = 0", data_path)
+    return SkeletonSet(data=empty.astype(np.float32), names=[], labels=labels, class_names=meta["class_names"],
+                       source=str(data_path))
 
 
 def _write_predictions(path: Path, data: SkeletonSet, logits: torch.Tensor, class_names: list[str]) -> None:
@@ -210,49 +232,69 @@ def _sigma(text: str) -> tuple[float, float, float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m ciasa.evaluate",
-        description="Evaluate a skeleton action classifier on an ST-GCN-layout split "
-        "(top-1/top-5, per-class accuracy, confusion matrix).",
+    p = cli.parser(
+        "python -m ciasa.evaluate",
+        "Evaluate a skeleton action classifier on an ST-GCN-layout split "
+        "(top-1/top-5, per-class accuracy, confusion matrix). An empty split gives n = 0 and null accuracies.",
     )
-    p.add_argument("--checkpoint", required=True, help="our model.pt or an official ST-GCN state dict")
-    p.add_argument("--data", required=True, help="ST-GCN layout directory ({split}_data.npy, {split}_label.pkl)")
-    p.add_argument("--split", default="val", help="split name (default: val)")
-    p.add_argument("--out", required=True, help="output directory for metrics.json, predictions.csv, confusion.*")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--noise-sigma", type=_sigma, default=None, metavar="SX,SY,SZ",
-                   help="add fixed-seed Gaussian joint noise (metres) before classifying; "
-                   f"'reextraction' scale is {','.join(map(str, REEXTRACTION_SIGMA))}")
-    p.add_argument("--noise-seed", type=int, default=0)
+    io = p.add_argument_group("input and output")
+    cli.add_checkpoint_flag(io)
+    io.add_argument("--data", required=True, help="ST-GCN layout directory ({split}_data.npy, {split}_label.pkl)")
+    io.add_argument("--split", default="val", help="split name")
+    io.add_argument("--out", required=True, help="output directory for metrics.json, predictions.csv, confusion.*")
+    io.add_argument("--allow-class-mismatch", action="store_true",
+                    help="accept a checkpoint whose class names differ from the data's classes.json "
+                    "(default: that is an error)")
+    run = p.add_argument_group("running")
+    cli.add_device_flag(run)
+    cli.add_threads_flag(run)
+    run.add_argument("--batch-size", type=cli.positive_int, default=64, help="samples per forward pass")
+    run.add_argument("--noise-sigma", type=_sigma, default=None, metavar="SX,SY,SZ",
+                     help="add fixed-seed Gaussian joint noise (metres) before classifying; "
+                     f"'reextraction' scale is {','.join(map(str, REEXTRACTION_SIGMA))}")
+    run.add_argument("--noise-seed", type=int, default=0, help="seed of the joint noise")
     g = p.add_argument_group("official state dicts (checked against the file)")
-    g.add_argument("--num-class", type=int, default=None)
-    g.add_argument("--layout", choices=["ntu-rgb+d", "openpose"], default=None)
-    g.add_argument("--in-channels", type=int, default=None)
+    g.add_argument("--num-class", type=cli.positive_int, default=None, help="number of classes of the model")
+    g.add_argument("--layout", choices=["ntu-rgb+d", "openpose"], default=None, help="joint layout of the model")
+    g.add_argument("--in-channels", type=cli.positive_int, default=None, help="coordinate channels the model takes")
+    g.add_argument("--arch", default=None, help="architecture of a plain state dict (default: stgcn)")
     g.add_argument("--class-names", default=None, help="JSON file with a list of class names")
+    cli.add_logging_flags(p)
+    cli.add_progress_flag(p)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    class_names = None
-    if args.class_names:
-        import json
+def _read_class_names(path: str | None) -> list[str] | None:
+    if not path:
+        return None
+    import json
 
-        class_names = json.loads(Path(args.class_names).read_text())
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"{file}: class-names file not found")
     try:
-        metrics = evaluate(
-            args.checkpoint, args.data, args.split, args.out, args.device, args.batch_size,
-            args.noise_sigma, args.noise_seed,
-            num_class=args.num_class, layout=args.layout, in_channels=args.in_channels, class_names=class_names,
-        )  # fmt: skip
-    except (FileNotFoundError, ValueError, RuntimeError, KeyError) as err:
-        log.error("%s", err)
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"top1 {100 * metrics['top1']:.2f}%  top5 {100 * metrics['top5']:.2f}%  n={metrics['n']}  -> {args.out}")
-    return 0
+        names = json.loads(file.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{file}: not valid JSON: {err}") from None
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise ValueError(f"{file}: expected a JSON list of class names")
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    metrics = evaluate(
+        args.checkpoint, args.data, args.split, args.out, args.device, args.batch_size,
+        args.noise_sigma, args.noise_seed, args.allow_class_mismatch, cli.show_progress(args),
+        num_class=args.num_class, layout=args.layout, in_channels=args.in_channels, arch=args.arch,
+        class_names=_read_class_names(args.class_names),
+    )  # fmt: skip
+    print(f"top1 {_pct(metrics['top1'])}  top5 {_pct(metrics['top5'])}  n={metrics['n']}  -> {args.out}")
+    return cli.EXIT_OK
+
+
+main = cli.main_of(build_parser, run)
 
 
 if __name__ == "__main__":

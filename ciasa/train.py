@@ -42,6 +42,7 @@ import yaml
 from torch import nn
 from tqdm import tqdm
 
+from ciasa import cli
 from ciasa.augment import REEXTRACTION_SIGMA, AugmentConfig, Augmenter
 from ciasa.data.stgcn import SkeletonSet, load_split
 from ciasa.device import resolve_device
@@ -97,6 +98,63 @@ class TrainConfig:
         }
 
 
+# Settings that do not change what is computed: a run may resume under other values of these.
+RESUME_IGNORED = frozenset({"out", "device", "num_workers", "threads", "resume", "progress", "val_every"})
+_CHOICES = {
+    "strategy": ("uniform", "distance", "spatial"),
+    "optimizer": ("sgd", "adam"),
+    "schedule": ("cosine", "step"),
+}
+
+
+def _type_name(kind: type) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "a mapping"}[kind]
+
+
+def check_settings(settings: dict[str, Any], source: str) -> dict[str, Any]:
+    """Type-check settings from a YAML file against TrainConfig's fields (YAML can hold anything)."""
+    defaults = TrainConfig()
+    out = {}
+    for key, value in settings.items():
+        kind = type(getattr(defaults, key))
+        ok = (
+            isinstance(value, bool) if kind is bool
+            else isinstance(value, int) and not isinstance(value, bool) if kind is int
+            else isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float
+            else isinstance(value, kind)
+        )  # fmt: skip
+        if not ok:
+            raise cli.BadInput(f"{source}: setting {key!r} must be {_type_name(kind)}, got {value!r}")
+        out[key] = float(value) if kind is float else value
+    return out
+
+
+def validate_config(cfg: TrainConfig) -> None:
+    """Refuse settings that would train nothing or crash mid-run, before any data is read."""
+    positive = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "base_channels": cfg.base_channels,
+                "val_every": cfg.val_every}
+    for key, value in positive.items():
+        if value < 1:
+            raise cli.BadInput(f"--{key.replace('_', '-')} must be >= 1, got {value}")
+    for key in ("num_workers", "threads", "warmup_epochs", "weight_decay", "momentum"):
+        if getattr(cfg, key) < 0:
+            raise cli.BadInput(f"--{key.replace('_', '-')} must be >= 0, got {getattr(cfg, key)}")
+    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
+        raise cli.BadInput(f"--lr must be a positive number, got {cfg.lr}")
+    if not 0 <= cfg.dropout < 1:
+        raise cli.BadInput(f"--dropout must lie in [0, 1), got {cfg.dropout}")
+    if not 0 <= cfg.label_smoothing < 1:
+        raise cli.BadInput(f"--label-smoothing must lie in [0, 1), got {cfg.label_smoothing}")
+    for key, allowed in _CHOICES.items():
+        if getattr(cfg, key) not in allowed:
+            raise cli.BadInput(f"{key} {getattr(cfg, key)!r} is not one of {', '.join(allowed)}")
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in cfg.lr_steps):
+        raise cli.BadInput(f"lr_steps must be a list of epoch numbers, got {cfg.lr_steps!r}")
+    if cfg.warmup_epochs >= cfg.epochs:
+        raise cli.BadInput(f"--warmup-epochs ({cfg.warmup_epochs:g}) must be shorter than --epochs ({cfg.epochs})")
+
+
 def load_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
@@ -112,7 +170,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     unknown = sorted(set(cfg) - known)
     if unknown:
         raise ValueError(f"{path}: unknown settings {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    return cfg
+    return check_settings(cfg, str(path))
 
 
 def infer_layout(data: SkeletonSet) -> str:
@@ -165,6 +223,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run (or resume) a training; returns the final log dict also written to train_log.json."""
     if not cfg.data or not cfg.out:
         raise ValueError("both a data directory and an output directory are needed")
+    validate_config(cfg)
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -190,11 +249,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     history: list[dict[str, Any]] = []
     start_epoch, best = 0, {"epoch": None, "val_top1": -1.0}
     last_path = out / "last.pt"
-    if cfg.resume and last_path.is_file():
-        start_epoch, history, best = _resume(last_path, model, optimizer, cfg, model_args)
+    state = _resumable_state(last_path, cfg, model_args)
+    if state is not None:
+        start_epoch, history, best = _resume(state, last_path, model, optimizer)
         log.info("resuming %s at epoch %d/%d", last_path, start_epoch + 1, cfg.epochs)
-    elif cfg.resume:
-        log.info("no %s yet: starting from scratch", last_path)
+    elif cfg.resume and not last_path.exists():
+        log.info("no %s to resume: starting from scratch", last_path)
     out.mkdir(parents=True, exist_ok=True)
 
     n_train = len(train_set)
@@ -296,19 +356,60 @@ def _save_last(path, model, optimizer, cfg, model_args, class_names, history, be
     })  # fmt: skip
 
 
-def _resume(path: Path, model, optimizer, cfg: TrainConfig, model_args: dict[str, Any]):
+def _resumable_state(path: Path, cfg: TrainConfig, model_args: dict[str, Any]) -> dict[str, Any] | None:
+    """The checkpoint in ``last.pt`` when ``--resume`` may continue it, else None.
+
+    An earlier ``last.pt`` that cannot be continued (no ``--resume``, other settings, an
+    unreadable file) is never overwritten silently: it is renamed to
+    ``last.pt.stale-<UTC time>`` with a warning that says why, and training starts fresh.
+    """
+    if not path.is_file():
+        return None
+    if not cfg.resume:
+        _set_aside(path, "it is from an earlier run and --resume was not given")
+        return None
+    try:
+        ckpt = read_checkpoint(path)
+    except CheckpointError as err:
+        _set_aside(path, f"it cannot be read ({err})")
+        return None
+    state = ckpt.get("train_state")
+    reason = None
+    if state is None:
+        reason = "it holds no training state"
+    elif ckpt.get("model_args") != model_args:
+        reason = f"it was trained with model {ckpt.get('model_args')}, the current settings give {model_args}"
+    else:
+        reason = _config_difference(state.get("config") or {}, dataclasses.asdict(cfg))
+    if reason is not None:
+        _set_aside(path, reason)
+        return None
+    return {"state_dict": ckpt["state_dict"], **state}
+
+
+def _config_difference(saved: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """A sentence naming the settings that differ (those that change the result), or None."""
+    keys = sorted((set(saved) | set(current)) - RESUME_IGNORED)
+    diffs = [f"{k} {saved.get(k)!r} -> {current.get(k)!r}" for k in keys if saved.get(k) != current.get(k)]
+    return f"its settings differ: {', '.join(diffs)}" if diffs else None
+
+
+def _set_aside(path: Path, why: str) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = path.with_name(f"{path.name}.stale-{stamp}")
+    n = 1
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.stale-{stamp}-{n}")
+        n += 1
+    path.rename(aside)
+    log.warning("%s not resumed: %s; starting from epoch 1, the old file is kept as %s", path, why, aside.name)
+    return aside
+
+
+def _resume(state: dict[str, Any], path: Path, model, optimizer):
     from ciasa.models.checkpoint import load_state_strict
 
-    ckpt = read_checkpoint(path)
-    state = ckpt.get("train_state")
-    if state is None:
-        raise CheckpointError(f"{path}: holds no training state to resume from")
-    if ckpt.get("model_args") != model_args:
-        raise CheckpointError(
-            f"{path}: was trained with model {ckpt.get('model_args')}, the current settings give {model_args}; "
-            "use another --out or the same settings"
-        )
-    load_state_strict(model, ckpt["state_dict"], path)
+    load_state_strict(model, state["state_dict"], path)
     optimizer.load_state_dict(state["optimizer"])
     return int(state["epoch"]), list(state["history"]), dict(state["best"])
 
@@ -341,72 +442,85 @@ def _write_log(out, cfg, model_args, class_names, history, best, started, train_
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m ciasa.train",
-        description="Train ST-GCN (or another registered model) on an ST-GCN-layout data set. "
+    p = cli.parser(
+        "python -m ciasa.train",
+        "Train ST-GCN (or another registered model) on an ST-GCN-layout data set. "
         "Precedence: built-in defaults (the official NTU recipe) < --config YAML < flags.",
     )
     S = argparse.SUPPRESS  # unset flags stay out of the namespace, so the config file can fill them
-    p.add_argument("--data", default=S, help="ST-GCN layout directory with {split}_data.npy / {split}_label.pkl")
-    p.add_argument("--out", default=S, help="run directory (model.pt, last.pt, best.pt, train_log.json)")
-    p.add_argument("--config", default=None, help="YAML file with settings named like these flags")
-    p.add_argument("--split-train", default=S, help="training split name (default: train)")
-    p.add_argument("--split-val", default=S, help="validation split name (default: val; '' for none)")
-    p.add_argument("--arch", default=S, help="model architecture (default: stgcn)")
-    p.add_argument("--strategy", default=S, choices=["uniform", "distance", "spatial"], help="graph partitioning (default: spatial)")
-    p.add_argument("--base-channels", type=int, default=S, help="width of the first blocks (official: 64)")
-    p.add_argument("--dropout", type=float, default=S, help="dropout in blocks 2-10 (default: 0.5)")
-    p.add_argument("--epochs", type=int, default=S, help="default: 80")
-    p.add_argument("--batch-size", type=int, default=S, help="default: 64")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default=S, help="sgd = Nesterov momentum 0.9 (default)")
-    p.add_argument("--lr", type=float, default=S, help="base learning rate (default: 0.1)")
-    p.add_argument("--weight-decay", type=float, default=S, help="default: 1e-4")
-    p.add_argument("--schedule", choices=["cosine", "step"], default=S, help="default: cosine")
-    p.add_argument("--lr-steps", type=int, nargs="+", default=S, help="epochs of x0.1 steps (step schedule; default: 10 50)")
-    p.add_argument("--warmup-epochs", type=float, default=S, help="linear warm-up length (default: 0)")
-    p.add_argument("--label-smoothing", type=float, default=S)
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=S,
+    io = p.add_argument_group("data and run directory")
+    io.add_argument("--data", default=S, help="ST-GCN layout directory with {split}_data.npy / {split}_label.pkl")
+    io.add_argument("--out", default=S, help="run directory (model.pt, last.pt, best.pt, train_log.json)")
+    io.add_argument("--config", default=None, help="YAML file with settings named like these flags")
+    io.add_argument("--split-train", default=S, help="training split name (default: train)")
+    io.add_argument("--split-val", default=S, help="validation split name (default: val; '' for none)")
+    io.add_argument("--resume", action=argparse.BooleanOptionalAction, default=S,
+                    help="continue from RUN_DIR/last.pt when its settings match; otherwise (and without --resume) "
+                    "an earlier last.pt is kept aside as last.pt.stale-TIME and training starts fresh (default: off)")
+    m = p.add_argument_group("model")
+    m.add_argument("--arch", default=S, help="model architecture (default: stgcn)")
+    m.add_argument("--strategy", default=S, choices=_CHOICES["strategy"], help="graph partitioning (default: spatial)")
+    m.add_argument("--base-channels", type=cli.positive_int, default=S, help="width of the first blocks (official: 64)")
+    m.add_argument("--dropout", type=float, default=S, help="dropout in blocks 2-10 (default: 0.5)")
+    o = p.add_argument_group("optimisation")
+    o.add_argument("--epochs", type=cli.positive_int, default=S, help="training epochs (default: 80)")
+    o.add_argument("--batch-size", type=cli.positive_int, default=S, help="samples per step (default: 64)")
+    o.add_argument("--optimizer", choices=_CHOICES["optimizer"], default=S, help="sgd = Nesterov momentum 0.9 (default)")
+    o.add_argument("--lr", type=float, default=S, help="base learning rate (default: 0.1)")
+    o.add_argument("--weight-decay", type=float, default=S, help="L2 weight decay (default: 1e-4)")
+    o.add_argument("--schedule", choices=_CHOICES["schedule"], default=S, help="learning-rate schedule (default: cosine)")
+    o.add_argument("--lr-steps", type=int, nargs="+", default=S, help="epochs of x0.1 steps (step schedule; default: 10 50)")
+    o.add_argument("--warmup-epochs", type=float, default=S, help="linear warm-up length (default: 0)")
+    o.add_argument("--label-smoothing", type=float, default=S, help="cross-entropy label smoothing (default: 0)")
+    o.add_argument("--augment", action=argparse.BooleanOptionalAction, default=S,
                    help="joint noise, rotation, scaling, temporal crop (default: off; on in the demo config)")
-    p.add_argument("--val-every", type=int, default=S, help="validate every N epochs (default: 1)")
-    p.add_argument("--device", default=S, help="auto | cpu | cuda | cuda:N (default: auto)")
-    p.add_argument("--num-workers", type=int, default=S, help="data loader worker processes (default: 0)")
-    p.add_argument("--threads", type=int, default=S, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--seed", type=int, default=S)
-    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=S,
-                   help="continue from RUN_DIR/last.pt when it exists")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=S, help="tqdm progress bars")
+    o.add_argument("--seed", type=int, default=S, help="seed of initialisation, batch order and augmentation (default: 0)")
+    r = p.add_argument_group("running")
+    r.add_argument("--val-every", type=cli.positive_int, default=S, help="validate every N epochs (default: 1)")
+    r.add_argument("--device", default=S, help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N (default: auto)")
+    r.add_argument("--num-workers", type=int, default=S, help="data loader worker processes (default: 0)")
+    r.add_argument("--threads", type=int, default=S, help="torch CPU threads (default: torch's choice)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only; no progress bar")
+    g.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=S,
+                   help="tqdm progress bars; without them, one log line per epoch (default: on)")
     return p
 
 
-def config_from_args(argv: list[str] | None = None) -> TrainConfig:
-    ns = vars(build_parser().parse_args(argv))
+def config_from_namespace(ns: argparse.Namespace) -> TrainConfig:
     settings: dict[str, Any] = {}
-    cfg_file = ns.pop("config", None)
+    values = {k: v for k, v in vars(ns).items() if k not in ("quiet", "verbose")}
+    cfg_file = values.pop("config", None)
     if cfg_file:
         settings.update(load_config_file(cfg_file))
-    settings.update(ns)
+    settings.update(values)
+    if getattr(ns, "quiet", False):
+        settings["progress"] = False
     cfg = TrainConfig(**settings)
     if not cfg.data or not cfg.out:
-        build_parser().error("--data and --out are required (on the command line or in --config)")
+        raise cli.BadInput("--data and --out are required (on the command line or in --config)")
+    validate_config(cfg)
     return cfg
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = config_from_args(argv)
-    try:
-        result = train(cfg)
-    except (FileNotFoundError, ValueError, RuntimeError, KeyError) as err:
-        log.error("%s", err)
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+def config_from_args(argv: list[str] | None = None) -> TrainConfig:
+    return config_from_namespace(build_parser().parse_args(argv))
+
+
+def run(ns: argparse.Namespace) -> int:
+    cfg = config_from_namespace(ns)
+    result = train(cfg)
     final = result["final"]
     if final.get("val_top1") is not None:
         noisy = final.get("val_noisy_top1")
         noisy_text = "n/a" if noisy is None else f"{100 * noisy:.2f}%"
         print(f"val top1 {100 * final['val_top1']:.2f}%  noisy {noisy_text}"
               f"  ({result['seconds_total']:.0f}s)  -> {Path(cfg.out) / 'model.pt'}")
-    return 0
+    return cli.EXIT_OK
+
+
+main = cli.main_of(build_parser, run)
 
 
 if __name__ == "__main__":

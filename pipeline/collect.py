@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ciasa import cli
 from ciasa.io import atomic_write_json
 from pipeline.guard import is_failed
 from pipeline.paths import Paths
@@ -103,43 +103,57 @@ def _error(path: str) -> str:
     return str(_read_json(path).get("error", "unknown error"))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.collect",
-        description="Collect the per-clip skeletons of one domain (skeleton | rgb) and condition "
+def write_empty_split(out: Path, split: str, frames: int, bodies: int, class_names: list[str]) -> None:
+    """An ST-GCN split with no sample: ``python -m ciasa.evaluate`` reads it as n = 0.
+
+    Written instead of no files so that a stale set of an earlier run cannot stay behind
+    and the classify rule needs no special case.
+    """
+    import pickle
+
+    from ciasa.io import atomic_path, atomic_save_npy
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_save_npy(out / f"{split}_data.npy", np.zeros((0, 3, frames, 25, bodies), dtype=np.float32))
+    atomic_write_json(out / "classes.json", list(class_names))
+    with atomic_path(out / f"{split}_label.pkl") as tmp, tmp.open("wb") as f:
+        pickle.dump(([], []), f)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser(
+        "python -m pipeline.collect",
+        "Collect the per-clip skeletons of one domain (skeleton | rgb) and condition "
         "(clean | perturbed) into an ST-GCN layout directory padded to the source data's T and M.",
     )
-    parser.add_argument("--root", required=True, help="results directory (the pipeline's path scheme)")
-    parser.add_argument("--tag", default="", help="shard tag of the results paths ('' or -shardIofN)")
-    parser.add_argument("--clips", required=True, help="clip list file")
-    parser.add_argument("--domain", required=True, choices=("skeleton", "rgb"))
-    parser.add_argument("--condition", required=True, choices=("clean", "perturbed"))
-    parser.add_argument("--data", required=True, help="source ST-GCN layout directory (labels, T, M)")
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--out", required=True, help="output directory ({split}_data.npy, {split}_label.pkl, collect.json)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    p.add_argument("--root", required=True, help="results directory (the pipeline's path scheme)")
+    p.add_argument("--tag", default="", help="shard tag of the results paths ('' or -shardIofN)")
+    p.add_argument("--clips", required=True, help="clip list file")
+    p.add_argument("--domain", required=True, choices=("skeleton", "rgb"), help="which skeletons to collect")
+    p.add_argument("--condition", required=True, choices=("clean", "perturbed"), help="which condition")
+    p.add_argument("--data", required=True, help="source ST-GCN layout directory (labels, T, M)")
+    p.add_argument("--split", default="val", help="split of the source data the clips come from")
+    p.add_argument("--out", required=True, help="output directory ({split}_data.npy, {split}_label.pkl, collect.json)")
+    cli.add_logging_flags(p)
+    return p
 
+
+def run(args: argparse.Namespace) -> int:
     from ciasa.data.stgcn import load_class_names, load_split, save_split
 
-    try:
-        source = load_split(args.data, args.split, mmap=True, check_values=False)
-        _, _, frames, _, bodies = source.shape
-        labels = dict(zip(source.names, (int(x) for x in source.labels)))
-        clips = read_clip_list(args.clips)
-        data, names, out_labels, excluded = collect(
-            args.root, clips, args.domain, args.condition, frames, bodies, labels, args.tag
-        )
-    except (KeyError, ValueError, FileNotFoundError) as err:
-        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
-        return 2
+    source = load_split(args.data, args.split, mmap=True, check_values=False)
+    _, _, frames, _, bodies = source.shape
+    labels = dict(zip(source.names, (int(x) for x in source.labels)))
+    clips = read_clip_list(args.clips)
+    data, names, out_labels, excluded = collect(
+        args.root, clips, args.domain, args.condition, frames, bodies, labels, args.tag
+    )
     out = Path(args.out)
     class_names = load_class_names(args.data) or source.class_names
     if names:
         save_split(out, args.split, data, names, out_labels, class_names=class_names)
-    else:  # nothing to classify: no stale set from an earlier run may stay behind
-        for stale in (out / f"{args.split}_data.npy", out / f"{args.split}_label.pkl"):
-            stale.unlink(missing_ok=True)
+    else:  # nothing to classify: an empty split, so no stale set from an earlier run stays behind
+        write_empty_split(out, args.split, frames, bodies, class_names)
     summary = {
         "domain": args.domain,
         "condition": args.condition,
@@ -153,7 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Written last: its presence means the set is complete (and may be empty).
     atomic_write_json(out / "collect.json", summary)
     log.info("%s/%s: %d of %d clips -> %s", args.domain, args.condition, len(names), len(clips), out)
-    return 0
+    return cli.EXIT_OK
+
+
+main = cli.main_of(build_parser, run)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,7 @@ an empty skeleton), so downstream jobs run, the collector leaves the clip out of
 classified set, and the report lists it with the reason. ``--on-failure stop`` passes
 the failure through (the Snakemake job fails).
 
-To retry a recorded failure, delete the clip's outputs (e.g. ``results/videos/CLIP``)
-and run Snakemake again.
+To retry a recorded failure: ``python -m pipeline.redo CLIP`` (see docs/pipeline.md).
 """
 
 from __future__ import annotations
@@ -27,11 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa import cli
 from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json
 
 log = logging.getLogger(__name__)
 
 FAILED = "failed"
+# Exit codes of a command stopped by Ctrl-C or a kill: not a failure of the clip.
+INTERRUPTED = frozenset({cli.EXIT_INTERRUPTED, 143, -2, -15})
 
 
 def run_guarded(
@@ -53,6 +55,9 @@ def run_guarded(
         sys.stdout.write(line)
         tail.append(line.rstrip("\n"))
     rc = proc.wait()
+    if rc in INTERRUPTED:
+        log.error("%s interrupted (exit code %d): nothing recorded, a rerun redoes it", stage, rc)
+        return cli.EXIT_INTERRUPTED
     missing = [p for p in (record, *placeholders) if not p.exists()]
     if rc == 0 and not missing:
         return 0
@@ -134,45 +139,40 @@ def _last_error(lines: Sequence[str]) -> str:
     return lines[-1].strip()[:400] if lines else ""
 
 
-def _size(text: str) -> tuple[int, int]:
-    w, _, h = text.lower().partition("x")
-    return int(w), int(h)
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser(
+        "python -m pipeline.guard",
+        "Run a per-clip stage; on failure either fail (stop) or record the failure (record) "
+        "so the report can count it. Usage: python -m pipeline.guard [options] -- COMMAND ARGS",
+        epilog="With --on-failure record, a failed command exits 0 once its failure is recorded; "
+        "an interrupted one (exit 130, SIGINT, SIGTERM) is passed through and records nothing.",
+    )
+    p.add_argument("--stage", required=True, help="stage name for messages (render, pose)")
+    p.add_argument("--record", required=True, help="the stage's JSON record (gets status: failed)")
+    p.add_argument("--outputs", nargs="*", default=[], help="other declared outputs to write on failure")
+    p.add_argument("--on-failure", choices=("record", "stop"), default="record",
+                   help="record: write failure outputs and exit 0; stop: pass the failure through")
+    p.add_argument("--size", type=cli.parse_wh, default=(320, 240), help="WxH of a failure video card")
+    p.add_argument("--hfov", type=float, default=70.0, help="horizontal field of view of a failure camera file")
+    p.add_argument("--fps", type=float, default=30.0, help="frame rate of a failure video card")
+    cli.add_logging_flags(p)
+    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     split = argv.index("--") if "--" in argv else len(argv)
     own, command = argv[:split], argv[split + 1 :]
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.guard",
-        description="Run a per-clip stage; on failure either fail (stop) or record the failure (record) "
-        "as the stage's outputs so the report lists the clip. Usage: ... -- COMMAND ARGS",
-    )
-    parser.add_argument("--stage", required=True, help="stage name for messages (render, pose)")
-    parser.add_argument("--record", required=True, help="the stage's JSON record (gets status: failed)")
-    parser.add_argument("--outputs", nargs="*", default=[], help="other declared outputs to write on failure")
-    parser.add_argument("--on-failure", choices=("record", "stop"), default="record")
-    parser.add_argument("--size", type=_size, default=(320, 240), help="WxH of a failure video card")
-    parser.add_argument("--hfov", type=float, default=70.0)
-    parser.add_argument("--fps", type=float, default=30.0)
+    parser = build_parser()
     args = parser.parse_args(own)
     if not command:
         parser.error("no command: usage: python -m pipeline.guard [options] -- COMMAND ARGS")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return run_guarded(
-        command,
-        Path(args.record),
-        [Path(p) for p in args.outputs],
-        args.stage,
-        args.on_failure,
-        args.size,
-        args.hfov,
-        args.fps,
-    )
 
+    def work(a: argparse.Namespace) -> int:
+        return run_guarded(command, Path(a.record), [Path(p) for p in a.outputs], a.stage, a.on_failure,
+                           a.size, a.hfov, a.fps)
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return cli.run_main(work, args)
 
 
 def message_card(text: str, width: int, height: int) -> np.ndarray:
@@ -200,3 +200,7 @@ def _wrap(text: str, width: int) -> list[str]:
                 line = f"{line} {word}".strip()
         lines.append(line)
     return lines[:12]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

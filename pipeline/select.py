@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import logging
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ciasa import cli
+from ciasa.cli import read_name_list as read_clip_list  # the one name-file reader; old name kept for the rules
 from ciasa.io import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -140,43 +141,44 @@ def select_clips(
     return chosen[shard_index - 1 :: shard_count]
 
 
-def read_clip_list(path: str | Path) -> list[str]:
-    """A clip list file: one name per line; blank lines and ``#`` comments ignored."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: clip list not found")
-    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
-    return [line for line in lines if line]
-
-
 def write_clip_list(path: str | Path, clips: Sequence[str]) -> None:
     atomic_write_text(path, "".join(f"{c}\n" for c in clips))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.select",
-        description="Select clips of an ST-GCN layout split (count+seed, explicit list, class filter, shard) "
+def _name_lists(text: str) -> list[str]:
+    """One ``--names`` value: a comma list or ``@FILE`` (the CLI convention)."""
+    return cli.parse_names(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser(
+        "python -m pipeline.select",
+        "Select clips of an ST-GCN layout split (count+seed, explicit list, class filter, shard) "
         "and write their names, one per line.",
     )
-    parser.add_argument("--data", required=True, help="ST-GCN layout directory ({split}_label.pkl)")
-    parser.add_argument("--split", default="val", help="split to draw from (default: val)")
-    parser.add_argument("--count", type=int, default=0, help="number of random clips; 0 = all (default)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random draw (default 0)")
-    parser.add_argument("--names", nargs="*", default=[], help="explicit clip names (override the random draw)")
-    parser.add_argument("--names-file", help="file with explicit clip names, one per line")
-    parser.add_argument("--classes", nargs="*", default=[], help="keep only these classes (index, name or A027)")
-    parser.add_argument("--shard", default="1/1", help="i/n: keep the i-th of n interleaved shards (1-based)")
-    parser.add_argument("--out", required=True, help="output text file")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    p.add_argument("--data", required=True, help="ST-GCN layout directory ({split}_label.pkl)")
+    p.add_argument("--split", default="val", help="split to draw from")
+    p.add_argument("--count", type=int, default=0, help="number of random clips; 0 = all")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random draw")
+    p.add_argument("--names", nargs="*", type=_name_lists, default=[],
+                   help="explicit clip names (override the random draw): comma lists or @FILE "
+                   "(one name per line, '#' starts a comment)")
+    p.add_argument("--names-file", help="file with explicit clip names, one per line (same as --names @FILE)")
+    p.add_argument("--classes", nargs="*", default=[], help="keep only these classes (index, name or A027)")
+    p.add_argument("--shard", default="1/1", help="i/n: keep the i-th of n interleaved shards (1-based)")
+    p.add_argument("--out", required=True, help="output text file")
+    cli.add_logging_flags(p)
+    return p
 
+
+def run(args: argparse.Namespace) -> int:
     from ciasa.data.stgcn import load_class_names, load_labels, split_paths
 
     _, label_path = split_paths(args.data, args.split)
+    names, labels = load_labels(label_path)
+    explicit = [n for group in args.names for n in group]
+    explicit += read_clip_list(args.names_file) if args.names_file else []
     try:
-        names, labels = load_labels(label_path)
-        explicit = list(args.names) + (read_clip_list(args.names_file) if args.names_file else [])
         clips = select_clips(
             names,
             labels,
@@ -188,15 +190,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             shard=args.shard,
             source=str(label_path),
         )
-    except (SelectionError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except SelectionError as err:
+        raise cli.BadInput(str(err)) from None
     if not clips:
-        print(f"error: the selection is empty (shard {args.shard} of {len(names)} samples)", file=sys.stderr)
-        return 2
+        raise cli.BadInput(f"the selection is empty (shard {args.shard} of {len(names)} samples)")
     write_clip_list(args.out, clips)
     log.info("selected %d clip(s) -> %s", len(clips), args.out)
-    return 0
+    return cli.EXIT_OK
+
+
+main = cli.main_of(build_parser, run)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The glue modules the rules call: export, guard, collect, classify, overlay (real ffmpeg,
+"""The glue modules the rules call: guard, collect, overlay (and ciasa.evaluate on collected sets) (real ffmpeg,
 real torch, real files; small data made here)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from ciasa.camera import Camera
 from ciasa.data.stgcn import load_split, save_split
 from ciasa.io import atomic_write_json
-from pipeline import classify, collect, export, guard, overlay
+from pipeline import collect, guard, overlay
 from pipeline.paths import Paths
 from pipeline.select import write_clip_list
 from ciasa.video import encode_h264, iter_frames
@@ -35,15 +35,6 @@ def dataset(tmp_path):
     data = np.stack([_clip(rng, 10, 2, pad=6) for _ in NAMES])  # T = 16, M = 2
     save_split(tmp_path / "data", "val", data, NAMES, [0, 1, 2], class_names=["a", "b", "c"])
     return tmp_path / "data", data
-
-
-def test_export_writes_one_clip_and_names_a_missing_one(dataset, tmp_path, capsys):
-    directory, data = dataset
-    out = tmp_path / "clip.npy"
-    assert export.main(["--data", str(directory), "--name", NAMES[1], "--out", str(out)]) == 0
-    np.testing.assert_array_equal(np.load(out), data[1])
-    assert export.main(["--data", str(directory), "--name", "S009C009P009R009A009", "--out", str(out)]) == 2
-    assert "no sample named 'S009C009P009R009A009'" in capsys.readouterr().err
 
 
 def test_guard_passes_success_through(tmp_path):
@@ -97,26 +88,62 @@ def test_collect_pads_and_excludes_failures(dataset, tmp_path):
     assert manifest["excluded"] == [{"name": NAMES[2], "reason": "pose extraction failed: no person"}]
 
 
-def test_classify_runs_evaluate_and_tolerates_an_empty_set(dataset, tmp_path):
+def test_an_empty_set_is_collected_and_classified_with_n_0(dataset, tmp_path):
+    """Every clip of a condition failed: the set is empty, ciasa.evaluate writes n = 0 (no wrapper)."""
     import torch
 
+    from ciasa import evaluate
     from ciasa.models import STGCN
     from ciasa.models.checkpoint import save_checkpoint
 
     directory, _ = dataset
+    paths = Paths(str(tmp_path / "results"))
+    clips = tmp_path / "clips.txt"
+    write_clip_list(clips, NAMES[:1])
+    guard.write_failure(Path(paths.render_info(NAMES[0], "clean")), [], "render", "Blender crashed", 1, [], 0.1,
+                        (64, 48), 70, 30)  # fmt: skip
+    out = tmp_path / "set"
+    assert collect.main(["--root", paths.root, "--clips", str(clips), "--domain", "rgb", "--condition", "clean",
+                         "--data", str(directory), "--out", str(out)]) == 0  # fmt: skip
+    assert json.loads((out / "collect.json").read_text())["included"] == 0
     torch.manual_seed(0)
     args = {"in_channels": 3, "num_class": 3, "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"}, "base_channels": 4}
     ckpt = tmp_path / "model.pt"
     save_checkpoint(ckpt, STGCN(**args), "stgcn", args, ["a", "b", "c"], {})
-    atomic_write_json(directory / "collect.json", {"included": 3, "excluded": []})
-    assert classify.main(["--set", str(directory), "--checkpoint", str(ckpt), "--out", str(tmp_path / "p"), "--device", "cpu"]) == 0
-    lines = (tmp_path / "p" / "predictions.csv").read_text().splitlines()
-    assert lines[0].startswith("name,label,pred") and len(lines) == 4
-    empty = tmp_path / "empty"
-    atomic_write_json(empty / "collect.json", {"included": 0, "excluded": [{"name": NAMES[0], "reason": "x"}]})
-    assert classify.main(["--set", str(empty), "--checkpoint", str(ckpt), "--out", str(tmp_path / "q")]) == 0
-    assert (tmp_path / "q" / "predictions.csv").read_text().strip() == ",".join(classify.PREDICTION_COLUMNS)
-    assert json.loads((tmp_path / "q" / "metrics.json").read_text())["n"] == 0
+    pred = tmp_path / "pred"
+    assert evaluate.main(["--data", str(out), "--checkpoint", str(ckpt), "--out", str(pred), "--no-progress"]) == 0
+    assert (pred / "predictions.csv").read_text().splitlines() == ["name,label,pred,confidence,top5,label_name,pred_name"]
+    metrics = json.loads((pred / "metrics.json").read_text())
+    assert metrics["n"] == 0 and metrics["top1"] is None
+    # a later run in which the clip renders replaces the empty set
+    atomic_write_json(paths.render_info(NAMES[0], "clean"), {"frames_rendered": 10})
+    Path(paths.pose(NAMES[0], "clean")).parent.mkdir(parents=True, exist_ok=True)
+    np.save(paths.pose(NAMES[0], "clean"), _clip(np.random.default_rng(3), 10, 1))
+    atomic_write_json(paths.pose_info(NAMES[0], "clean"), {"detected": 10, "detection_rate": 1.0})
+    assert collect.main(["--root", paths.root, "--clips", str(clips), "--domain", "rgb", "--condition", "clean",
+                         "--data", str(directory), "--out", str(out)]) == 0  # fmt: skip
+    assert load_split(out, "val").names == NAMES[:1]
+
+
+def test_guard_as_a_command_records_a_failure_and_passes_interruptions_through(tmp_path):
+    """As the rules run it (python -m): the failure card is written, Ctrl-C is not a clip failure."""
+    import subprocess
+
+    record, video = tmp_path / "c.render.json", tmp_path / "c.mp4"
+    failing = [sys.executable, "-c", "import sys; print('RenderError: boom'); sys.exit(3)"]
+    guard_cmd = [sys.executable, "-m", "pipeline.guard", "--stage", "render", "--record", str(record),
+                 "--outputs", str(video), "--size", "64x48", "--"]  # fmt: skip
+    proc = subprocess.run(guard_cmd + failing, capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert proc.returncode == 0, proc.stderr
+    assert guard.is_failed(record) and len(list(iter_frames(video))) == 30
+    record.unlink()
+    video.unlink()
+    interrupted = [sys.executable, "-c", "import sys; sys.exit(130)"]
+    proc = subprocess.run(guard_cmd + interrupted, capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert proc.returncode == 130 and not record.exists() and not video.exists()
+    proc = subprocess.run(guard_cmd[:-1] + ["--size", "64"] + ["--"] + failing, capture_output=True, text=True,
+                          cwd=Path(__file__).parents[1])
+    assert proc.returncode == 2 and "WIDTHxHEIGHT" in proc.stderr
 
 
 def test_overlay_draws_the_projected_skeleton(tmp_path):

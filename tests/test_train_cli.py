@@ -83,8 +83,7 @@ def test_interrupted_run_resumes_to_the_same_weights(dataset, tmp_path, monkeypa
 
     run = tmp_path / "run"
     monkeypatch.setattr(train_cli, "_save_last", crash_after_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
-        train_cli.main([*args, "--out", str(run)])
+    assert train_cli.main([*args, "--out", str(run)]) == 130  # Ctrl-C: the convention's exit code
     monkeypatch.undo()
     assert not (run / "model.pt").exists() and (run / "last.pt").is_file()
     assert train_cli.main([*args, "--out", str(run), "--resume"]) == 0
@@ -95,10 +94,101 @@ def test_interrupted_run_resumes_to_the_same_weights(dataset, tmp_path, monkeypa
     b, _ = load_model(fresh / "model.pt", device="cpu")
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
         torch.testing.assert_close(va, vb, rtol=1e-4, atol=1e-5, msg=k)
-    # resuming with another architecture is refused, naming the file
-    with pytest.raises(ValueError, match=r"last\.pt.*trained with model"):
-        train_cli.train(TrainConfig(data=str(dataset), out=str(run), epochs=4, base_channels=8, resume=True,
-                                    progress=False))
+
+
+def exit_code(main, argv: list[str]) -> int:
+    """The exit status, whether argparse exits (SystemExit 2) or run_main returns it."""
+    try:
+        return main(argv)
+    except SystemExit as done:
+        return int(done.code)
+
+
+def _interrupt_after(monkeypatch, epochs_done: int) -> None:
+    real_save_last = train_cli._save_last
+
+    def crash(path, model, optimizer, cfg, model_args, class_names, history, best):
+        real_save_last(path, model, optimizer, cfg, model_args, class_names, history, best)
+        if len(history) == epochs_done:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_cli, "_save_last", crash)
+
+
+def test_resume_with_other_settings_starts_fresh_and_keeps_the_old_file(dataset, tmp_path, monkeypatch, capsys):
+    args = ["--data", str(dataset), "--epochs", "3", *TINY]
+    run = tmp_path / "run"
+    _interrupt_after(monkeypatch, 1)
+    assert train_cli.main([*args, "--out", str(run)]) == 130
+    monkeypatch.undo()
+    # another learning rate: last.pt is not continued but kept aside, with a warning naming the difference
+    assert train_cli.main([*args, "--out", str(run), "--resume", "--lr", "0.05"]) == 0
+    stale = sorted(run.glob("last.pt.stale-*"))
+    assert len(stale) == 1 and "lr 0.1 -> 0.05" in capsys.readouterr().err
+    log = json.loads((run / "train_log.json").read_text())
+    assert [e["epoch"] for e in log["epochs"]] == [1, 2, 3]
+    # another width (model_args) is set aside too instead of failing
+    assert train_cli.main([*args, "--out", str(run), "--resume", "--lr", "0.05", "--base-channels", "8"]) == 0
+    assert len(list(run.glob("last.pt.stale-*"))) == 2
+
+
+def test_without_resume_an_earlier_last_pt_is_kept_aside(dataset, tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    args = ["--data", str(dataset), "--epochs", "2", *TINY, "--out", str(run)]
+    _interrupt_after(monkeypatch, 1)
+    assert train_cli.main(args) == 130
+    monkeypatch.undo()
+    before = (run / "last.pt").read_bytes()
+    assert train_cli.main(args) == 0
+    stale = list(run.glob("last.pt.stale-*"))
+    assert len(stale) == 1 and stale[0].read_bytes() == before
+    assert "--resume was not given" in capsys.readouterr().err
+
+
+def test_resume_continues_where_the_run_stopped(dataset, tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    args = ["--data", str(dataset), "--epochs", "3", *TINY, "--out", str(run)]
+    _interrupt_after(monkeypatch, 2)
+    assert train_cli.main(args) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
+    # device, threads and progress do not change the result: still resumable
+    assert train_cli.main([*args, "--resume", "--threads", "1", "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "resuming" in err and "at epoch 3/3" in err
+    assert not list(run.glob("last.pt.stale-*"))
+    epochs = [e["epoch"] for e in json.loads((run / "train_log.json").read_text())["epochs"]]
+    assert epochs == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--epochs", "0"], "--epochs"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--dropout", "1.5"], "--dropout"),
+        (["--lr", "-1"], "--lr"),
+        (["--val-every", "0"], "--val-every"),
+    ],
+)
+def test_bad_training_arguments_exit_2_before_any_work(dataset, tmp_path, capsys, flags, message):
+    out = tmp_path / "r"
+    assert exit_code(train_cli.main, ["--data", str(dataset), "--out", str(out), *TINY, *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()  # nothing written
+
+
+def test_bad_config_file_exits_2_naming_the_file(dataset, tmp_path, capsys):
+    for text, message in (("epochz: 3\n", "unknown settings epochz"), ("epochs: many\n", "'epochs' must be an integer"),
+                          ("batch_size: 0\n", "--batch-size must be >= 1"), ("- a\n", "expected a mapping")):
+        cfg = tmp_path / "cfg.yaml"
+        cfg.write_text(text)
+        out = tmp_path / "r"
+        assert train_cli.main(["--config", str(cfg), "--data", str(dataset), "--out", str(out)]) == 2, text
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+        assert not out.exists()
 
 
 def test_config_file_and_flag_precedence(dataset, tmp_path):
@@ -182,3 +272,53 @@ def test_missing_files_are_named(dataset, tmp_path, capsys):
     assert train_cli.main(["--data", str(half), "--out", str(tmp_path / "r"), "--epochs", "1", *TINY]) == 2
     err = capsys.readouterr().err
     assert "half/val_" in err and "label/data length mismatch" in err
+
+
+def test_evaluate_accepts_an_empty_set(trained, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    np.save(empty / "val_data.npy", np.zeros((0, 3, 24, 25, 1), np.float32))
+    with (empty / "val_label.pkl").open("wb") as f:
+        pickle.dump(([], []), f)
+    (empty / "classes.json").write_text(json.dumps(CLASSES))
+    out = tmp_path / "eval"
+    assert evaluate_cli.main(["--checkpoint", str(trained / "model.pt"), "--data", str(empty), "--out", str(out),
+                              "--no-progress"]) == 0
+    text = (out / "metrics.json").read_text()
+    metrics = json.loads(text)
+    assert metrics["n"] == 0 and metrics["top1"] is None and metrics["top5"] is None and "NaN" not in text
+    assert list(csv.reader((out / "predictions.csv").open())) == [
+        ["name", "label", "pred", "confidence", "top5", "label_name", "pred_name"]]
+    assert (out / "confusion.png").is_file()
+
+
+def test_evaluate_refuses_other_class_names_unless_allowed(trained, tmp_path, capsys):
+    data = write_set(tmp_path / "renamed", n_train=3, n_val=6)
+    (data / "classes.json").write_text(json.dumps(["wave left", "clap", "nod"]))
+    out = tmp_path / "eval"
+    args = ["--checkpoint", str(trained / "model.pt"), "--data", str(data), "--out", str(out), "--no-progress"]
+    assert evaluate_cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "classes.json" in err and "'wave right' vs data 'clap'" in err and "--allow-class-mismatch" in err
+    assert not out.exists()
+    assert evaluate_cli.main([*args, "--allow-class-mismatch"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["n"] == 6
+
+
+def test_class_name_check_ignores_placeholders_and_case():
+    from ciasa.data.model_fit import ClassMismatch, check_class_names
+
+    assert check_class_names(["Wave  left", "nod"], ["wave left", "nod"], "m", "d") == []
+    assert check_class_names(["class_0", "class_1"], ["wave", "nod"], "m", "d") == []  # nothing to compare
+    assert check_class_names(["wave", "nod"], None, "m", "d") == []
+    with pytest.raises(ClassMismatch, match="m and d name 1 of 2 classes"):
+        check_class_names(["wave", "nod"], ["wave", "clap"], "m", "d")
+    assert check_class_names(["wave", "nod"], ["wave", "clap"], "m", "d", allow_mismatch=True) == [(1, "nod", "clap")]
+
+
+def test_take_reads_rows_in_the_order_asked():
+    from ciasa.data.model_fit import take
+
+    data = np.arange(5 * 2, dtype=np.float32).reshape(5, 2)
+    assert take(data, [3, 0, 3, 1]).tolist() == data[[3, 0, 3, 1]].tolist()
+    assert take(data, []).shape == (0, 2)

@@ -207,7 +207,14 @@ def load_split(
         data = np.load(data_path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
         raise ValueError(f"{data_path}: not a readable .npy array: {err}") from None
+    if data.ndim != 5:
+        hint = " (one clip (C, T, V, M)? a split holds a batch (N, C, T, V, M))" if data.ndim == 4 else ""
+        raise ValueError(f"{data_path}: expected (N, C, T, V, M) skeleton data, got {data.ndim} dimensions "
+                         f"{tuple(data.shape)}{hint}")
     names, labels = load_labels(label_path)
+    if len(names) != len(data):
+        raise ValueError(f"{label_path}: {len(names)} samples listed but {data_path.name} holds {len(data)} "
+                         "(label/data length mismatch)")
     if layout is None:
         layout = _guess_layout(data, data_path)
     if data.dtype != np.float32 and not mmap:

@@ -1,5 +1,6 @@
 # Stage 6: collect the skeletons of each (domain, condition) into one set and classify it
-# with the attacked model and every extra classifier.
+# with the attacked model and every extra classifier (ciasa.evaluate; an empty set, when
+# every clip of a condition failed, gives n = 0 and the report says why).
 
 
 def collect_inputs(wildcards):
@@ -56,5 +57,6 @@ rule classify_set:
         mem_mb=res("classify_set", "mem_mb", 3000),
         runtime=res("classify_set", "runtime", 30),
     shell:
-        "{PY} -m pipeline.classify --set {params.set_dir} --split {SPLIT} --checkpoint {input.checkpoint} "
-        "--out {params.out} --device {params.device} {params.overrides} > {log} 2>&1"
+        "{PY} -m ciasa.evaluate --data {params.set_dir} --split {SPLIT} --checkpoint {input.checkpoint} "
+        "--out {params.out} --device {params.device} --threads {threads} --no-progress {params.overrides} "
+        "> {log} 2>&1"
