@@ -52,6 +52,11 @@ TRAIN_NEGATABLE = ("augment", "progress", "resume")
 SYNTH_NEGATABLE = ("posture_cues",)
 
 
+# Keys of model/classifiers entries passed to ciasa.evaluate as flags; allow_class_mismatch
+# accepts a checkpoint whose class names differ from the data's classes.json.
+CHECKPOINT_KEYS = ("num_class", "layout", "in_channels", "arch", "allow_class_mismatch")
+
+
 def paths_of(config: Mapping[str, Any]) -> Paths:
     shard = parse_shard(str(config["clips"]["shard"]))
     return Paths(str(config["results_dir"]), shard_tag(shard))
@@ -75,7 +80,7 @@ def classifiers(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     model = config["model"]
     attacked = {
         "checkpoint": model["checkpoint"] or paths.model_checkpoint(),
-        "overrides": {k: model.get(k) for k in ("num_class", "layout", "in_channels", "arch") if model.get(k) is not None},
+        "overrides": {k: model.get(k) for k in CHECKPOINT_KEYS if model.get(k) is not None},
     }
     out = {ATTACKED_MODEL: attacked}
     for name, spec in (config.get("classifiers") or {}).items():
@@ -83,13 +88,9 @@ def classifiers(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"classifiers: the name {ATTACKED_MODEL!r} is reserved for the attacked model")
         out[name] = {
             "checkpoint": spec["checkpoint"],
-            "overrides": {k: spec.get(k) for k in ("num_class", "layout", "in_channels", "arch") if spec.get(k) is not None},
+            "overrides": {k: spec.get(k) for k in CHECKPOINT_KEYS if spec.get(k) is not None},
         }
     return out
-
-
-def overrides_flags(overrides: Mapping[str, Any]) -> str:
-    return cli_flags(dict(overrides))
 
 
 def check_startup(config: Mapping[str, Any]) -> list[str]:

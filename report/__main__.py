@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-from collections.abc import Sequence
 
+from ciasa import cli
 from pipeline.paths import ATTACKED_MODEL
 from report.build import ReportOptions, build_report
 
@@ -18,54 +17,79 @@ def _pair(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m report",
-        description="Build results/report/index.html (standalone), summary.json and summary.md from the "
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser(
+        "python -m report",
+        "Build results/report/index.html (standalone), summary.json and summary.md from the "
         "pipeline's outputs (attack, renders, re-extracted poses, predictions, benchmarks).",
     )
-    parser.add_argument("--root", default="results", help="pipeline results directory (default: results)")
-    parser.add_argument("--tag", default="", help="shard tag ('' or -shardIofN)")
-    parser.add_argument("--clips", required=True, help="clip list file (clips/selection*.txt)")
-    parser.add_argument("--data", required=True, help="source ST-GCN layout directory (labels, class names)")
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--models", nargs="+", default=[ATTACKED_MODEL],
-                        help=f"classifier names under classify/ (first: the attacked one, '{ATTACKED_MODEL}')")
-    parser.add_argument("--out", help="output directory (default: ROOT/report{tag})")
-    parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default 2000)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    parser.add_argument("--min-clean-accuracy", type=float, default=0.75,
-                        help="warn prominently when clean-render accuracy is below this (default 0.75)")
-    parser.add_argument("--model-eval", help="metrics.json of the attacked model on the whole split")
-    parser.add_argument("--title", default=ReportOptions.title)
-    parser.add_argument("--info", type=_pair, action="append", default=[], metavar="KEY=VALUE",
-                        help="a line for the run-information table (repeatable)")
-    parser.add_argument("--strip-frames", type=int, default=6, help="frames per skeleton strip (default 6)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    io = p.add_argument_group("inputs and output")
+    io.add_argument("--root", default="results", help="pipeline results directory")
+    io.add_argument("--tag", default="", help="shard tag ('' or -shardIofN)")
+    io.add_argument("--clips", required=True, help="clip list file (clips/selection*.txt)")
+    io.add_argument("--data", required=True, help="source ST-GCN layout directory (labels, class names)")
+    io.add_argument("--split", default="val", help="split of the source data the clips come from")
+    io.add_argument("--models", nargs="+", default=[ATTACKED_MODEL],
+                    help=f"classifier names under classify/ (first: the attacked one, '{ATTACKED_MODEL}')")
+    io.add_argument("--out", help="output directory (default: ROOT/report{tag})")
+    io.add_argument("--model-eval", help="metrics.json of the attacked model on the whole split")
+    st = p.add_argument_group("statistics and page")
+    st.add_argument("--bootstrap", type=_count, default=2000, help="bootstrap resamples (0 = no intervals)")
+    st.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    st.add_argument("--min-clean-accuracy", type=_fraction, default=0.75,
+                    help="warn prominently when clean-render accuracy is below this")
+    st.add_argument("--title", default=ReportOptions.title, help="page title")
+    st.add_argument("--info", type=_pair, action="append", default=[], metavar="KEY=VALUE",
+                    help="a line for the run-information table (repeatable)")
+    st.add_argument("--strip-frames", type=cli.positive_int, default=6, help="frames per skeleton strip")
+    cli.add_logging_flags(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
     opts = ReportOptions(
         root=args.root, clips_file=args.clips, data_dir=args.data, split=args.split, tag=args.tag,
         models=list(args.models), out_dir=args.out, n_boot=args.bootstrap, seed=args.seed,
         min_clean_accuracy=args.min_clean_accuracy, title=args.title, model_eval=args.model_eval,
         run_info=list(args.info), strip_frames=args.strip_frames,
     )  # fmt: skip
-    try:
-        summary = build_report(opts)
-    except (FileNotFoundError, ValueError, KeyError) as err:
-        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
-        return 2
-    h = summary["headline"]
+    h = build_report(opts)["headline"]
 
     def p(e: dict) -> str:
-        return "n/a" if e["value"] is None else f"{100 * e['value']:.1f}%"
+        value = "n/a" if e["value"] is None else f"{100 * e['value']:.1f}%"
+        return f"{value} ({e['k']}/{e['n']})" if e.get("k") is not None else value
 
     print(
         f"clips {h['n_clips']} | skeleton clean {p(h['skeleton_clean_accuracy'])} attacked "
-        f"{p(h['skeleton_attacked_accuracy'])} fooling {p(h['skeleton_fooling_rate'])} | RGB clean "
-        f"{p(h['rgb_clean_accuracy'])} perturbed {p(h['rgb_perturbed_accuracy'])} drop {p(h['rgb_drop'])}"
+        f"{p(h['skeleton_attacked_accuracy'])} flipped {p(h['skeleton_flipped'])} targeted "
+        f"{p(h['skeleton_targeted'])} | RGB clean {p(h['rgb_clean_accuracy'])} perturbed "
+        f"{p(h['rgb_perturbed_accuracy'])} drop {p(h['rgb_drop'])}"
     )
-    return 0
+    return cli.EXIT_OK
+
+
+main = cli.main_of(build_parser, run)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -75,22 +75,26 @@ def build_notes(h: metrics.Headline, opts: ReportOptions) -> list[tuple[str, str
     if h.n_clips < 30:
         notes.append(("info", f"Only {h.n_clips} clips: the 95 % intervals are wide; compare runs by their intervals, "
                       "not their point values."))
-    if h.attack_reported_fooling is not None and h.skeleton_fooling_rate.value is not None:
-        if abs(h.attack_reported_fooling - h.skeleton_fooling_rate.value) > 1e-9:
-            notes.append(("warn", f"The attack reported a fooling rate of {100 * h.attack_reported_fooling:.1f} %, the "
-                          f"re-classification of the exported perturbed skeletons gives {100 * h.skeleton_fooling_rate.value:.1f} %: "
-                          "the stored perturbation does not reproduce the attack's final prediction for every clip "
-                          "(e.g. float rounding at a decision boundary)."))
-    fooled = h.skeleton_fooling_rate.value
-    if fooled is not None and fooled < 0.5:
-        notes.append(("warn", f"The attack reached its target on {100 * fooled:.1f} % of the skeletons (untargeted: "
-                      f"{h.skeleton_untargeted_success.percent()}); with few successful perturbations in the skeleton "
+    if h.attack_disagreements:
+        n = len(h.attack_disagreements)
+        notes.append(("warn", f"For {n} of {h.n_clips} clips the attack's own record of reaching its target differs "
+                      "from the re-classification of the stored perturbed skeleton "
+                      f"({', '.join(h.attack_disagreements[:5])}): the stored perturbation does not reproduce the "
+                      "attack's final prediction for every clip (e.g. float rounding at a decision boundary)."))
+    flipped, targeted = h.skeleton_flipped, h.skeleton_targeted
+    if flipped.n == 0:
+        notes.append(("alert", f"The attacked model classifies none of the {h.n_clips} clips correctly on clean "
+                      "skeletons: there is nothing the attack could flip, and its flipped and targeted rates are "
+                      "undefined. Train longer or use a better checkpoint."))
+    elif flipped.value is not None and flipped.value < 0.5:
+        notes.append(("warn", f"The attack flipped {flipped.k} of the {flipped.n} clean-correct clips (targeted: "
+                      f"{targeted.k} of {targeted.n}); with few successful perturbations in the skeleton "
                       "domain, the RGB-domain drop mostly measures the round trip's own noise. A stronger setting "
                       "(attack.mode basic or localized, more iterations) tests transfer more."))
-    misclassified = h.skeleton_clean_accuracy
-    if misclassified.value is not None and misclassified.value < 1.0:
-        notes.append(("info", f"{round((1 - misclassified.value) * misclassified.n)} clip(s) are misclassified already "
-                      "on clean skeletons; they stay in every denominator."))
+    clean = h.skeleton_clean_accuracy
+    if clean.k is not None and clean.k < clean.n:
+        notes.append(("info", f"{clean.n - clean.k} of {clean.n} clip(s) are misclassified already on clean "
+                      "skeletons: they count in the accuracies but not in the attack's flipped and targeted rates."))
     if h.rgb_drop.value is not None:
         notes.append(("info", f"Drop from clean to perturbed renders: {h.rgb_drop.percent()} "
                       "(percentage points, paired over the same clips). It is a measurement of transfer, "
@@ -99,7 +103,7 @@ def build_notes(h: metrics.Headline, opts: ReportOptions) -> list[tuple[str, str
 
 
 def write_markdown(path: Path, h: metrics.Headline, notes: list[tuple[str, str]], model_table: dict, recs, times, span) -> None:
-    lines = ["# CIASA transfer report", "", "| domain | measure | value [95 % CI] | n |", "|---|---|---|---|"]
+    lines = ["# CIASA transfer report", "", "| domain | measure | value (count) [95 % CI] | n |", "|---|---|---|---|"]
     for domain, label, e in html.headline_rows(h):
         lines.append(f"| {domain} | {label} | {e.percent()} | {e.n} |")
     det = h.detection_rate
@@ -129,9 +133,10 @@ def write_headline_csv(path: Path, h: metrics.Headline) -> None:
 
     with atomic_path(path, suffix=".csv") as tmp, tmp.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["domain", "measure", "value", "ci_low", "ci_high", "n"])
+        w.writerow(["domain", "measure", "value", "count", "ci_low", "ci_high", "n"])
         for domain, label, e in html.headline_rows(h):
-            w.writerow([domain, label, *("" if v is None else f"{v:.4f}" for v in (e.value, e.low, e.high)), e.n])
+            value, low, high = ("" if v is None else f"{v:.4f}" for v in (e.value, e.low, e.high))
+            w.writerow([domain, label, value, "" if e.k is None else e.k, low, high, e.n])
 
 
 def build_report(opts: ReportOptions) -> dict:
@@ -186,7 +191,8 @@ def build_report(opts: ReportOptions) -> dict:
 
     run_info = [("generated", _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
                 ("clips", str(len(recs)))] + list(opts.run_info)
-    page = html.page(opts.title, run_info, notes, h, model_table, recs, class_names, media, strips, times, span, model_eval)
+    page = html.page(html.PageContent(opts.title, run_info, notes, h, model_table, recs, class_names, media, strips,
+                                      times, span, model_eval))
     atomic_write_text(out / "index.html", page)
     summary = {
         "headline": h.as_dict(),

@@ -4,12 +4,17 @@ It opens from disk (``file://``) in any browser. Each ``<video>`` marks itself w
 ``data-loaded="1"`` once its first frame decoded (``loadeddata``) or ``data-error="1"``;
 ``<body data-videos-loaded=N data-videos-total=M>`` sums that up, which is what the
 headless-browser test reads.
+
+The page is built from small section functions over :func:`el`, which escapes every
+text and attribute value unless it is already built markup (:class:`Html`), so no
+clip name, class name or error message can break the page.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from report.metrics import Headline
 from report.records import ClipRecord
@@ -19,14 +24,20 @@ from report.timings import StageTime
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5em auto;max-width:1200px;color:#222;padding:0 1em}
 h1{font-size:1.5em;margin-bottom:.2em} h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.92em} th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}
-th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#1e7e34}.bad{color:#c0392b}.muted{color:#777}
+table{border-collapse:collapse;margin:.6em 0;font-size:.92em} th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.cls{min-width:7em;max-width:14em;overflow-wrap:normal;word-break:normal;hyphens:none}
+.idx{color:#666;font-variant-numeric:tabular-nums;margin-right:.25em}
+.ok{background:#d8f0de;color:#0f4d1f}.bad{background:#fbe0dd;color:#7a1a10}.muted{color:#666}
 .note{border-left:4px solid #888;background:#f7f7f7;padding:.5em 1em;margin:.5em 0}
 .note.warn{border-color:#d35400;background:#fff4e5}.note.alert{border-color:#c0392b;background:#fdecea;font-weight:600}
 .clip{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;margin:1em 0}
-.pair{display:flex;gap:1em;flex-wrap:wrap}.pair figure{margin:0}.pair figcaption{font-size:.85em;color:#555}
-video{background:#000;width:400px;max-width:100%} img.strip{max-width:100%;margin-top:.5em}
+.pair{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:1em;align-items:start}
+.pair figure{margin:0;min-width:0}.pair figcaption{font-size:.85em;color:#444;margin-top:.3em;overflow-wrap:anywhere}
+.tag{display:inline-block;padding:0 .45em;border-radius:3px;font-weight:600;color:#fff;background:#333}
+.tag.clean{background:#1b5e20}.tag.perturbed{background:#8e1b10}
+video{background:#000;width:100%;display:block} img.strip{max-width:100%;margin-top:.5em}
+.legend{font-size:.88em;color:#333;margin:.4em 0}.legend span.sw{display:inline-block;width:1.6em;height:.7em;margin:0 .3em 0 .8em;vertical-align:middle;border:1px solid #555}
 code{background:#f3f3f3;padding:0 .25em}
 """
 
@@ -57,32 +68,75 @@ JS = """
 })();
 """
 
+# Colours of the overlay videos (pipeline.overlay), explained in the legend.
+LEGEND = (
+    ("#ebebeb", "skeleton given to the renderer"),
+    ("#28c850", "skeleton recovered from the clean video"),
+    ("#e63232", "skeleton recovered from the perturbed video"),
+    ("#ffd200", "joints the attack moved by more than 1 cm"),
+)
+
+
+class Html(str):
+    """Markup that is already built and escaped; :func:`el` inserts it as is."""
+
 
 def esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
+
+
+def _content(value: object) -> str:
+    if isinstance(value, Html):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "".join(_content(v) for v in value)
+    return esc(value)
+
+
+def el(tag: str, *content: object, **attrs: object) -> Html:
+    """``<tag attrs>content</tag>`` with text and attribute values escaped.
+
+    ``cls`` stands for ``class``, ``data_x`` for ``data-x``; attributes that are None
+    or False are left out, True gives a bare attribute.
+    """
+    parts = [tag]
+    for key, value in attrs.items():
+        if value is None or value is False:
+            continue
+        name = "class" if key == "cls" else key.replace("_", "-")
+        parts.append(name if value is True else f'{name}="{esc(value)}"')
+    inner = "".join(_content(c) for c in content)
+    return Html(f"<{' '.join(parts)}>{inner}</{tag}>")
+
+
+def void(tag: str, **attrs: object) -> Html:
+    """An element without content (``<img>``, ``<source>``, ``<meta>``)."""
+    return Html(el(tag, **attrs).removesuffix(f"</{tag}>"))
+
+
+def join(items: Iterable[object]) -> Html:
+    return Html("".join(_content(i) for i in items))
 
 
 def pct(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{100 * value:.{digits}f} %"
 
 
-def est_cells(e: Estimate) -> str:
-    if e.value is None:
-        return '<td class="num">n/a</td><td class="num muted">-</td><td class="num">0</td>'
-    interval = "-" if e.low is None else f"[{100 * e.low:.1f}, {100 * e.high:.1f}]"
-    return f'<td class="num">{100 * e.value:.1f} %</td><td class="num">{interval}</td><td class="num">{e.n}</td>'
-
-
 def headline_rows(h: Headline) -> list[tuple[str, str, Estimate]]:
+    cc = h.skeleton_flipped.n
     return [
         ("skeleton", "clean accuracy (attacked model, source skeletons)", h.skeleton_clean_accuracy),
         ("skeleton", "accuracy under attack (perturbed skeletons)", h.skeleton_attacked_accuracy),
-        ("skeleton", "fooling rate (classified as the attack's target)", h.skeleton_fooling_rate),
-        ("skeleton", "untargeted success (no longer the true label)", h.skeleton_untargeted_success),
+        ("skeleton", f"flipped: right on the clean skeleton, wrong under attack (of the {cc} clean-correct clips)",
+         h.skeleton_flipped),
+        ("skeleton", f"targeted: classified as the attack's target (of the {cc} clean-correct clips)",
+         h.skeleton_targeted),
         ("RGB", "accuracy on clean renders (re-extracted skeletons)", h.rgb_clean_accuracy),
         ("RGB", "clean render right, among clips right on source skeletons", h.rgb_clean_retention),
         ("RGB", "accuracy on perturbed renders", h.rgb_perturbed_accuracy),
         ("RGB", "drop: clean renders - perturbed renders (paired)", h.rgb_drop),
+        ("RGB", "flipped: clean render right, perturbed render wrong (of the clips right on the clean render)",
+         h.rgb_flipped),
         ("RGB", "perturbed render classified as the attack's target", h.rgb_perturbed_target_rate),
         ("RGB", "clean render classified as that target (baseline)", h.rgb_clean_target_rate),
         ("RGB", "accuracy on clean renders, failures counted wrong", h.rgb_clean_accuracy_all),
@@ -90,147 +144,188 @@ def headline_rows(h: Headline) -> list[tuple[str, str, Estimate]]:
     ]
 
 
-def _pred_cell(rec: ClipRecord, domain: str, condition: str, class_names: Sequence[str]) -> str:
+def est_cells(e: Estimate) -> Html:
+    """Value, count (numerator/denominator), interval, n."""
+    if e.value is None:
+        return join([el("td", "n/a", cls="num"), el("td", e.count(), cls="num"), el("td", "-", cls="num muted"),
+                     el("td", e.n, cls="num")])
+    interval = "-" if e.low is None else f"[{100 * e.low:.1f}, {100 * e.high:.1f}]"
+    return join([el("td", pct(e.value), cls="num"), el("td", e.count() if e.k is not None else "", cls="num"),
+                 el("td", interval, cls="num"), el("td", e.n, cls="num")])
+
+
+def class_label(index: int | None, class_names: Sequence[str]) -> Html:
+    """``3 wave left``: the index and the whole name (wrapped at spaces, never cut)."""
+    if index is None:
+        return Html("")
+    name = class_names[index] if 0 <= index < len(class_names) else ""
+    return join([el("span", index, cls="idx"), name])
+
+
+@dataclass
+class PageContent:
+    """Everything the page shows; built by :func:`report.build.build_report`."""
+
+    title: str
+    run_info: list[tuple[str, str]]
+    notes: list[tuple[str, str]]
+    headline: Headline
+    model_table: dict[str, dict[str, Estimate]]
+    records: list[ClipRecord]
+    class_names: Sequence[str]
+    media: dict[str, dict[str, str]] = field(default_factory=dict)
+    strips: dict[str, str] = field(default_factory=dict)
+    times: list[StageTime] = field(default_factory=list)
+    wall_span: float | None = None
+    model_eval: dict | None = None
+
+
+# ---------------------------------------------------------------------- sections
+def info_section(c: PageContent) -> Html:
+    rows = [el("tr", el("th", k), el("td", v)) for k, v in c.run_info]
+    return join([el("h1", c.title), el("table", rows, cls="info")])
+
+
+def notes_section(c: PageContent) -> Html:
+    notes = [el("div", text, cls=f"note {level}") for level, text in c.notes]
+    return join([el("h2", "Notes", id="notes-h"), el("div", notes, id="notes")])
+
+
+def headline_section(c: PageContent) -> Html:
+    h = c.headline
+    intro = el("p", "Rates are per clip, with seeded percentile-bootstrap 95 % intervals; 'count' is the "
+               f"numerator/denominator of each rate. Skeleton accuracies count all {h.n_clips} clips; the attack's "
+               f"flipped and targeted rates count the {h.skeleton_flipped.n} clips the model gets right on clean "
+               f"skeletons (a clip already wrong is no success of the attack). RGB rows count the {h.n_rgb_pairs} "
+               "clips whose clean and perturbed videos both gave a skeleton, unless they say otherwise.")
+    head = el("tr", *(el("th", t) for t in ("domain", "measure", "value", "count", "95 % CI", "n")))
+    rows = [el("tr", el("td", domain), el("td", label), est_cells(e)) for domain, label, e in headline_rows(h)]
+    det = h.detection_rate
+    extra = (
+        ("pose", "mean detection rate (clean / perturbed videos)", f"{pct(det.get('clean'))} / {pct(det.get('perturbed'))}"),
+        ("pose", "videos flagged by the extractor (clean / perturbed)",
+         f"{h.videos_flagged['clean']} / {h.videos_flagged['perturbed']}"),
+        ("render", "failed renders (clean / perturbed)", f"{h.renders_failed['clean']} / {h.renders_failed['perturbed']}"),
+    )
+    rows += [el("tr", el("td", d), el("td", label), el("td", value, cls="num", colspan=3), el("td", h.n_clips, cls="num"))
+             for d, label, value in extra]
+    parts = [el("h2", "Headline"), intro, el("table", head, rows, id="headline")]
+    if c.model_eval:
+        e = c.model_eval
+        parts.append(el("p", "The attacked model on the whole ", el("code", e.get("split", "val")),
+                        f" split: top-1 {pct(e.get('top1'))}, top-5 {pct(e.get('top5'))} (n = {e.get('n')})."))
+    return join(parts)
+
+
+def classifiers_section(c: PageContent) -> Html:
+    if len(c.model_table) <= 1:
+        return Html("")
+    keys = ("skeleton/clean", "skeleton/perturbed", "rgb/clean", "rgb/perturbed")
+    head = el("tr", el("th", "model"), *(el("th", k.replace("/", " ")) for k in keys))
+    rows = [el("tr", el("td", model), *(el("td", accs[k].percent(), cls="num") for k in keys))
+            for model, accs in c.model_table.items()]
+    intro = el("p", "Accuracy of each classifier on the same clips (the attack was computed against ",
+               el("code", "attacked"), " only; the others measure transfer).")
+    return join([el("h2", "Classifiers"), intro, el("table", head, rows, id="models")])
+
+
+def _pred_cell(rec: ClipRecord, domain: str, condition: str, class_names: Sequence[str]) -> Html:
     pred = rec.pred(domain, condition)
     if pred is None:
         reason = rec.excluded.get(f"{domain}/{condition}", "not classified")
-        return f'<td class="muted" title="{esc(reason)}">-</td>'
-    cls = "ok" if pred == rec.label else ("bad" if pred == rec.target else "")
-    name = class_names[pred] if 0 <= pred < len(class_names) else str(pred)
-    return f'<td class="{cls}" title="{esc(name)}">{pred} {esc(_short(name))}</td>'
+        return el("td", "-", cls="muted", title=reason)
+    mark = "\u2713 " if pred == rec.label else ("\u2691 " if pred == rec.target else "")
+    cls = "cls ok" if pred == rec.label else ("cls bad" if pred == rec.target else "cls")
+    return el("td", mark, class_label(pred, class_names), cls=cls)
 
 
-def _short(text: str, n: int = 18) -> str:
-    return text if len(text) <= n else text[: n - 1] + "\u2026"
+def _status(rec: ClipRecord) -> str:
+    parts = [f"{k}: {v}" for k, v in rec.excluded.items()]
+    parts += [f"{c}: {v.flag_reason}" for c, v in rec.videos.items() if v.flagged and v.flag_reason]
+    return "; ".join(parts) or "ok"
 
 
-def page(
-    title: str,
-    run_info: list[tuple[str, str]],
-    notes: list[tuple[str, str]],
-    h: Headline,
-    model_table: dict[str, dict[str, Estimate]],
-    records: list[ClipRecord],
-    class_names: Sequence[str],
-    media: dict[str, dict[str, str]],
-    strips: dict[str, str],
-    times: list[StageTime],
-    wall_span: float | None,
-    model_eval: dict | None,
-) -> str:
-    parts: list[str] = []
-    add = parts.append
-    add("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>")
-    add(f"<title>{esc(title)}</title><style>{CSS}</style></head><body>")
-    add(f"<h1>{esc(title)}</h1>")
-    add("<table class='info'>" + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in run_info) + "</table>")
+def per_clip_section(c: PageContent) -> Html:
+    intro = el("p", "Predictions of the attacked model: ", el("span", "\u2713 true label", cls="ok"), ", ",
+               el("span", "\u2691 the attack's target", cls="bad"),
+               ". Hover a '-' for the reason a clip was not classified.")
+    titles = ("clip", "true", "target", "skeleton clean", "skeleton perturbed", "RGB clean", "RGB perturbed",
+              "detection clean", "detection perturbed", "status")
+    head = el("tr", *(el("th", t) for t in titles))
+    rows = []
+    for rec in c.records:
+        cells = [
+            el("td", el("a", rec.name, href=f"#clip-{rec.name}")),
+            el("td", class_label(rec.label, c.class_names), cls="cls"),
+            el("td", class_label(rec.target, c.class_names), cls="cls"),
+            *(_pred_cell(rec, d, cond, c.class_names) for d in ("skeleton", "rgb") for cond in ("clean", "perturbed")),
+            el("td", pct(rec.videos["clean"].detection_rate, 0), cls="num"),
+            el("td", pct(rec.videos["perturbed"].detection_rate, 0), cls="num"),
+            el("td", _status(rec)),
+        ]
+        rows.append(el("tr", cells, data_clip=rec.name))
+    return join([el("h2", "Per clip"), intro, el("table", head, rows, id="per-clip")])
 
-    add("<h2 id='notes-h'>Notes</h2><div id='notes'>")
-    for level, text in notes:
-        add(f"<div class='note {esc(level)}'>{esc(text)}</div>")
-    add("</div>")
 
-    add("<h2>Headline</h2>")
-    add(
-        "<p>Rates are per clip, with seeded percentile-bootstrap 95 % intervals. Skeleton rows count all "
-        f"{h.n_clips} clips; RGB rows count the {h.n_rgb_pairs} clips whose clean and perturbed videos "
-        "both gave a skeleton, unless they say otherwise.</p>"
-    )
-    add("<table id='headline'><tr><th>domain</th><th>measure</th><th>value</th><th>95 % CI</th><th>n</th></tr>")
-    for domain, label, e in headline_rows(h):
-        add(f"<tr><td>{domain}</td><td>{esc(label)}</td>{est_cells(e)}</tr>")
-    det = h.detection_rate
-    add(
-        f"<tr><td>pose</td><td>mean detection rate (clean / perturbed videos)</td>"
-        f"<td class='num' colspan='2'>{pct(det.get('clean'))} / {pct(det.get('perturbed'))}</td><td class='num'>{h.n_clips}</td></tr>"
-    )
-    add(
-        "<tr><td>pose</td><td>videos flagged by the extractor (clean / perturbed)</td>"
-        f"<td class='num' colspan='2'>{h.videos_flagged['clean']} / {h.videos_flagged['perturbed']}</td><td class='num'>{h.n_clips}</td></tr>"
-    )
-    add(
-        "<tr><td>render</td><td>failed renders (clean / perturbed)</td>"
-        f"<td class='num' colspan='2'>{h.renders_failed['clean']} / {h.renders_failed['perturbed']}</td><td class='num'>{h.n_clips}</td></tr>"
-    )
-    add("</table>")
-    if model_eval:
-        add(
-            f"<p>The attacked model on the whole <code>{esc(model_eval.get('split', 'val'))}</code> split: top-1 "
-            f"{pct(model_eval.get('top1'))}, top-5 {pct(model_eval.get('top5'))} (n = {esc(model_eval.get('n'))}).</p>"
-        )
+def legend() -> Html:
+    items = [join([el("span", "", cls="sw", style=f"background:{colour}"), text]) for colour, text in LEGEND]
+    return el("p", "In the videos:", *items, cls="legend")
 
-    if len(model_table) > 1:
-        add("<h2>Classifiers</h2><p>Accuracy of each classifier on the same clips (the attack was computed "
-            "against <code>attacked</code> only; the others measure transfer).</p>")
-        add("<table id='models'><tr><th>model</th><th>skeleton clean</th><th>skeleton perturbed</th>"
-            "<th>RGB clean</th><th>RGB perturbed</th></tr>")
-        for model, accs in model_table.items():
-            cells = "".join(f"<td class='num'>{esc(accs[k].percent())}</td>" for k in
-                            ("skeleton/clean", "skeleton/perturbed", "rgb/clean", "rgb/perturbed"))
-            add(f"<tr><td>{esc(model)}</td>{cells}</tr>")
-        add("</table>")
 
-    add("<h2>Per clip</h2>")
-    add("<p>Predictions of the attacked model; green = true label, red = the attack's target. "
-        "Hover a cell for the class name or the reason a clip was not classified.</p>")
-    add("<table id='per-clip'><tr><th>clip</th><th>true</th><th>target</th><th>skeleton clean</th><th>skeleton perturbed</th>"
-        "<th>RGB clean</th><th>RGB perturbed</th><th>detection clean</th><th>detection perturbed</th><th>status</th></tr>")
-    for rec in records:
-        status = "; ".join(f"{k}: {v}" for k, v in rec.excluded.items())
-        flags = [f"{c}: {v.flag_reason}" for c, v in rec.videos.items() if v.flagged and v.flag_reason]
-        status = "; ".join(s for s in (status, *flags) if s) or "ok"
-        add(
-            f"<tr data-clip='{esc(rec.name)}'><td><a href='#clip-{esc(rec.name)}'>{esc(rec.name)}</a></td>"
-            f"<td title='{esc(rec.label_name)}'>{rec.label} {esc(_short(rec.label_name))}</td>"
-            f"<td title='{esc(rec.target_name)}'>{esc(rec.target)} {esc(_short(rec.target_name or ''))}</td>"
-            + _pred_cell(rec, "skeleton", "clean", class_names)
-            + _pred_cell(rec, "skeleton", "perturbed", class_names)
-            + _pred_cell(rec, "rgb", "clean", class_names)
-            + _pred_cell(rec, "rgb", "perturbed", class_names)
-            + f"<td class='num'>{pct(rec.videos['clean'].detection_rate, 0)}</td>"
-            f"<td class='num'>{pct(rec.videos['perturbed'].detection_rate, 0)}</td>"
-            f"<td>{esc(status)}</td></tr>"
-        )
-    add("</table>")
+def _figure(rec: ClipRecord, condition: str, c: PageContent, preload: str) -> Html:
+    src = c.media.get(rec.name, {}).get(condition)
+    pred = rec.pred("rgb", condition)
+    if src is None:
+        body = el("p", "no video", cls="bad")
+    else:
+        body = el("video", void("source", src=src, type="video/mp4"), controls=True, muted=True, loop=True,
+                  playsinline=True, preload=preload, data_clip=rec.name, data_condition=condition)
+    said = "not classified" if pred is None else join(["re-classified as ", class_label(pred, c.class_names)])
+    caption = [el("span", condition, cls=f"tag {condition}"), " ", said]
+    video = rec.videos.get(condition)
+    if video is not None and not video.rendered:
+        caption += [Html("<br>"), el("span", f"render failed: {video.render_error}", cls="bad")]
+    elif video is not None and not video.pose_ok:
+        caption += [Html("<br>"), el("span", f"pose extraction failed: {video.pose_error}", cls="bad")]
+    return el("figure", body, el("figcaption", caption))
 
-    add("<h2>Videos</h2><p>Left: clean render; right: perturbed render. Coloured: the skeleton the pose "
-        "extractor recovered; white: the skeleton that was rendered.</p>")
-    preload = "auto" if len(records) <= 40 else "metadata"
-    for rec in records:
-        add(f"<div class='clip' id='clip-{esc(rec.name)}'><h3>{esc(rec.name)}: {esc(rec.label_name)}"
-            f" <span class='muted'>(target: {esc(rec.target_name)})</span></h3>")
-        add("<button class='playpair' type='button'>play both from the start</button><div class='pair'>")
-        for condition in ("clean", "perturbed"):
-            src = media.get(rec.name, {}).get(condition)
-            pred = rec.pred("rgb", condition)
-            pred_text = "not classified" if pred is None else f"re-classified as {pred} {class_names[pred] if 0 <= pred < len(class_names) else ''}"
-            video = rec.videos.get(condition)
-            if src is None:
-                body = "<p class='bad'>no video</p>"
-            else:
-                body = (f"<video controls muted loop playsinline preload='{preload}' data-clip='{esc(rec.name)}' "
-                        f"data-condition='{condition}'><source src='{esc(src)}' type='video/mp4'></video>")
-            err = ""
-            if video is not None and not video.rendered:
-                err = f"<br><span class='bad'>render failed: {esc(video.render_error)}</span>"
-            elif video is not None and not video.pose_ok:
-                err = f"<br><span class='bad'>pose extraction failed: {esc(video.pose_error)}</span>"
-            add(f"<figure>{body}<figcaption>{condition}: {esc(pred_text)}{err}</figcaption></figure>")
-        add("</div>")
-        if rec.name in strips:
-            add(f"<img class='strip' alt='skeleton strip {esc(rec.name)}' src='{esc(strips[rec.name])}'>")
-        add("</div>")
 
-    add("<h2>Time per stage</h2>")
-    add("<table id='timings'><tr><th>stage</th><th>jobs</th><th>sum of job times</th><th>longest job</th><th>peak RSS</th></tr>")
-    for t in times:
-        rss = "-" if t.max_rss_mb is None else f"{t.max_rss_mb:.0f} MB"
-        add(f"<tr><td>{esc(t.stage)}</td><td class='num'>{t.jobs}</td><td class='num'>{t.total_s:.1f} s</td>"
-            f"<td class='num'>{t.max_s:.1f} s</td><td class='num'>{rss}</td></tr>")
-    total = sum(t.total_s for t in times)
-    add(f"<tr><th>all</th><th></th><th class='num'>{total:.1f} s</th><th></th><th></th></tr></table>")
-    if wall_span is not None:
-        add(f"<p>Wall-clock span from the first to the last benchmarked job: {wall_span:.0f} s "
-            "(jobs run in parallel; the report step itself is not included).</p>")
-    add(f"<script>{JS}</script></body></html>")
-    return "\n".join(parts)
+def videos_section(c: PageContent) -> Html:
+    intro = el("p", "Left: clean render; right: perturbed render, each with the skeleton the pose extractor "
+               "recovered drawn over the rendered body.")
+    preload = "auto" if len(c.records) <= 40 else "metadata"
+    clips = []
+    for rec in c.records:
+        title = el("h3", f"{rec.name}: ", class_label(rec.label, c.class_names), " ",
+                   el("span", "(target: ", class_label(rec.target, c.class_names), ")", cls="muted"))
+        pair = el("div", *(_figure(rec, cond, c, preload) for cond in ("clean", "perturbed")), cls="pair")
+        strip = (void("img", cls="strip", alt=f"skeleton strip {rec.name}", src=c.strips[rec.name])
+                 if rec.name in c.strips else Html(""))
+        clips.append(el("div", title, el("button", "play both from the start", cls="playpair", type="button"),
+                        pair, strip, cls="clip", id=f"clip-{rec.name}"))
+    return join([el("h2", "Videos"), intro, legend(), *clips])
+
+
+def timings_section(c: PageContent) -> Html:
+    head = el("tr", *(el("th", t) for t in ("stage", "jobs", "sum of job times", "longest job", "peak RSS")))
+    rows = [el("tr", el("td", t.stage), el("td", t.jobs, cls="num"), el("td", f"{t.total_s:.1f} s", cls="num"),
+               el("td", f"{t.max_s:.1f} s", cls="num"),
+               el("td", "-" if t.max_rss_mb is None else f"{t.max_rss_mb:.0f} MB", cls="num"))
+            for t in c.times]
+    total = sum(t.total_s for t in c.times)
+    rows.append(el("tr", el("th", "all"), el("th", ""), el("th", f"{total:.1f} s", cls="num"), el("th", ""), el("th", "")))
+    parts = [el("h2", "Time per stage"), el("table", head, rows, id="timings")]
+    if c.wall_span is not None:
+        parts.append(el("p", f"Wall-clock span from the first to the last benchmarked job: {c.wall_span:.0f} s "
+                        "(jobs run in parallel; the report step itself is not included)."))
+    return join(parts)
+
+
+SECTIONS = (info_section, notes_section, headline_section, classifiers_section, per_clip_section, videos_section,
+            timings_section)
+
+
+def page(content: PageContent) -> str:
+    head = el("head", void("meta", charset="utf-8"), el("title", content.title), el("style", Html(CSS)))
+    body = el("body", *(section(content) for section in SECTIONS), el("script", Html(JS)))
+    return "<!DOCTYPE html>\n" + el("html", head, body, lang="en")

@@ -1,6 +1,9 @@
 """The headline numbers, computed from per-clip records with :mod:`report.stats`.
 
-Denominators are explicit. Skeleton-domain rates count every selected clip. RGB-domain
+Denominators are explicit. Skeleton-domain accuracies count every selected clip; the
+attack's success is counted over the clips the model gets right on clean skeletons
+(``flipped``: right before, wrong after; ``targeted``: classified as the target), since
+a clip already misclassified is no success of the attack. RGB-domain
 rates count the clips whose clean *and* perturbed videos both gave a skeleton (the
 paired set, so the drop compares like with like); the clips left out are counted and
 listed, and a conservative variant counts them as misclassified.
@@ -23,21 +26,22 @@ class Headline:
     n_rgb_pairs: int
     skeleton_clean_accuracy: Estimate
     skeleton_attacked_accuracy: Estimate
-    skeleton_fooling_rate: Estimate  # targeted: classified as the attack's target
-    skeleton_untargeted_success: Estimate
+    skeleton_flipped: Estimate  # of clean-correct clips: wrong on the perturbed skeleton
+    skeleton_targeted: Estimate  # of clean-correct clips: classified as the attack's target
     rgb_clean_accuracy: Estimate
     rgb_perturbed_accuracy: Estimate
     rgb_drop: Estimate
     rgb_perturbed_target_rate: Estimate
     rgb_clean_target_rate: Estimate
     rgb_clean_retention: Estimate  # clean render right, among clips whose source skeleton is right
+    rgb_flipped: Estimate  # of clips right on the clean render: wrong on the perturbed render
     rgb_clean_accuracy_all: Estimate  # failures counted as wrong
     rgb_perturbed_accuracy_all: Estimate
     detection_rate: dict[str, float | None]
     videos_flagged: dict[str, int]
     renders_failed: dict[str, int]
     poses_failed: dict[str, int]
-    attack_reported_fooling: float | None
+    attack_disagreements: list[str]  # clips where the attack's own targeted success differs from ours
     rgb_excluded: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -71,11 +75,21 @@ def rgb_pair_ok(record: ClipRecord) -> bool:
     return record.pred("rgb", "clean") is not None and record.pred("rgb", "perturbed") is not None
 
 
+def _reported_hit(record: ClipRecord) -> bool | None:
+    """The attack's own per-clip targeted success (per_sample.csv), when it recorded one."""
+    value = record.attack.get("success_targeted")
+    if value in (None, ""):
+        return None
+    return str(value).strip().lower() in ("1", "true", "1.0")
+
+
 def headline(records: list[ClipRecord], n_boot: int = 2000, seed: int = 0, model: str = ATTACKED_MODEL) -> Headline:
     pairs = [r for r in records if rgb_pair_ok(r)]
     sk_clean = _outcomes(records, "skeleton", "clean", "label", model)
     sk_adv = _outcomes(records, "skeleton", "perturbed", "label", model)
-    sk_fool = _outcomes(records, "skeleton", "perturbed", "target", model)
+    clean_correct = [r for r in records if r.pred("skeleton", "clean", model) == r.label]
+    sk_flipped = 1.0 - _outcomes(clean_correct, "skeleton", "perturbed", "label", model)
+    rgb_right = [r for r in pairs if r.pred("rgb", "clean", model) == r.label]
     rgb_clean = _outcomes(pairs, "rgb", "clean", "label", model)
     rgb_pert = _outcomes(pairs, "rgb", "perturbed", "label", model)
     known = [r for r in pairs if r.pred("skeleton", "clean", model) == r.label]
@@ -92,8 +106,8 @@ def headline(records: list[ClipRecord], n_boot: int = 2000, seed: int = 0, model
         render_failed[condition] = sum(not v.rendered for v in videos)
         pose_failed[condition] = sum(v.rendered and not v.pose_ok for v in videos)
 
-    reported = [r.attack.get("success_targeted") for r in records]
-    reported_num = [float(str(v).strip().lower() in ("1", "true", "1.0")) for v in reported if v not in (None, "")]
+    disagree = [r.name for r in records if _reported_hit(r) is not None
+                and _reported_hit(r) != (r.pred("skeleton", "perturbed", model) == r.target)]
     excluded = {}
     for r in records:
         if not rgb_pair_ok(r):
@@ -104,20 +118,21 @@ def headline(records: list[ClipRecord], n_boot: int = 2000, seed: int = 0, model
         n_rgb_pairs=len(pairs),
         skeleton_clean_accuracy=rate(sk_clean, n_boot, seed),
         skeleton_attacked_accuracy=rate(sk_adv, n_boot, seed),
-        skeleton_fooling_rate=rate(sk_fool, n_boot, seed),
-        skeleton_untargeted_success=rate(1.0 - sk_adv, n_boot, seed),
+        skeleton_flipped=rate(sk_flipped, n_boot, seed),
+        skeleton_targeted=rate(_outcomes(clean_correct, "skeleton", "perturbed", "target", model), n_boot, seed),
         rgb_clean_accuracy=rate(rgb_clean, n_boot, seed),
         rgb_perturbed_accuracy=rate(rgb_pert, n_boot, seed),
         rgb_drop=drop(rgb_clean, rgb_pert, n_boot, seed),
         rgb_perturbed_target_rate=rate(_outcomes(pairs, "rgb", "perturbed", "target", model), n_boot, seed),
         rgb_clean_target_rate=rate(_outcomes(pairs, "rgb", "clean", "target", model), n_boot, seed),
         rgb_clean_retention=rate(_outcomes(known, "rgb", "clean", "label", model), n_boot, seed),
+        rgb_flipped=rate(1.0 - _outcomes(rgb_right, "rgb", "perturbed", "label", model), n_boot, seed),
         rgb_clean_accuracy_all=rate(_outcomes(records, "rgb", "clean", "label", model), n_boot, seed),
         rgb_perturbed_accuracy_all=rate(_outcomes(records, "rgb", "perturbed", "label", model), n_boot, seed),
         detection_rate=detection,
         videos_flagged=flagged,
         renders_failed=render_failed,
         poses_failed=pose_failed,
-        attack_reported_fooling=float(np.mean(reported_num)) if reported_num else None,
+        attack_disagreements=disagree,
         rgb_excluded=excluded,
     )

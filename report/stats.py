@@ -21,15 +21,20 @@ class Estimate:
     value: float | None
     low: float | None
     high: float | None
-    n: int
+    n: int  # the denominator: clips counted
+    k: int | None = None  # the numerator of a rate: clips with the outcome (None for a difference)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def count(self) -> str:
+        """``'3/8'`` for a rate, ``'n = 8'`` for a difference."""
+        return f"{self.k}/{self.n}" if self.k is not None else f"n = {self.n}"
+
     def percent(self, digits: int = 1) -> str:
         if self.value is None:
-            return "n/a"
-        text = f"{100 * self.value:.{digits}f} %"
+            return f"n/a ({self.count()})"
+        text = f"{100 * self.value:.{digits}f} % ({self.count()})"
         if self.low is not None and self.high is not None:
             text += f" [{100 * self.low:.{digits}f}, {100 * self.high:.{digits}f}]"
         return text
@@ -61,10 +66,12 @@ def fooling_rate(adv_pred: Sequence[int], target: Sequence[int]) -> float | None
     return accuracy(adv_pred, target)
 
 
-def untargeted_success(adv_pred: Sequence[int], label: Sequence[int]) -> float | None:
-    """Fraction of clips no longer classified as their true label."""
-    a = accuracy(adv_pred, label)
-    return None if a is None else 1.0 - a
+def flipped(clean_pred: Sequence[int], adv_pred: Sequence[int], label: Sequence[int]) -> tuple[int, int]:
+    """``(flipped, clean-correct)``: clips right on clean input and wrong after the attack, over
+    the clips right on clean input. A clip already wrong before the attack is no success of it."""
+    right = hits(clean_pred, label).astype(bool)
+    wrong_after = ~hits(adv_pred, label).astype(bool)
+    return int((right & wrong_after).sum()), int(right.sum())
 
 
 def bootstrap(
@@ -102,7 +109,7 @@ def rate(outcomes: Sequence[float], n_boot: int = 2000, seed: int = 0) -> Estima
     """Mean of per-clip 0/1 outcomes with its bootstrap interval."""
     outcomes = np.asarray(outcomes, dtype=np.float64)
     value, low, high = bootstrap(np.mean, outcomes, n_boot=n_boot, seed=seed)
-    return Estimate(value, low, high, int(outcomes.size))
+    return Estimate(value, low, high, int(outcomes.size), int(outcomes.sum()))
 
 
 def drop(before: Sequence[float], after: Sequence[float], n_boot: int = 2000, seed: int = 0) -> Estimate:

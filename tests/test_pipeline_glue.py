@@ -177,3 +177,35 @@ def test_encoded_video_is_browser_playable_h264(tmp_path):
     probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "odd.mp4")],
                            capture_output=True, text=True)  # fmt: skip
     assert "h264" in probe.stderr and "yuv420p" in probe.stderr and "64x48" in probe.stderr
+
+
+def test_overlay_rings_the_joints_the_attack_moved_and_keeps_the_body_visible(tmp_path):
+    camera = Camera.from_fov(160, 120, 70.0, fps=10)
+    camera.save(tmp_path / "v.camera.json")
+    grey = np.full((120, 160, 3), 128, np.uint8)
+    encode_h264([grey] * 3, tmp_path / "v.mp4", fps=10)
+    rng = np.random.default_rng(4)
+    clean = _clip(rng, 3, 1)
+    clean[:2] *= 0.2
+    perturbed = clean.copy()
+    perturbed[0, :, 15] += 0.05  # the left foot moved 5 cm; everything else within 1 cm
+    perturbed[0, :, 3] += 0.004
+    moved = overlay.moved_joints(perturbed, clean)
+    assert moved.shape == (3, 1, 25) and moved[:, 0, 15].all() and moved.sum() == 3
+    np.save(tmp_path / "p.npy", perturbed)
+    np.save(tmp_path / "c.npy", clean)
+    out = tmp_path / "o.mp4"
+    args = ["--video", str(tmp_path / "v.mp4"), "--camera", str(tmp_path / "v.camera.json"), "--recovered",
+            str(tmp_path / "p.npy"), "--color", "red", "--out", str(out), "--label", "perturbed"]
+    assert overlay.main([*args, "--source", str(tmp_path / "p.npy"), "--reference", str(tmp_path / "c.npy")]) == 0
+    frame = list(iter_frames(out))[0].astype(int)
+    yellow = (frame[..., 0] > 190) & (frame[..., 1] > 160) & (frame[..., 2] < 90)
+    u, v = camera.project(perturbed[:, 0, 15, 0])
+    ys, xs = np.nonzero(yellow)
+    assert ys.size and np.hypot(xs - u, ys - v).min() < 8  # a ring around the moved foot
+    # semi-transparent: no drawn pixel is the pure overlay red
+    pure = (frame[..., 0] > 215) & (frame[..., 1] < 70) & (frame[..., 2] < 70)
+    assert not pure[20:].any()
+    # the label sits on a dark box (legible on any background)
+    assert frame[2:12, 40:60].mean() < 90
+    assert overlay.main([*args, "--reference", str(tmp_path / "missing.npy")]) == 2

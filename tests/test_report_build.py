@@ -110,7 +110,8 @@ def test_headline_numbers_by_hand(built):
     assert h["n_clips"] == 3 and h["n_rgb_pairs"] == 2
     assert h["skeleton_clean_accuracy"]["value"] == pytest.approx(1.0)
     assert h["skeleton_attacked_accuracy"]["value"] == pytest.approx(1 / 3)
-    assert h["skeleton_fooling_rate"]["value"] == pytest.approx(2 / 3)
+    assert (h["skeleton_flipped"]["k"], h["skeleton_flipped"]["n"]) == (2, 3)  # A and B flipped, C kept
+    assert (h["skeleton_targeted"]["k"], h["skeleton_targeted"]["n"]) == (2, 3)
     assert h["rgb_clean_accuracy"]["value"] == pytest.approx(1.0)
     assert h["rgb_perturbed_accuracy"]["value"] == pytest.approx(0.5)
     assert h["rgb_drop"]["value"] == pytest.approx(0.5)
@@ -120,7 +121,7 @@ def test_headline_numbers_by_hand(built):
     assert h["renders_failed"] == {"clean": 0, "perturbed": 1}
     assert h["detection_rate"] == {"clean": pytest.approx(0.875), "perturbed": pytest.approx(0.875)}
     assert CLIPS[1] in h["rgb_excluded"]
-    assert h["attack_reported_fooling"] == pytest.approx(2 / 3)
+    assert h["attack_disagreements"] == []
 
 
 def test_failures_and_low_accuracy_are_reported_not_dropped(built):
@@ -131,8 +132,10 @@ def test_failures_and_low_accuracy_are_reported_not_dropped(built):
     assert "render failed: Blender crashed" in page
     assert page.count("<tr data-clip=") == 3
     md = (root / "report" / "summary.md").read_text()
-    assert "| RGB | drop: clean renders - perturbed renders (paired) | 50.0 %" in md
-    assert (root / "report" / "headline.csv").read_text().startswith("domain,measure,value")
+    assert "| RGB | drop: clean renders - perturbed renders (paired) | 50.0 % (n = 2)" in md
+    assert "| skeleton | flipped: right on the clean skeleton, wrong under attack (of the 3 clean-correct clips) " \
+           "| 66.7 % (2/3)" in md
+    assert (root / "report" / "headline.csv").read_text().startswith("domain,measure,value,count")
     assert summary["timings"][0]["rule"] == "render_video" and summary["timings"][0]["total_s"] == 12.5
     assert all((root / "report" / "media" / c / "clean.mp4").is_file() for c in CLIPS)
     assert all((root / "report" / "figures" / f"{c}.png").is_file() for c in CLIPS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from report.stats import Estimate, accuracy, bootstrap, drop, fooling_rate, hits, rate, untargeted_success
+from report.stats import Estimate, accuracy, bootstrap, drop, flipped, fooling_rate, hits, rate
 
 
 def test_accuracy_and_fooling_by_hand():
@@ -15,7 +15,8 @@ def test_accuracy_and_fooling_by_hand():
     assert accuracy([], []) is None
     # targeted fooling: prediction equals the target, whatever the label
     assert fooling_rate([5, 5, 1, 2], [5, 4, 1, 3]) == 0.5
-    assert untargeted_success([0, 0, 2, 0], labels) == 0.5
+    # flipped: right on clean and wrong after, over the clean-correct clips (clip 3 was wrong already)
+    assert flipped([0, 1, 2, 0], [0, 0, 2, 0], labels) == (1, 3)
 
 
 def test_hits_rejects_mismatched_lengths():
@@ -37,8 +38,8 @@ def test_bootstrap_is_seeded_and_brackets_the_mean():
 
 
 def test_bootstrap_degenerate_cases():
-    assert rate([1, 1, 1], n_boot=200) == Estimate(1.0, 1.0, 1.0, 3)  # no variation: zero-width interval
-    assert rate([], n_boot=200) == Estimate(None, None, None, 0)
+    assert rate([1, 1, 1], n_boot=200) == Estimate(1.0, 1.0, 1.0, 3, 3)  # no variation: zero-width interval
+    assert rate([], n_boot=200) == Estimate(None, None, None, 0, 0)
     value, low, high = bootstrap(np.mean, np.array([0.0, 1.0]), n_boot=0)
     assert value == 0.5 and low is None and high is None
 
@@ -67,5 +68,5 @@ def test_paired_drop_by_hand():
 
 
 def test_percent_formatting():
-    assert Estimate(0.5, 0.25, 0.75, 4).percent() == "50.0 % [25.0, 75.0]"
-    assert Estimate(None, None, None, 0).percent() == "n/a"
+    assert Estimate(0.5, 0.25, 0.75, 4, 2).percent() == "50.0 % (2/4) [25.0, 75.0]"
+    assert Estimate(None, None, None, 0, 0).percent() == "n/a (0/0)"

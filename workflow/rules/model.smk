@@ -22,9 +22,14 @@ if not config["model"]["checkpoint"]:
             mem_mb=res("train_model", "mem_mb", 4000),
             runtime=res("train_model", "runtime", 120),
             gpu=config["model"]["gpu"],
+        # --resume: an interrupted run continues from last.pt (not a declared output, so
+        # Snakemake's clean-up of incomplete jobs leaves it) when its settings match; other
+        # settings keep it aside as last.pt.stale-TIME. One log line per epoch goes to the
+        # log and, through tee, to the terminal.
         shell:
             "{PY} -m ciasa.train --data {DATA} --out {params.out} --split-train {TRAIN_SPLIT} --split-val '' "
-            "--device {config[model][device]} --threads {threads} --no-progress {params.flags} > {log} 2>&1"
+            "--device {config[model][device]} --threads {threads} --no-progress --resume {params.flags} "
+            "2>&1 | tee {log} >&2"
 
 
 rule evaluate_model:
@@ -47,4 +52,4 @@ rule evaluate_model:
         gpu=config["model"]["gpu"],
     shell:
         "{PY} -m ciasa.evaluate --checkpoint {input.checkpoint} --data {DATA} --split {SPLIT} --out {params.out} "
-        "--device {config[model][device]} {params.overrides} > {log} 2>&1"
+        "--device {config[model][device]} --threads {threads} --no-progress {params.overrides} > {log} 2>&1"

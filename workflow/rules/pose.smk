@@ -46,6 +46,8 @@ rule overlay_video:
         ),
     params:
         source=P.skeleton(),
+        # the perturbed video rings the joints the attack moved (> 1 cm from the clean skeleton)
+        reference=lambda wc: f"--reference {P.skeleton(wc.clip, 'clean')}" if wc.condition == "perturbed" else "",
         color=lambda wc: "green" if wc.condition == "clean" else "red",
     log:
         log_path("overlay_video", "{clip}/{condition}"),
@@ -56,5 +58,5 @@ rule overlay_video:
         runtime=res("overlay_video", "runtime", 10),
     shell:
         "{PY} -m pipeline.overlay --video {input.video} --camera {input.camera} --recovered {input.recovered} "
-        "--pose-info {input.pose_info} --source {params.source} --color {params.color} "
+        "--pose-info {input.pose_info} --source {params.source} {params.reference} --color {params.color} "
         "--label '{wildcards.condition}' --out {output} > {log} 2>&1"

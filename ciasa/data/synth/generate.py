@@ -228,14 +228,3 @@ def parse_subjects(text: str) -> tuple[int, ...]:
         except ValueError:
             raise ValueError(f"cannot read subject list {text!r} (use e.g. 1-40 or 1,2,5-8)") from None
     return tuple(sorted(set(out)))
-
-
-def samples_by_class(
-    samples: Sequence[Sample], per_class: int, camera: int = 1, num_classes: int = len(ACTIONS)
-) -> list[list[Sample]]:
-    """The first ``per_class`` samples of each class seen by ``camera`` (for figures)."""
-    rows: list[list[Sample]] = [[] for _ in range(num_classes)]
-    for s in samples:
-        if s.camera == camera and len(rows[s.label]) < per_class:
-            rows[s.label].append(s)
-    return rows
