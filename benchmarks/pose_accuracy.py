@@ -50,6 +50,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -179,7 +180,7 @@ def render(npy: Path, mp4: Path, name: str, args) -> dict:
         cmd = [PY, "-m", "render", "--skeleton", str(npy), "--out", str(mp4), "--scene-id", name]
         cmd += args.render_args.split() if args.render_args else []
         log.info("rendering %s", name)
-        subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+        subprocess.run(cmd, check=True, cwd=args.render_root, stdout=subprocess.DEVNULL)
     return json.loads(mp4.with_name(mp4.stem + ".render.json").read_text())
 
 
@@ -191,7 +192,8 @@ def extract_cached(mp4: Path, out: Path) -> dict:
     cpu0 = time.process_time()
     # MediaPipe's landmarks are what is cached; the refiner (a (T, 198) x (198, 75) product)
     # is left out here so that the landmarks can be cached before a refiner is fitted.
-    extraction = extract(mp4, mp4.with_name(mp4.stem + ".camera.json"), ExtractOptions(refiner=None), progress=False)
+    raw = ExtractOptions(refiner=None, max_turn_deg=None, max_jump=None)  # raw detections: variants re-apply these
+    extraction = extract(mp4, mp4.with_name(mp4.stem + ".camera.json"), raw, progress=False)
     cpu = time.process_time() - cpu0
     extraction.summary["cpu_seconds"] = round(cpu, 3)
     write_outputs(extraction, out)
@@ -506,6 +508,14 @@ def main() -> int:
                         "results directory (-> benchmarks/results/pose_accuracy_perturbation.json)")
     p.add_argument("--render-args", default="--resolution 320x240",
                    help="arguments for python -m render (default: the pipeline's resolution, config/config.yaml)")
+    p.add_argument("--real", type=Path, default=REPO.parent / "shared" / "real_motion",
+                   help="real-motion folder (index.json + NAME.npy) measured beside the synthetic clips "
+                        "(benchmarks/pose_real.py); skipped when the default folder is absent")
+    p.add_argument("--no-real", dest="real", action="store_const", const=None, help="synthetic clips only")
+    p.add_argument("--real-work", type=Path, default=Path(tempfile.gettempdir()) / "pose_real",
+                   help="render and landmark cache of the real-motion clips (outside the repository)")
+    p.add_argument("--render-root", type=Path, default=REPO,
+                   help="directory `python -m render` runs in (e.g. an export of a fixed commit, for stable renders)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pose_accuracy.json")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -587,13 +597,17 @@ def main() -> int:
 
     train = load_split(data / args.benchmark, "train", mmap=True)
     train_prior = prior_from_skeletons(np.asarray(train.data[:, :, :, :, :1]), f"{args.benchmark}/train")
-    variants = {  # one change at a time from the first (the defaults: body prior, refiner, jump rejection)
+    variants = {  # one change at a time from the first (the defaults, chosen on real motion: benchmarks/pose_real.py)
         "default": lambda r: ExtractOptions(),
-        "no_refiner": lambda r: ExtractOptions(refiner=None),
+        # the defaults before they were chosen on real motion: body prior, per-frame facing rule, refiner
+        "previous_defaults": lambda r: ExtractOptions(body_prior="default", facing="turn", refiner="default"),
+        "with_refiner": lambda r: ExtractOptions(refiner="default"),
+        "with_body_prior": lambda r: ExtractOptions(body_prior="default"),
+        "with_body_prior_and_refiner": lambda r: ExtractOptions(body_prior="default", refiner="default"),
         "no_jump_rejection": lambda r: ExtractOptions(max_jump=None),
-        "no_facing_prior": lambda r: ExtractOptions(max_turn_deg=None),
-        "no_rays_no_refiner": lambda r: ExtractOptions(rays=False, refiner=None),
-        "no_body_prior": lambda r: ExtractOptions(body_prior="none"),
+        "facing_off": lambda r: ExtractOptions(facing="off"),
+        "facing_turn90": lambda r: ExtractOptions(facing="turn"),
+        "no_rays": lambda r: ExtractOptions(rays=False),
         "train_split_body_prior": lambda r: ExtractOptions(body_prior=train_prior),
         # the renderer's floor (render writes it into the camera file; placed from the source
         # skeleton, so off by default) and the synthetic set's own floor (views.json)
@@ -663,8 +677,22 @@ def main() -> int:
         "train_prior_total_m": round(train_prior.total, 3),
         "machine": platform.platform(),
     })  # fmt: skip
+    if args.real is not None:
+        import pose_real
+
+        if args.real == pose_real.DEFAULT_REAL and not args.real.exists():
+            log.info("no real-motion folder at %s: synthetic numbers only", args.real)
+        else:
+            try:
+                results["real_motion"], _ = pose_real.real_motion_results(args.real, args.real_work.resolve(),
+                                                                          args.render_args, args.render_root)  # fmt: skip
+            except pose_real.BadRealSet as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 2
     atomic_write_json(args.out, results)
     _print(results)
+    if "real_motion" in results:
+        pose_real.print_table(results["real_motion"])
     return 0
 
 

@@ -9,9 +9,14 @@ which is both faster and steadier than detecting every frame afresh.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import re
+import sys
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,17 +64,22 @@ def detect(
 
     image, image_z, world, vis, pres, det = [], [], [], [], [], []
     start = time.perf_counter()
-    with mp.solutions.pose.Pose(
-        static_image_mode=False,
-        model_complexity=1,
-        smooth_landmarks=smooth,
-        enable_segmentation=False,
-        min_detection_confidence=min_detection_confidence,
-        min_tracking_confidence=min_tracking_confidence,
-    ) as pose:
-        for frame in frames:
+    frames = iter(frames)
+    with native_log_filter():  # the graph logs its start-up notices from C++ at construction and on frame 1
+        pose = mp.solutions.pose.Pose(
+            static_image_mode=False,
+            model_complexity=1,
+            smooth_landmarks=smooth,
+            enable_segmentation=False,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+        )
+        first = next(frames, None)
+        first_result = None if first is None else pose.process(np.ascontiguousarray(first))
+    with pose:
+        for i, frame in enumerate(frames if first is None else _chain(first, frames)):
             h, w = frame.shape[:2]
-            result = pose.process(np.ascontiguousarray(frame))
+            result = first_result if i == 0 else pose.process(np.ascontiguousarray(frame))
             ok = result.pose_landmarks is not None and result.pose_world_landmarks is not None
             det.append(ok)
             if ok:
@@ -99,3 +109,41 @@ def detect(
         detected=np.asarray(det, dtype=bool),
         seconds=seconds,
     )
+
+
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
+
+
+# What MediaPipe's C++ side prints on every start-up, whatever the input: TFLite's delegate
+# notice, absl's "before InitializeLog" banner and glog-style info/warning lines (I0000 /
+# W0000 ..., e.g. "Feedback manager requires a model with a single signature"). Errors
+# (E..../F.... lines) and anything else are passed on.
+_NOTICE = re.compile(r"^(INFO: Created TensorFlow Lite|WARNING: All log messages before absl::InitializeLog|[IW]\d{4} )")
+
+
+@contextlib.contextmanager
+def native_log_filter() -> Iterator[None]:
+    """Capture what native code writes to file descriptor 2 meanwhile; re-emit every line
+    except MediaPipe's routine start-up notices (those go to the debug log).
+
+    Environment switches (GLOG_minloglevel, TF_CPP_MIN_LOG_LEVEL) do not reach these
+    lines in mediapipe 0.10.21: absl writes them before its logging is initialised.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode(errors="replace").splitlines():
+                if _NOTICE.match(line):
+                    log.debug("mediapipe: %s", line)
+                elif line.strip():
+                    print(line, file=sys.stderr)

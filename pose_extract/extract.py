@@ -1,21 +1,23 @@
 """One video in, one NTU-25 skeleton out: detection, gap filling, lifting, mapping, outputs.
 
-The pipeline per clip:
+:func:`extract` runs one clip in named steps:
 
-1. read the frames (OpenCV) and check them against the camera file (image size) and the
-   renderer's record (frame count) when there is one;
-2. MediaPipe Pose, one tracker for the whole video (:mod:`pose_extract.detect`);
-3. undo back-view readings with the facing prior (:mod:`pose_extract.facing`), reject
-   frames whose 2-D pose jumps away from its neighbours' (:mod:`pose_extract.temporal`),
-   then fill gaps (missed and rejected frames) of at most ``max_gap`` frames by
-   interpolating the landmarks, marking them;
-4. lift: MediaPipe's world pose in Kinect axes, resized to the body-size prior, placed by
-   the least-squares root translation through the camera intrinsics
-   (:mod:`pose_extract.lifting`), mapped to the 25 NTU joints
-   (:mod:`pose_extract.landmarks`), and taken from the camera's frame into the
-   skeleton's frame through the camera extrinsics;
-5. write ``CLIP.npy`` (3, T, 25, 1), ``CLIP.landmarks.npz`` and ``CLIP.json``, each
-   atomically, the ``.npy`` last so its presence means the clip is done.
+1. :func:`open_inputs`: the video's container, the camera file (same image size), the
+   body prior and refiner files, the renderer's record (``CLIP.render.json``) if any;
+2. :func:`run_detector`: MediaPipe Pose, one tracker for the whole video
+   (:mod:`pose_extract.detect`), then the decoded frame count checked against the
+   container's and the record's (:mod:`pose_extract.integrity`);
+3. :func:`prepare`: undo mirrored back-view readings with the facing prior
+   (:mod:`pose_extract.facing`), reject frames whose 2-D pose jumps away from its
+   neighbours' (:mod:`pose_extract.temporal`), fill gaps of at most ``max_gap`` frames;
+4. :func:`lift`: MediaPipe's world pose in Kinect axes, optionally resized (floor plane or
+   body-size prior), placed by the least-squares root translation through the camera
+   intrinsics (:mod:`pose_extract.lifting`), mapped to the 25 NTU joints
+   (:mod:`pose_extract.landmarks`), optionally refined, and taken into the skeleton's
+   frame through the camera extrinsics;
+5. :func:`summarise`: the clip's record; :func:`write_outputs` then writes ``CLIP.npy``
+   (3, T, 25, 1), ``CLIP.landmarks.npz`` and ``CLIP.json``, each atomically, the ``.npy``
+   last so its presence means the clip is done.
 
 Frames that stay undetected after gap filling are zero in the skeleton (like a Kinect
 frame without a body) and the clip is flagged in the summary.
@@ -33,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ciasa.camera import Camera
+from ciasa.cli import WorkFailed
 from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json
 from pose_extract.detect import Detections, detect
 from pose_extract.facing import back_view_frames, mirror
@@ -49,7 +52,8 @@ from pose_extract.lifting import (
 from pose_extract.prior import BodyPrior, resolve_prior
 from pose_extract.refine import Refiner, resolve_refiner
 from pose_extract.temporal import JUMP_THRESHOLD, jump_frames
-from ciasa.video import VideoError, iter_frames, probe
+from ciasa.video import VideoError, VideoInfo, iter_frames, probe
+from pose_extract.integrity import check_frame_count
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ SUMMARY_FORMAT = "pose-extract-summary/1"
 SOLE_HEIGHT = 0.05
 
 
-class NoPersonError(RuntimeError):
+class NoPersonError(WorkFailed):
     """The video holds no usable detection: there is no skeleton to write."""
 
 
@@ -71,11 +75,16 @@ class ExtractOptions:
 
     max_gap: int = 10  # longest run of missed frames that is interpolated (frames)
     min_detection_rate: float = 0.9  # below this the clip is flagged
-    body_prior: str | Path | BodyPrior | None = "default"  # 'default', 'none' or a prior JSON
+    # body-size prior ('default', 'none' or a prior JSON): off by default, because on renders
+    # of real motion it moved the root ~0.5 m too far (docs/pose_extract.md)
+    body_prior: str | Path | BodyPrior | None = "none"
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     smooth: bool = True  # MediaPipe's own temporal landmark filter
-    max_turn_deg: float | None = 90.0  # facing prior (pose_extract.facing); None turns it off
+    # facing prior (pose_extract.facing): 'continuity' (default), 'turn' (mirror every frame
+    # read as turned more than max_turn_deg) or 'off'
+    facing: str = "continuity"
+    max_turn_deg: float | None = 90.0  # for facing='turn' only; None turns that rule off
     max_jump: float | None = JUMP_THRESHOLD  # torso lengths (pose_extract.temporal); None turns it off
     rules: dict[str, float] = field(default_factory=dict)  # mapping rule overrides
     # A calibrated floor (a, b, c, d) in skeleton space fixes the body's size (and so its
@@ -87,8 +96,9 @@ class ExtractOptions:
     sole_height: float = SOLE_HEIGHT  # metres between the floor and MediaPipe's lowest sole landmark
     rays: bool = True  # x, y from the 2-D landmarks' rays, depth from the 3-D pose
     # learned pose correction (pose_extract.refine): 'default' (packaged, fitted on renders of
-    # training clips), 'none', or a refiner file
-    refiner: str | Path | Refiner | None = "default"
+    # synthetic training clips), 'none', or a refiner file. Off by default: on renders of
+    # real motion it made the pose worse (docs/pose_extract.md)
+    refiner: str | Path | Refiner | None = "none"
 
 
 @dataclass
@@ -236,7 +246,7 @@ def prepare(det: Detections, options: ExtractOptions) -> dict[str, np.ndarray]:
     unconverted among converted neighbours stands out), short gaps filled. Returns
     image, image_z, world, visibility, presence and the frame masks mirrored, rejected,
     filled, valid (kept detections or filled)."""
-    mirrored = back_view_frames(det.world, det.detected, options.max_turn_deg)
+    mirrored = back_view_frames(det.world, det.detected, options.max_turn_deg, options.facing)
     image, image_z, world, visibility, presence = mirror(
         mirrored, det.image, det.image_z, det.world, det.visibility, det.presence
     )
@@ -257,15 +267,42 @@ def extract(
 ) -> Extraction:
     """Extract the NTU-25 skeleton of the person in ``video`` (see the module docstring).
 
-    Raises :class:`VideoError` for a missing, unreadable or inconsistent video,
+    Raises :class:`VideoError` for a missing, unreadable, truncated or inconsistent video,
     ``ValueError``/``FileNotFoundError`` for a bad camera file and
     :class:`NoPersonError` when MediaPipe finds nobody in any frame.
     """
-    from tqdm import tqdm
-
     options = options or ExtractOptions()
     video = Path(video)
     start = time.perf_counter()
+    inputs = open_inputs(video, camera, options)
+    det = run_detector(video, inputs, options, progress)
+    p = prepare(det, options)
+    floor = floor_plane_for(inputs.camera, options.floor_plane)
+    lifted = lift(p["image"], p["world"], p["visibility"], p["valid"], inputs.camera, inputs.prior, options.rules,
+                  floor, options.sole_height, options.rays, inputs.refiner)  # fmt: skip
+    skeleton = np.ascontiguousarray(np.transpose(lifted.joints, (2, 0, 1))[..., None], dtype=np.float32)
+    summary = summarise(video, inputs, det, p, lifted, floor, options, time.perf_counter() - start)
+    if summary["flagged"]:
+        log.warning("%s flagged: %s", video, summary["reason"])
+    return Extraction(
+        skeleton, det, p["image"], p["image_z"], p["presence"], p["world"], p["visibility"], p["mirrored"],
+        p["rejected"], p["filled"], p["valid"], lifted.translation, lifted.scale, summary,
+    )  # fmt: skip
+
+
+class Inputs(NamedTuple):
+    """What one extraction reads besides the frames, checked before MediaPipe starts."""
+
+    info: VideoInfo
+    camera: Camera
+    prior: BodyPrior | None
+    refiner: Refiner | None
+    promised: int | None  # frame count of the renderer's record, if any
+
+
+def open_inputs(video: Path, camera: str | Path | Camera | None, options: ExtractOptions) -> Inputs:
+    """Step 1: the video's container, the camera (same image size), the prior and refiner
+    files, and the renderer's promised frame count; every problem names its file."""
     info = probe(video)
     cam = load_camera_for(video, camera)
     if (cam.width, cam.height) != (info.width, info.height):
@@ -276,16 +313,21 @@ def extract(
         )
     if info.fps > 0 and abs(info.fps - cam.fps) > 0.01 * cam.fps:
         log.warning("%s: video runs at %.3f fps, the camera file says %.3f", video, info.fps, cam.fps)
-    prior = resolve_prior(options.body_prior)
-    refiner = resolve_refiner(options.refiner)
     promised = expected_frames(video)
     if promised is not None and info.frame_count > 0 and info.frame_count != promised:
         raise VideoError(
             f"{video}: the video holds {info.frame_count} frames but {side_file(video, '.render.json').name} "
             f"records {promised}: truncated or mismatched video"
         )
+    return Inputs(info, cam, resolve_prior(options.body_prior), resolve_refiner(options.refiner), promised)
 
-    bar = tqdm(total=info.frame_count or None, desc=video.name, unit="frame", disable=not progress, leave=False)
+
+def run_detector(video: Path, inputs: Inputs, options: ExtractOptions, progress: bool) -> Detections:
+    """Step 2: MediaPipe over every decoded frame, then the decoded count checked against
+    the container and the renderer's record (a cut file must not pass as a short clip)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=inputs.info.frame_count or None, desc=video.name, unit="frame", disable=not progress, leave=False)
     try:
         det = detect(
             iter_frames(video),
@@ -296,36 +338,28 @@ def extract(
         )
     finally:
         bar.close()
-    if det.frames == 0:
-        raise VideoError(f"{video}: no frame could be decoded")
-    if promised is not None and promised != det.frames:
-        raise VideoError(
-            f"{video}: decoded {det.frames} frames but {side_file(video, '.render.json').name} "
-            f"records {promised}: truncated or mismatched video"
-        )
+    check_frame_count(video, det.frames, inputs.info, inputs.promised, side_file(video, ".render.json").name)
     if not det.detected.any():
         raise NoPersonError(f"{video}: MediaPipe found no person in any of its {det.frames} frames")
+    return det
 
-    p = prepare(det, options)
-    image, image_z, world, visibility, presence = p["image"], p["image_z"], p["world"], p["visibility"], p["presence"]
-    mirrored, rejected, filled, valid = p["mirrored"], p["rejected"], p["filled"], p["valid"]
-    floor = floor_plane_for(cam, options.floor_plane)
-    lifted = lift(image, world, visibility, valid, cam, prior, options.rules, floor, options.sole_height, options.rays,
-                  refiner)  # fmt: skip
-    joints, translation, scale, reproj = lifted.joints, lifted.translation, lifted.scale, lifted.reprojection_px
-    skeleton = np.ascontiguousarray(np.transpose(joints, (2, 0, 1))[..., None], dtype=np.float32)
 
+def summarise(video: Path, inputs: Inputs, det: Detections, p: dict[str, np.ndarray], lifted: Lifted,
+              floor: np.ndarray | None, options: ExtractOptions, seconds: float) -> dict:
+    """Step 5: the clip's record (``CLIP.json``): counts, masks, flag and its reasons, options."""
     frames, detected = det.frames, int(det.detected.sum())
     rate = detected / frames
+    valid, filled = p["valid"], p["filled"]
     missing = ~valid
     reasons = []
     if rate < options.min_detection_rate:
         reasons.append(f"detection rate {rate:.1%} below {options.min_detection_rate:.0%}")
     if missing.any():
         gaps = [f"{a}-{b - 1}" for a, b in runs(missing)]
-        reasons.append(f"{int(missing.sum())} frames without a pose (zero) in gaps longer than {options.max_gap}: {', '.join(gaps)}")
-    seconds = time.perf_counter() - start
-    summary = {
+        reasons.append(f"{int(missing.sum())} frames without a pose (zero) in gaps longer than {options.max_gap}: "
+                       f"{', '.join(gaps)}")  # fmt: skip
+    prior, refiner = inputs.prior, inputs.refiner
+    return {
         "format": SUMMARY_FORMAT,
         "video": str(video),
         "frames": frames,
@@ -334,32 +368,31 @@ def extract(
         "filled_frames": int(filled.sum()),
         "filled": np.flatnonzero(filled).tolist(),
         "missing_frames": int(missing.sum()),
-        "mirrored_frames": int(mirrored.sum()),
-        "rejected_frames": int(rejected.sum()),
-        "rejected": np.flatnonzero(rejected).tolist(),
+        "mirrored_frames": int(p["mirrored"].sum()),
+        "rejected_frames": int(p["rejected"].sum()),
+        "rejected": np.flatnonzero(p["rejected"]).tolist(),
         "flagged": bool(reasons),
         "reason": "; ".join(reasons) or None,
         "seconds": round(seconds, 3),
         "detector_seconds": round(det.seconds, 3),
         "fps": round(frames / seconds, 2),
-        "video_fps": info.fps,
-        "size": [info.width, info.height],
-        "body_scale": round(scale, 4),
+        "video_fps": inputs.info.fps,
+        "size": [inputs.info.width, inputs.info.height],
+        "body_scale": round(lifted.scale, 4),
         "scale_source": lifted.scale_source,
         "body_prior": None if prior is None else prior.source,
         "floor_plane": None if floor is None else floor.tolist(),
         "refiner": None if refiner is None else refiner.source,
-        "root_depth_median_m": round(float(np.median(translation[valid, 2])), 4),
-        "reprojection_px_median": round(float(np.median(reproj[valid])), 3),
-        "options": {k: (v.source if isinstance(v, (BodyPrior, Refiner)) else str(v) if isinstance(v, Path) else v)
-                    for k, v in vars(options).items()},
+        "root_depth_median_m": round(float(np.median(lifted.translation[valid, 2])), 4),
+        "reprojection_px_median": round(float(np.median(lifted.reprojection_px[valid])), 3),
+        "options": options_record(options),
     }
-    if summary["flagged"]:
-        log.warning("%s flagged: %s", video, summary["reason"])
-    return Extraction(
-        skeleton, det, image, image_z, presence, world, visibility, mirrored, rejected, filled, valid, translation,
-        scale, summary
-    )
+
+
+def options_record(options: ExtractOptions) -> dict:
+    """The options as JSON values (a prior or refiner object by its source)."""
+    return {k: (v.source if isinstance(v, (BodyPrior, Refiner)) else str(v) if isinstance(v, Path) else v)
+            for k, v in vars(options).items()}  # fmt: skip
 
 
 def write_outputs(extraction: Extraction, out: str | Path) -> dict[str, Path]:

@@ -37,40 +37,49 @@ def rendered(tmp_path_factory) -> tuple[Path, np.ndarray]:
     return video, clip
 
 
+def _run(video: Path, out: Path, *flags: str) -> np.ndarray:
+    proc = subprocess.run([sys.executable, "-m", "pose_extract", "--video", str(video), "--out", str(out), "--quiet",
+                           *flags], cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # MediaPipe's start-up notices (TFLite delegate, absl banner, W0000 lines) are filtered out
+    assert "W0000" not in proc.stderr and "XNNPACK" not in proc.stderr and "absl" not in proc.stderr, proc.stderr
+    return np.transpose(np.load(out)[..., 0], (1, 2, 0))
+
+
 def test_extraction_recovers_the_rendered_skeleton(rendered, tmp_path):
     video, clip = rendered
     out = tmp_path / "wave.npy"
-    proc = subprocess.run([sys.executable, "-m", "pose_extract", "--video", str(video), "--out", str(out), "--quiet"],
-                          cwd=REPO, capture_output=True, text=True)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    pred = _run(video, out)
 
     skeleton = np.load(out)
     assert skeleton.shape == (3, FRAMES, 25, 1) and skeleton.dtype == np.float32
     summary = json.loads(out.with_suffix(".json").read_text())
     assert summary["frames"] == FRAMES and summary["detection_rate"] >= 0.9 and not summary["flagged"]
-    assert summary["scale_source"] == "body_prior", "by default the body-size prior, not the floor, sets the depth"
+    assert summary["scale_source"] == "mediapipe", "by default MediaPipe's own body size sets the depth"
     assert summary["rejected_frames"] == len(summary["rejected"])
-    assert summary["refiner"] == "built-in refiner", "the packaged pose refiner runs by default"
+    assert summary["refiner"] is None, "the refiner is off by default (it hurts real motion)"
+    assert summary["options"]["facing"] == "continuity"
     landmarks = np.load(out.with_suffix(".landmarks.npz"))
     assert landmarks["image"].shape == (FRAMES, 33, 2) and landmarks["world"].shape == (FRAMES, 33, 3)
     assert landmarks["visibility"].shape == (FRAMES, 33) and landmarks["detected"].sum() == summary["detected"]
 
-    pred = np.transpose(skeleton[..., 0], (1, 2, 0))
     truth = np.transpose(clip[..., 0], (1, 2, 0))
     ok = landmarks["detected"]
-    pa = 1000 * pa_errors(pred[ok], truth[ok], observed_joints()).mean()
-    cam = 1000 * np.linalg.norm(pred[ok] - truth[ok], axis=-1).mean()
-    assert pa < 50, f"Procrustes-aligned error {pa:.0f} mm"
-    assert cam < 300, f"camera-space error {cam:.0f} mm"
+
+    def errors(p: np.ndarray) -> tuple[float, float]:
+        pa = 1000 * pa_errors(p[ok], truth[ok], observed_joints()).mean()
+        return pa, 1000 * np.linalg.norm(p[ok] - truth[ok], axis=-1).mean()
+
+    pa, cam = errors(pred)
+    assert pa < 80, f"Procrustes-aligned error {pa:.0f} mm"
+    assert cam < 450, f"camera-space error {cam:.0f} mm"
     assert not swapped_frames(pred[ok], truth[ok]).any(), "left and right swapped on a frontal view"
-    # the learned refiner is what brings the error down from MediaPipe's own depth
-    plain = tmp_path / "plain.npy"
-    proc = subprocess.run([sys.executable, "-m", "pose_extract", "--video", str(video), "--out", str(plain), "--quiet",
-                           "--refiner", "none"], cwd=REPO, capture_output=True, text=True)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    unrefined = np.transpose(np.load(plain)[..., 0], (1, 2, 0))
-    pa_plain = 1000 * pa_errors(unrefined[ok], truth[ok], observed_joints()).mean()
-    assert pa < pa_plain - 5, f"refined {pa:.0f} mm, MediaPipe's depth alone {pa_plain:.0f} mm"
+    # the options fitted on the synthetic set's renders still help on them: the refiner
+    # brings the pose closer, the body-size prior the root
+    refined = _run(video, tmp_path / "refined.npy", "--refiner", "default", "--body-prior", "default")
+    pa_refined, cam_refined = errors(refined)
+    assert pa_refined < min(50, pa - 5), f"refined {pa_refined:.0f} mm, MediaPipe's depth alone {pa:.0f} mm"
+    assert cam_refined < 300, f"camera-space error with the body prior {cam_refined:.0f} mm"
     # the subject's left shoulder lies on the same side of the right one as in the source
     left, right = NTU_RGBD.index("left_shoulder"), NTU_RGBD.index("right_shoulder")
     assert np.all(np.sign(pred[ok, left, 0] - pred[ok, right, 0]) == np.sign(truth[ok, left, 0] - truth[ok, right, 0]))
@@ -92,7 +101,7 @@ def test_batch_writes_an_stgcn_split_the_loader_reads(rendered, tmp_path):
 
 def test_missed_frames_are_filled_or_flagged(rendered, tmp_path):
     """Frames blanked out of the real render: a short gap is interpolated and marked, a
-    long one stays empty and flags the clip (exit 0, or 4 with --strict)."""
+    long one stays empty and flags the clip (exit 0, or 1 with --strict)."""
     import cv2
 
     video, _ = rendered
@@ -117,7 +126,7 @@ def test_missed_frames_are_filled_or_flagged(rendered, tmp_path):
     args = ["--video", str(holed), "--camera", str(camera), "--out", str(out), "--quiet"]
     from pose_extract.__main__ import main
 
-    assert main([*args, "--strict"]) == 4
+    assert main([*args, "--strict"]) == 1
     assert main(args) == 0
     summary = json.loads(out.with_suffix(".json").read_text())
     assert summary["flagged"] and "0-11" in summary["reason"]
