@@ -105,7 +105,7 @@ def test_load_split_bad_files(tmp_path):
     with pytest.raises(ValueError, match="train_label.pkl: not a readable label pickle"):
         load_split(tmp_path, "train")
     (tmp_path / "train_label.pkl").write_bytes(pickle.dumps((["a", "b"], [0, 1])))
-    with pytest.raises(ValueError, match="train_data.npy: 2 labels for 3 samples"):
+    with pytest.raises(ValueError, match="train_label.pkl: 2 samples listed but train_data.npy holds 3"):
         load_split(tmp_path, "train")
     (tmp_path / "train_label.pkl").write_bytes(pickle.dumps((["a", "b", "c"], [0, 1, 2])))
     (tmp_path / "classes.json").write_text(json.dumps(["only", "two"]))
@@ -124,3 +124,24 @@ def test_save_split_refuses_bad_input_and_leaves_nothing(tmp_path):
     assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="has no class name"):
         save_split(tmp_path, "train", _clips(), ["a", "b", "c"], [0, 1, 5], ["p", "q"])
+
+
+def test_load_split_errors_name_the_right_file_and_problem(tmp_path):
+    import pickle
+
+    from ciasa.data.stgcn import load_split
+
+    d = tmp_path / "set"
+    d.mkdir()
+    # a single clip (C, T, V, M) saved as a split: not "40 coordinate channels"
+    np.save(d / "val_data.npy", np.ones((40, 3, 24, 25), np.float32))
+    with (d / "val_label.pkl").open("wb") as f:
+        pickle.dump(([f"s{i}" for i in range(40)], [0] * 40), f)
+    with pytest.raises(ValueError, match=r"val_data\.npy: expected \(N, C, T, V, M\).*4 dimensions.*one clip"):
+        load_split(d, "val")
+    # a label file shorter than the data names the label file
+    np.save(d / "val_data.npy", np.ones((12, 3, 24, 25, 1), np.float32))
+    with (d / "val_label.pkl").open("wb") as f:
+        pickle.dump((["a", "b"], [0, 1]), f)
+    with pytest.raises(ValueError, match=r"val_label\.pkl: 2 samples listed but val_data\.npy holds 12"):
+        load_split(d, "val")

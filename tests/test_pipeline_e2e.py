@@ -50,7 +50,10 @@ def test_report_numbers_and_files(tiny_run):
     assert h["n_rgb_pairs"] + len(h["rgb_excluded"]) == 2  # every clip counted or listed
     assert h["skeleton_clean_accuracy"]["value"] is not None
     stages = {t["rule"] for t in summary["timings"]}
-    assert {"train_model", "attack_clip", "render_video", "extract_pose", "classify_set"} <= stages
+    assert {"train_model", "attack_shard", "render_video", "extract_pose", "classify_set"} <= stages
+    # the attack's success counts the clean-correct clips only, with its numerator
+    assert h["skeleton_flipped"]["n"] == h["skeleton_clean_accuracy"]["k"]
+    assert 0 <= h["skeleton_flipped"]["k"] <= h["skeleton_flipped"]["n"]
     for clip in summary["clips"]:
         for condition in ("clean", "perturbed"):
             assert (report / "media" / clip["name"] / f"{condition}.mp4").stat().st_size > 1000
@@ -76,6 +79,40 @@ def test_snakemake_report(repo_root, tiny_run):
     assert out.stat().st_size > 10_000
 
 
+def test_redo_one_clip_reruns_it_and_what_depends_on_it(repo_root, tiny_run):
+    """The documented retry: deleting files does nothing ('Nothing to be done'); pipeline.redo does."""
+    clip = (tiny_run / "clips" / "selection.txt").read_text().split()[0]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    cmd = [sys.executable, "-m", "pipeline.redo", clip, "--stage", "render", "--dry-run", "--",
+           "--configfile", "config/ci_tiny.yaml", "--config", f"results_dir={tiny_run}"]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts.get("render_video") == 2 and counts.get("extract_pose") == 2 and counts.get("overlay_video") == 2
+    assert counts.get("plot_strip") == 1 and counts.get("report") == 1
+    assert counts.get("collect_set") == 2 and counts.get("classify_set") == 2  # the RGB sets only
+    assert not {"train_model", "attack_shard", "make_synth_data", "evaluate_model", "select_clips"} & set(counts)
+
+
+def test_report_reruns_when_only_a_per_clip_input_changed(repo_root, tiny_run):
+    clip = (tiny_run / "clips" / "selection.txt").read_text().split()[0]
+    media = tiny_run / "media" / clip / "clean.mp4"
+    before = media.stat()
+    try:
+        os.utime(media, (before.st_atime + 3600, before.st_mtime + 3600))  # e.g. an overlay redrawn by hand
+        counts = job_counts((lambda p: p.stdout + p.stderr)(snakemake(repo_root, tiny_run, "-n", timeout=300)))
+        assert counts.get("report") == 1 and "render_video" not in counts
+    finally:
+        os.utime(media, (before.st_atime, before.st_mtime))
+
+
+def test_training_rule_resumes_and_shows_progress(repo_root, tiny_run):
+    proc = snakemake(repo_root, tiny_run, "-n", "-p", "--forcerun", "train_model", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "-m ciasa.train" in out
+    assert "--resume" in out and "| tee" in out  # last.pt is continued; epochs reach the terminal
+
+
 def test_rerun_redoes_only_what_is_missing(repo_root, tiny_run):
     proc = snakemake(repo_root, tiny_run, "-n", timeout=300)
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
@@ -87,7 +124,7 @@ def test_rerun_redoes_only_what_is_missing(repo_root, tiny_run):
     proc = snakemake(repo_root, tiny_run, "-n", timeout=300)
     counts = job_counts(proc.stdout + proc.stderr)
     assert counts.get("render_video") == 1 and counts.get("extract_pose") == 1 and counts.get("report") == 1
-    assert not {"train_model", "attack_clip", "make_synth_data", "export_skeleton", "evaluate_model"} & set(counts)
+    assert not {"train_model", "attack_shard", "make_synth_data", "evaluate_model"} & set(counts)
     # one video and what it needs, as a target
     proc = snakemake(repo_root, tiny_run, str(tiny_run / "videos" / clip / "perturbed.mp4"), timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

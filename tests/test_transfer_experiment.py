@@ -65,7 +65,7 @@ def test_transfer_table_and_resume(setup, capsys):
     root, data, ckpts = setup
     out = root / "out"
     argv = [
-        "--source-checkpoint", str(ckpts["stgcn"]), "--data", str(data), "--split", "val",
+        "--checkpoint", str(ckpts["stgcn"]), "--data", str(data), "--split", "val",
         "--models", f"js={ckpts['agcn']}", f"bs={ckpts['agcn_bone']}", f"pa_lstm={ckpts['pa_lstm']}",
         "--eps", "0.012", "--max-iter", "2", "--limit", "5", "--batch-size", "3", "--device", "cpu",
         "--no-progress", "--out", str(out),

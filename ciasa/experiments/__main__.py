@@ -5,53 +5,48 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Sequence
 
+from ciasa import cli
 from ciasa.experiments.strips import add_strip_arguments, run_strips
 from ciasa.experiments.sweeps import EXPERIMENTS, add_experiment_arguments, run_experiment
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m ciasa.experiments",
-        description="Reproduce the shape of the CIASA paper's experiments on any data set and checkpoint; "
+    p = cli.parser(
+        "python -m ciasa.experiments",
+        "Reproduce the shape of the CIASA paper's experiments on any data set and checkpoint; "
         "each writes CSV + Markdown + a plot (+ JSON) into --out.",
     )
     sub = p.add_subparsers(dest="experiment", required=True)
     for name, (_, title) in EXPERIMENTS.items():
-        add_experiment_arguments(name, sub.add_parser(name, help=title, description=title))
-    add_strip_arguments(sub.add_parser("strips", help="skeleton strips: clean green, perturbed red (Fig. 3)"))
-    try:
-        from ciasa.experiments import transfer
-    except ImportError:  # transfer models are optional
-        transfer = None
-    if transfer is not None and hasattr(transfer, "add_arguments"):
-        tp = sub.add_parser("transfer", help="transfer of perturbations to other models (Table III)")
-        transfer.add_arguments(tp)
+        add_experiment_arguments(name, sub.add_parser(name, help=title, description=title,
+                                                      formatter_class=p.formatter_class))
+    add_strip_arguments(sub.add_parser("strips", help="skeleton strips: clean green, perturbed red (Fig. 3)",
+                                       formatter_class=p.formatter_class))
+    from ciasa.experiments import transfer
+
+    transfer.add_arguments(sub.add_parser("transfer", help="transfer of perturbations to other models (Table III)",
+                                          formatter_class=p.formatter_class))
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        if args.experiment == "transfer":
-            from ciasa.experiments import transfer
+def run(args: argparse.Namespace) -> int:
+    if args.experiment == "transfer":
+        from ciasa.experiments import transfer
 
-            return transfer.main_from_args(args)
-        if args.experiment == "strips":
-            record = run_strips(args)
-            logging.getLogger("ciasa.experiments").info("wrote %d strips to %s", len(record["figures"]), args.out)
-            return 0
-        record = run_experiment(args.experiment, args)
-    except (FileNotFoundError, ValueError, KeyError) as err:
-        print(f"error: {err.args[0] if isinstance(err, KeyError) and err.args else err}", file=sys.stderr)
-        return 2
-    print(open(f"{args.out}/{args.experiment.replace('-', '_')}.md").read())
-    return 0
+        return transfer.run_from_args(args)
+    if args.experiment == "strips":
+        record = run_strips(args)
+        logging.getLogger("ciasa.experiments").info("wrote %d strips to %s", len(record["figures"]), args.out)
+        return cli.EXIT_OK
+    run_experiment(args.experiment, args)
+    print((Path(args.out) / f"{args.experiment.replace('-', '_')}.md").read_text())
+    return cli.EXIT_OK
+
+
+main = cli.main_of(build_parser, run)
 
 
 if __name__ == "__main__":

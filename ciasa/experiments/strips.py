@@ -15,10 +15,28 @@ from typing import Any
 import numpy as np
 import torch
 
+from ciasa import cli
 from ciasa.io import atomic_path, atomic_write_json
 from ciasa.skeleton import SkeletonLayout
 
 log = logging.getLogger(__name__)
+
+
+def draw_body(ax, joints: np.ndarray, layout: SkeletonLayout, color: str, lw: float = 1.4, style: str = "-",
+              dx: float = 0.0, marker_size: float = 0.0, alpha: float = 0.9) -> None:
+    """One body ``(C, V)`` as the sensor sees it (image right = -x, up = y), shifted by ``dx``.
+
+    The one skeleton-drawing primitive of the figures: the experiment strips here and the
+    report's clip strips (``report.figures``) both draw with it.
+    """
+    if not np.any(joints):
+        return
+    u, w = -joints[0] + dx, joints[1]
+    for child, parent in layout.bones:
+        ax.plot([u[child], u[parent]], [w[child], w[parent]], style, color=color, lw=lw, alpha=alpha,
+                solid_capstyle="round")
+    if marker_size:
+        ax.plot(u, w, "o", color=color, ms=marker_size, alpha=alpha)
 
 
 def strip_frames(clean: np.ndarray, count: int) -> np.ndarray:
@@ -60,10 +78,7 @@ def draw_strip(
             if not np.any(clean[:, f, :, body]):
                 continue
             for skel, color, lw in ((clean, "tab:green", 2.0), (perturbed, "tab:red", 1.2)):
-                u = -skel[0, f, :, body] + k * spacing
-                w = skel[1, f, :, body]
-                for child, parent in layout.bones:
-                    ax.plot([u[child], u[parent]], [w[child], w[parent]], color=color, lw=lw, alpha=0.9)
+                draw_body(ax, skel[:, f, :, body], layout, color, lw, dx=k * spacing)
             if highlight:
                 u = -perturbed[0, f, highlight, body] + k * spacing
                 ax.scatter(u, perturbed[1, f, highlight, body], s=8, color="tab:red", zorder=3)
@@ -81,6 +96,7 @@ def draw_strip(
 
 def run_strips(args: argparse.Namespace) -> dict[str, Any]:
     from ciasa.attacks import CIASA
+    from ciasa.data.model_fit import load_split_for_model, take
     from ciasa.data.stgcn import load_split
     from ciasa.models import load_model
 
@@ -88,14 +104,14 @@ def run_strips(args: argparse.Namespace) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     model, meta = load_model(args.checkpoint, device=args.device)
     layout = model.layout if hasattr(model, "layout") else meta["layout"]
-    data = load_split(args.data, args.split, layout=layout)
+    data = load_split_for_model(args.data, args.split, model, meta, args.checkpoint, args.allow_class_mismatch)
     where = {n: i for i, n in enumerate(data.names)}
-    names = [n for n in (args.names or "").split(",") if n] or data.names[: args.count]
+    names = args.names or data.names[: args.count]
     missing = [n for n in names if n not in where]
     if missing:
         raise ValueError(f"{data.source}: no samples named {missing}")
     idx = [where[n] for n in names]
-    clean = np.asarray(data.data[sorted(idx)], dtype=np.float32)[np.argsort(np.argsort(idx))]
+    clean = take(data.data, idx)
     labels = data.labels[idx]
     if args.attacked:
         adv_set = load_split(args.attacked, args.split, layout=layout)
@@ -103,7 +119,7 @@ def run_strips(args: argparse.Namespace) -> dict[str, Any]:
         absent = [n for n in names if n not in adv_where]
         if absent:
             raise ValueError(f"{args.attacked}: the attack output lacks samples {absent}")
-        perturbed = np.stack([np.asarray(adv_set.data[adv_where[n]]) for n in names])
+        perturbed = take(adv_set.data, [adv_where[n] for n in names])
         moved = np.flatnonzero(np.abs(perturbed - clean).sum(axis=(0, 1, 2, 4)) > 0).tolist()
         preds = None
     else:
@@ -131,22 +147,27 @@ def run_strips(args: argparse.Namespace) -> dict[str, Any]:
 def add_strip_arguments(p: argparse.ArgumentParser) -> None:
     from ciasa.attack import parse_eps
 
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--split", default="val")
-    p.add_argument("--out", required=True)
-    p.add_argument("--names", default=None, help="comma-separated sample names (default: the first --count)")
-    p.add_argument("--count", type=int, default=3)
-    p.add_argument("--frames", type=int, default=8, help="frames per strip")
-    p.add_argument("--attacked", default=None, help="output directory of python -m ciasa.attack to draw from")
-    p.add_argument("--mode", default="advanced", choices=("basic", "localized", "advanced"))
-    p.add_argument("--eps", type=parse_eps, default=None)
-    p.add_argument("--region", default=None)
-    p.add_argument("--max-iter", type=int, default=100)
-    p.add_argument("--no-gan", action="store_true")
-    p.add_argument("--real-data", default=None)
-    p.add_argument("--real-split", default="train")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--quiet", action="store_true")
+    io = p.add_argument_group("model, data and output")
+    cli.add_checkpoint_flag(io)
+    io.add_argument("--data", required=True, help="ST-GCN layout directory")
+    io.add_argument("--split", default="val", help="split the clips come from")
+    io.add_argument("--out", required=True, help="output directory (strip_NAME.png, strips.json)")
+    io.add_argument("--allow-class-mismatch", action="store_true",
+                    help="accept a checkpoint whose class names differ from the data's classes.json")
+    sel = p.add_argument_group("clips")
+    cli.add_names_flag(sel, help="sample names to draw (default: the first --count)")
+    sel.add_argument("--count", type=cli.positive_int, default=3, help="clips to draw when --names is not given")
+    sel.add_argument("--frames", type=cli.positive_int, default=8, help="frames per strip")
+    sel.add_argument("--attacked", default=None, help="output directory of python -m ciasa.attack to draw from")
+    atk = p.add_argument_group("attack (without --attacked)")
+    atk.add_argument("--mode", default="advanced", choices=("basic", "localized", "advanced"), help="CIASA mode")
+    atk.add_argument("--eps", type=parse_eps, default=None, help="clipping radius (default: the mode's)")
+    atk.add_argument("--region", default=None, help="attack region of the localized mode")
+    atk.add_argument("--max-iter", type=cli.positive_int, default=100, help="CIASA iterations")
+    atk.add_argument("--no-gan", action="store_true", help="without the discriminator term")
+    atk.add_argument("--real-data", default=None, help="clean data for the discriminator (default: --data)")
+    atk.add_argument("--real-split", default="train", help="split of --real-data the discriminator sees")
+    atk.add_argument("--seed", type=int, default=0, help="seed of the attack")
+    cli.add_device_flag(atk)
+    cli.add_threads_flag(atk)
+    cli.add_logging_flags(p)

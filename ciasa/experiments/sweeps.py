@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ciasa import cli
 from ciasa.attacks import CIASA, FGSM, constraints, metrics
 from ciasa.attacks.ciasa import DEFAULT_MAX_ITER
 from ciasa.attacks.runner import attack_dataset
@@ -49,18 +50,15 @@ class Setup:
     args: argparse.Namespace
 
 
-def predict(model: torch.nn.Module, clips: np.ndarray, batch_size: int, device: torch.device) -> np.ndarray:
-    preds = []
-    model.eval()
-    with torch.no_grad():
-        for lo in range(0, len(clips), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(clips[lo : lo + batch_size], dtype=np.float32)).to(device)
-            preds.append(model(x).argmax(dim=1).cpu().numpy())
-    return np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
+def clean_predictions(model: torch.nn.Module, clips: np.ndarray, batch_size: int, device: torch.device) -> np.ndarray:
+    from ciasa.evaluate import predict
+
+    return predict(model, clips, batch_size, device, progress=False).argmax(1).numpy().astype(np.int64)
 
 
 def load_setup(args: argparse.Namespace) -> Setup:
     from ciasa.attacks.base import model_device
+    from ciasa.data.model_fit import load_split_for_model, take
     from ciasa.data.stgcn import load_split
     from ciasa.models import load_model
 
@@ -68,17 +66,14 @@ def load_setup(args: argparse.Namespace) -> Setup:
         torch.set_num_threads(args.threads)
     model, meta = load_model(args.checkpoint, device=args.device)
     layout = model.layout if hasattr(model, "layout") else meta["layout"]
-    data = load_split(args.data, args.split, layout=layout)
-    n_class = getattr(model, "num_class", None)
-    if n_class is not None and data.labels.size and data.labels.max() >= n_class:
-        raise ValueError(f"{data.source}: label {int(data.labels.max())} out of range for {n_class} classes")
+    data = load_split_for_model(args.data, args.split, model, meta, args.checkpoint, args.allow_class_mismatch)
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(data)) if args.shuffle else np.arange(len(data))
-    clips = np.asarray(data.data[np.sort(order)], dtype=np.float32)[np.argsort(np.argsort(order))]
+    clips = take(data.data, order)
     labels = data.labels[order]
     names = [data.names[i] for i in order]
     device = model_device(model) or torch.device("cpu")
-    pred = predict(model, clips, args.batch_size, device)
+    pred = clean_predictions(model, clips, args.batch_size, device)
     correct = pred == labels
     clean_acc = float(correct.mean()) if len(labels) else None
     keep = np.arange(len(labels)) if args.all_samples else np.flatnonzero(correct)
@@ -104,7 +99,7 @@ def _ciasa_row(setup: Setup, desc: str, **kwargs: Any) -> dict[str, Any]:
     )  # fmt: skip
     run = attack_dataset(
         attack, setup.clips, setup.labels, setup.layout, attack.eps, attack.joint_mask, a.batch_size,
-        progress=not a.no_progress, desc=desc,
+        progress=cli.show_progress(a), desc=desc,
     )  # fmt: skip
     s = run.summary(attack.eps, attack.joint_mask)
     return {
@@ -296,32 +291,49 @@ def run_experiment(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="model checkpoint")
-    p.add_argument("--data", required=True, help="ST-GCN layout directory")
-    p.add_argument("--split", default="val")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--limit", type=int, default=None, help="attack at most N samples")
-    p.add_argument("--all-samples", action="store_true",
-                   help="attack misclassified samples too (default: only the clean-correct ones)")
-    p.add_argument("--shuffle", action="store_true", help="pick the --limit samples at random (with --seed)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER)
-    p.add_argument("--early-stop", type=float, default=None,
-                   help="stop a sample once the target has at least this probability (0: once it is top-1)")
-    p.add_argument("--real-data", default=None, help="clean data for the discriminator (default: --data)")
-    p.add_argument("--real-split", default="train")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+    io = p.add_argument_group("model, data and output")
+    cli.add_checkpoint_flag(io)
+    io.add_argument("--data", required=True, help="ST-GCN layout directory")
+    io.add_argument("--split", default="val", help="split to attack")
+    io.add_argument("--out", required=True, help="output directory")
+    io.add_argument("--allow-class-mismatch", action="store_true",
+                    help="accept a checkpoint whose class names differ from the data's classes.json")
+    io.add_argument("--real-data", default=None, help="clean data for the discriminator (default: --data)")
+    io.add_argument("--real-split", default="train", help="split of --real-data the discriminator sees")
+    sel = p.add_argument_group("samples")
+    sel.add_argument("--limit", type=cli.positive_int, default=None, help="attack at most N samples")
+    sel.add_argument("--all-samples", action="store_true",
+                     help="attack misclassified samples too (default: only the clean-correct ones)")
+    sel.add_argument("--shuffle", action="store_true", help="pick the --limit samples at random (with --seed)")
+    run = p.add_argument_group("attack and running")
+    run.add_argument("--batch-size", type=cli.positive_int, default=32, help="samples attacked together")
+    run.add_argument("--max-iter", type=cli.positive_int, default=DEFAULT_MAX_ITER, help="CIASA iterations")
+    run.add_argument("--early-stop", type=float, default=None,
+                     help="stop a sample once the target has at least this probability (0: once it is top-1)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the sample draw and the attack")
+    cli.add_device_flag(run)
+    cli.add_threads_flag(run)
+    cli.add_logging_flags(p)
+    cli.add_progress_flag(p)
 
 
 def parse_floats(text: str) -> list[float]:
+    """A comma-separated list of numbers, all checked before any work runs."""
     try:
-        return [float(v) for v in text.split(",") if v.strip()]
+        values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"no number in {text!r}")
+    return values
+
+
+def parse_positive_floats(text: str) -> list[float]:
+    values = parse_floats(text)
+    bad = [v for v in values if not (v > 0 and np.isfinite(v))]
+    if bad:
+        raise argparse.ArgumentTypeError(f"every value must be a positive number, got {', '.join(map(str, bad))} in {text!r}")
+    return values
 
 
 def add_experiment_arguments(name: str, p: argparse.ArgumentParser) -> None:
@@ -333,12 +345,12 @@ def add_experiment_arguments(name: str, p: argparse.ArgumentParser) -> None:
         "ablation": "0.01",
         "lambda": "0.01",
     }
-    p.add_argument("--eps", dest="eps_list", type=parse_floats, default=None,
-                   help=f"eps value(s), comma-separated (default {defaults[name]})")  # fmt: skip
+    p.add_argument("--eps", dest="eps_list", type=parse_positive_floats, default=None,
+                   help=f"eps value(s), comma-separated, each > 0 (default {defaults[name]})")  # fmt: skip
     if name == "regions":
-        p.add_argument("--regions", type=lambda s: [r for r in s.split(",") if r], default=None,
-                       help="regions to attack (default: all of the layout's)")  # fmt: skip
+        p.add_argument("--regions", type=cli.parse_names, default=None,
+                       help="regions to attack, comma-separated or @FILE (default: all of the layout's)")  # fmt: skip
     if name == "lambda":
-        p.add_argument("--lams", type=parse_floats, default=None, help="lambda values (default 5,10,20)")
+        p.add_argument("--lams", type=parse_positive_floats, default=None, help="lambda values, each > 0 (default 5,10,20)")
     if name == "fgsm-sweep":
         p.set_defaults(no_gan=True)

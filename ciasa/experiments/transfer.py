@@ -21,7 +21,7 @@ checkpointed under ``adversarial/partial/`` so an interrupted attack resumes).
 
 CLI::
 
-    python -m ciasa.experiments transfer --source-checkpoint STGCN.pt --data DIR --split val \\
+    python -m ciasa.experiments transfer --checkpoint STGCN.pt --data DIR --split val \\
         --models js=JS.pt bs=BS.pt pa_lstm=PA.pt --eps 0.012 --out OUT
 """
 
@@ -43,6 +43,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ciasa import cli
 from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -259,6 +260,7 @@ def run_transfer(
     device: str = "auto",
     seed: int = 0,
     progress: bool = True,
+    allow_class_mismatch: bool = False,
 ) -> dict[str, Any]:
     """Run the transfer experiment and write its outputs; returns the summary dict."""
     from ciasa.data.stgcn import load_split, split_paths
@@ -275,7 +277,12 @@ def run_transfer(
     if not targets_models:
         raise ValueError("no transfer model given (--models js=... bs=... pa_lstm=...)")
     dataset = load_split(data, split, mmap=True)
+    from ciasa.data.model_fit import check_class_names
+    from ciasa.data.stgcn import load_class_names
+
     for key, (_, meta) in [("source", (source, smeta)), *targets_models.items()]:
+        check_class_names(meta["class_names"], load_class_names(data), meta["path"], f"{data}/classes.json",
+                          allow_class_mismatch)
         if len(meta["class_names"]) != dataset.num_classes:
             raise ValueError(
                 f"{meta['path']}: the {DISPLAY_NAMES.get(key, key)} model has {len(meta['class_names'])} classes, "
@@ -352,51 +359,64 @@ def run_transfer(
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source-checkpoint", required=True, help="the attacked ST-GCN checkpoint (ours or official)")
-    p.add_argument("--data", required=True, help="ST-GCN layout directory of the clips (NTU-25)")
-    p.add_argument("--split", default="val", help="split to attack (default: val)")
-    p.add_argument(
+    io = p.add_argument_group("models, data and output")
+    io.add_argument("--checkpoint", "--source-checkpoint", dest="checkpoint", required=True,
+                    help="the attacked ST-GCN checkpoint, ours or official (--source-checkpoint: its old name)")
+    io.add_argument("--data", required=True, help="ST-GCN layout directory of the clips (NTU-25)")
+    io.add_argument("--split", default="val", help="split to attack")
+    io.add_argument(
         "--models", nargs="+", required=True, metavar="NAME=CKPT",
         help="transfer models: js=Js-AGCN, bs=Bs-AGCN, 2s=a two-stream checkpoint, pa_lstm=PA-LSTM, or any "
         "NAME=checkpoint; js+bs also give the 2s-AGCN ensemble",
     )  # fmt: skip
-    p.add_argument("--eps", type=float, default=DEFAULT_EPS, help="CIASA basic-mode clipping radius, metres (default 0.012)")
-    p.add_argument("--max-iter", type=int, default=100, help="CIASA iterations (default 100)")
-    p.add_argument("--limit", type=int, default=None, help="attack only this many clips (seeded random subset)")
-    p.add_argument("--batch-size", type=int, default=16, help="clips per attack batch (default 16)")
-    p.add_argument("--eval-batch-size", type=int, default=64)
-    p.add_argument("--adversarial", default=None, help="reuse perturbed clips from `python -m ciasa.attack --out DIR`")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--out", required=True, help="output directory")
+    io.add_argument("--adversarial", default=None, help="reuse perturbed clips from `python -m ciasa.attack --out DIR`")
+    io.add_argument("--allow-class-mismatch", action="store_true",
+                    help="accept checkpoints whose class names differ from the data's classes.json")
+    io.add_argument("--out", required=True, help="output directory")
+    atk = p.add_argument_group("attack and running")
+    atk.add_argument("--eps", type=_positive_float, default=DEFAULT_EPS, help="CIASA basic-mode clipping radius, metres")
+    atk.add_argument("--max-iter", type=cli.positive_int, default=100, help="CIASA iterations")
+    atk.add_argument("--limit", type=cli.positive_int, default=None, help="attack only this many clips (seeded random subset)")
+    atk.add_argument("--batch-size", type=cli.positive_int, default=16, help="clips per attack batch")
+    atk.add_argument("--eval-batch-size", type=cli.positive_int, default=64, help="clips per classification batch")
+    atk.add_argument("--seed", type=int, default=0, help="seed of the clip draw and the attack")
+    cli.add_device_flag(atk)
+    cli.add_threads_flag(atk)
+    cli.add_logging_flags(p)
+    cli.add_progress_flag(p)
 
 
-def main_from_args(args: argparse.Namespace) -> int:
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value > 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def run_from_args(args: argparse.Namespace) -> int:
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
-    try:
-        summary = run_transfer(
-            args.source_checkpoint, args.data, parse_model_specs(args.models), args.out, args.split, args.eps,
-            args.max_iter, args.limit, args.batch_size, args.eval_batch_size, args.adversarial, args.device,
-            args.seed, args.progress,
-        )  # fmt: skip
-    except (FileNotFoundError, ValueError, KeyError) as err:
-        log.debug("transfer failed", exc_info=True)
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    specs = parse_model_specs(args.models)  # checked before any work
+    summary = run_transfer(
+        args.checkpoint, args.data, specs, args.out, args.split, args.eps, args.max_iter, args.limit,
+        args.batch_size, args.eval_batch_size, args.adversarial, args.device, args.seed, cli.show_progress(args),
+        args.allow_class_mismatch,
+    )  # fmt: skip
     print((Path(args.out) / "transfer.md").read_text())
     log.info("wrote %s (%.0f s)", args.out, summary["seconds"])
-    return 0
+    return cli.EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ciasa.experiments.transfer", description=__doc__.split("\n\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser("python -m ciasa.experiments.transfer", __doc__.split("\n\n")[0])
     add_arguments(p)
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return main_from_args(args)
+    return p
+
+
+main = cli.main_of(build_parser, run_from_args)
 
 
 if __name__ == "__main__":
