@@ -81,7 +81,7 @@ def test_attack_cli_writes_stgcn_layout_csv_and_summary(small_setup, tmp_path) -
     assert summary["eps_overshoot"]["joint_names"][0] in NTU_RGBD.joint_names
 
 
-def test_attack_cli_names_file_and_errors(small_setup, tmp_path, capsys) -> None:
+def test_attack_cli_names_list_and_errors(small_setup, tmp_path, capsys) -> None:
     ckpt, data = small_setup
     names = load_split(data, "val").names
     f = tmp_path / "names.txt"
@@ -89,7 +89,7 @@ def test_attack_cli_names_file_and_errors(small_setup, tmp_path, capsys) -> None
     out = tmp_path / "out"
     common = ["--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu", "--no-progress", "--quiet",
               "--max-iter", "2"]  # fmt: skip
-    assert attack_cli.main([*common, "--out", str(out), "--names-file", str(f), "--mode", "basic", "--no-gan"]) == 0
+    assert attack_cli.main([*common, "--out", str(out), "--names", f"@{f}", "--mode", "basic", "--no-gan"]) == 0
     assert load_split(out, "val").names == [names[5], names[2]]
 
     assert attack_cli.main([*common, "--out", str(out), "--eps", "0"]) == 2
@@ -121,6 +121,84 @@ def test_attack_cli_reports_when_nothing_is_classified_correctly(small_setup, tm
     summary = json.loads((out / "summary.json").read_text())
     assert summary["clean_accuracy"] == 0.0
     assert summary["fooling_targeted"] is None and "note" in summary
+    assert summary["flipped"] == {"count": 0, "of": 0, "rate": None}
+    assert summary["targeted_success"]["rate"] is None
+
+
+def _tree(path: Path) -> list[str]:
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*")) if path.exists() else []
+
+
+def test_attack_cli_shard_writes_per_clip_skeletons_and_honest_counts(small_setup, tmp_path, capsys) -> None:
+    ckpt, data = small_setup
+    clean = load_split(data, "val", mmap=False)
+    # labels: clips 0-2 as the model predicts (clean-correct), clip 3 wrong on clean input
+    labels = clean.labels.copy()
+    labels[3] = (labels[3] + 1) % 6
+    shard = tmp_path / "shard"
+    save_split(shard, "val", clean.data, clean.names, labels, [f"class{i}" for i in range(6)], NTU_RGBD)
+    save_split(shard, "train", clean.data, clean.names, labels, [f"class{i}" for i in range(6)], NTU_RGBD)
+    out, clips = tmp_path / "out", tmp_path / "clips"
+    picked = clean.names[:4]
+    rc = attack_cli.main([
+        "--checkpoint", str(ckpt), "--data", str(shard), "--out", str(out), "--names", ",".join(picked),
+        "--clips-out", str(clips), "--mode", "basic", "--eps", "0.05", "--target", "untargeted",
+        "--max-iter", "6", "--batch-size", "3", "--device", "cpu", "--quiet",
+    ])  # fmt: skip
+    assert rc == 0
+    assert capsys.readouterr().err == ""  # --quiet: no log lines and no progress bar
+    adv = load_split(out, "val", mmap=False)
+    for i, name in enumerate(picked):
+        c = np.load(clips / name / "clean.npy")
+        p = np.load(clips / name / "perturbed.npy")
+        assert c.dtype == p.dtype == np.float32 and c.shape == clean.data.shape[1:]
+        assert np.array_equal(c, clean.data[i]) and np.array_equal(p, adv.data[i])
+    assert not [f for f in clips.rglob(".*")]  # no temporary files left behind
+    summary = json.loads((out / "summary.json").read_text())
+    rows = list(csv.DictReader((out / "per_sample.csv").open()))
+    flipped = [int(r["flipped"]) for r in rows]
+    assert flipped[3] == 0  # wrong on clean input: never "flipped"
+    assert summary["n_clean_correct"] == 3
+    assert summary["flipped"] == {"count": sum(flipped), "of": 3, "rate": sum(flipped) / 3}
+    assert summary["targeted_success"] is None and summary["target_rule"] == "untargeted"
+    assert summary["formulation"] == "perturbation" and len(summary["gap_curve"]) == 6
+    assert all(r["target"] == "-1" for r in rows)
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--target", "6"], "out of range"),
+        (["--target", "dance"], "unknown target"),
+        (["--error-model", "{bad}"], "does not match"),
+        (["--error-model", "{missing}"], "not found"),
+        (["--error-samples", "3"], "needs --error-model"),
+        (["--names", "S001C001P001R001A001,nope"], "not in the data"),
+    ],
+)
+def test_attack_cli_bad_input_exits_2_and_writes_nothing(small_setup, tmp_path, capsys, extra, message) -> None:
+    from tests.test_attacks_roundtrip import model_doc
+
+    ckpt, data = small_setup
+    bad = tmp_path / "err.json"
+    bad.write_text(json.dumps(model_doc(layout="openpose", v=18)))
+    extra = [e.replace("{bad}", str(bad)).replace("{missing}", str(tmp_path / "none.json")) for e in extra]
+    out, clips = tmp_path / "out", tmp_path / "clips"
+    rc = attack_cli.main(["--checkpoint", str(ckpt), "--data", str(data), "--out", str(out), "--clips-out",
+                          str(clips), "--max-iter", "1", "--no-gan", "--device", "cpu", "--quiet", *extra])  # fmt: skip
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("error:")
+    assert _tree(out) == [] and _tree(clips) == []
+
+
+def test_attack_cli_rejects_unknown_formulation(small_setup, tmp_path) -> None:
+    ckpt, data = small_setup
+    with pytest.raises(SystemExit) as info:
+        attack_cli.main(["--checkpoint", str(ckpt), "--data", str(data), "--out", str(tmp_path / "o"),
+                         "--optimize", "delta"])  # fmt: skip
+    assert info.value.code == 2
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("experiment", ["fgsm-sweep", "ablation"])

@@ -1,4 +1,6 @@
-"""What the attacks share: input checks, device choice, freezing the model, the result type."""
+"""What the attacks share: input checks, freezing the model, the result type.
+
+Devices are resolved by :func:`ciasa.device.resolve_device`, the one resolver of the project."""
 
 from __future__ import annotations
 
@@ -11,22 +13,6 @@ import torch
 from torch import Tensor, nn
 
 from ciasa.skeleton import LAYOUTS, SkeletonLayout, get_layout
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """'auto' -> CUDA when present, else CPU (defers to ``ciasa.device`` when installed)."""
-    try:
-        from ciasa.device import resolve_device as shared_resolve
-    except ImportError:  # the shared helper is optional for the attack package
-        shared_resolve = None
-    if shared_resolve is not None:
-        return torch.device(shared_resolve("auto" if device is None else device))
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' requested but CUDA is not available")
-    return dev
 
 
 def model_device(model: nn.Module) -> torch.device | None:

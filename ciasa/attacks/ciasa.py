@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ciasa.attacks import constraints, losses
+from ciasa.attacks import constraints, losses, objectives
 from ciasa.attacks.base import (
     AttackResult,
     as_tensor_batch,
@@ -19,44 +19,102 @@ from ciasa.attacks.base import (
     check_labels,
     frozen,
     model_device,
-    resolve_device,
     resolve_layout,
 )
 from ciasa.attacks.discriminator import BoneCosineDiscriminator
+from ciasa.attacks.roundtrip import ErrorModel
+from ciasa.device import resolve_device
 from ciasa.skeleton import SkeletonLayout
 
 log = logging.getLogger(__name__)
 
 MODES = ("basic", "localized", "advanced")
+OPTIMIZE = ("skeleton", "perturbation")
+BOXES = ("loose", "strict")
 DEFAULT_EPS = {"basic": 0.01, "localized": 0.04}
 DEFAULT_REGION = {"basic": "all", "localized": "set-1", "advanced": "legs"}
-# 100 Adam steps of lr 0.01: the budget every number in docs/attacks.md was measured with
+# 100 Adam steps: the budget every number in docs/attacks.md was measured with
 # (benchmarks/attack_numbers.py).
 DEFAULT_MAX_ITER = 100
+# Adam's step size. 'skeleton' moves joints in metres (the paper's 0.01); 'perturbation'
+# moves the perturbation in units of each joint's eps, so one rate fits hierarchical
+# radii from 1 to 25 cm (chosen on the xview split, docs/attacks.md).
+DEFAULT_LR = {"skeleton": 0.01, "perturbation": 0.05}
+# The discriminator's Adam rate (the paper's).
+DISCRIMINATOR_LR = 0.01
 # Real frames kept for the discriminator (18 x 18 floats each: 20k frames = 26 MB).
 MAX_REAL_FRAMES = 20000
 
 
+@dataclass
+class _Batch:
+    """What one attack call works on: the clean batch, its masks, labels and targets."""
+
+    clean: Tensor
+    frames: Tensor  # (N, 1, T, 1, M) present body-frames
+    movable: Tensor  # (N, C, T, V, M) coordinates the attack may change
+    channels: Tensor  # (C,)
+    eps: Tensor  # (1, 1, 1, V, 1)
+    labels: Tensor
+    clean_logits: Tensor
+    target: Tensor | None  # None: untargeted
+
+
+@dataclass
+class _Gan:
+    """The discriminator, its optimiser, the real frames and where the fake frames come from."""
+
+    disc: BoneCosineDiscriminator
+    opt: torch.optim.Optimizer
+    real: Tensor  # (R, B, B)
+    frame_sel: Tensor  # (N, T, M) bool
+    fake_index: Tensor  # sample index of every selected frame
+    frames_per_sample: Tensor
+
+
+@dataclass
+class _Progress:
+    """Early stopping and the per-step record (logit gap, timing)."""
+
+    done: Tensor
+    snapshot: Tensor
+    iterations: Tensor
+    gap_curve: list[float] = field(default_factory=list)
+    step_seconds: list[float] = field(default_factory=list)
+
+
 class CIASA:
-    r"""Constrained iterative attack for skeleton actions (targeted).
+    r"""Constrained iterative attack for skeleton actions.
 
     Liu, Akhtar, Mian, "Adversarial Attack on Skeleton-Based Human Action Recognition",
-    IEEE TNNLS 2020 (Algorithm 1).
+    IEEE TNNLS 2020 (Algorithm 1), in two formulations:
 
-    Distance measure: per-joint L-inf box of radius ``eps`` around the clean joint
-    (one global radius, or one per joint: hierarchical clipping), followed by spatial
-    skeleton realignment (SSR) that restores every bone's clean length; SSR can move a
-    child joint outside its box, which :mod:`ciasa.attacks.metrics` measures.
+    - ``optimize='skeleton'``: Algorithm 1 as printed. Adam's variable is the skeleton
+      ``V'``; after every step it is overwritten by ``SSR(clip(V'))``. Kept to reproduce
+      the paper and for the ablation: the projection undoes most of each step (the logit
+      gap stalls, docs/attacks.md).
+    - ``optimize='perturbation'``: Adam's variable is a box perturbation ``delta``
+      (``|delta_v| <= eps_v``, stored in units of eps) and the model is evaluated *at*
+      ``SSR(clip(V + delta))``, with SSR differentiable, so each step is taken on the
+      skeleton the model will actually see.
 
-    Each iteration minimises ``L = L_pred + lam * (L_smooth + L_adv(A))`` over the
-    skeleton with Adam: ``L_pred`` is the cross-entropy towards the target class,
-    ``L_smooth`` the mean joint-acceleration norm of the perturbed clip, ``L_adv(A) =
-    (D(X') - 1)^2`` the LSGAN generator loss of a discriminator ``D`` that sees the
-    bone-cosine map of every (non-padded) frame; ``D`` itself takes an Adam step on
-    ``(D(X_real) - 1)^2 + D(X')^2`` with real frames drawn unpaired from a clean data
-    set. Then the skeleton is clipped and realigned. Joints outside the attack region,
-    zero-padded frames, absent bodies and OpenPose's score channel stay bit-identical to
-    the clean input.
+    Both keep every bone at its clean length and leave padding, absent bodies and joints
+    outside the region bit-identical. SSR carries a parent's move to its children, so a
+    child can end up outside its own eps box; ``box='strict'`` scales each body-frame's
+    perturbation down until every joint is back inside (bisection,
+    :func:`constraints.shrink_into_box`), after every step.
+
+    The loss is ``L_pred + lam * (L_smooth + L_adv(A))``: ``L_pred`` from the target
+    rule (:mod:`ciasa.attacks.objectives`: cross-entropy towards a target class, or a
+    margin loss pushing the true class down for 'untargeted'); ``L_smooth`` one of
+    :data:`losses.SMOOTHNESS`; ``L_adv(A) = (D(X') - 1)^2`` the LSGAN generator loss of
+    a discriminator ``D`` on per-frame bone-cosine maps, which takes its own Adam step
+    on ``(D(X_real) - 1)^2 + D(X')^2`` with real frames drawn unpaired from clean data.
+
+    Transfer-aware (beyond the paper): with an ``error_model`` and ``error_samples=K``,
+    ``L_pred`` is averaged over the candidate and K copies with render -> pose errors
+    drawn afresh every step (:mod:`ciasa.attacks.roundtrip`), so the perturbation is
+    optimised to survive the round trip's error on average.
 
     Args:
         model: classifier ``(N, C, T, V, M) -> (N, K)`` logits; run in eval mode,
@@ -68,29 +126,38 @@ class CIASA:
             hierarchical radii: hips 0.01, knees 0.05, ankles 0.15, feet 0.25).
         region (str | None): attack region: 'all', 'legs' or a name in ``layout.regions``
             (default: basic 'all', localized 'set-1', advanced 'legs'). With SSR on, a
-            region joint whose bone-tree descendants leave the region is frozen (moving
-            it would change a bone outside the region).
+            region joint whose bone-tree descendants leave the region is frozen.
         lam (float): weight of the smoothness and GAN terms (default 10.0).
-        lr (float): Adam learning rate for the skeleton and the discriminator (default 0.01).
+        lr (float | None): Adam learning rate of the attack variable (default
+            :data:`DEFAULT_LR` of the formulation: metres for 'skeleton', fractions of
+            eps for 'perturbation').
         max_iter (int): iterations (default 100).
         use_ssr, use_smooth, use_gan (bool): the three constraints (default True each).
-        target: 'least_likely' (the clean input's least likely class), 'random' (a
-            uniformly drawn wrong class) or a ``(N,)`` LongTensor (default 'least_likely').
-        early_stop (float | None): stop a sample once its prediction is the target with
-            at least this probability; None runs every iteration (default None).
+        optimize (str): 'skeleton' or 'perturbation' (default 'perturbation').
+        target: 'least_likely', 'random', 'nearest', 'untargeted', a class index, or a
+            ``(N,)`` LongTensor (default 'least_likely').
+        smooth (str): smoothness term, one of :data:`losses.SMOOTHNESS` (default
+            'perturbation').
+        box (str): 'loose' (SSR may carry joints past their eps) or 'strict'.
+        error_model (ErrorModel | None), error_samples (int): the transfer-aware term.
+        early_stop (float | None): stop a sample once its objective is met with at least
+            this probability of the predicted class; None runs every iteration.
         real_source: clean skeletons ``(N, C, T, V, M)`` (tensor, array or a
-            ``SkeletonSet``) the discriminator learns real frames from (default: the
-            clean batch being attacked, its frames shuffled).
+            ``SkeletonSet``) the discriminator learns real frames from, loaded once per
+            attack object (default: the clean batch being attacked).
         layout: skeleton layout (default: the model's, else guessed from V).
         device: 'auto' | 'cpu' | 'cuda' (default 'auto': the model's device).
-        seed (int | None): seeds the discriminator, random targets and real-frame draws.
+        seed (int | None): seeds the discriminator, random targets, error samples and
+            real-frame draws.
         progress (callable | None): called as ``progress(iteration)`` after each step.
 
     Shape:
-        x ``(N, C, T, V, M)`` float; y ``(N,)`` long. Returns :class:`AttackResult`.
+        x ``(N, C, T, V, M)`` float; y ``(N,)`` long. Returns :class:`AttackResult`
+        (``target`` is -1 and ``success`` means "no longer the true label" for the
+        untargeted rule).
 
     Examples::
-        >>> attack = CIASA(model, mode='advanced', max_iter=100)
+        >>> attack = CIASA(model, mode='advanced', target='untargeted')
         >>> result = attack(x, y)  # result.adversarial, result.success, ...
     """
 
@@ -101,33 +168,51 @@ class CIASA:
         eps: float | Tensor | np.ndarray | list[float] | None = None,
         region: str | None = None,
         lam: float = 10.0,
-        lr: float = 0.01,
+        lr: float | None = None,
         max_iter: int = DEFAULT_MAX_ITER,
         use_ssr: bool = True,
         use_smooth: bool = True,
         use_gan: bool = True,
-        target: str | Tensor = "least_likely",
+        target: str | int | Tensor = "least_likely",
         early_stop: float | None = None,
         real_source: Any = None,
         layout: str | SkeletonLayout | None = None,
         device: str | torch.device = "auto",
         seed: int | None = 0,
         progress: Callable[[int], None] | None = None,
+        optimize: str = "perturbation",
+        smooth: str = "perturbation",
+        box: str = "loose",
+        error_model: ErrorModel | None = None,
+        error_samples: int = 0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown CIASA mode {mode!r} (use one of {', '.join(MODES)})")
+        if optimize not in OPTIMIZE:
+            raise ValueError(f"unknown formulation optimize={optimize!r} (use one of {', '.join(OPTIMIZE)})")
+        if smooth not in losses.SMOOTHNESS:
+            raise ValueError(f"unknown smoothness term {smooth!r} (use one of {', '.join(losses.SMOOTHNESS)})")
+        if box not in BOXES:
+            raise ValueError(f"unknown box rule {box!r} (use one of {', '.join(BOXES)})")
         if max_iter < 1:
             raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+        lr = DEFAULT_LR[optimize] if lr is None else lr
         if lr <= 0 or lam < 0:
             raise ValueError(f"need lr > 0 and lam >= 0, got lr={lr}, lam={lam}")
-        if isinstance(target, str) and target not in ("least_likely", "random"):
-            raise ValueError(f"target must be 'least_likely', 'random' or a tensor, got {target!r}")
         if early_stop is not None and not (0.0 <= early_stop <= 1.0):
             raise ValueError(f"early_stop is a probability in [0, 1], got {early_stop}")
+        if error_samples < 0 or (error_samples > 0 and error_model is None):
+            raise ValueError(f"error_samples={error_samples} needs an error model and must be >= 0")
         self.model = model
         self.mode = mode
         # Without a layout from the user or the model, NTU-25 (the paper's main data set).
         self.layout = resolve_layout(layout, model, num_joints=25)
+        if error_model is not None and error_model.layout.name != self.layout.name:
+            raise ValueError(
+                f"{error_model.source}: error model for layout {error_model.layout.name!r}, "
+                f"the attacked data is {self.layout.name!r}"
+            )
+        self.target = target if isinstance(target, Tensor) else objectives.parse_target(target)
         self.region = region if region is not None else DEFAULT_REGION[mode]
         joints = self.layout.region_joints(self.region)  # KeyError names the known regions
         self.region_mask = constraints.region_mask(joints, self.layout.num_joints)
@@ -153,7 +238,11 @@ class CIASA:
         self.max_iter = int(max_iter)
         self.use_smooth = use_smooth
         self.use_gan = use_gan
-        self.target = target
+        self.optimize = optimize
+        self.smooth = smooth
+        self.box = box
+        self.error_model = error_model
+        self.error_samples = int(error_samples) if error_model is not None else 0
         self.early_stop = early_stop
         self.real_source = real_source
         self.device = model_device(model) if device == "auto" and model_device(model) is not None else resolve_device(device)
@@ -161,138 +250,225 @@ class CIASA:
         self.progress = progress
         self._real_bank: Tensor | None = None
 
-    # ------------------------------------------------------------------ set-up helpers
+    @property
+    def untargeted(self) -> bool:
+        return isinstance(self.target, str) and self.target == "untargeted"
+
+    def settings(self) -> dict[str, Any]:
+        """The options that decide what the attack does, for summaries and reports."""
+        return {
+            "formulation": self.optimize, "mode": self.mode, "region": self.region,
+            "target_rule": self.target if not isinstance(self.target, Tensor) else "given",
+            "prediction_loss": ("margin (CW, true label, kappa %g)" % objectives.UNTARGETED_KAPPA
+                                if self.untargeted else "cross-entropy towards the target"),
+            "smoothness": self.smooth if self.use_smooth else None, "box": self.box,
+            "ssr": self.use_ssr, "gan": self.use_gan, "lam": self.lam, "lr": self.lr, "max_iter": self.max_iter,
+            "error_model": None if self.error_model is None else self.error_model.source,
+            "error_samples": self.error_samples,
+        }  # fmt: skip
+
+    # ------------------------------------------------------------------ set-up
     def _generator(self) -> torch.Generator:
         g = torch.Generator(device="cpu")
         g.manual_seed(0 if self.seed is None else int(self.seed))
         return g
 
-    def _choose_target(self, clean_logits: Tensor, y: Tensor, gen: torch.Generator) -> Tensor:
-        n, k = clean_logits.shape
-        if isinstance(self.target, str) and self.target == "least_likely":
-            return clean_logits.argmin(dim=1)
-        if isinstance(self.target, str):  # random wrong class
-            if k < 2:
-                raise ValueError("a random target needs at least two classes")
-            shift = torch.randint(1, k, (n,), generator=gen).to(y.device)
-            return (y + shift) % k
-        return check_labels(self.target, n, k, "target").to(y.device)
+    def _prepare(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray, gen: torch.Generator) -> _Batch:
+        """Check the batch, build its masks, classify it clean and pick the targets."""
+        x = as_tensor_batch(x)
+        check_batch(x, self.layout)
+        clean = x.detach().to(self.device, torch.float32)
+        n, c = clean.shape[:2]
+        channels = constraints.default_channel_mask(self.layout, c)
+        with torch.no_grad():
+            clean_logits = self.model(clean)
+        if clean_logits.dim() != 2 or clean_logits.shape[0] != n:
+            raise ValueError(f"model returned logits of shape {tuple(clean_logits.shape)} for {n} samples")
+        labels = check_labels(torch.as_tensor(y), n, clean_logits.shape[1], "labels").to(self.device)
+        return _Batch(
+            clean=clean, frames=constraints.frame_mask(clean),
+            movable=constraints.movable_mask(clean, self.joint_mask, channels), channels=channels,
+            eps=self.eps.to(self.device).view(1, 1, 1, -1, 1), labels=labels, clean_logits=clean_logits,
+            target=objectives.choose_target(self.target, clean_logits, labels, gen),
+        )  # fmt: skip
 
     def _real_maps(self, clean: Tensor, channels: Tensor, gen: torch.Generator) -> Tensor:
-        """Bone-cosine maps of real frames ``(R, B, B)``, from ``real_source`` or the clean batch."""
+        """Bone-cosine maps of real frames ``(R, B, B)``: from ``real_source`` (built once), or the clean batch."""
         if self.real_source is None:
             return _valid_maps(clean, self.layout, channels)
         if self._real_bank is None:
             self._real_bank = real_frame_bank(self.real_source, self.layout, channels, gen, self.device)
         return self._real_bank
 
+    def _gan(self, b: _Batch, gen: torch.Generator) -> _Gan | None:
+        if not self.use_gan:
+            return None
+        torch.manual_seed(0 if self.seed is None else int(self.seed))
+        disc = BoneCosineDiscriminator(len(self.layout.major_bones)).to(self.device)
+        real = self._real_maps(b.clean, b.channels, gen)
+        if real.shape[0] == 0:
+            raise ValueError("the real data for the discriminator holds no non-empty frame")
+        frame_sel = b.frames.squeeze(3).squeeze(1)  # (N, T, M)
+        fake_index = frame_sel.nonzero()[:, 0]
+        per_sample = torch.bincount(fake_index, minlength=b.clean.shape[0]).clamp_min(1).to(b.clean.dtype)
+        return _Gan(disc, torch.optim.Adam(disc.parameters(), lr=DISCRIMINATOR_LR), real, frame_sel, fake_index, per_sample)
+
+    def _variable(self, b: _Batch) -> Tensor:
+        """Adam's variable: the skeleton itself, or the perturbation in units of eps (zero)."""
+        start = b.clean.clone() if self.optimize == "skeleton" else torch.zeros_like(b.clean)
+        return start.requires_grad_(True)
+
+    # ------------------------------------------------------------------ one iteration
+    def _candidate(self, var: Tensor, b: _Batch) -> Tensor:
+        """The skeleton the model sees: ``V'`` itself, or ``SSR(clip(V + delta))``."""
+        if self.optimize == "skeleton":
+            return var
+        moved = torch.where(b.movable, b.clean + var * b.eps, b.clean)
+        if not self.use_ssr:
+            return moved
+        return constraints.ssr_differentiable(moved, b.clean, self.layout, b.movable, b.channels)
+
+    def _predict(self, adv: Tensor, b: _Batch, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        """Logits of the candidate ``(N, K)`` and ``L_pred`` ``(N,)``, averaged over round-trip errors."""
+        if not self.error_samples:
+            logits = self.model(adv)
+            return logits, objectives.prediction_loss(logits, b.target, b.labels)
+        n, _, t, _, m = adv.shape
+        k = self.error_samples
+        noise = self.error_model.sample(n * k, t, m, gen, self.device, adv.dtype)
+        noisy = adv.repeat(k, 1, 1, 1, 1) + noise * b.frames.repeat(k, 1, 1, 1, 1)
+        all_logits = self.model(torch.cat([adv, noisy]))
+        rep = lambda z: None if z is None else z.repeat(k + 1)  # noqa: E731
+        loss = objectives.prediction_loss(all_logits, rep(b.target), rep(b.labels))
+        return all_logits[:n], loss.view(k + 1, n).mean(dim=0)
+
+    def _objective(self, adv: Tensor, pred_loss: Tensor, b: _Batch, gan: _Gan | None,
+                   gen: torch.Generator) -> tuple[Tensor, Tensor | None]:
+        """``L_pred + lam * (L_smooth + L_adv(A))`` summed over the batch, and ``L_adv(D)``."""
+        loss = pred_loss.sum()
+        joint_w = self.joint_mask.to(self.device)
+        if self.use_smooth:
+            smooth = losses.smoothness_term(self.smooth, adv, b.clean, b.frames, joint_w, b.channels)
+            loss = loss + self.lam * smooth.sum()
+        if gan is None:
+            return loss, None
+        fake = losses.bone_cosine_map(adv, self.layout, b.channels)[gan.frame_sel]  # (F, B, B)
+        draw = torch.randint(0, gan.real.shape[0], (fake.shape[0],), generator=gen).to(self.device)
+        scores = gan.disc(torch.cat([fake, gan.real[draw]]).unsqueeze(1))
+        d_fake, d_real = scores[: fake.shape[0]], scores[fake.shape[0] :]
+        per_sample = torch.zeros(b.clean.shape[0], device=self.device, dtype=b.clean.dtype).index_add(
+            0, gan.fake_index, losses.lsgan_generator_loss(d_fake)
+        )
+        loss = loss + self.lam * (per_sample / gan.frames_per_sample).sum()
+        return loss, losses.lsgan_discriminator_loss(d_real, d_fake)
+
+    def _step(self, loss: Tensor, loss_d: Tensor | None, var: Tensor, opt: torch.optim.Optimizer,
+              gan: _Gan | None, b: _Batch) -> None:
+        """Adam on the attack variable (``L``) and on the discriminator (``L_adv(D)``)."""
+        opt.zero_grad(set_to_none=True)
+        loss.backward(inputs=[var], retain_graph=loss_d is not None)
+        if loss_d is not None and gan is not None:
+            gan.opt.zero_grad(set_to_none=True)
+            loss_d.backward(inputs=list(gan.disc.parameters()))
+            gan.opt.step()
+        with torch.no_grad():
+            var.grad.mul_(b.movable)  # untouchable coordinates keep no Adam momentum
+        opt.step()
+
+    def _project(self, var: Tensor, b: _Batch) -> None:
+        """Back to the constraint set: clip + SSR of the skeleton, or the eps box of delta.
+
+        With ``box='strict'`` the realigned skeleton also keeps every joint inside its box
+        (:func:`constraints.shrink_into_box`); in the 'perturbation' formulation delta is
+        then set to that skeleton's displacement, which SSR leaves where it is.
+        """
+        with torch.no_grad():
+            if self.optimize == "skeleton":
+                projected = constraints.project(var, b.clean, b.eps.flatten(), b.movable, self.layout,
+                                                self.use_ssr and self.box == "loose", b.channels)
+            else:
+                projected = b.clean + var.clamp_(-1.0, 1.0).mul_(b.movable) * b.eps
+            if self.box == "strict" and self.use_ssr:
+                _, projected = constraints.shrink_into_box(projected - b.clean, b.clean, b.eps.flatten(),
+                                                           b.movable, self.layout, b.channels)
+            if self.optimize == "skeleton":
+                var.copy_(projected)
+            elif self.box == "strict" and self.use_ssr:
+                var.copy_(torch.where(b.movable, (projected - b.clean) / b.eps.clamp_min(1e-12), var))
+
+    def _track(self, it: int, adv: Tensor, logits: Tensor, b: _Batch, p: _Progress) -> None:
+        """Record the mean logit gap; freeze samples that met the objective (early stop)."""
+        with torch.no_grad():
+            gap = objectives.logit_gap(logits, b.target, b.labels)
+            p.gap_curve.append(float(gap.mean()))
+            if self.early_stop is None:
+                return
+            prob = logits.softmax(dim=1).amax(dim=1)
+            reached = (gap < 0) & (prob >= self.early_stop) & ~p.done
+            if reached.any():
+                n = adv.shape[0]
+                p.snapshot = torch.where(reached.view(n, 1, 1, 1, 1), adv.detach(), p.snapshot)
+                p.iterations = torch.where(reached, torch.full_like(p.iterations, it), p.iterations)
+                p.done |= reached
+
     # ------------------------------------------------------------------ the attack
     def __call__(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray) -> AttackResult:
+        """Algorithm 1: per iteration, predict on the candidate, take one Adam step on
+        ``L_pred + lam (L_smooth + L_adv)`` (and one on the discriminator), then project."""
         start = time.perf_counter()
-        x = as_tensor_batch(x)
-        check_batch(x, self.layout)
-        clean = x.detach().to(self.device, torch.float32)
-        n, c, t, v, m = clean.shape
         gen = self._generator()
-        channels = constraints.default_channel_mask(self.layout, c)
-        frames = constraints.frame_mask(clean)
-        movable = constraints.movable_mask(clean, self.joint_mask, channels)
-        eps = self.eps.to(self.device)
-        joint_w = self.joint_mask.to(self.device)
-
         with frozen(self.model):
-            with torch.no_grad():
-                clean_logits = self.model(clean)
-            if clean_logits.dim() != 2 or clean_logits.shape[0] != n:
-                raise ValueError(f"model returned logits of shape {tuple(clean_logits.shape)} for {n} samples")
-            k = clean_logits.shape[1]
-            labels = check_labels(torch.as_tensor(y), n, k, "labels").to(self.device)
-            target = self._choose_target(clean_logits, labels, gen)
-
-            disc = opt_d = real = None
-            fake_index = None
-            if self.use_gan:
-                torch.manual_seed(0 if self.seed is None else int(self.seed))
-                disc = BoneCosineDiscriminator(len(self.layout.major_bones)).to(self.device)
-                opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr)
-                real = self._real_maps(clean, channels, gen)
-                frame_sel = frames.squeeze(3).squeeze(1)  # (N, T, M)
-                fake_index = frame_sel.nonzero()[:, 0]  # sample of every valid frame
-                frames_per_sample = torch.bincount(fake_index, minlength=n).clamp_min(1).to(clean.dtype)
-                if real.shape[0] == 0:
-                    raise ValueError("the real data for the discriminator holds no non-empty frame")
-
-            adv = clean.clone().requires_grad_(True)
-            opt = torch.optim.Adam([adv], lr=self.lr)
-            done = torch.zeros(n, dtype=torch.bool, device=self.device)
-            snapshot = clean.clone()
-            iterations = torch.full((n,), self.max_iter, dtype=torch.long, device=self.device)
-
-            step_seconds: list[float] = []
+            b = self._prepare(x, y, gen)
+            n = b.clean.shape[0]
+            gan = self._gan(b, gen)
+            var = self._variable(b)
+            opt = torch.optim.Adam([var], lr=self.lr)
+            p = _Progress(done=torch.zeros(n, dtype=torch.bool, device=self.device), snapshot=b.clean.clone(),
+                          iterations=torch.full((n,), self.max_iter, dtype=torch.long, device=self.device))
             for it in range(self.max_iter):
                 tick = time.perf_counter()
-                logits = self.model(adv)
-                if self.early_stop is not None:
-                    with torch.no_grad():
-                        prob = logits.softmax(dim=1).gather(1, target[:, None]).squeeze(1)
-                        reached = (logits.argmax(dim=1) == target) & (prob >= self.early_stop) & ~done
-                        if reached.any():
-                            snapshot = torch.where(reached.view(n, 1, 1, 1, 1), adv.detach(), snapshot)
-                            iterations = torch.where(reached, torch.full_like(iterations, it), iterations)
-                            done |= reached
-                        if bool(done.all()):
-                            break
-
-                loss = F.cross_entropy(logits, target, reduction="sum")
-                if self.use_smooth:
-                    loss = loss + self.lam * losses.smoothness_loss(adv, frames, joint_w, channels).sum()
-                loss_d = None
-                if self.use_gan:
-                    fake = losses.bone_cosine_map(adv, self.layout, channels)[frame_sel]  # (F, B, B)
-                    draw = torch.randint(0, real.shape[0], (fake.shape[0],), generator=gen).to(self.device)
-                    scores = disc(torch.cat([fake, real[draw]]).unsqueeze(1))
-                    d_fake, d_real = scores[: fake.shape[0]], scores[fake.shape[0] :]
-                    per_sample = torch.zeros(n, device=self.device, dtype=clean.dtype).index_add(
-                        0, fake_index, losses.lsgan_generator_loss(d_fake)
-                    )
-                    loss = loss + self.lam * (per_sample / frames_per_sample).sum()
-                    loss_d = losses.lsgan_discriminator_loss(d_real, d_fake)
-
-                opt.zero_grad(set_to_none=True)
-                loss.backward(inputs=[adv], retain_graph=loss_d is not None)
-                if loss_d is not None:
-                    opt_d.zero_grad(set_to_none=True)
-                    loss_d.backward(inputs=list(disc.parameters()))
-                    opt_d.step()
-                with torch.no_grad():
-                    adv.grad.mul_(movable)  # untouchable coordinates keep no Adam momentum
-                opt.step()
-                with torch.no_grad():
-                    adv.copy_(constraints.project(adv, clean, eps, movable, self.layout, self.use_ssr, channels))
-                if adv.is_cuda:
-                    torch.cuda.synchronize(adv.device)
-                step_seconds.append(time.perf_counter() - tick)
+                adv = self._candidate(var, b)
+                logits, pred_loss = self._predict(adv, b, gen)
+                self._track(it, adv, logits, b, p)
+                if self.early_stop is not None and bool(p.done.all()):
+                    break
+                loss, loss_d = self._objective(adv, pred_loss, b, gan, gen)
+                self._step(loss, loss_d, var, opt, gan, b)
+                self._project(var, b)
+                if var.is_cuda:
+                    torch.cuda.synchronize(var.device)
+                p.step_seconds.append(time.perf_counter() - tick)
                 if self.progress is not None:
                     self.progress(it + 1)
+            return self._result(var, b, p, start)
 
-            with torch.no_grad():
-                final = torch.where(done.view(n, 1, 1, 1, 1), snapshot, adv.detach())
-                final_logits = self.model(final)
+    def _result(self, var: Tensor, b: _Batch, p: _Progress, start: float) -> AttackResult:
+        n = b.clean.shape[0]
+        with torch.no_grad():
+            last = self._candidate(var, b).detach()
+            final = torch.where(p.done.view(n, 1, 1, 1, 1), p.snapshot, last)
+            # Selection, not arithmetic, for what the attack may not touch: bit-identical.
+            final = torch.where(b.movable, final, b.clean)
+            final_logits = self.model(final)
         prob = final_logits.softmax(dim=1)
         pred = final_logits.argmax(dim=1)
+        if b.target is None:
+            target = torch.full_like(pred, -1)
+            success = pred != b.labels
+            target_conf = torch.full(pred.shape, float("nan"), device=pred.device)
+        else:
+            target = b.target
+            success = pred == target
+            target_conf = prob.gather(1, target[:, None]).squeeze(1)
         return AttackResult(
-            adversarial=final.cpu(),
-            labels=labels.cpu(),
-            target=target.cpu(),
-            clean_pred=clean_logits.argmax(dim=1).cpu(),
-            prediction=pred.cpu(),
-            target_confidence=prob.gather(1, target[:, None]).squeeze(1).cpu(),
-            success=(pred == target).cpu(),
-            iterations=iterations.cpu(),
+            adversarial=final.cpu(), labels=b.labels.cpu(), target=target.cpu(),
+            clean_pred=b.clean_logits.argmax(dim=1).cpu(), prediction=pred.cpu(),
+            target_confidence=target_conf.cpu(), success=success.cpu(), iterations=p.iterations.cpu(),
             seconds=time.perf_counter() - start,
             extra={"eps": self.eps.clone(), "joint_mask": self.joint_mask.clone(), "mode": self.mode,
-                   "region": self.region, "step_seconds": step_seconds},
-        )
+                   "region": self.region, "step_seconds": p.step_seconds, "gap_curve": p.gap_curve,
+                   "untargeted": b.target is None, "settings": self.settings()},
+        )  # fmt: skip
 
 
 def _valid_maps(x: Tensor, layout: SkeletonLayout, channels: Tensor) -> Tensor:

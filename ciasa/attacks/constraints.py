@@ -230,3 +230,180 @@ def project(
         if use_ssr:
             out = ssr(out, clean, layout, movable, channels)
     return out
+
+
+def ssr_differentiable(
+    perturbed: Tensor,
+    clean: Tensor,
+    layout: SkeletonLayout,
+    movable: Tensor,
+    channels: Tensor | None = None,
+) -> Tensor:
+    """SSR as a differentiable function of ``perturbed`` (the 'perturbation' formulation).
+
+    Same placement rule as :func:`ssr` (each joint at its realigned parent plus the clean
+    bone length along the perturbed bone direction), but built without in-place writes,
+    so gradients flow from the realigned skeleton back to every perturbed joint, including
+    through the bone directions. The model can then be evaluated *at* the realigned point
+    instead of having the realignment undo the optimiser's step afterwards.
+
+    One tree level at a time, every level one batched operation. Coordinates outside
+    ``movable`` are selected from ``clean``, so they stay bit-identical to it.
+    """
+    if perturbed.shape != clean.shape or perturbed.dim() != 5:
+        raise ValueError(
+            f"ssr needs two (N, C, T, V, M) tensors of one shape, got {tuple(perturbed.shape)} "
+            f"and {tuple(clean.shape)}"
+        )
+    device = clean.device
+    c = clean.shape[1]
+    if channels is None:
+        channels = torch.ones(c, dtype=torch.bool)
+    order_list, slices, parent_list = _level_order(layout)
+    order = torch.as_tensor(order_list, device=device)
+    parent_pos = torch.as_tensor(parent_list, device=device)
+    chan = channels.to(device).view(1, 1, c, 1, 1).to(clean.dtype)
+    cl = clean.index_select(3, order).movedim(3, 0)
+    mov = movable.index_select(3, order).movedim(3, 0)
+    start = torch.where(mov, perturbed.index_select(3, order).movedim(3, 0), cl)
+    pert_vec = (start - start[parent_pos]) * chan
+    clean_vec = (cl - cl[parent_pos]) * chan
+    length = clean_vec.square().sum(dim=2, keepdim=True).sqrt()
+    clean_dir = _safe_unit(clean_vec, torch.zeros_like(clean_vec), dim=2)
+    offset = length * _safe_unit_grad(pert_vec, clean_dir, dim=2)
+    lo, hi = slices[0]
+    levels = [start[lo:hi]]
+    for lo, hi in slices[1:]:
+        placed_so_far = torch.cat(levels) if len(levels) > 1 else levels[0]
+        placed = placed_so_far[parent_pos[lo:hi]] + offset[lo:hi]
+        levels.append(torch.where(mov[lo:hi], placed, cl[lo:hi]))
+    out = torch.cat(levels)
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(len(order_list), device=device)
+    return out.movedim(0, 3).index_select(3, inverse)
+
+
+def _safe_unit_grad(vec: Tensor, fallback: Tensor, dim: int) -> Tensor:
+    """:func:`_safe_unit` whose gradient stays finite where ``vec`` has no direction."""
+    sq = vec.square().sum(dim=dim, keepdim=True)
+    ok = sq > _TINY * _TINY
+    norm = torch.where(ok, sq, torch.ones_like(sq)).sqrt()
+    return torch.where(ok, vec / norm, fallback)
+
+
+def box_violation(adv: Tensor, clean: Tensor, eps: Tensor, tol: float = 1e-6) -> Tensor:
+    """``(N, 1, T, 1, M)`` bool: body-frames with a joint outside its ``clean +- eps`` box."""
+    eps_t = eps.to(clean.device, clean.dtype).view(1, 1, 1, -1, 1)
+    return ((adv - clean).abs() > eps_t + tol).any(dim=1, keepdim=True).any(dim=3, keepdim=True)
+
+
+def ssr_in_box(
+    perturbed: Tensor,
+    clean: Tensor,
+    eps: Tensor,
+    layout: SkeletonLayout,
+    movable: Tensor,
+    channels: Tensor | None = None,
+    steps: int = 12,
+    tol: float = 1e-6,
+) -> Tensor:
+    """SSR that also keeps every joint inside its eps box (``box='strict'``).
+
+    Walks the tree like :func:`ssr`. A child must lie on the sphere of its clean bone
+    length around its realigned parent. SSR takes the sphere point towards the perturbed
+    child; when that point leaves the child's box, this one moves along the sphere's
+    arc towards the *translated* child (clean child plus the parent's displacement) and
+    takes, by bisection, the first point of the arc inside the box. The translated child
+    is inside whenever the child's eps is at least its parent's (global eps, and the
+    paper's hierarchical radii, which grow towards the feet), so the result then meets
+    both constraints exactly, changing only the joints SSR carried out of their box.
+    ``perturbed`` must already be clipped to the box. No gradient (a projection step).
+    """
+    device = clean.device
+    c = clean.shape[1]
+    if channels is None:
+        channels = torch.ones(c, dtype=torch.bool)
+    order_list, slices, parent_list = _level_order(layout)
+    order = torch.as_tensor(order_list, device=device)
+    parent_pos = torch.as_tensor(parent_list, device=device)
+    with torch.no_grad():
+        chan_b = channels.to(device).view(1, 1, c, 1, 1)
+        chan = chan_b.to(clean.dtype)
+        eps_l = eps.to(device, clean.dtype).flatten()[order].view(-1, 1, 1, 1, 1)
+        cl = clean.index_select(3, order).movedim(3, 0).contiguous()
+        mov = movable.index_select(3, order).movedim(3, 0).contiguous()
+        out = torch.where(mov, perturbed.index_select(3, order).movedim(3, 0), cl)
+        pert_vec = (out - out[parent_pos]) * chan
+        clean_vec = (cl - cl[parent_pos]) * chan
+        length = clean_vec.square().sum(dim=2, keepdim=True).sqrt()
+        clean_dir = _safe_unit(clean_vec, torch.zeros_like(clean_vec), dim=2)
+        toward = _safe_unit(pert_vec, clean_dir, dim=2)
+        for lo, hi in slices[1:]:
+            par = out[parent_pos[lo:hi]]
+            # From the realigned parent, the clean bone direction leads to the translated child.
+            want, keep = toward[lo:hi], clean_dir[lo:hi]
+
+            def at(a: Tensor) -> Tensor:
+                d = _safe_unit((1 - a) * want + a * keep, keep, dim=2)
+                return par + length[lo:hi] * d
+
+            def inside(pt: Tensor) -> Tensor:
+                far = ((pt - cl[lo:hi]).abs() > eps_l[lo:hi] + tol) & chan_b
+                return ~far.any(dim=2, keepdim=True)
+
+            placed = at(torch.zeros_like(length[lo:hi]))
+            ok = inside(placed)
+            if not bool(ok.all()):
+                a_lo = torch.zeros_like(length[lo:hi])
+                a_hi = torch.ones_like(a_lo)
+                for _ in range(steps):
+                    mid = (a_lo + a_hi) / 2
+                    good = inside(at(mid))
+                    a_hi = torch.where(good, mid, a_hi)
+                    a_lo = torch.where(good, a_lo, mid)
+                placed = torch.where(ok, placed, at(a_hi))
+            out[lo:hi] = torch.where(mov[lo:hi], placed, cl[lo:hi])
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(len(order_list), device=device)
+        return out.movedim(0, 3).index_select(3, inverse).contiguous()
+
+
+def shrink_into_box(
+    delta: Tensor,
+    clean: Tensor,
+    eps: Tensor,
+    movable: Tensor,
+    layout: SkeletonLayout,
+    channels: Tensor | None = None,
+    steps: int = 12,
+) -> tuple[Tensor, Tensor]:
+    """Every joint inside its eps box after SSR, bones at their clean length: the strict box.
+
+    Realigns ``clip(clean + delta)`` with :func:`ssr_in_box`. Where that cannot keep a
+    joint inside (a child with a smaller eps than its parent), the body-frame's
+    perturbation is scaled down by bisection to the largest factor ``s`` in ``[0, 1]``
+    (to ``2**-steps``) whose realignment is inside; ``s = 0`` is the clean frame, so a
+    feasible point always exists. Returns ``(s * delta, realigned)``.
+    """
+    eps_t = eps.to(clean.device, clean.dtype).view(1, 1, 1, -1, 1)
+
+    def realign(scale: Tensor) -> Tensor:
+        moved = clip(clean + scale * delta, clean, eps_t, movable)
+        return ssr_in_box(moved, clean, eps, layout, movable, channels)
+
+    with torch.no_grad():
+        shape = (clean.shape[0], 1, clean.shape[2], 1, clean.shape[4])
+        one = torch.ones(shape, dtype=clean.dtype, device=clean.device)
+        full = realign(one)
+        bad = box_violation(full, clean, eps_t.flatten())
+        if not bool(bad.any()):
+            return delta, full
+        lo = torch.zeros_like(one)
+        hi = one.clone()
+        for _ in range(steps):
+            mid = (lo + hi) / 2
+            inside = ~box_violation(realign(mid), clean, eps_t.flatten())
+            lo = torch.where(inside, mid, lo)
+            hi = torch.where(inside, hi, mid)
+        scale = torch.where(bad, lo, one)
+        return scale * delta, realign(scale)

@@ -14,9 +14,9 @@ from ciasa.attacks.base import (
     check_labels,
     frozen,
     model_device,
-    resolve_device,
     resolve_layout,
 )
+from ciasa.device import resolve_device
 from ciasa.skeleton import SkeletonLayout
 
 

@@ -78,3 +78,50 @@ def lsgan_generator_loss(d_fake: Tensor) -> Tensor:
 def lsgan_discriminator_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
     """``mean (D(X_real) - 1)^2 + mean D(X')^2``."""
     return (d_real - 1.0).square().mean() + d_fake.square().mean()
+
+
+SMOOTHNESS = ("paper", "ours", "perturbation")
+
+
+def smoothness_paper(x: Tensor, frames: Tensor, joints: Tensor | None = None, channels: Tensor | None = None) -> Tensor:
+    """Eq. 7 as printed: ``1/(T-1) sum_t sum_i a_ti``, the *signed* sum of accelerations ``(N,)``.
+
+    Kept for reproduction. A signed sum of second differences telescopes to the end
+    velocity minus the start velocity, so it does not penalise jitter in between; the
+    measurements in docs/attacks.md show what that does.
+    """
+    n, c, t, v, m = x.shape
+    if t < 3:
+        return x.new_zeros(n)
+    if channels is not None:
+        x = x * channels.to(x.device, x.dtype).view(1, c, 1, 1, 1)
+    acc = acceleration(x).sum(dim=1)  # (N, T-2, V, M)
+    valid = acceleration_valid(frames).squeeze(1).to(x.dtype)
+    weight = valid if joints is None else valid * joints.to(x.device, x.dtype).view(1, 1, v, 1)
+    count = (frames.squeeze(1).squeeze(2).to(x.dtype).sum(dim=1) - 1).clamp_min(1).sum(dim=1)  # T - 1 per body
+    return (acc * weight).sum(dim=(1, 2, 3)) / count
+
+
+def smoothness_perturbation(
+    adv: Tensor, clean: Tensor, frames: Tensor, joints: Tensor | None = None, channels: Tensor | None = None
+) -> Tensor:
+    """Acceleration norm of the perturbation ``adv - clean`` ``(N,)``.
+
+    Zero, with a zero gradient, at the clean input: unlike the acceleration of the
+    perturbed clip (which also charges the clean motion's own acceleration) it does not
+    pull against the attack before the attack has added any jitter.
+    """
+    return smoothness_loss(adv - clean, frames, joints, channels)
+
+
+def smoothness_term(
+    kind: str, adv: Tensor, clean: Tensor, frames: Tensor, joints: Tensor | None, channels: Tensor | None
+) -> Tensor:
+    """Per-sample smoothness penalty of the named kind (see :data:`SMOOTHNESS`)."""
+    if kind == "paper":
+        return smoothness_paper(adv, frames, joints, channels)
+    if kind == "ours":
+        return smoothness_loss(adv, frames, joints, channels)
+    if kind == "perturbation":
+        return smoothness_perturbation(adv, clean, frames, joints, channels)
+    raise ValueError(f"unknown smoothness term {kind!r} (use one of {', '.join(SMOOTHNESS)})")

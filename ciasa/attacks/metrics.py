@@ -128,29 +128,46 @@ def eps_overshoot(linf: Tensor, eps: Tensor, joints: Tensor | None = None, tol: 
 
 
 def fooling_rates(result: AttackResult) -> dict[str, Any]:
-    """Targeted and untargeted fooling rates, over all samples and over the clean-correct ones.
+    """Honest counts of what the attack changed, over the clips the model got right clean.
 
-    The rates over clean-correct samples are the paper's (an already misclassified
-    sample says nothing about the attack); when the model gets no sample right they are
-    None and ``note`` says so.
+    - ``flipped``: right on the clean clip AND wrong after the attack, of the clean-correct
+      clips. A clip already wrong on clean input is never counted: it says nothing about
+      the attack.
+    - ``targeted_success``: clean-correct clips now classified as their target; None for
+      the untargeted rule (there is no target).
+
+    Each is ``{"count", "of", "rate"}``; ``rate`` is None (not 0 or 1) when ``of`` is 0,
+    and ``note`` then says so. ``fooling_untargeted`` / ``fooling_targeted`` repeat the
+    two rates for older readers.
     """
     correct = result.clean_correct
     n = len(result)
     n_correct = int(correct.sum())
+    untargeted = bool(result.extra.get("untargeted", False)) or bool((result.target < 0).any()) if n else False
+    flipped = correct & (result.prediction != result.labels)
+    hit = correct & (result.prediction == result.target)
+    flipped_c = _count(flipped, n_correct)
+    targeted_c = None if untargeted else _count(hit, n_correct)
+    conf = result.target_confidence[torch.isfinite(result.target_confidence)]
     out: dict[str, Any] = {
         "n": n,
         "n_clean_correct": n_correct,
         "clean_accuracy": _rate(correct),
         "attacked_accuracy": _rate(result.prediction == result.labels),
-        "fooling_targeted_all": _rate(result.success),
-        "fooling_untargeted_all": _rate(result.success_untargeted),
-        "fooling_targeted": _rate(result.success[correct]) if n_correct else None,
-        "fooling_untargeted": _rate(result.success_untargeted[correct]) if n_correct else None,
-        "mean_target_confidence": float(result.target_confidence.mean()) if n else None,
+        "flipped": flipped_c,
+        "targeted_success": targeted_c,
+        "fooling_untargeted": flipped_c["rate"],
+        "fooling_targeted": None if targeted_c is None else targeted_c["rate"],
+        "mean_target_confidence": float(conf.mean()) if conf.numel() else None,
     }
     if n_correct == 0:
-        out["note"] = "the model classifies no attacked sample correctly: fooling rates over correct samples undefined"
+        out["note"] = "the model classifies no attacked sample correctly: flipped and targeted rates are undefined"
     return out
+
+
+def _count(flags: Tensor, of: int) -> dict[str, Any]:
+    count = int(flags.sum())
+    return {"count": count, "of": of, "rate": count / of if of else None}
 
 
 def _rate(flags: Tensor) -> float | None:

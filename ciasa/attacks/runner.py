@@ -108,8 +108,19 @@ def concat_results(parts: list[AttackResult]) -> AttackResult:
         success=cat("success"),
         iterations=cat("iterations"),
         seconds=sum(p.seconds for p in parts),
-        extra=parts[0].extra,
+        extra={**parts[0].extra, "gap_curve": _mean_curve(parts)},
     )
+
+
+def _mean_curve(parts: list[AttackResult]) -> list[float]:
+    """The per-step mean logit gap over all batches, weighted by batch size (steps a batch
+    skipped by early stopping count with its last value)."""
+    curves = [(len(p), p.extra.get("gap_curve") or []) for p in parts]
+    steps = max((len(c) for _, c in curves), default=0)
+    if steps == 0 or any(not c for _, c in curves):
+        return []
+    total = sum(w for w, _ in curves)
+    return [sum(w * c[min(i, len(c) - 1)] for w, c in curves) / total for i in range(steps)]
 
 
 def _concat_stats(stats: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
