@@ -19,6 +19,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ciasa import cli
+
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -121,27 +123,36 @@ def check_page(page: str | Path, browser: str | None = None, budget_ms: int = 15
     return check
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m report.check", description=__doc__.splitlines()[0])
-    parser.add_argument("page", help="index.html of a report")
-    parser.add_argument("--screenshot", help="also save a PNG screenshot here")
-    parser.add_argument("--browser", help="Chromium executable (default: chromium on PATH)")
-    parser.add_argument("--budget-ms", type=int, default=15000, help="virtual time given to the page (default 15000)")
-    args = parser.parse_args(argv)
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser("python -m report.check", __doc__.splitlines()[0],
+                   epilog="exit 1 also when a table is missing or a video did not load")
+    p.add_argument("page", help="index.html of a report")
+    p.add_argument("--screenshot", help="also save a PNG screenshot here")
+    p.add_argument("--browser", help="Chromium executable (default: chromium on PATH)")
+    p.add_argument("--budget-ms", type=cli.positive_int, default=15000, help="virtual time given to the page")
+    cli.add_logging_flags(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    if not Path(args.page).is_file():
+        raise FileNotFoundError(f"{args.page}: report page not found")
     try:
         check = check_page(args.page, args.browser, args.budget_ms)
         if args.screenshot:
             screenshot(args.page, args.screenshot, args.browser)
-    except (FileNotFoundError, RuntimeError, subprocess.TimeoutExpired) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except (RuntimeError, subprocess.TimeoutExpired) as err:
+        raise cli.WorkFailed(str(err)) from None
     print(
         f"tables: {', '.join(check.tables)}; headline rows {check.headline_rows}, per-clip rows {check.per_clip_rows}; "
         f"videos loaded {check.videos_loaded}/{check.video_tags} (errors {check.videos_error})"
     )
     for err in check.errors:
         print(f"problem: {err}", file=sys.stderr)
-    return 0 if check.ok else 1
+    return cli.EXIT_OK if check.ok else cli.EXIT_FAILED
+
+
+main = cli.main_of(build_parser, run)
 
 
 if __name__ == "__main__":

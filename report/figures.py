@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa import cli
+from ciasa.experiments.strips import draw_body
 from ciasa.io import atomic_path
 from ciasa.skeleton import NTU_RGBD
 
@@ -34,13 +36,7 @@ def _draw(ax, clip: np.ndarray | None, t: int, color: str, style: str = "-") -> 
     if clip is None or t >= clip.shape[1]:
         return
     for m in range(clip.shape[3]):
-        joints = clip[:, t, :, m]  # (3, V)
-        if not joints.any():
-            continue
-        x, y = -joints[0], joints[1]
-        for child, parent in NTU_RGBD.bones:
-            ax.plot([x[child], x[parent]], [y[child], y[parent]], style, color=color, lw=1.4, solid_capstyle="round")
-        ax.plot(x, y, "o", color=color, ms=1.8)
+        draw_body(ax, clip[:, t, :, m], NTU_RGBD, color, lw=1.4, style=style, marker_size=1.8, alpha=1.0)
 
 
 def _center(*clips: np.ndarray | None) -> tuple[np.ndarray, float]:
@@ -116,39 +112,48 @@ def _recovered(npy: str | None, info: str | None) -> np.ndarray | None:
     return array if array.ndim == 4 and array.shape[0] == 3 and array.any() else None
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser():
     import argparse
-    import sys
 
-    parser = argparse.ArgumentParser(
-        prog="python -m report.figures",
-        description="Draw a clip's skeleton strip: source clean (green) vs perturbed (red) on top, "
+    p = cli.parser(
+        "python -m report.figures",
+        "Draw a clip's skeleton strip: source clean (green) vs perturbed (red) on top, "
         "the skeletons recovered from the two videos below.",
     )
-    parser.add_argument("--source-clean", required=True)
-    parser.add_argument("--source-perturbed", required=True)
-    parser.add_argument("--recovered-clean")
-    parser.add_argument("--recovered-perturbed")
-    parser.add_argument("--pose-info-clean", help="pose JSON; a failed extraction draws no recovered skeleton")
-    parser.add_argument("--pose-info-perturbed")
-    parser.add_argument("--title", default="")
-    parser.add_argument("--frames", type=int, default=6)
-    parser.add_argument("--out", required=True, help="output .png")
-    args = parser.parse_args(argv)
-    try:
-        strip_figure(
-            args.out,
-            np.load(args.source_clean),
-            np.load(args.source_perturbed),
-            _recovered(args.recovered_clean, args.pose_info_clean),
-            _recovered(args.recovered_perturbed, args.pose_info_perturbed),
-            title=args.title,
-            frames=args.frames,
-        )
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    p.add_argument("--source-clean", required=True, help="the clean skeleton given to the renderer (.npy)")
+    p.add_argument("--source-perturbed", required=True, help="the perturbed skeleton given to the renderer (.npy)")
+    p.add_argument("--recovered-clean", help="skeleton re-extracted from the clean video (.npy)")
+    p.add_argument("--recovered-perturbed", help="skeleton re-extracted from the perturbed video (.npy)")
+    p.add_argument("--pose-info-clean", help="pose JSON; a failed extraction draws no recovered skeleton")
+    p.add_argument("--pose-info-perturbed", help="pose JSON of the perturbed video")
+    p.add_argument("--title", default="", help="figure title")
+    p.add_argument("--frames", type=cli.positive_int, default=6, help="frames per strip")
+    p.add_argument("--out", required=True, help="output .png")
+    cli.add_logging_flags(p)
+    return p
+
+
+def _source(path: str, flag: str) -> np.ndarray:
+    array = np.load(path)
+    if array.ndim != 4 or array.shape[0] != 3:
+        raise ValueError(f"{path}: {flag} must be a (3, T, V, M) skeleton, got shape {array.shape}")
+    return array
+
+
+def run(args) -> int:
+    strip_figure(
+        args.out,
+        _source(args.source_clean, "--source-clean"),
+        _source(args.source_perturbed, "--source-perturbed"),
+        _recovered(args.recovered_clean, args.pose_info_clean),
+        _recovered(args.recovered_perturbed, args.pose_info_perturbed),
+        title=args.title,
+        frames=args.frames,
+    )
+    return cli.EXIT_OK
+
+
+main = cli.main_of(build_parser, run)
 
 
 if __name__ == "__main__":

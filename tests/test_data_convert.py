@@ -66,7 +66,7 @@ def test_ntu_corrupt_file_stops_or_is_skipped(tmp_path, capsys):
     raw = _raw(tmp_path)
     (raw / "S001C001P003R001A009.skeleton").write_text("2\n1\n")
     out = tmp_path / "o"
-    assert main(["ntu", "--raw", str(raw), "--out", str(out), "--quiet"]) == 1
+    assert main(["ntu", "--raw", str(raw), "--out", str(out), "--quiet"]) == 2
     assert "S001C001P003R001A009.skeleton: file ends at line 2" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"S001C001P003R001A009.skeleton: file ends at line 2"):
         from ciasa.data.convert import convert_ntu
@@ -78,17 +78,17 @@ def test_ntu_corrupt_file_stops_or_is_skipped(tmp_path, capsys):
 
 
 def test_ntu_bad_folders(tmp_path, capsys):
-    assert main(["ntu", "--raw", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "--quiet"]) == 1
+    assert main(["ntu", "--raw", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "raw skeleton directory not found" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
-    assert main(["ntu", "--raw", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--quiet"]) == 1
+    assert main(["ntu", "--raw", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "no .skeleton files" in capsys.readouterr().err
     raw = tmp_path / "only_train"
     raw.mkdir()
     write_skeleton(raw / "S001C002P001R001A001.skeleton", [[("1", _pose(1, t, 0.1))] for t in range(3)])
-    assert main(["ntu", "--raw", str(raw), "--out", str(tmp_path / "o"), "--quiet"]) == 1
+    assert main(["ntu", "--raw", str(raw), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "both splits need samples" in capsys.readouterr().err
-    assert main(["ntu", "--raw", str(raw), "--out", str(tmp_path / "o"), "--ignore-list", str(tmp_path / "x.txt")]) == 1
+    assert main(["ntu", "--raw", str(raw), "--out", str(tmp_path / "o"), "--ignore-list", str(tmp_path / "x.txt")]) == 2
 
 
 def test_pyskl_and_kinetics(tmp_path):

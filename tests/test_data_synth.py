@@ -322,8 +322,12 @@ def test_cli_rejects_bad_options(tmp_path, capsys):
     assert main(["--out", str(tmp_path), "--subjects", "x-y"]) == 2
     assert main(["--out", str(tmp_path), "--actions", "1,5"]) == 2
     assert "--actions" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="split is empty"):
-        main(["--out", str(tmp_path), "--subjects", "1,2", "--quiet"])  # both xsub training subjects
+    capsys.readouterr()
+    out = tmp_path / "empty-split"
+    # both xsub training subjects: bad input, exit 2 with the message (it was a traceback)
+    assert main(["--out", str(out), "--subjects", "1,2", "--quiet"]) == 2
+    assert "split is empty" in capsys.readouterr().err
+    assert not list(out.rglob("*_label.pkl"))  # no split marked complete
 
 
 def test_plot_writes_figure(tmp_path):

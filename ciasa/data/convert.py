@@ -26,6 +26,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from ciasa import cli
 from ciasa.data.ntu import NTU_ACTIONS, in_training_set, parse_sample_name
 from ciasa.data.stgcn import validate_skeletons
 from ciasa.io import atomic_path, atomic_write_json
@@ -37,15 +38,7 @@ def read_ignore_list(path: str | Path | None) -> set[str]:
     """Sample names, one per line (the official ``samples_with_missing_skeletons.txt``)."""
     if path is None:
         return set()
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: ignore list not found")
-    names = set()
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            names.add(line.removesuffix(".skeleton"))
-    return names
+    return {name.removesuffix(".skeleton") for name in cli.read_name_list(path)}
 
 
 def fit_clip(clip: np.ndarray, max_frames: int, max_body: int) -> tuple[np.ndarray, bool]:
@@ -247,24 +240,23 @@ def convert_kinetics(data: str | Path, out: str | Path, split: str, max_frames: 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m ciasa.data.convert",
-        description="Build ST-GCN-layout data ({split}_data.npy (N, C, T, V, M) + {split}_label.pkl) from raw files.",
+    p = cli.parser(
+        "python -m ciasa.data.convert",
+        "Build ST-GCN-layout data ({split}_data.npy (N, C, T, V, M) + {split}_label.pkl) from raw files.",
     )
     sub = p.add_subparsers(dest="source", required=True)
+    fmt = p.formatter_class
     ntu = sub.add_parser("ntu", help="a folder of raw NTU RGB+D .skeleton files -> OUT/xsub, OUT/xview",
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                         formatter_class=fmt)
     ntu.add_argument("--raw", required=True, type=Path, help="folder with the .skeleton files (searched recursively)")
     ntu.add_argument("--out", required=True, type=Path, help="output folder")
     ntu.add_argument("--ignore-list", type=Path, help="samples to skip, one name per line (samples_with_missing_skeletons.txt)")
-    ntu.add_argument("--max-frames", type=int, default=300, help="pad/cut every clip to this many frames")
-    ntu.add_argument("--max-body", type=int, default=2, help="body slots; extra bodies: the most active are kept")
     ntu.add_argument("--benchmark", choices=("xsub", "xview", "both", "xsub120", "xset", "ntu120"), default="both",
                      help="NTU 60: xsub, xview or both; NTU 120: xsub120, xset or ntu120 (both of them)")
     ntu.add_argument("--skip-bad", action="store_true", help="skip corrupt files (listed in convert_report.json) instead of stopping")
     for name, helptext in (("pyskl", "a pyskl / mmaction2 annotation pickle split -> OUT/{split}_*"),
                            ("kinetics", "a folder of Kinetics-skeleton json files -> OUT/{split}_*")):  # fmt: skip
-        q = sub.add_parser(name, help=helptext, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        q = sub.add_parser(name, help=helptext, formatter_class=fmt)
         if name == "pyskl":
             q.add_argument("--ann", required=True, type=Path, help="annotation pickle")
             q.add_argument("--split-name", required=True, help="split inside the pickle, e.g. xsub_train")
@@ -272,40 +264,36 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--data", required=True, type=Path, help="folder of per-clip .json files")
         q.add_argument("--out", required=True, type=Path, help="output folder")
         q.add_argument("--split", required=True, help="name of the written split, e.g. train or val")
-        q.add_argument("--max-frames", type=int, default=300)
-        q.add_argument("--max-body", type=int, default=2)
     for q in sub.choices.values():
-        q.add_argument("--quiet", action="store_true", help="no progress bar")
+        q.add_argument("--max-frames", type=cli.positive_int, default=300, help="pad/cut every clip to this many frames")
+        q.add_argument("--max-body", type=cli.positive_int, default=2, help="body slots; extra bodies: the most active are kept")
+        cli.add_logging_flags(q)
+        cli.add_progress_flag(q)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.max_frames < 1 or args.max_body < 1:
-        print("error: --max-frames and --max-body must be positive", file=sys.stderr)
-        return 2
-    try:
-        if args.source == "ntu":
-            benchmarks = {"both": ("xsub", "xview"), "ntu120": ("xsub120", "xset")}.get(args.benchmark, (args.benchmark,))
-            report = convert_ntu(args.raw, args.out, read_ignore_list(args.ignore_list), args.max_frames,
-                                 args.max_body, benchmarks, args.skip_bad, progress=not args.quiet)
-            for bench, sizes in report["sizes"].items():
-                log.info("%s: train %d, val %d", bench, sizes["train"], sizes["val"])
-            if report["empty"] or report["bad"]:
-                log.warning("skipped %d empty and %d corrupt files (see convert_report.json)",
-                            len(report["empty"]), len(report["bad"]))
-        elif args.source == "pyskl":
-            n = convert_pyskl(args.ann, args.split_name, args.out, args.split, args.max_frames, args.max_body,
-                              progress=not args.quiet)
-            log.info("%s: %d clips", args.split, n)
-        else:
-            n = convert_kinetics(args.data, args.out, args.split, args.max_frames, args.max_body, progress=not args.quiet)
-            log.info("%s: %d clips", args.split, n)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+def run(args: argparse.Namespace) -> int:
+    progress = cli.show_progress(args)
+    if args.source == "ntu":
+        benchmarks = {"both": ("xsub", "xview"), "ntu120": ("xsub120", "xset")}.get(args.benchmark, (args.benchmark,))
+        report = convert_ntu(args.raw, args.out, read_ignore_list(args.ignore_list), args.max_frames,
+                             args.max_body, benchmarks, args.skip_bad, progress=progress)
+        for bench, sizes in report["sizes"].items():
+            log.info("%s: train %d, val %d", bench, sizes["train"], sizes["val"])
+        if report["empty"] or report["bad"]:
+            log.warning("skipped %d empty and %d corrupt files (see convert_report.json)",
+                        len(report["empty"]), len(report["bad"]))
+    elif args.source == "pyskl":
+        n = convert_pyskl(args.ann, args.split_name, args.out, args.split, args.max_frames, args.max_body,
+                          progress=progress)
+        log.info("%s: %d clips", args.split, n)
+    else:
+        n = convert_kinetics(args.data, args.out, args.split, args.max_frames, args.max_body, progress=progress)
+        log.info("%s: %d clips", args.split, n)
+    return cli.EXIT_OK
+
+
+main = cli.main_of(build_parser, run)
 
 
 if __name__ == "__main__":

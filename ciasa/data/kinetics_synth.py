@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa import cli
 from ciasa.camera import Camera
 from ciasa.io import atomic_write_json
 from ciasa.skeleton import NTU_RGBD, OPENPOSE_18
@@ -225,34 +226,39 @@ def convert_dir(
     return meta
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m ciasa.data.kinetics_synth",
-        description="Project a 3-D NTU-25 ST-GCN-layout data set (e.g. the synthetic demo set's xview/) "
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser(
+        "python -m ciasa.data.kinetics_synth",
+        "Project a 3-D NTU-25 ST-GCN-layout data set (e.g. the synthetic demo set's xview/) "
         "onto OpenPose-18 image joints with confidences, normalised like Kinetics-skeleton.",
     )
-    parser.add_argument("--from", dest="src", required=True, type=Path, help="NTU ST-GCN layout directory")
-    parser.add_argument("--out", required=True, type=Path, help="output directory (ST-GCN layout, OpenPose-18)")
-    parser.add_argument("--splits", nargs="+", default=None, help="splits to convert (default: all found)")
-    parser.add_argument("--width", type=int, default=IMAGE_SIZE[0], help="image width in pixels (Kinetics: 340)")
-    parser.add_argument("--height", type=int, default=IMAGE_SIZE[1], help="image height in pixels (Kinetics: 256)")
-    parser.add_argument("--hfov", type=float, default=DEFAULT_HFOV, help="horizontal field of view, degrees")
-    parser.add_argument("--camera", type=Path, default=None, help="a *.camera.json to use instead of --width/--height/--hfov")
-    parser.add_argument("--missing-rate", type=float, default=DEFAULT_MISSING_RATE, help="random joint misses per detection")
-    parser.add_argument("--noise-px", type=float, default=DEFAULT_NOISE_PX, help="detector noise, pixels (std)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    p.add_argument("--from", dest="src", required=True, type=Path, help="NTU ST-GCN layout directory")
+    p.add_argument("--out", required=True, type=Path, help="output directory (ST-GCN layout, OpenPose-18)")
+    p.add_argument("--splits", nargs="+", default=None, help="splits to convert (default: all found)")
+    p.add_argument("--width", type=cli.positive_int, default=IMAGE_SIZE[0], help="image width in pixels (Kinetics: 340)")
+    p.add_argument("--height", type=cli.positive_int, default=IMAGE_SIZE[1], help="image height in pixels (Kinetics: 256)")
+    p.add_argument("--hfov", type=float, default=DEFAULT_HFOV, help="horizontal field of view, degrees")
+    p.add_argument("--camera", type=Path, default=None, help="a *.camera.json to use instead of --width/--height/--hfov")
+    p.add_argument("--missing-rate", type=float, default=DEFAULT_MISSING_RATE, help="random joint misses per detection")
+    p.add_argument("--noise-px", type=float, default=DEFAULT_NOISE_PX, help="detector noise, pixels (std)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the misses and the noise")
+    cli.add_logging_flags(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.missing_rate < 1:
+        raise cli.BadInput(f"--missing-rate must lie in [0, 1), got {args.missing_rate}")
+    if not 0 < args.hfov < 180:
+        raise cli.BadInput(f"--hfov must lie in (0, 180) degrees, got {args.hfov}")
     camera = Camera.load(args.camera) if args.camera else Camera.from_fov(args.width, args.height, hfov_deg=args.hfov)
-    try:
-        meta = convert_dir(args.src, args.out, tuple(args.splits) if args.splits else None, camera,
-                           args.missing_rate, args.noise_px, args.seed)  # fmt: skip
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    meta = convert_dir(args.src, args.out, tuple(args.splits) if args.splits else None, camera,
+                       args.missing_rate, args.noise_px, args.seed)  # fmt: skip
     print(json.dumps(meta["splits"], indent=2))
-    return 0
+    return cli.EXIT_OK
+
+
+main = cli.main_of(build_parser, run)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from ciasa import cli
 from ciasa.data.synth.generate import (
     SynthConfig,
     class_names,
@@ -21,21 +22,18 @@ log = logging.getLogger("ciasa.data.synth")
 
 def build_parser() -> argparse.ArgumentParser:
     names = ", ".join(f"A{a.ntu_id:03d} {n}" for a, n in zip(ACTIONS, class_names()))
-    p = argparse.ArgumentParser(
-        prog="python -m ciasa.data.synth",
-        description=(
-            "Generate the synthetic NTU-like skeleton action data set (NTU-25 joints, Kinect camera "
-            "space, ST-GCN layout) with cross-subject and cross-view splits: OUT/xsub/, OUT/xview/, "
-            f"OUT/views.json (each clip's sensor pose and floor plane) and OUT/meta.json. Classes: {names}."
-        ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = cli.parser(
+        "python -m ciasa.data.synth",
+        "Generate the synthetic NTU-like skeleton action data set (NTU-25 joints, Kinect camera "
+        "space, ST-GCN layout) with cross-subject and cross-view splits: OUT/xsub/, OUT/xview/, "
+        f"OUT/views.json (each clip's sensor pose and floor plane) and OUT/meta.json. Classes: {names}.",
     )
     p.add_argument("--out", required=True, type=Path, help="output directory")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same files")
-    p.add_argument("--frames", type=int, default=64, help="frames per clip (T), 30 fps; the action fills them")
-    p.add_argument("--bodies", type=int, default=1, help="body slots (M); slots beyond the first stay zero")
+    p.add_argument("--frames", type=cli.positive_int, default=64, help="frames per clip (T), 30 fps; the action fills them")
+    p.add_argument("--bodies", type=cli.positive_int, default=1, help="body slots (M); slots beyond the first stay zero")
     p.add_argument("--subjects", default="1-40", help="performer numbers, e.g. 1-40 or 1,2,4-9")
-    p.add_argument("--replications", type=int, default=2, help="performances per subject and class (R001, R002, ...)")
+    p.add_argument("--replications", type=cli.positive_int, default=2, help="performances per subject and class (R001, R002, ...)")
     p.add_argument("--cameras", default="1,2,3", help="sensors: 1 = front (yaw 0), 2 = yaw +45, 3 = yaw -45")
     p.add_argument(
         "--all-views",
@@ -48,41 +46,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="classes to generate: all (30), gross (the 14 gross-motion ones), fine (the 16 fine-grained "
         "hand-to-head/torso ones) or a comma list of A-numbers, e.g. 1,3,28; labels are 0..k-1 in the order above",
     )
-    p.add_argument("--jitter", type=float, default=0.008, help="Kinect-like joint noise, metres (hands/feet 1.8x)")
+    p.add_argument("--jitter", type=_non_negative, default=0.008, help="Kinect-like joint noise, metres (hands/feet 1.8x)")
     p.add_argument("--posture-cues", action=argparse.BooleanOptionalAction, default=True,
                    help="class-typical lean, weight shift and knee bend of a few cm (ciasa.data.synth.posture)")
     p.add_argument("--plot", action="store_true", help="also draw OUT/synth_classes.png (skeleton strips per class)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    cli.add_logging_flags(p)
+    cli.add_progress_flag(p)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         cameras = tuple(int(c) for c in args.cameras.split(",") if c.strip())
-        config = SynthConfig(
-            seed=args.seed,
-            frames=args.frames,
-            bodies=args.bodies,
-            subjects=parse_subjects(args.subjects),
-            replications=args.replications,
-            cameras=cameras,
-            all_views=args.all_views,
-            jitter_m=args.jitter,
-            posture_cues=args.posture_cues,
-            actions=args.actions,
-        )
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    meta = write_dataset(args.out, config, progress=not args.quiet)
+    except ValueError:
+        raise cli.BadInput(f"--cameras: expected a comma list of sensor numbers, got {args.cameras!r}") from None
+    config = SynthConfig(
+        seed=args.seed,
+        frames=args.frames,
+        bodies=args.bodies,
+        subjects=parse_subjects(args.subjects),
+        replications=args.replications,
+        cameras=cameras,
+        all_views=args.all_views,
+        jitter_m=args.jitter,
+        posture_cues=args.posture_cues,
+        actions=args.actions,
+    )
+    meta = write_dataset(args.out, config, progress=cli.show_progress(args))
     for benchmark, sizes in meta["sizes"].items():
         log.info("%s: train %d, val %d samples", benchmark, sizes["train"], sizes["val"])
     if args.plot:
         path = plot_dataset(args.out / "synth_classes.png", config)
         log.info("figure: %s", path)
-    return 0
+    return cli.EXIT_OK
+
+
+main = cli.main_of(build_parser, run)
 
 
 def plot_dataset(path: Path, config: SynthConfig) -> Path:

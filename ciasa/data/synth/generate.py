@@ -162,15 +162,18 @@ def write_dataset(out: str | Path, config: SynthConfig, progress: bool = True) -
     actions = config.action_list
     names = class_names(actions)
     sizes: dict[str, dict[str, int]] = {}
+    parts = {(b, split): [s for s in samples if split_of(s, b) == split]
+             for b in ("xsub", "xview") for split in ("train", "val")}
+    for (benchmark, split), part in parts.items():  # every split checked before any is written
+        if not part:
+            raise ValueError(
+                f"{out}/{benchmark}: the {split} split is empty with subjects {list(config.subjects)} and "
+                f"cameras {list(config.cameras)}; include training and test subjects/cameras"
+            )
     for benchmark in ("xsub", "xview"):
         sizes[benchmark] = {}
         for split in ("train", "val"):
-            part = [s for s in samples if split_of(s, benchmark) == split]
-            if not part:
-                raise ValueError(
-                    f"{out}/{benchmark}: the {split} split is empty with subjects {list(config.subjects)} and "
-                    f"cameras {list(config.cameras)}; include training and test subjects/cameras"
-                )
+            part = parts[benchmark, split]
             save_split(
                 out / benchmark,
                 split,
