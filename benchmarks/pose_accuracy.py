@@ -192,7 +192,7 @@ def extract_cached(mp4: Path, out: Path) -> dict:
     cpu0 = time.process_time()
     # MediaPipe's landmarks are what is cached; the refiner (a (T, 198) x (198, 75) product)
     # is left out here so that the landmarks can be cached before a refiner is fitted.
-    raw = ExtractOptions(refiner=None, max_turn_deg=None, max_jump=None)  # raw detections: variants re-apply these
+    raw = ExtractOptions(refiner=None, facing="off", max_jump=None)  # raw detections: variants re-apply these
     extraction = extract(mp4, mp4.with_name(mp4.stem + ".camera.json"), raw, progress=False)
     cpu = time.process_time() - cpu0
     extraction.summary["cpu_seconds"] = round(cpu, 3)

@@ -111,13 +111,18 @@ def prepare_clips(entries: list[dict], work: Path, render_args: str, render_root
     return records
 
 
-def _group(rows: list[tuple[dict, dict]], key) -> dict:
+def _group(rows: list[tuple[dict, dict]], key, per_joint: bool = True) -> dict:
+    """Frame-weighted aggregates per group; without ``per_joint`` the per-joint/per-axis
+    lists are left out (they are kept for the views and the subject split)."""
     import pose_accuracy as pa
 
     groups: dict[str, list[dict]] = {}
     for r, m in rows:
         groups.setdefault(key(r), []).append(m)
-    return {k: pa.aggregate(v) for k, v in sorted(groups.items())}
+    out = {k: pa.aggregate(v) for k, v in sorted(groups.items())}
+    if not per_joint:
+        out = {k: {m: x for m, x in a.items() if not isinstance(x, list)} for k, a in out.items()}
+    return out
 
 
 def evaluate(records: list[dict], variants: dict[str, ExtractOptions] | None = None) -> dict:
@@ -139,9 +144,9 @@ def evaluate(records: list[dict], variants: dict[str, ExtractOptions] | None = N
             "held_out": pa.aggregate(held) if held else None,
             "dev": pa.aggregate(dev) if dev else None,
             "all": pa.aggregate([m for _, m in rows]),
-            "per_view": _group(rows, lambda r: f"yaw{int(r['entry'].get('yaw_deg', 0)):+d}"),
-            "per_label": _group(rows, lambda r: str(r["entry"].get("label", r["name"]))),
-            "per_subject": _group(rows, lambda r: f"subject {r['entry'].get('subject')}"),
+            "per_view": _group(rows, lambda r: f"yaw{int(r['entry'].get('yaw_deg', 0)):+d}", per_joint=vname == "default"),
+            "per_label": _group(rows, lambda r: str(r["entry"].get("label", r["name"])), per_joint=False),
+            "per_subject": _group(rows, lambda r: f"subject {r['entry'].get('subject')}", per_joint=False),
             "per_clip": {r["name"]: {k: (round(v, 2) if isinstance(v, float) else v) for k, v in m.items()
                                      if not isinstance(v, list)} for r, m in rows},  # fmt: skip
         }

@@ -67,6 +67,9 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                    help="MediaPipe's tracking threshold (below it the detector runs again)")
     g.add_argument("--smooth", action=argparse.BooleanOptionalAction, default=d.smooth,
                    help="MediaPipe's temporal landmark filter")
+    g.add_argument("--redetect", action=argparse.BooleanOptionalAction, default=d.redetect,
+                   help="try a frame the tracker misses again on an enlarged crop around the person's last "
+                        "position (finds people too small for MediaPipe's whole-frame detector)")
     g.add_argument("--rays", action=argparse.BooleanOptionalAction, default=d.rays,
                    help="take x and y from the 2-D landmarks' rays (depth from the 3-D pose either way); "
                         "--no-rays keeps MediaPipe's 3-D x and y")
@@ -110,6 +113,7 @@ def options_from(args: argparse.Namespace) -> ExtractOptions:
         min_detection_confidence=args.min_detection_confidence,
         min_tracking_confidence=args.min_tracking_confidence,
         smooth=args.smooth,
+        redetect=args.redetect,
         rays=args.rays,
         facing=args.facing,
         max_turn_deg=_none_or_float(args.max_turn_deg, "--max-turn-deg"),

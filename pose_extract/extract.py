@@ -81,6 +81,7 @@ class ExtractOptions:
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     smooth: bool = True  # MediaPipe's own temporal landmark filter
+    redetect: bool = True  # a missed frame is tried again on an enlarged crop (pose_extract.detect)
     # facing prior (pose_extract.facing): 'continuity' (default), 'turn' (mirror every frame
     # read as turned more than max_turn_deg) or 'off'
     facing: str = "continuity"
@@ -335,6 +336,7 @@ def run_detector(video: Path, inputs: Inputs, options: ExtractOptions, progress:
             min_tracking_confidence=options.min_tracking_confidence,
             smooth=options.smooth,
             progress=bar.update,
+            redetect=options.redetect,
         )
     finally:
         bar.close()
@@ -365,6 +367,7 @@ def summarise(video: Path, inputs: Inputs, det: Detections, p: dict[str, np.ndar
         "frames": frames,
         "detected": detected,
         "detection_rate": round(rate, 4),
+        "redetected_frames": int(det.redetected.sum()),
         "filled_frames": int(filled.sum()),
         "filled": np.flatnonzero(filled).tolist(),
         "missing_frames": int(missing.sum()),
@@ -409,6 +412,7 @@ def write_outputs(extraction: Extraction, out: str | Path) -> dict[str, Path]:
             visibility=extraction.visibility.astype(np.float32),
             presence=extraction.presence.astype(np.float32),
             detected=det.detected,
+            redetected=det.redetected,
             mirrored=extraction.mirrored,
             rejected=extraction.rejected,
             filled=extraction.filled,

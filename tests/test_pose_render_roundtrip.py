@@ -133,3 +133,55 @@ def test_missed_frames_are_filled_or_flagged(rendered, tmp_path):
     assert summary["missing_frames"] == 12 and summary["filled"] == [15, 16]
     skeleton = np.load(out)
     assert np.all(skeleton[:, :12] == 0) and np.all(skeleton[:, 12:] != 0)
+
+
+def test_a_small_far_person_is_found_by_redetection_on_crops(rendered, tmp_path):
+    """The rendered person shrunk to ~40 % (what 2.5 times the distance does): MediaPipe's
+    whole-frame tracker finds nobody; re-detection on enlarged crops finds them, and the
+    pose it reads is the same pose."""
+    import cv2
+
+    from pose_extract.extract import ExtractOptions, NoPersonError, extract
+
+    video, clip = rendered
+    cap = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        h, w = frame.shape[:2]
+        small = cv2.resize(frame, (int(w * 0.4), int(h * 0.4)), interpolation=cv2.INTER_AREA)
+        canvas = np.full_like(frame, frame[5, 5])  # the backdrop's colour
+        y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
+        canvas[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+        frames.append(canvas)
+    cap.release()
+    far = tmp_path / "far.mp4"
+    writer = cv2.VideoWriter(str(far), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    camera = video.with_name(video.stem + ".camera.json")
+    try:
+        plain = int(extract(far, camera, ExtractOptions(redetect=False), progress=False).detections.detected.sum())
+    except NoPersonError:
+        plain = 0
+    found = extract(far, camera, ExtractOptions(), progress=False)
+    det = found.detections
+    assert plain <= FRAMES // 4, f"the tracker alone found {plain} of {FRAMES} frames: the person is not small enough"
+    assert det.detected.sum() >= 0.9 * FRAMES and det.redetected.sum() >= det.detected.sum() - plain
+    assert found.summary["redetected_frames"] == int(det.redetected.sum())
+    # the crop's landmarks are mapped back into the frame: they lie on the shrunk person
+    # (shoulder and hip midpoints, which do not depend on the left/right reading)
+    from ciasa.camera import Camera
+
+    truth = Camera.load(camera).project(np.transpose(clip[:, :, :, 0], (1, 2, 0)))  # (T, 25, 2) pixels
+    truth_small = np.stack([x0 + 0.4 * truth[..., 0], y0 + 0.4 * truth[..., 1]], axis=-1)
+    ntu = [[NTU_RGBD.index("left_shoulder"), NTU_RGBD.index("right_shoulder")],
+           [NTU_RGBD.index("left_hip"), NTU_RGBD.index("right_hip")]]  # fmt: skip
+    blaze = [[11, 12], [23, 24]]  # BlazePose shoulders, hips
+    for n, b in zip(ntu, blaze):
+        got = det.image[det.detected][:, b].mean(axis=1)
+        want = truth_small[det.detected][:, n].mean(axis=1)
+        assert np.linalg.norm(got - want, axis=-1).mean() < 4.0, "crop landmarks are off the person"

@@ -69,10 +69,10 @@ def test_prepare_refills_a_rejected_frame_from_its_neighbours():
     world = np.zeros((T, 33, 3))
     world[:, :, :2] = (track - track[:, [I["left_hip"], I["right_hip"]]].mean(1, keepdims=True)) / 200.0
     det = Detections(track, np.zeros((T, 33)), world, np.ones((T, 33)), np.ones((T, 33)), np.ones(T, bool), 0.0)
-    p = prepare(det, ExtractOptions(max_turn_deg=None))
+    p = prepare(det, ExtractOptions(facing="off"))
     assert np.flatnonzero(p["rejected"]).tolist() == [9] and np.flatnonzero(p["filled"]).tolist() == [9]
     assert p["valid"].all()
     np.testing.assert_allclose(p["image"][9], (truth[8] + truth[10]) / 2)  # interpolated, labels right again
-    off = prepare(det, ExtractOptions(max_turn_deg=None, max_jump=None))
+    off = prepare(det, ExtractOptions(facing="off", max_jump=None))
     assert not off["rejected"].any() and not off["filled"].any()
     np.testing.assert_allclose(off["image"][9], track[9])
