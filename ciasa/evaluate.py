@@ -237,14 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Evaluate a skeleton action classifier on an ST-GCN-layout split "
         "(top-1/top-5, per-class accuracy, confusion matrix). An empty split gives n = 0 and null accuracies.",
     )
-    io = p.add_argument_group("input and output")
-    cli.add_checkpoint_flag(io)
-    io.add_argument("--data", required=True, help="ST-GCN layout directory ({split}_data.npy, {split}_label.pkl)")
-    io.add_argument("--split", default="val", help="split name")
-    io.add_argument("--out", required=True, help="output directory for metrics.json, predictions.csv, confusion.*")
-    io.add_argument("--allow-class-mismatch", action="store_true",
-                    help="accept a checkpoint whose class names differ from the data's classes.json "
-                    "(default: that is an error)")
+    from ciasa.data.model_fit import add_model_data_flags
+
+    add_model_data_flags(p.add_argument_group("input and output"),
+                         "output directory for metrics.json, predictions.csv, confusion.*")
     run = p.add_argument_group("running")
     cli.add_device_flag(run)
     cli.add_threads_flag(run)

@@ -165,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _skeleton(path: str | None, what: str) -> np.ndarray | None:
+def load_skeleton(path: str | None, what: str) -> np.ndarray | None:
+    """A ``(3, T, V, M)`` skeleton file, or None without a path; the error names the file and flag."""
     if not path:
         return None
     array = np.load(path)
@@ -178,9 +179,9 @@ def run(args: argparse.Namespace) -> int:
     camera = Camera.load(args.camera)
     recovered = None
     if args.recovered and not (args.pose_info and is_failed(args.pose_info)):
-        recovered = _skeleton(args.recovered, "--recovered")
-    source = _skeleton(args.source, "--source")
-    reference = _skeleton(args.reference, "--reference")
+        recovered = load_skeleton(args.recovered, "--recovered")
+    source = load_skeleton(args.source, "--source")
+    reference = load_skeleton(args.reference, "--reference")
     n = render_overlay(args.video, camera, args.out, recovered, source, args.color, args.label, reference)
     log.info("%s: %d frames -> %s", args.video, n, args.out)
     return cli.EXIT_OK

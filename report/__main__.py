@@ -17,26 +17,6 @@ def _pair(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {value}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = cli.parser(
         "python -m report",
@@ -54,9 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--out", help="output directory (default: ROOT/report{tag})")
     io.add_argument("--model-eval", help="metrics.json of the attacked model on the whole split")
     st = p.add_argument_group("statistics and page")
-    st.add_argument("--bootstrap", type=_count, default=2000, help="bootstrap resamples (0 = no intervals)")
+    st.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (0 = no intervals)")
     st.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    st.add_argument("--min-clean-accuracy", type=_fraction, default=0.75,
+    st.add_argument("--min-clean-accuracy", type=float, default=0.75,
                     help="warn prominently when clean-render accuracy is below this")
     st.add_argument("--title", default=ReportOptions.title, help="page title")
     st.add_argument("--info", type=_pair, action="append", default=[], metavar="KEY=VALUE",
@@ -67,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bootstrap < 0:
+        raise cli.BadInput(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    if not 0 <= args.min_clean_accuracy <= 1:
+        raise cli.BadInput(f"--min-clean-accuracy must lie in [0, 1], got {args.min_clean_accuracy}")
     opts = ReportOptions(
         root=args.root, clips_file=args.clips, data_dir=args.data, split=args.split, tag=args.tag,
         models=list(args.models), out_dir=args.out, n_boot=args.bootstrap, seed=args.seed,

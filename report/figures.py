@@ -133,18 +133,13 @@ def build_parser():
     return p
 
 
-def _source(path: str, flag: str) -> np.ndarray:
-    array = np.load(path)
-    if array.ndim != 4 or array.shape[0] != 3:
-        raise ValueError(f"{path}: {flag} must be a (3, T, V, M) skeleton, got shape {array.shape}")
-    return array
-
-
 def run(args) -> int:
+    from pipeline.overlay import load_skeleton
+
     strip_figure(
         args.out,
-        _source(args.source_clean, "--source-clean"),
-        _source(args.source_perturbed, "--source-perturbed"),
+        load_skeleton(args.source_clean, "--source-clean"),
+        load_skeleton(args.source_perturbed, "--source-perturbed"),
         _recovered(args.recovered_clean, args.pose_info_clean),
         _recovered(args.recovered_perturbed, args.pose_info_perturbed),
         title=args.title,

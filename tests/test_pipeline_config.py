@@ -152,7 +152,7 @@ def test_dag_for_user_data_and_checkpoint(repo_root, tmp_path):
                           cwd=repo_root, capture_output=True, text=True, timeout=120)  # fmt: skip
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
-    assert "attack_clip" in out and "render_video" in out
+    assert "attack_shard" in out and "render_video" in out
     assert "make_synth_data" not in out and "train_model" not in out
     # a clip name that is not in the user's data fails at start-up
     override.write_text(override.read_text().replace(names[2], "S001C001P009R001A001"))

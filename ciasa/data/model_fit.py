@@ -124,6 +124,20 @@ def load_split_for_model(
     return data
 
 
+def add_model_data_flags(group: Any, out_help: str, split_help: str = "split name") -> None:
+    """``--checkpoint --data --split --out --allow-class-mismatch``: what every CLI that runs a
+    checkpoint on a split asks for, with the same names and help."""
+    from ciasa import cli
+
+    cli.add_checkpoint_flag(group)
+    group.add_argument("--data", required=True, help="ST-GCN layout directory ({split}_data.npy, {split}_label.pkl)")
+    group.add_argument("--split", default="val", help=split_help)
+    group.add_argument("--out", required=True, help=out_help)
+    group.add_argument("--allow-class-mismatch", action="store_true",
+                       help="accept a checkpoint whose class names differ from the data's classes.json "
+                       "(otherwise an error)")
+
+
 def take(data: np.ndarray, index: Sequence[int] | np.ndarray) -> np.ndarray:
     """Rows ``index`` of a (memory-mapped) array as float32, in the order asked for.
 

@@ -147,13 +147,10 @@ def run_strips(args: argparse.Namespace) -> dict[str, Any]:
 def add_strip_arguments(p: argparse.ArgumentParser) -> None:
     from ciasa.attack import parse_eps
 
-    io = p.add_argument_group("model, data and output")
-    cli.add_checkpoint_flag(io)
-    io.add_argument("--data", required=True, help="ST-GCN layout directory")
-    io.add_argument("--split", default="val", help="split the clips come from")
-    io.add_argument("--out", required=True, help="output directory (strip_NAME.png, strips.json)")
-    io.add_argument("--allow-class-mismatch", action="store_true",
-                    help="accept a checkpoint whose class names differ from the data's classes.json")
+    from ciasa.data.model_fit import add_model_data_flags
+
+    add_model_data_flags(p.add_argument_group("model, data and output"),
+                         "output directory (strip_NAME.png, strips.json)", "split the clips come from")
     sel = p.add_argument_group("clips")
     cli.add_names_flag(sel, help="sample names to draw (default: the first --count)")
     sel.add_argument("--count", type=cli.positive_int, default=3, help="clips to draw when --names is not given")

@@ -291,13 +291,10 @@ def run_experiment(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
+    from ciasa.data.model_fit import add_model_data_flags
+
     io = p.add_argument_group("model, data and output")
-    cli.add_checkpoint_flag(io)
-    io.add_argument("--data", required=True, help="ST-GCN layout directory")
-    io.add_argument("--split", default="val", help="split to attack")
-    io.add_argument("--out", required=True, help="output directory")
-    io.add_argument("--allow-class-mismatch", action="store_true",
-                    help="accept a checkpoint whose class names differ from the data's classes.json")
+    add_model_data_flags(io, "output directory (NAME.csv, .md, .png, .json)", "split to attack")
     io.add_argument("--real-data", default=None, help="clean data for the discriminator (default: --data)")
     io.add_argument("--real-split", default="train", help="split of --real-data the discriminator sees")
     sel = p.add_argument_group("samples")

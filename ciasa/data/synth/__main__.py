@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="classes to generate: all (30), gross (the 14 gross-motion ones), fine (the 16 fine-grained "
         "hand-to-head/torso ones) or a comma list of A-numbers, e.g. 1,3,28; labels are 0..k-1 in the order above",
     )
-    p.add_argument("--jitter", type=_non_negative, default=0.008, help="Kinect-like joint noise, metres (hands/feet 1.8x)")
+    p.add_argument("--jitter", type=float, default=0.008, help="Kinect-like joint noise, metres (hands/feet 1.8x)")
     p.add_argument("--posture-cues", action=argparse.BooleanOptionalAction, default=True,
                    help="class-typical lean, weight shift and knee bend of a few cm (ciasa.data.synth.posture)")
     p.add_argument("--plot", action="store_true", help="also draw OUT/synth_classes.png (skeleton strips per class)")
@@ -55,17 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
+    if not args.jitter >= 0:
+        raise cli.BadInput(f"--jitter must be >= 0 metres, got {args.jitter}")
     try:
         cameras = tuple(int(c) for c in args.cameras.split(",") if c.strip())
     except ValueError:
