@@ -2,8 +2,11 @@
 ``python -m render batch --data DIR --split val --names a,b --out-dir D`` (many clips, one
 Blender session). ``python -m render --help`` / ``python -m render batch --help``.
 
-Exit status: 0 done, 1 a batch with failed clips (the others are rendered), 2 bad input
-(file, shape, values, options), 3 Blender, ffmpeg or the file system failed."""
+Follows the project's CLI convention (:mod:`ciasa.cli`): exit 0 done, 1 the work failed
+(Blender or ffmpeg failed, a full disk, a batch with failed clips), 2 bad input (file,
+shape, values, options, an asset that cannot be read, a GPU asked for where there is
+none; nothing is written), 130 interrupted (Ctrl-C or SIGTERM; temporary frames removed).
+"""
 
 from __future__ import annotations
 
@@ -12,42 +15,67 @@ import logging
 import sys
 from pathlib import Path
 
+from ciasa import cli
+
 log = logging.getLogger("render")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--body", default="default", help="default (procedural mannequin) or makehuman (CC0 MakeHuman mesh)")
-    p.add_argument("--engine", default="workbench", help="workbench (default, fast), cycles (CPU, or GPU when present), eevee")
-    p.add_argument("--resolution", default="480x360", help="WxH, even numbers (default 480x360)")
-    p.add_argument("--fps", type=float, default=30.0, help="frame rate of the sequence and the video (NTU: 30)")
-    p.add_argument("--hfov", type=float, default=70.0, help="horizontal field of view in degrees (Kinect v2 depth: ~70)")
-    p.add_argument("--adapt-fov", action="store_true",
-                   help="widen the field of view when the motion would leave the image (default: warn only)")
-    p.add_argument("--cycles-samples", type=int, default=16)
-    p.add_argument("--no-denoise", action="store_true", help="cycles: turn denoising off")
-    p.add_argument("--cycles-device", default="auto", choices=("auto", "cpu", "gpu"))
-    p.add_argument("--workbench-aa", default="FXAA", help="Workbench anti-aliasing: OFF, FXAA (default), 5, 8, 11, 16, 32 samples")
-    p.add_argument("--crf", type=int, default=18, help="H.264 quality (lower = better, 18 ~ visually lossless)")
-    p.add_argument("-v", "--verbose", action="store_true")
+def _add_render_flags(p: argparse.ArgumentParser) -> None:
+    from render.blender import DEVICES
+    from render.quality import CAMERAS, QUALITIES
+
+    g = p.add_argument_group("look")
+    g.add_argument("--quality", default="draft", choices=tuple(QUALITIES),
+                   help="; ".join(f"{q.name}: {q.summary}" for q in QUALITIES.values()))
+    g.add_argument("--camera", default="default", choices=tuple(CAMERAS),
+                   help="; ".join(f"{c.name}: {c.summary}" for c in CAMERAS.values()))
+    g.add_argument("--body", choices=("default", "makehuman"),
+                   help="override the preset's body: default (procedural mannequin) or makehuman (CC0 MakeHuman mesh)")
+    g.add_argument("--engine", choices=("workbench", "cycles", "eevee"),
+                   help="override the preset's engine: workbench (rasteriser), cycles (path tracer), eevee (slow "
+                        "without a GPU)")
+    g.add_argument("--resolution", type=cli.parse_wh,
+                   help="WxH, even numbers (default: the camera's, 480x360 for the default camera)")
+    g.add_argument("--fps", type=float, default=30.0, help="frame rate of the sequence and the video (NTU: 30)")
+    g.add_argument("--hfov", type=float, help="horizontal field of view in degrees (default camera: 70, as Kinect "
+                                              "v2's depth sensor)")
+    g.add_argument("--adapt-fov", action="store_true",
+                   help="widen the field of view when the motion would leave the image (otherwise: warn only)")
+    g.add_argument("--textures", type=Path, help="folder of detail maps (NAME.png) replacing render/assets/textures "
+                                                 "in the standard and photo presets")
+    e = p.add_argument_group("engine")
+    e.add_argument("--cycles-samples", type=cli.positive_int, help="Cycles samples per pixel (default: the preset's; "
+                                                                   "draft 16, photo 32)")
+    e.add_argument("--no-denoise", action="store_true", help="Cycles: turn denoising off")
+    e.add_argument("--device", default="auto", choices=DEVICES,
+                   help="where Cycles renders: auto (a GPU when Blender finds one, else CPU), cpu, gpu (any GPU), "
+                        "or a GPU backend; asking for a GPU that is not there is an error")
+    e.add_argument("--cycles-device", dest="device", choices=DEVICES, help="old name of --device")
+    e.add_argument("--workbench-aa", help="Workbench anti-aliasing: OFF, FXAA (the presets' choice), 5, 8, 11, 16, "
+                                          "32 samples")
+    e.add_argument("--threads", type=cli.positive_int,
+                   help="CPU threads Blender renders with (Cycles and Mesa's software GL; default: all cores)")
+    e.add_argument("--crf", type=int, default=18, help="H.264 quality (lower = better, 18 ~ visually lossless)")
+    cli.add_logging_flags(p)
+    cli.add_progress_flag(p)
 
 
 def _options(args: argparse.Namespace):
-    from render.clip import RenderOptions, parse_resolution
+    from render.clip import RenderOptions
 
-    w, h = parse_resolution(args.resolution)
-    return RenderOptions(body=args.body, engine=args.engine, width=w, height=h, hfov=args.hfov, fps=args.fps,
-                         adapt_fov=args.adapt_fov, cycles_samples=args.cycles_samples,
-                         cycles_denoise=not args.no_denoise, cycles_device=args.cycles_device, crf=args.crf,
-                         workbench_aa=args.workbench_aa)
+    w, h = args.resolution if args.resolution else (None, None)
+    return RenderOptions(quality=args.quality, camera=args.camera, body=args.body, engine=args.engine, width=w,
+                         height=h, hfov=args.hfov, fps=args.fps, adapt_fov=args.adapt_fov,
+                         cycles_samples=args.cycles_samples, cycles_denoise=not args.no_denoise, device=args.device,
+                         crf=args.crf, workbench_aa=args.workbench_aa, threads=args.threads, textures=args.textures)
 
 
 def single_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m render",
-        description="Render an NTU-25 skeleton clip (3, T, 25, M), Kinect camera space, to an RGB video of "
-                    "rigged humans seen from the sensor. Writes CLIP.mp4, CLIP.camera.json (the camera, for "
-                    "pose lifting) and CLIP.render.json (frames, trimmed padding, warnings, timings). "
-                    "Batch form: python -m render batch --help",
+    p = cli.parser(
+        "python -m render",
+        "Render an NTU-25 skeleton clip (3, T, 25, M), Kinect camera space, to an RGB video of rigged humans "
+        "seen from the sensor. Writes CLIP.mp4, CLIP.camera.json (the camera, for pose lifting) and "
+        "CLIP.render.json (frames, trimmed padding, warnings, timings). Batch form: python -m render batch --help",
     )
     p.add_argument("--skeleton", required=True, type=Path, help="CLIP.npy of shape (3, T, 25, M)")
     p.add_argument("--out", required=True, type=Path, help="output video CLIP.mp4")
@@ -57,74 +85,78 @@ def single_parser() -> argparse.ArgumentParser:
                                       "render of a clip the same one (default: the output file's stem)")
     p.add_argument("--frames-dir", type=Path, help="keep the rendered PNG frames here")
     p.add_argument("--reference", type=Path,
-                   help="the clean version of this (perturbed) clip: floor, back wall and body girth come from it, "
+                   help="the clean version of this (perturbed) clip: floor, walls and body girth come from it, "
                         "so clean and perturbed videos differ only where the skeletons do (pass the same file when "
                         "rendering the clean clip itself for identical results)")
-    _common(p)
+    _add_render_flags(p)
     return p
 
 
 def batch_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m render batch",
-        description="Render many clips of ST-GCN layout data (DIR/{split}_data.npy + {split}_label.pkl) in one "
-                    "Blender session: OUT_DIR/NAME.mp4 (+ .camera.json, .render.json). The scene id of each "
-                    "clip is its sample name, so clean and perturbed data render with identical scenes; with "
-                    "several conditions the first one (clean) also fixes floor, wall and body girth for the others. "
-                    "Finished clips (with their render.json) are skipped, so an interrupted batch resumes.",
+    p = cli.parser(
+        "python -m render batch",
+        "Render many clips of ST-GCN layout data (DIR/{split}_data.npy + {split}_label.pkl) in one Blender "
+        "session: OUT_DIR/NAME.mp4 (+ .camera.json, .render.json). The scene id of each clip is its sample name, "
+        "so clean and perturbed data render with identical scenes; with several conditions the first one (clean) "
+        "also fixes floor, walls and body girth for the others. Finished clips (with their render.json) are "
+        "skipped, so an interrupted batch resumes. Exits 1 when any clip failed (the others are rendered).",
     )
     p.add_argument("--data", required=True, action="append",
                    help="ST-GCN layout directory; repeat as LABEL=DIR for several conditions (e.g. "
                         "clean=data/xview adv=attack/out), rendered to OUT_DIR/LABEL/NAME.mp4")
-    p.add_argument("--split", default="val")
-    names = p.add_mutually_exclusive_group()
-    names.add_argument("--names", help="comma-separated sample names (default: all)")
-    names.add_argument("--names-file", type=Path, help="file with one sample name per line")
-    p.add_argument("--limit", type=int, help="render at most this many clips (after --names)")
-    p.add_argument("--out-dir", required=True, type=Path)
+    p.add_argument("--split", default="val", help="which split of the data: DIR/{split}_data.npy")
+    cli.add_names_flag(p, help="sample names to render (default: all)")
+    p.add_argument("--limit", type=cli.positive_int, help="render at most this many clips (after --names)")
+    p.add_argument("--out-dir", required=True, type=Path, help="folder for the videos (and LABEL/ subfolders)")
     p.add_argument("--overwrite", action="store_true", help="re-render clips that are already done")
     p.add_argument("--frames-dir", type=Path, help="keep each clip's PNG frames in FRAMES_DIR/[LABEL/]NAME/")
-    _common(p)
+    _add_render_flags(p)
     return p
 
 
+def _run_single(args: argparse.Namespace) -> int:
+    from render.clip import render_clip
+
+    report = render_clip(args.skeleton, args.out, _options(args), seed=args.seed, scene_id=args.scene_id,
+                         frames_dir=args.frames_dir, reference=args.reference, progress=cli.show_progress(args))
+    log.info("%s: %d frames (%d padding frames trimmed), %.2f s/frame, %s", args.out, report.frames_rendered,
+             report.trimmed_padding_frames, report.seconds["per_frame_render_s"],
+             f"{len(report.warnings)} warnings" if report.warnings else "no warnings")
+    return cli.EXIT_OK
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from render.batch import render_batch
+
+    summary = render_batch(args.data, args.split, args.out_dir, _options(args), names=args.names, limit=args.limit,
+                           overwrite=args.overwrite, frames_dir=args.frames_dir, progress=cli.show_progress(args))
+    log.info("batch: %d rendered, %d skipped, %d failed", summary["rendered"], summary["skipped"],
+             len(summary["failed"]))
+    return cli.EXIT_FAILED if summary["failed"] else cli.EXIT_OK
+
+
+def _work(run):
+    """Blender's and ffmpeg's failures are the work failing (exit 1), not bad input."""
+
+    def work(args: argparse.Namespace) -> int:
+        from render.blender import BlenderError
+        from ciasa.video import EncodeError
+        from render.interrupt import handle_interrupts
+
+        with handle_interrupts():
+            try:
+                return run(args)
+            except (BlenderError, EncodeError) as err:
+                raise cli.WorkFailed(str(err)) from None
+
+    return work
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    batch = bool(argv) and argv[0] == "batch"
-    parser = batch_parser() if batch else single_parser()
-    args = parser.parse_args(argv[1:] if batch else argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from render.blender import BlenderError
-    from render.clip import RenderInputError
-    from ciasa.video import EncodeError
-
-    try:
-        options = _options(args)
-        if batch:
-            from render.batch import render_batch
-
-            summary = render_batch(args.data, args.split, args.out_dir, options,
-                                   names=args.names.split(",") if args.names else None,
-                                   names_file=args.names_file, limit=args.limit, overwrite=args.overwrite,
-                                   frames_dir=args.frames_dir)
-            log.info("batch: %d rendered, %d skipped, %d failed", summary["rendered"], summary["skipped"],
-                     len(summary["failed"]))
-            return 1 if summary["failed"] else 0
-        from render.clip import render_clip
-
-        report = render_clip(args.skeleton, args.out, options, seed=args.seed, scene_id=args.scene_id,
-                             frames_dir=args.frames_dir, reference=args.reference)
-        log.info("%s: %d frames (%d padding frames trimmed), %.2f s/frame, %s", args.out, report.frames_rendered,
-                 report.trimmed_padding_frames, report.seconds["per_frame_render_s"],
-                 f"{len(report.warnings)} warnings" if report.warnings else "no warnings")
-        return 0
-    except (RenderInputError, ValueError, FileNotFoundError, KeyError) as err:
-        log.error("%s", err)
-        return 2
-    except (BlenderError, EncodeError, OSError) as err:
-        log.error("%s", err)
-        return 3
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "batch":
+        return cli.run_main(_work(_run_batch), batch_parser().parse_args(argv[1:]))
+    return cli.run_main(_work(_run_single), single_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

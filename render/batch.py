@@ -9,6 +9,7 @@ a failing clip is logged and reported, and the others still render.
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from pathlib import Path
@@ -33,11 +34,11 @@ def parse_conditions(data: list[str] | str) -> list[tuple[str | None, Path]]:
 
 
 def read_names(names: list[str] | None, names_file: str | Path | None) -> list[str] | None:
+    """Names given directly, else read from a file (one per line, '#' comments), else all (None)."""
     if names_file is not None:
-        path = Path(names_file)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: names file not found")
-        return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        from ciasa.cli import read_name_list
+
+        return read_name_list(names_file)
     return [n.strip() for n in names if n.strip()] if names else None
 
 
@@ -48,7 +49,7 @@ def outputs_of(video: Path) -> tuple[Path, Path, Path]:
 def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options: RenderOptions | None = None, *,
                  names: list[str] | None = None, names_file: str | Path | None = None, limit: int | None = None,
                  overwrite: bool = False, renderer: Renderer | None = None,
-                 frames_dir: str | Path | None = None) -> dict:
+                 frames_dir: str | Path | None = None, progress: bool | None = None) -> dict:
     """Render the named samples (default: all) of every ``data`` condition to ``out_dir``."""
     from ciasa.data.stgcn import load_split
 
@@ -81,11 +82,12 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
     if not todo:
         return summary
     t0 = time.perf_counter()
-    renderer = renderer or Renderer(options)
+    renderer = renderer or Renderer(options, progress=progress)
     summary["startup_s"] = round(time.perf_counter() - t0, 4)
     from tqdm import tqdm
 
-    for ds, i, name, video, reference, label in tqdm(todo, desc="render batch", unit="clip", disable=None):
+    bar_off = None if progress is None or progress else True
+    for ds, i, name, video, reference, label in tqdm(todo, desc="render batch", unit="clip", disable=bar_off):
         t_clip = time.perf_counter()
         try:
             ref = None
@@ -99,6 +101,12 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
                 frames = Path(frames_dir) / label / name if label else Path(frames_dir) / name
             report = renderer.render(ds.data[i], video, scene_id=name, source=f"{ds.source}[{name}]", reference=ref,
                                      frames_dir=frames)
+        except OSError as err:
+            if err.errno == errno.ENOSPC:  # every later clip would fail the same way
+                raise
+            log.error("%s: %s", name, err)
+            summary["failed"].append({"name": name, "video": str(video), "error": f"{type(err).__name__}: {err}"})
+            continue
         except Exception as err:  # one bad clip must not stop a long batch; it is reported
             log.error("%s: %s", name, err)
             summary["failed"].append({"name": name, "video": str(video), "error": f"{type(err).__name__}: {err}"})

@@ -87,48 +87,85 @@ class Figure:
         return self.rest.frames
 
 
+class DeviceError(ValueError):
+    """A GPU was asked for where Blender finds none (bad input: exit 2)."""
+
+
+DEVICES = ("auto", "cpu", "gpu", "optix", "cuda", "hip", "oneapi", "metal")
+_GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """How a Blender session renders; fixed for its lifetime (a batch shares one)."""
+
+    engine: str = "workbench"
+    width: int = 480
+    height: int = 360
+    cycles_samples: int = 16
+    cycles_denoise: bool = True
+    device: str = "auto"
+    workbench_aa: str = "FXAA"
+    textured: bool = False  # image textures on bodies and room, side walls (standard, photo)
+    light_rig: bool = False  # sky + area lights instead of a sun (photo)
+    threads: int | None = None
+
+
 class BlenderSession:
-    def __init__(self, engine: str = "workbench", width: int = 480, height: int = 360,
-                 cycles_samples: int = 16, cycles_denoise: bool = True, cycles_device: str = "auto",
-                 workbench_aa: str = "FXAA"):
-        if engine not in ENGINES:
-            raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    def __init__(self, settings: SessionSettings | None = None):
+        st = self.settings = settings or SessionSettings()
+        if st.engine not in ENGINES:
+            raise ValueError(f"unknown engine {st.engine!r} (known: {', '.join(ENGINES)})")
+        if st.device not in DEVICES:
+            raise DeviceError(f"unknown device {st.device!r} (known: {', '.join(DEVICES)})")
         self.bpy = bpy = _bpy()
-        self.engine = engine
+        self.engine = st.engine
+        self.textured = st.textured
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = scene = bpy.context.scene
         r = scene.render
         try:
-            r.engine = ENGINES[engine]
+            r.engine = ENGINES[st.engine]
         except TypeError as err:
-            raise BlenderError(f"Blender has no {engine} engine here: {err}") from None
-        r.resolution_x, r.resolution_y, r.resolution_percentage = width, height, 100
+            raise BlenderError(f"Blender has no {st.engine} engine here: {err}") from None
+        r.resolution_x, r.resolution_y, r.resolution_percentage = st.width, st.height, 100
         r.pixel_aspect_x = r.pixel_aspect_y = 1.0
         r.image_settings.file_format = "PNG"
         r.image_settings.color_mode = "RGB"
         r.image_settings.color_depth = "8"
         r.use_file_extension = True
-        scene.view_settings.view_transform = "Standard"
-        scene.view_settings.look = "None"
-        if engine == "workbench":
+        if st.threads:
+            r.threads_mode = "FIXED"
+            r.threads = int(st.threads)
+        # Standard keeps the drawn colours as they are; the light rig's highlights need a
+        # film-like curve (AgX) to roll off instead of clipping.
+        scene.view_settings.view_transform = "AgX" if st.light_rig else "Standard"
+        if st.light_rig:
+            scene.view_settings.look = "AgX - Medium High Contrast"
+        else:
+            scene.view_settings.look = "None"
+        self.gpu_backend = self._gpu_backend(st.device)
+        if st.engine == "workbench":
             sh = scene.display.shading
             sh.light = "STUDIO"
-            sh.color_type = "MATERIAL"
+            sh.color_type = "TEXTURE" if st.textured else "MATERIAL"
             sh.show_shadows = True
             sh.shadow_intensity = 0.35
             sh.use_world_space_lighting = True
             sh.show_cavity = False
             try:
-                scene.display.render_aa = workbench_aa
+                scene.display.render_aa = st.workbench_aa
             except TypeError:
-                raise ValueError(f"unknown Workbench anti-aliasing {workbench_aa!r} "
+                raise ValueError(f"unknown Workbench anti-aliasing {st.workbench_aa!r} "
                                  "(known: OFF, FXAA, 5, 8, 11, 16, 32)") from None
-        elif engine == "cycles":
+        elif st.engine == "cycles":
             cy = scene.cycles
-            cy.samples = int(cycles_samples)
-            cy.use_denoising = bool(cycles_denoise)
-            cy.device = self._cycles_device(cycles_device)
-        elif engine == "eevee":
+            cy.samples = int(st.cycles_samples)
+            cy.use_denoising = bool(st.cycles_denoise)
+            cy.device = "GPU" if self.gpu_backend else "CPU"
+            if st.cycles_denoise:
+                cy.denoiser = "OPENIMAGEDENOISE"
+        elif st.engine == "eevee":
             scene.eevee.taa_render_samples = 16
         self.world = bpy.data.worlds.new("world")
         self.world.use_nodes = True
@@ -136,19 +173,42 @@ class BlenderSession:
         self.camera = self._make_camera()
         self.floor = self._make_plane("floor")
         self.wall = self._make_plane("wall")
+        self.room = None
+        if st.textured:
+            from render.room import Room
+
+            self.room = Room(self)
         self.sun = None
-        if engine != "workbench":
-            light = bpy.data.lights.new("sun", "SUN")
-            self.sun = bpy.data.objects.new("sun", light)
-            scene.collection.objects.link(self.sun)
+        self.rig = None
+        if st.engine != "workbench":
+            if st.light_rig:
+                from render.room import LightRigObjects
+
+                self.rig = LightRigObjects(self)
+            else:
+                light = bpy.data.lights.new("sun", "SUN")
+                self.sun = bpy.data.objects.new("sun", light)
+                scene.collection.objects.link(self.sun)
         self.figures: dict[tuple, Figure] = {}
+        from render.textures import ASSETS
+
+        self.textures_dir = ASSETS
+        if st.engine in ("workbench", "eevee"):
+            self._start_gpu_quietly()
 
     # ----------------------------------------------------------------- scene
-    def _cycles_device(self, want: str) -> str:
+    def _gpu_backend(self, want: str) -> str | None:
+        """The GPU backend Cycles renders on (None: the CPU). ``auto`` takes the best one
+        present; asking for a GPU (``gpu`` or a backend name) where none exists is an error."""
         if want == "cpu":
-            return "CPU"
-        prefs = self.bpy.context.preferences.addons["cycles"].preferences
-        for backend in ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI"):
+            return None
+        try:
+            prefs = self.bpy.context.preferences.addons["cycles"].preferences
+        except KeyError:
+            prefs = None
+        backends = _GPU_BACKENDS if want in ("auto", "gpu") else (want.upper(),)
+        found: dict[str, list[str]] = {}
+        for backend in backends if prefs is not None else ():
             try:
                 prefs.compute_device_type = backend
                 prefs.get_devices()
@@ -156,13 +216,36 @@ class BlenderSession:
                 continue
             gpus = [d for d in prefs.devices if d.type == backend]
             if gpus:
+                found[backend] = [d.name for d in gpus]
                 for d in prefs.devices:
                     d.use = d.type == backend
-                log.info("cycles renders on %s (%s)", backend, ", ".join(d.name for d in gpus))
-                return "GPU"
-        if want == "gpu":
-            raise BlenderError("cycles: --cycles-device gpu asked for, but Blender found no GPU")
-        return "CPU"
+                log.info("Cycles renders on %s (%s)", backend, ", ".join(found[backend]))
+                return backend
+        if want != "auto":
+            raise DeviceError(f"--device {want}: Blender finds no {'GPU' if want == 'gpu' else want.upper() + ' device'} "
+                              "on this machine (use --device auto or cpu)")
+        if prefs is not None:
+            prefs.compute_device_type = "NONE"
+        return None
+
+    def _start_gpu_quietly(self) -> None:
+        """Create Blender's GPU context now, with a tiny render, and drop the three harmless
+        EGL_BAD_MATCH lines it prints on headless machines (any other line is kept)."""
+        import tempfile
+
+        from render.stdio import filtered_stderr, quiet_stdout
+
+        r = self.scene.render
+        size = (r.resolution_x, r.resolution_y, r.filepath)
+        with tempfile.TemporaryDirectory() as d, filtered_stderr(), quiet_stdout():
+            r.resolution_x, r.resolution_y = 8, 8
+            r.filepath = str(Path(d) / "warm")
+            try:
+                self.bpy.ops.render.render(write_still=True)
+            except RuntimeError as err:
+                raise BlenderError(f"Blender cannot render here: {err}") from None
+            finally:
+                r.resolution_x, r.resolution_y, r.filepath = size
 
     def _make_camera(self):
         bpy = self.bpy
@@ -213,8 +296,11 @@ class BlenderSession:
         if roughness is not None:
             mat.roughness = roughness
 
-    def set_scene(self, params: SceneParams, floor_z: float, wall_y: float, fps: float) -> None:
-        """Colours, light, floor height (Blender z) and back wall distance (Blender y)."""
+    def set_scene(self, params: SceneParams, floor_z: float, wall_y: float, fps: float, side_x: float = 3.0,
+                  centre: tuple[float, float, float] = (0.0, 3.0, 1.0), textures: Path | None = None) -> None:
+        """Colours, light, floor height (Blender z) and back wall distance (Blender y); in the
+        textured presets also the room's textures and side walls (at x = +-``side_x``) and the
+        light rig aimed at ``centre`` (Blender world)."""
         scene = self.scene
         self.floor.scale = (30.0, 30.0, 1.0)
         self.floor.location = (0.0, 0.0, floor_z)
@@ -238,6 +324,12 @@ class BlenderSession:
             self.sun.rotation_euler = (math.radians(90.0 - params.sun_elevation_deg), 0.0,
                                        math.radians(180.0 + params.sun_azimuth_deg))
             self.sun.data.energy = params.sun_strength
+        if textures is not None:
+            self.textures_dir = textures
+        if self.room is not None and params.room is not None:
+            self.room.set(params.room, floor_z=floor_z, wall_y=wall_y, side_x=side_x, textures=self.textures_dir)
+        if self.rig is not None and params.light is not None:
+            self.rig.set(params.light, centre=centre)
         fps_int = max(1, int(round(fps)))
         scene.render.fps = fps_int
         scene.render.fps_base = fps_int / fps
@@ -286,6 +378,10 @@ class BlenderSession:
             mesh.materials.append(mats[m])
         mesh.polygons.foreach_set("material_index", body.material_index)
         mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
+        if self.textured:
+            from render.texturing import set_uvs
+
+            set_uvs(mesh, body.uvs())
         mesh.update()
         obj = bpy.data.objects.new(name, mesh)
         self.scene.collection.objects.link(obj)
@@ -325,6 +421,12 @@ class BlenderSession:
                           ("pupil", (0.03, 0.03, 0.04)), ("lips", lips)):
             if m in fig.materials:
                 self._set_colour(fig.materials[m], colour)
+        if self.textured:
+            from render.texturing import figure_textures, set_image, use_image
+
+            for m, rgb in figure_textures(appearance, self.textures_dir).items():
+                if m in fig.materials:
+                    use_image(fig.materials[m], set_image(self.bpy, f"{fig.mesh.name}_{m}", rgb))
         t = motion.heads.shape[0]
         r0 = fig.rest_frames  # (B, 3, 3), Blender's
         frames = np.arange(first_frame, first_frame + t, dtype=np.float64)
@@ -385,29 +487,52 @@ class BlenderSession:
         return heads, tails
 
     def render_frames(self, out_dir: Path, n_frames: int, progress=None) -> list[Path]:
-        """Render frames 1..n_frames to ``out_dir/000001.png``... and return their paths."""
+        """Render frames 1..n_frames to ``out_dir/000001.png``... and return their paths.
+
+        The ``render_stats`` callback does nothing itself: it is a point where Python runs,
+        so that a Ctrl-C or SIGTERM reaches :mod:`render.interrupt` during a long frame."""
+        from render.interrupt import inside_blender
+
         bpy = self.bpy
         scene = self.scene
         scene.frame_start, scene.frame_end = 1, n_frames
         scene.render.filepath = str(Path(out_dir) / "######")
-        done = []
 
         def on_post(scene_, *_):
-            done.append(scene_.frame_current)
             if progress is not None:
                 progress.update(1)
 
+        def on_stats(*_):
+            pass
+
         bpy.app.handlers.render_post.append(on_post)
+        bpy.app.handlers.render_stats.append(on_stats)
         try:
-            result = bpy.ops.render.render(animation=True, write_still=False)
+            with inside_blender():
+                result = bpy.ops.render.render(animation=True, write_still=False)
         except RuntimeError as err:
             raise BlenderError(f"Blender failed to render: {err}") from None
         finally:
             bpy.app.handlers.render_post.remove(on_post)
+            bpy.app.handlers.render_stats.remove(on_stats)
         if "FINISHED" not in result:
             raise BlenderError(f"Blender's render returned {result}")
         paths = [Path(out_dir) / f"{i:06d}.png" for i in range(1, n_frames + 1)]
         missing = [p.name for p in paths if not p.is_file()]
         if missing:
+            _raise_if_disk_full(Path(out_dir))
             raise BlenderError(f"Blender did not write {len(missing)} of {n_frames} frames (first: {missing[0]})")
         return paths
+
+
+def _raise_if_disk_full(directory: Path) -> None:
+    """Blender only logs a failed PNG write; a full disk must still be called by its name."""
+    import errno
+    import shutil
+
+    try:
+        free = shutil.disk_usage(directory).free
+    except OSError:
+        return
+    if free < 1 << 20:
+        raise OSError(errno.ENOSPC, "No space left on device", str(directory))

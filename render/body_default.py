@@ -48,7 +48,8 @@ MATERIALS = ("skin", "shirt", "trousers", "shoes", "hair", "eye_white", "pupil",
 @dataclass
 class BodyMesh:
     """A skinned template mesh: vertices (N, 3), polygons (index lists), polygon material
-    indices into ``materials``, dense weights (N, B) over :data:`BONE_NAMES`."""
+    indices into ``materials``, dense weights (N, B) over :data:`BONE_NAMES`, and texture
+    coordinates per polygon corner (L, 2) when the mesh has a UV map of its own."""
 
     rest: RestSkeleton
     vertices: np.ndarray
@@ -56,6 +57,15 @@ class BodyMesh:
     material_index: np.ndarray
     materials: tuple[str, ...]
     weights: np.ndarray
+    loop_uvs: np.ndarray | None = None
+
+    def uvs(self) -> np.ndarray:
+        """Texture coordinates per polygon corner: the mesh's own, else a projection onto the
+        figure's front and side (one texture repeat per 60 cm), enough for fabric detail."""
+        if self.loop_uvs is not None:
+            return self.loop_uvs
+        corners = self.vertices[np.concatenate([np.asarray(p) for p in self.polygons])]
+        return np.stack([(corners[:, 0] + corners[:, 1]) / 0.6, corners[:, 2] / 0.6], axis=1)
 
 
 class _Builder:

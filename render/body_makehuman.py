@@ -66,17 +66,25 @@ def assets_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def _load_obj() -> tuple[np.ndarray, list[tuple[int, ...]], dict[str, np.ndarray]]:
+def _load_obj() -> tuple[np.ndarray, list[tuple[int, ...]], dict[str, np.ndarray], np.ndarray, list[tuple[int, ...]]]:
+    """Vertices, faces, vertex groups, texture coordinates and each face's UV indices."""
     d = assets_dir()
-    verts, faces = [], []
-    for line in (d / "3dobjs/base.obj").read_text().splitlines():
-        if line.startswith("v "):
-            verts.append([float(x) for x in line.split()[1:4]])
-        elif line.startswith("f "):
-            faces.append(tuple(int(tok.split("/")[0]) - 1 for tok in line.split()[1:]))
-    groups_raw = json.loads((d / "mesh_metadata/basemesh_vertex_groups.json").read_text())
+    verts, faces, uvs, face_uvs = [], [], [], []
+    try:
+        for line in (d / "3dobjs/base.obj").read_text().splitlines():
+            if line.startswith("v "):
+                verts.append([float(x) for x in line.split()[1:4]])
+            elif line.startswith("vt "):
+                uvs.append([float(x) for x in line.split()[1:3]])
+            elif line.startswith("f "):
+                toks = [tok.split("/") for tok in line.split()[1:]]
+                faces.append(tuple(int(t[0]) - 1 for t in toks))
+                face_uvs.append(tuple(int(t[1]) - 1 if len(t) > 1 and t[1] else 0 for t in toks))
+        groups_raw = json.loads((d / "mesh_metadata/basemesh_vertex_groups.json").read_text())
+    except (ValueError, IndexError, UnicodeDecodeError) as err:
+        raise MakeHumanAssetsError(f"MakeHuman asset in {d} cannot be read: {err}") from None
     groups = {k: np.concatenate([np.arange(a, b + 1) for a, b in v]) for k, v in groups_raw.items() if v}
-    return np.asarray(verts), faces, groups
+    return np.asarray(verts), faces, groups, np.asarray(uvs if uvs else [[0.0, 0.0]]), face_uvs
 
 
 def _target(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +147,7 @@ def _ntu_joints(b: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
 def build_makehuman_body(shape: float = 0.0, gender: str = "male") -> BodyMesh:
     """MakeHuman body with clothing colours by region; ``shape`` in [-1, 1] slim..heavy."""
     d = assets_dir()
-    verts_obj, faces, groups = _load_obj()
+    verts_obj, faces, groups, uv_table, face_uvs = _load_obj()
     verts_obj = verts_obj.copy()
     # Gender: MakeHuman's three ethnic young-adult targets, equally mixed; then body weight.
     for ethnic in ("african", "asian", "caucasian"):
@@ -188,9 +196,9 @@ def build_makehuman_body(shape: float = 0.0, gender: str = "male") -> BodyMesh:
     belt_z = rest.joints[J["spine_base"]][2] + 0.06
     eye_c = {s: verts[groups[f"helper-{s}-eye"]].mean(axis=0) for s in ("l", "r")}
     mouth = verts[groups["joint-mouth"]].mean(axis=0) if "joint-mouth" in groups else None
-    polys, mats = [], []
+    polys, mats, corner_uvs = [], [], []
     dominant = np.argmax(w, axis=1)
-    for f in faces:
+    for f, fuv in zip(faces, face_uvs):
         kinds = {member[i] for i in f}
         if len(kinds) != 1 or "" in kinds:
             continue
@@ -217,6 +225,7 @@ def build_makehuman_body(shape: float = 0.0, gender: str = "male") -> BodyMesh:
                 mat = "lips"
         polys.append(tuple(f))
         mats.append(MATERIALS.index(mat))
+        corner_uvs.append(uv_table[list(fuv)])
 
     used = sorted({i for p in polys for i in p})
     remap = np.full(n, -1)
@@ -226,6 +235,7 @@ def build_makehuman_body(shape: float = 0.0, gender: str = "male") -> BodyMesh:
     polys = [tuple(int(remap[i]) for i in p) for p in polys]
     # Brows: MakeHuman's brows are a texture; two dark ridges above the eyes keep the face readable.
     extra_v, extra_p, extra_m = [vertices], list(polys), list(mats)
+    extra_uv = list(corner_uvs)
     count = len(vertices)
     brow_w = []
     for s in ("l", "r"):
@@ -234,9 +244,10 @@ def build_makehuman_body(shape: float = 0.0, gender: str = "male") -> BodyMesh:
         extra_v.append(pts)
         extra_p.extend(tuple(i + count for i in p) for p in ps)
         extra_m.extend([MATERIALS.index("hair")] * len(ps))
+        extra_uv.extend(np.full((len(p), 2), 0.5) for p in ps)
         count += len(pts)
         bw = np.zeros((len(pts), len(BONE_NAMES)))
         bw[:, BONE_INDEX["head"]] = 1.0
         brow_w.append(bw)
     return BodyMesh(rest, np.concatenate(extra_v), extra_p, np.asarray(extra_m, dtype=np.int32), MATERIALS,
-                    np.concatenate([weights] + brow_w).astype(np.float32))
+                    np.concatenate([weights] + brow_w).astype(np.float32), np.concatenate(extra_uv))

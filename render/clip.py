@@ -6,15 +6,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
 import shutil
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,33 +37,66 @@ class RenderInputError(ValueError):
 
 @dataclass
 class RenderOptions:
-    body: str = "default"
-    engine: str = "workbench"
-    width: int = 480
-    height: int = 360
-    hfov: float = 70.0
+    """What to render with. ``quality`` picks body, engine and dressing (``None`` fields take
+    the preset's value); ``camera`` picks image size and field of view (explicit ``width``,
+    ``height``, ``hfov`` override the default camera)."""
+
+    quality: str = "draft"
+    camera: str = "default"
+    body: str | None = None
+    engine: str | None = None
+    width: int | None = None
+    height: int | None = None
+    hfov: float | None = None
     fps: float = 30.0
     adapt_fov: bool = False
-    cycles_samples: int = 16
+    cycles_samples: int | None = None
     cycles_denoise: bool = True
-    cycles_device: str = "auto"
+    device: str = "auto"
     crf: int = 18
     # FXAA renders ~2x faster than 8 samples here and looks the same at 480x360.
-    workbench_aa: str = "FXAA"
+    workbench_aa: str | None = None
+    threads: int | None = None
+    textures: Path | None = None  # a folder of detail maps replacing render/assets/textures
 
     def __post_init__(self) -> None:
-        from render.blender import ENGINES
+        from render.blender import DEVICES, ENGINES
+        from render.quality import camera_size, quality
 
+        preset = quality(self.quality)
+        self.body = self.body or preset.body
+        self.engine = self.engine or preset.engine
+        self.workbench_aa = self.workbench_aa or preset.workbench_aa
+        self.cycles_samples = self.cycles_samples or preset.cycles_samples
+        self.width, self.height, self.hfov = camera_size(self.camera, self.width, self.height, self.hfov)
         if self.body not in BODIES:
             raise ValueError(f"unknown body {self.body!r} (known: {', '.join(BODIES)})")
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine {self.engine!r} (known: {', '.join(ENGINES)})")
+        if self.device not in DEVICES:
+            raise ValueError(f"unknown device {self.device!r} (known: {', '.join(DEVICES)})")
         if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
             raise ValueError(f"resolution must be even and at least 16x16 (H.264 yuv420p), got {self.width}x{self.height}")
         if not 1.0 < self.hfov < 179.0:
             raise ValueError(f"--hfov must lie in (1, 179) degrees, got {self.hfov}")
         if not (self.fps > 0 and math.isfinite(self.fps)):
             raise ValueError(f"--fps must be positive, got {self.fps}")
+        if self.cycles_samples < 1:
+            raise ValueError(f"--cycles-samples must be >= 1, got {self.cycles_samples}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {self.threads}")
+        if self.textures is not None and not Path(self.textures).is_dir():
+            raise FileNotFoundError(f"{self.textures}: texture folder not found")
+
+    def session_settings(self):
+        from render.blender import SessionSettings
+        from render.quality import quality
+
+        preset = quality(self.quality)
+        return SessionSettings(engine=self.engine, width=self.width, height=self.height,
+                               cycles_samples=self.cycles_samples, cycles_denoise=self.cycles_denoise,
+                               device=self.device, workbench_aa=self.workbench_aa, textured=preset.textured,
+                               light_rig=preset.light_rig and self.engine != "workbench", threads=self.threads)
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
@@ -164,26 +193,6 @@ def required_hfov(points: np.ndarray, width: int, height: int) -> float:
     return math.degrees(2.0 * math.atan(max(tx, ty)))
 
 
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Blender prints a few lines per rendered frame on the C-level stdout; keep stdout clean."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(fd)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    try:
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(devnull)
-
-
 @dataclass
 class ClipReport:
     """What render.json holds."""
@@ -196,6 +205,8 @@ class ClipReport:
     trimmed_padding_frames: int = 0
     hidden_frames: list[int] = field(default_factory=list)
     bodies: int = 0
+    quality: str = "draft"
+    camera: str = "default"
     body: str = "default"
     engine: str = "workbench"
     width: int = 0
@@ -227,19 +238,52 @@ def _body_factory(body: str, appearance):
         build_makehuman_body, shape=appearance.makehuman_shape, gender=appearance.gender)
 
 
+@dataclass
+class _Prepared:
+    """A checked clip and what the scene is laid out from (the reference clip's geometry
+    when one is given, so the clean and perturbed renders share floor, walls and girth)."""
+
+    clip: np.ndarray  # (3, T, 25, M), trimmed and filled
+    frames_input: int
+    trimmed: int
+    filled: int
+    bodies: list[int]
+    present: np.ndarray  # (T, M)
+    geo: np.ndarray
+    geo_present: np.ndarray
+    geo_bodies: list[int]
+    has_reference: bool
+
+    @property
+    def n_frames(self) -> int:
+        return self.clip.shape[1]
+
+
+@dataclass
+class _Posed:
+    body: int
+    figure: object
+    motion: object
+    joints: np.ndarray  # (T, 25, 3)
+
+
 class Renderer:
     """A Blender session that renders clips one after another."""
 
-    def __init__(self, options: RenderOptions | None = None):
-        from render.blender import BlenderSession
-
+    def __init__(self, options: RenderOptions | None = None, progress: bool | None = None):
         self.options = options or RenderOptions()
+        self.progress = progress  # None: tqdm decides (a terminal shows a bar)
+        if self.options.threads:
+            # Mesa's software GL (Workbench, EEVEE) reads its thread count when it loads.
+            os.environ["LP_NUM_THREADS"] = str(self.options.threads)
+        from render.blender import BlenderSession
+        from render.stdio import quiet_stdout
+
         t0 = time.perf_counter()
-        with _quiet_stdout():
-            self.session = BlenderSession(self.options.engine, self.options.width, self.options.height,
-                                          self.options.cycles_samples, self.options.cycles_denoise,
-                                          self.options.cycles_device, self.options.workbench_aa)
+        with quiet_stdout():
+            self.session = BlenderSession(self.options.session_settings())
         self.startup_s = time.perf_counter() - t0
+        self._startup_reported = False
 
     def render(self, clip: np.ndarray, out: str | Path, *, seed: int | None = None, scene_id: str | None = None,
                frames_dir: str | Path | None = None, source: str = "<array>", verify_frames: int = 3,
@@ -250,62 +294,93 @@ class Renderer:
         back wall and the figures' girth, so that the clean and the perturbed render of
         one clip differ only where the skeletons differ.
         """
-        opt = self.options
-        times: dict[str, float] = {}
         t_start = time.perf_counter()
         out = Path(out)
         if out.suffix.lower() != ".mp4":
             raise RenderInputError(f"{out}: the output must be an .mp4 file")
+        prep = self._prepare(clip, source, reference)
+        report = self._new_report(prep, out, source, seed, scene_id)
+        camera = self._frame(prep, report, source)
+        camera = self._set_stage(prep, report, camera)
+        t0 = time.perf_counter()
+        posed = self._pose_figures(prep, report)
+        self._verify_pose(posed, report, verify_frames)
+        report.seconds["retarget_s"] = time.perf_counter() - t0
+        self._render_video(out, camera, prep.n_frames, frames_dir, report)
+        report.seconds["total_s"] = time.perf_counter() - t_start
+        report.seconds["per_frame_render_s"] = report.seconds["render_s"] / prep.n_frames
+        report.seconds["per_frame_render_cpu_s"] = report.seconds["render_cpu_s"] / prep.n_frames
+        report.seconds = {k: round(v, 4) for k, v in report.seconds.items()}
+        for w in report.warnings:
+            log.warning("%s: %s", out.name, w)
+        atomic_write_json(out.with_suffix(".render.json"), asdict(report))
+        return report
+
+    # ------------------------------------------------------------- the steps
+    @staticmethod
+    def _prepare(clip: np.ndarray, source: str, reference: np.ndarray | None) -> _Prepared:
+        """Check the clip, drop NTU's padding, fill tracker dropouts; find the bodies."""
         clip = check_clip(clip, source)
         frames_input = clip.shape[1]
         clip, trimmed = trim_padding(clip)
         if clip.shape[1] == 0:
             raise RenderInputError(f"{source}: empty sequence: all {frames_input} frames are zero")
-        clip, n_filled = fill_missing_joints(clip)
+        clip, filled = fill_missing_joints(clip)
+        bodies = [m for m in range(clip.shape[3]) if np.any(clip[..., m] != 0.0)]
+        present = np.zeros((clip.shape[1], clip.shape[3]), dtype=bool)
+        for m in bodies:
+            present[:, m] = np.any(clip[..., m] != 0.0, axis=(0, 2))
+        geo, geo_present, geo_bodies = clip, present, bodies
+        if reference is not None:
+            ref, _ = trim_padding(check_clip(reference, f"{source} (reference)"))
+            ref, _ = fill_missing_joints(ref)
+            if ref.shape[3] != clip.shape[3] or ref.shape[1] == 0:
+                raise RenderInputError(f"{source}: the reference clip has shape {ref.shape}, "
+                                       f"which does not match the clip's {clip.shape}")
+            ref_present = np.any(ref != 0.0, axis=(0, 2))  # (T, M)
+            if ref_present.any():
+                geo, geo_present = ref, ref_present
+                geo_bodies = [m for m in range(ref.shape[3]) if ref_present[:, m].any()] or bodies
+        return _Prepared(clip, frames_input, trimmed, filled, bodies, present, geo, geo_present, geo_bodies,
+                         reference is not None and geo is not clip)
+
+    def _new_report(self, prep: _Prepared, out: Path, source: str, seed: int | None,
+                    scene_id: str | None) -> ClipReport:
+        opt = self.options
         if scene_id is None and seed is None:
             scene_id = out.stem
         if seed is None:
             seed = seed_from_name(scene_id)
-        n_frames = clip.shape[1]
-        bodies = [m for m in range(clip.shape[3]) if np.any(clip[..., m] != 0.0)]
-        present = np.zeros((n_frames, clip.shape[3]), dtype=bool)
-        for m in bodies:
-            present[:, m] = np.any(clip[..., m] != 0.0, axis=(0, 2))
-        report = ClipReport(source=source, video=str(out), frames_rendered=n_frames, frames_input=frames_input,
-                            trimmed_padding_frames=trimmed, bodies=len(bodies), body=opt.body, engine=opt.engine,
-                            width=opt.width, height=opt.height, fps=opt.fps, seed=int(seed), scene_id=scene_id)
-        report.hidden_frames = [int(t) for t in np.nonzero(~present.any(axis=1))[0]]
+        report = ClipReport(source=source, video=str(out), frames_rendered=prep.n_frames,
+                            frames_input=prep.frames_input, trimmed_padding_frames=prep.trimmed,
+                            bodies=len(prep.bodies), quality=opt.quality, camera=opt.camera, body=opt.body,
+                            engine=opt.engine, width=opt.width, height=opt.height, fps=opt.fps, seed=int(seed),
+                            scene_id=scene_id)
+        if not self._startup_reported:  # the session's start-up belongs to its first clip
+            report.seconds["startup_s"] = self.startup_s
+            self._startup_reported = True
+        report.hidden_frames = [int(t) for t in np.nonzero(~prep.present.any(axis=1))[0]]
         if report.hidden_frames:
             report.warnings.append(f"{len(report.hidden_frames)} frames without any tracked body: rendered empty")
-        if trimmed:
-            log.info("%s: trimmed %d trailing zero frames", source, trimmed)
-        if n_filled:
-            report.warnings.append(f"{n_filled} joint positions at (0, 0, 0) inside tracked bodies: "
+        if prep.trimmed:
+            log.info("%s: trimmed %d trailing zero frames", source, prep.trimmed)
+        if prep.filled:
+            report.warnings.append(f"{prep.filled} joint positions at (0, 0, 0) inside tracked bodies: "
                                    "taken from the nearest frame with that joint")
+        return report
 
-        geo = clip
-        if reference is not None:
-            geo, _ = trim_padding(check_clip(reference, f"{source} (reference)"))
-            geo, _ = fill_missing_joints(geo)
-            if geo.shape[3] != clip.shape[3] or geo.shape[1] == 0:
-                raise RenderInputError(f"{source}: the reference clip has shape {geo.shape}, "
-                                       f"which does not match the clip's {clip.shape}")
-        geo_present = np.any(geo != 0.0, axis=(0, 2))  # (T, M)
-        geo_bodies = [m for m in range(geo.shape[3]) if geo_present[:, m].any()] or bodies
-        if reference is None or not geo_present.any():
-            geo, geo_present, geo_bodies = clip, present, bodies
-        # Every tracked joint, plus the crown above the head, must be in front of the sensor.
-        check_pts = _framing_points(clip, present, bodies)
+    def _frame(self, prep: _Prepared, report: ClipReport, source: str) -> Camera:
+        """The camera: the sensor's view, widened with --adapt-fov (to hold the reference's
+        motion, so both renders of a clip keep one camera); warnings for joints outside."""
+        opt = self.options
+        check_pts = _framing_points(prep.clip, prep.present, prep.bodies)
         if np.any(check_pts[:, 2] <= 0.1):
             raise RenderInputError(f"{source}: joints at or behind the sensor (z <= 0.1 m): "
                                    "not Kinect camera space (x left, y up, z away, metres)?")
-        # The view is widened (--adapt-fov) to hold the reference's motion, so the clean and
-        # the perturbed render of a clip keep one camera.
-        fit_pts = check_pts if reference is None else _framing_points(geo, geo_present, geo_bodies)
+        fit_pts = _framing_points(prep.geo, prep.geo_present, prep.geo_bodies) if prep.has_reference else check_pts
         hfov = opt.hfov
         if opt.adapt_fov and _outside(Camera.from_fov(opt.width, opt.height, hfov), fit_pts).any():
-            need = required_hfov(fit_pts, opt.width, opt.height) * 1.03
-            hfov = min(need, _MAX_AUTO_HFOV)
+            hfov = min(required_hfov(fit_pts, opt.width, opt.height) * 1.03, _MAX_AUTO_HFOV)
             report.warnings.append(f"motion leaves the {opt.hfov:.1f} deg view: widened to {hfov:.1f} deg")
         camera = Camera.from_fov(opt.width, opt.height, hfov, fps=opt.fps)
         outside = _outside(camera, check_pts)
@@ -317,43 +392,54 @@ class Renderer:
                 f"(a {need:.1f} deg view would hold them{'' if opt.adapt_fov else '; pass --adapt-fov'})"
             )
         report.hfov_deg = hfov
+        return camera
 
-        params = scene_params(int(seed), bodies=max(len(bodies), 1))
+    def _set_stage(self, prep: _Prepared, report: ClipReport, camera: Camera) -> Camera:
+        """Scene from the seed; floor 4 cm under the lowest foot, back wall 2 m behind the
+        deepest joint, side walls clear of the motion, lights aimed at the subject. Returns
+        the camera with the floor plane in it (like Kinect's FloorClipPlane)."""
+        opt = self.options
+        params = scene_params(report.seed, bodies=max(len(prep.bodies), 1))
         report.scene = params.to_json()
+        geo, gp = prep.geo, prep.geo_present
         feet = [J["left_foot"], J["right_foot"], J["left_ankle"], J["right_ankle"]]
-        floor_y = min(float(geo[1, :, feet, m][:, geo_present[:, m]].min()) for m in geo_bodies)
-        floor_z = floor_y - 0.04
-        max_depth = max(float(geo[2, :, :, m][geo_present[:, m]].max()) for m in geo_bodies)
-        wall_y = max(max_depth + 2.0, 4.5)
-        # The rendered floor, in the camera file like Kinect's FloorClipPlane: a x + b y + c z + d = 0.
+        floor_z = min(float(geo[1, :, feet, m][:, gp[:, m]].min()) for m in prep.geo_bodies) - 0.04
+        max_depth = max(float(geo[2, :, :, m][gp[:, m]].max()) for m in prep.geo_bodies)
+        side_x = max(float(np.abs(geo[0, :, :, m][gp[:, m]]).max()) for m in prep.geo_bodies) + 0.8
+        centre_k = np.mean([geo[:, :, :, m][:, gp[:, m]].reshape(3, -1).mean(axis=1) for m in prep.geo_bodies], axis=0)
+        centre = (-float(centre_k[0]), float(centre_k[2]), float(centre_k[1]))  # Kinect -> Blender
         camera = Camera(**{**asdict(camera), "extra": {
-            "renderer": "render", "engine": opt.engine, "body": opt.body,
+            "renderer": "render", "engine": opt.engine, "body": opt.body, "quality": opt.quality,
+            "camera_preset": opt.camera,
             "floor_plane": [0.0, 1.0, 0.0, -floor_z], "floor_normal": [0.0, 1.0, 0.0], "floor_offset": floor_z}})
-        sess = self.session
-        sess.set_camera(camera.fx, opt.width, opt.height)
-        sess.set_scene(params, floor_z=floor_z, wall_y=wall_y, fps=opt.fps)
+        self.session.set_camera(camera.fx, opt.width, opt.height)
+        self.session.set_scene(params, floor_z=floor_z, wall_y=max(max_depth + 2.0, 4.5), fps=opt.fps,
+                               side_x=side_x, centre=centre, textures=opt.textures)
+        self._params = params
+        return camera
 
-        t0 = time.perf_counter()
-        used = set()
-        figures = []
-        errors = []
-        for k, m in enumerate(bodies):
-            joints = clip[..., m].transpose(1, 2, 0)  # (T, 25, 3)
-            appearance = params.appearances[k]
-            variant, factory = _body_factory(opt.body, appearance)
+    def _pose_figures(self, prep: _Prepared, report: ClipReport) -> list[_Posed]:
+        """Build (once per session) and key one figure per body; report the retarget error."""
+        from render.stdio import quiet_stdout
+
+        sess = self.session
+        used, posed, errors = set(), [], []
+        for k, m in enumerate(prep.bodies):
+            joints = prep.clip[..., m].transpose(1, 2, 0)  # (T, 25, 3)
+            appearance = self._params.appearances[k]
+            variant, factory = _body_factory(self.options.body, appearance)
             key = (*variant, k)
-            with _quiet_stdout():
+            with quiet_stdout():
                 fig = sess.figure(key, factory)
             size = None
-            if reference is not None and geo_present[:, m].any():
-                size = subject_size(geo[..., m].transpose(1, 2, 0), fig.rest)
+            if prep.has_reference and prep.geo_present[:, m].any():
+                size = subject_size(prep.geo[..., m].transpose(1, 2, 0), fig.rest)
             motion = retarget(joints, fig.rest, build=appearance.build, size=size)
             report.warnings.extend(f"body {m}: {w}" for w in motion.warnings)
             sess.animate(fig, motion, appearance)
             used.add(key)
-            figures.append((m, fig, motion, joints))
-            err = joint_error(motion, joints)
-            errors.append(err)
+            posed.append(_Posed(m, fig, motion, joints))
+            errors.append(joint_error(motion, joints))
         sess.hide_unused(used)
         report.retarget_error_mm = {
             "max": round(max(e["max_m"] for e in errors) * 1000, 4),
@@ -365,53 +451,68 @@ class Renderer:
                 f"posed joints differ from the input by up to {report.retarget_error_mm['max']:.1f} mm "
                 "(bones whose input length left the drawable band around their median length)"
             )
-        # Read the pose back from Blender on a few frames: the keyed armature must hit the input.
-        worst = 0.0
-        for m, fig, motion, joints in figures:
-            tracked = np.nonzero(motion.present)[0]
-            for t in tracked[np.linspace(0, len(tracked) - 1, min(verify_frames, len(tracked))).astype(int)]:
-                h, tl = sess.posed_joints(fig, int(t) + 1)
-                posed = assemble_joints(h, tl)
-                worst = max(worst, float(np.abs(np.linalg.norm(blender_to_kinect(posed) - joints[t], axis=-1)).max()))
-        report.blender_joint_error_mm = round(worst * 1000, 4) if figures else None
-        times["retarget_s"] = time.perf_counter() - t0
+        return posed
 
-        t0 = time.perf_counter()
+    def _verify_pose(self, posed: list[_Posed], report: ClipReport, frames: int) -> None:
+        """Read the pose back from Blender on a few frames: the keyed armature must hit the input."""
+        worst = 0.0
+        for p in posed:
+            tracked = np.nonzero(p.motion.present)[0]
+            for t in tracked[np.linspace(0, len(tracked) - 1, min(frames, len(tracked))).astype(int)]:
+                heads, tails = self.session.posed_joints(p.figure, int(t) + 1)
+                err = np.linalg.norm(blender_to_kinect(assemble_joints(heads, tails)) - p.joints[t], axis=-1)
+                worst = max(worst, float(err.max()))
+        report.blender_joint_error_mm = round(worst * 1000, 4) if posed else None
+
+    def _render_video(self, out: Path, camera: Camera, n_frames: int, frames_dir: str | Path | None,
+                      report: ClipReport) -> None:
+        """Frames to PNG (a hidden folder unless ``frames_dir``), then one H.264 encode; the
+        video and the camera file appear only when both are complete."""
+        from ciasa.video import encode_png_frames
+        from render.interrupt import cleanup_on_interrupt
+        from render.stdio import quiet_stdout
+        from render.workdir import clean_stale_frames, make_frames_dir
+
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError, PermissionError) as err:
+            raise RenderInputError(f"{out}: cannot create its folder: {err}") from None
+        clean_stale_frames(out.parent)
         keep = frames_dir is not None
-        out.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(frames_dir) if keep else Path(tempfile.mkdtemp(prefix=f".{out.stem}.frames.", dir=out.parent))
+        work = Path(frames_dir) if keep else make_frames_dir(out)
         work.mkdir(parents=True, exist_ok=True)
         for stale in work.glob("[0-9][0-9][0-9][0-9][0-9][0-9].png"):
             stale.unlink()
+        remove = (lambda: None) if keep else (lambda: shutil.rmtree(work, ignore_errors=True))
+        t0, cpu0 = time.perf_counter(), time.process_time()
         try:
             from tqdm import tqdm
 
-            with tqdm(total=n_frames, desc=f"render {out.stem}", unit="frame", leave=False,
-                      disable=None) as bar, _quiet_stdout():
-                sess.render_frames(work, n_frames, progress=bar)
-            times["render_s"] = time.perf_counter() - t0
+            with cleanup_on_interrupt(remove), tqdm(total=n_frames, desc=f"render {out.stem}", unit="frame",
+                                                     leave=False, disable=_tqdm_disable(self.progress)) as bar, \
+                    quiet_stdout():
+                self.session.render_frames(work, n_frames, progress=bar)
+            report.seconds["render_s"] = time.perf_counter() - t0
+            # CPU seconds of the whole process (all Blender threads): on a shared machine the
+            # wall time says more about the neighbours than about the render.
+            report.seconds["render_cpu_s"] = time.process_time() - cpu0
             t0 = time.perf_counter()
-            from ciasa.video import encode_png_frames
-
             with atomic_path(out) as tmp:
-                encode_png_frames(work, tmp, opt.fps, crf=opt.crf)
+                encode_png_frames(work, tmp, self.options.fps, crf=self.options.crf)  # a full disk: OSError(ENOSPC)
                 camera.save(out.with_suffix(".camera.json"))
-            times["encode_s"] = time.perf_counter() - t0
+            report.seconds["encode_s"] = time.perf_counter() - t0
         finally:
-            if not keep:
-                shutil.rmtree(work, ignore_errors=True)
-        times["total_s"] = time.perf_counter() - t_start
-        times["per_frame_render_s"] = times["render_s"] / n_frames
-        report.seconds = {k: round(v, 4) for k, v in times.items()}
-        for w in report.warnings:
-            log.warning("%s: %s", out.name, w)
-        atomic_write_json(out.with_suffix(".render.json"), asdict(report))
-        return report
+            remove()
+
+
+def _tqdm_disable(progress: bool | None) -> bool | None:
+    """``True``: a bar where tqdm can draw one (a terminal); ``False``: none."""
+    return None if progress is None or progress else True
 
 
 def render_clip(skeleton: str | Path | np.ndarray, out: str | Path, options: RenderOptions | None = None, *,
                 seed: int | None = None, scene_id: str | None = None, frames_dir: str | Path | None = None,
-                reference: str | Path | np.ndarray | None = None) -> ClipReport:
+                reference: str | Path | np.ndarray | None = None, progress: bool | None = None) -> ClipReport:
     """One clip, one Blender session: the Python form of ``python -m render``."""
     if isinstance(skeleton, (str, Path)):
         source = str(skeleton)
@@ -420,9 +521,6 @@ def render_clip(skeleton: str | Path | np.ndarray, out: str | Path, options: Ren
         source, clip = "<array>", check_clip(skeleton)
     if isinstance(reference, (str, Path)):
         reference = load_skeleton(reference)
-    renderer = Renderer(options)
-    report = renderer.render(clip, out, seed=seed, scene_id=scene_id, frames_dir=frames_dir, source=source,
-                             reference=reference)
-    report.seconds["startup_s"] = round(renderer.startup_s, 4)
-    atomic_write_json(Path(out).with_suffix(".render.json"), asdict(report))
-    return report
+    renderer = Renderer(options, progress=progress)
+    return renderer.render(clip, out, seed=seed, scene_id=scene_id, frames_dir=frames_dir, source=source,
+                           reference=reference)
