@@ -43,3 +43,28 @@ def test_a_missing_checkpoint_is_bad_input_naming_it(tmp_path, capsys):
     rc = code(["basic-sweep", "--checkpoint", str(tmp_path / "nope.pt"), "--data", str(tmp_path),
                "--out", str(tmp_path / "o"), "--no-progress"])  # fmt: skip
     assert rc == 2 and "nope.pt" in capsys.readouterr().err
+
+
+def test_fgsm_sweep_counts_flips_of_clean_correct_clips_only():
+    """With --all-samples a clip already wrong stays wrong: that is no success of the attack."""
+    import argparse
+
+    import numpy as np
+    import torch
+
+    from ciasa.skeleton import NTU_RGBD
+
+    class Constant(torch.nn.Module):  # always class 0, whatever the input
+        def __init__(self):
+            super().__init__()
+            self.bias = torch.nn.Parameter(torch.tensor([2.0, 0.0]))
+
+        def forward(self, x):
+            return self.bias.repeat(len(x), 1) + 0 * x.sum(dim=(1, 2, 3, 4))[:, None]
+
+    clips = np.ones((2, 3, 4, 25, 1), np.float32)
+    labels = np.array([0, 1])
+    setup = sweeps.Setup(Constant(), NTU_RGBD, clips, labels, ["a", "b"], None, 2, 0.5,
+                         argparse.Namespace(eps_list=[0.01], batch_size=2), clean_correct=np.array([True, False]))
+    (row,) = sweeps.fgsm_sweep(setup)
+    assert row["flipped_count"] == "0/1" and row["fooling_untargeted"] == 0.0  # was 50.0: 1 - accuracy

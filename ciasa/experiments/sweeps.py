@@ -48,6 +48,7 @@ class Setup:
     n_selected: int
     clean_accuracy: float | None
     args: argparse.Namespace
+    clean_correct: np.ndarray | None = None  # per attacked sample: right on the clean clip
 
 
 def clean_predictions(model: torch.nn.Module, clips: np.ndarray, batch_size: int, device: torch.device) -> np.ndarray:
@@ -88,7 +89,8 @@ def load_setup(args: argparse.Namespace) -> Setup:
     if not getattr(args, "no_gan", False):
         real = load_split(args.real_data or args.data, args.real_split, layout=layout)
     log.info("%s: clean accuracy %.1f%%, attacking %d samples", data.source, 100 * (clean_acc or 0), keep.size)
-    return Setup(model, layout, clips[keep], labels[keep], [names[i] for i in keep], real, keep.size, clean_acc, args)
+    return Setup(model, layout, clips[keep], labels[keep], [names[i] for i in keep], real, keep.size, clean_acc, args,
+                 correct[keep])
 
 
 def _ciasa_row(setup: Setup, desc: str, **kwargs: Any) -> dict[str, Any]:
@@ -102,9 +104,12 @@ def _ciasa_row(setup: Setup, desc: str, **kwargs: Any) -> dict[str, Any]:
         progress=cli.show_progress(a), desc=desc,
     )  # fmt: skip
     s = run.summary(attack.eps, attack.joint_mask)
+    flipped, targeted = s.get("flipped") or {}, s.get("targeted_success") or {}
     return {
         "fooling_targeted": _pct(s["fooling_targeted"]),
         "fooling_untargeted": _pct(s["fooling_untargeted"]),
+        "targeted_count": _count(targeted),
+        "flipped_count": _count(flipped),
         "target_confidence": s["mean_target_confidence"],
         "joint_var_min": s["joint_variation"]["min"],
         "joint_var_max": s["joint_variation"]["max"],
@@ -117,6 +122,11 @@ def _ciasa_row(setup: Setup, desc: str, **kwargs: Any) -> dict[str, Any]:
         "n": s["n"],
         "seconds": round(s["seconds"], 2),
     }
+
+
+def _count(c: dict[str, Any]) -> str:
+    """``'3/8'``: numerator over the clean-correct clips it counts."""
+    return f"{c['count']}/{c['of']}" if c else "n/a"
 
 
 def _pct(x: float | None) -> float | None:
@@ -137,13 +147,17 @@ def fgsm_sweep(setup: Setup) -> list[dict[str, Any]]:
             with torch.no_grad():
                 preds.append(setup.model(adv.to(device)).argmax(1).cpu().numpy())
         pred = np.concatenate(preds)
+        # flipped: right on the clean clip and wrong after, over the clean-correct clips only
+        correct = setup.clean_correct if setup.clean_correct is not None else np.ones(len(pred), bool)
+        flipped = int((correct & (pred != setup.labels)).sum())
         rows.append({
             "eps": eps,
-            "fooling_untargeted": _pct(float((pred != setup.labels).mean())),
+            "fooling_untargeted": _pct(flipped / correct.sum()) if correct.any() else None,
+            "flipped_count": f"{flipped}/{int(correct.sum())}",
             "n": len(pred),
             "seconds": round(time.perf_counter() - start, 2),
         })  # fmt: skip
-        log.info("FGSM eps %.3f: untargeted fooling %.1f%%", eps, rows[-1]["fooling_untargeted"])
+        log.info("FGSM eps %.3f: flipped %s clean-correct clips", eps, rows[-1]["flipped_count"])
     return rows
 
 
