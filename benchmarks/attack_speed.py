@@ -1,10 +1,14 @@
 """Cost of one CIASA iteration (all constraints) against one plain forward+backward.
 
+Target (issue 12): one 'perturbation' iteration at most 1.3x a plain forward+backward at
+NTU size; both formulations are timed, each against plain passes interleaved with it.
+
 The baseline is what any gradient attack must pay per step: the model's forward and
 backward pass for the input gradient on the same batch (model in eval mode, weights
 frozen). A CIASA iteration adds the smoothness loss, the bone-cosine maps of every
 non-padded frame through the discriminator (fake and as many real frames), the
-discriminator's own Adam step, the skeleton's Adam step, clipping and SSR.
+discriminator's own Adam step, the variable's Adam step, clipping and SSR (in the
+'perturbation' formulation SSR is in the graph: its backward pass is part of the step).
 
 Two settings:
 - ``ntu``: official-width ST-GCN (base_channels 64, 60 classes), T=300, M=2, batch 8,
@@ -66,7 +70,7 @@ def synthetic_clips(frames: int, bodies: int, count: int, data_dir: Path | None)
 
 
 def bench(name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
-          repeats: int, real: np.ndarray) -> dict:  # fmt: skip
+          repeats: int, real: np.ndarray, optimize: str = "perturbation") -> dict:  # fmt: skip
     model = model.to(device)
     x, y = x.to(device), y.to(device)
     with frozen(model):
@@ -84,6 +88,13 @@ def bench(name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, d
         movable = constraints.movable_mask(clean, torch.ones(25, dtype=torch.bool), torch.ones(3, dtype=torch.bool))
         noisy = clean + 0.01 * torch.randn_like(clean) * frames
         t_project = timed(lambda: constraints.project(noisy, clean, 0.01, movable, NTU_RGBD), repeats, device)
+
+        def ssr_grad() -> None:
+            delta = torch.zeros_like(clean).requires_grad_(True)
+            out = constraints.ssr_differentiable(noisy + delta, clean, NTU_RGBD, movable)
+            out.sum().backward(inputs=[delta])
+
+        t_ssr_grad = timed(ssr_grad, repeats, device)
         disc = BoneCosineDiscriminator(len(NTU_RGBD.major_bones)).to(device)
         sel = frames.squeeze(3).squeeze(1)
 
@@ -110,13 +121,14 @@ def bench(name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, d
         interleaved.append(time.perf_counter() - t)
 
     attack = CIASA(model, mode="basic", eps=0.01, max_iter=repeats + 1, real_source=real, device=str(device),
-                   progress=plain_between)  # fmt: skip
+                   progress=plain_between, optimize=optimize)  # fmt: skip
     result = attack(x.cpu(), y.cpu())
     steps = result.extra["step_seconds"][1:]  # the first step pays warm-up costs
     pairs = [s / b for s, b in zip(steps, interleaved[1:])]
     n = x.shape[0]
     row = {
         "setting": name,
+        "formulation": optimize,
         "device": str(device),
         "input_shape": list(x.shape),
         "frames_seen_by_discriminator": int(sel.sum()),
@@ -124,12 +136,14 @@ def bench(name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, d
         "ciasa_iteration_s": statistics.median(steps),
         "ratio": statistics.median(pairs),
         "ratio_pairs": pairs,
-        "components_s": {"clip+ssr": statistics.median(t_project), "smooth+cosine+discriminator": statistics.median(t_gan)},
+        "components_s": {"clip+ssr": statistics.median(t_project),
+                         "differentiable ssr fwd+bwd": statistics.median(t_ssr_grad),
+                         "smooth+cosine+discriminator": statistics.median(t_gan)},
         "plain_samples_per_s": n / statistics.median(base + interleaved[1:]),
         "ciasa_sample_iterations_per_s": n / statistics.median(steps),
         "raw": {"plain": base, "plain_interleaved": interleaved, "ciasa_steps": result.extra["step_seconds"]},
     }
-    print(f"[{name} on {device}] input {tuple(x.shape)}: plain fwd+bwd {row['plain_fwd_bwd_s']:.3f} s, "
+    print(f"[{name}, {optimize} on {device}] input {tuple(x.shape)}: plain fwd+bwd {row['plain_fwd_bwd_s']:.3f} s, "
           f"CIASA iteration {row['ciasa_iteration_s']:.3f} s, ratio {row['ratio']:.2f}x (median of pairs); "
           f"clip+SSR {row['components_s']['clip+ssr']:.3f} s, smooth+cosine+D "
           f"{row['components_s']['smooth+cosine+discriminator']:.3f} s; "
@@ -142,6 +156,7 @@ def main() -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--settings", default="ntu,demo")
+    p.add_argument("--formulations", default="perturbation,skeleton", help="CIASA formulations to time")
     p.add_argument("--demo-checkpoint", default=None)
     p.add_argument("--data", type=Path, default=None, help="ST-GCN layout dir for input clips (default: synth)")
     p.add_argument("--threads", type=int, default=None)
@@ -156,8 +171,9 @@ def main() -> int:
     if "ntu" in settings:
         clips, labels = synthetic_clips(300, 2, 8, args.data)
         model = STGCN(3, 60, {"layout": "ntu-rgb+d", "strategy": "spatial"}, base_channels=64)
-        rows.append(bench("ntu (official width, T=300, M=2, batch 8)", model, torch.from_numpy(clips),
-                          torch.as_tensor(labels), device, args.repeats, clips))  # fmt: skip
+        for optimize in args.formulations.split(","):
+            rows.append(bench("ntu (official width, T=300, M=2, batch 8)", model, torch.from_numpy(clips),
+                              torch.as_tensor(labels), device, args.repeats, clips, optimize))  # fmt: skip
     if "demo" in settings:
         clips, labels = synthetic_clips(64, 1, 12, args.data)
         if args.demo_checkpoint:
@@ -165,8 +181,9 @@ def main() -> int:
             labels = labels % model.num_class
         else:
             model = STGCN(3, 14, {"layout": "ntu-rgb+d", "strategy": "spatial"}, base_channels=16)
-        rows.append(bench("demo (narrow model, T=64, M=1, batch 12)", model, torch.from_numpy(clips),
-                          torch.as_tensor(labels), device, args.repeats, clips))  # fmt: skip
+        for optimize in args.formulations.split(","):
+            rows.append(bench("demo (narrow model, T=64, M=1, batch 12)", model, torch.from_numpy(clips),
+                              torch.as_tensor(labels), device, args.repeats, clips, optimize))  # fmt: skip
     record = {
         "benchmark": "attack_speed",
         "torch": torch.__version__,

@@ -183,38 +183,55 @@ def test_metrics_report(setup) -> None:
     assert empty["fooling_targeted"] is None and "note" in empty
 
 
-def _gap(model, adv, target) -> torch.Tensor:
-    from ciasa.attacks.objectives import logit_gap
+class BonesAndHands(nn.Module):
+    """Two classes; class 1 scores long bones and raised hands.
 
+    Bone lengths dominate the input gradient, as the joint-position gradients of a trained
+    ST-GCN have large components that only stretch bones; SSR pins every bone to its clean
+    length, so only the hands' height can really move the score. ``offset`` puts every
+    clip of the batch 2 nats short of class 1.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("child", torch.tensor([c for c, _ in NTU_RGBD.bones]))
+        self.register_buffer("parent", torch.tensor([p for _, p in NTU_RGBD.bones]))
+        self.register_buffer("hands", torch.tensor([NTU_RGBD.index("left_hand"), NTU_RGBD.index("right_hand")]))
+        self.register_buffer("offset", torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bones = (x[:, :, :, self.child] - x[:, :, :, self.parent]).square().sum(1).add(1e-12).sqrt()
+        height = (x[:, 1][:, :, self.hands] - x[:, 1][:, :, :1]).mean(dim=(1, 2, 3))
+        score = 200 * bones.mean(dim=(1, 3)).sum(1) + 100 * height - self.offset
+        return torch.stack([torch.zeros_like(score), score], 1)
+
+
+def test_perturbation_formulation_beats_the_skeleton_formulation() -> None:
+    """Same model, clips, budget and constraints: Algorithm 1 as printed stalls (Adam's step
+    is mostly bone stretching, which the clip + SSR overwrite undoes), while optimising delta
+    through the differentiable SSR only takes steps that survive it."""
+    model = BonesAndHands()
+    x = make_skeletons(NTU_RGBD, n=4, t=16)
+    y = torch.zeros(4, dtype=torch.long)
     with torch.no_grad():
-        return logit_gap(model.eval()(adv), target, target)
-
-
-def test_perturbation_formulation_beats_the_skeleton_formulation(setup) -> None:
-    """Same model, clips, budget and constraints: optimising delta through a differentiable
-    SSR closes more of the logit gap to the least-likely class than Algorithm 1 as printed,
-    whose clip + SSR overwrites each Adam step."""
-    model, x, y = setup
-    common = dict(mode="basic", eps=0.01, max_iter=25, use_gan=False, smooth="perturbation", device="cpu")
+        model.offset = model(x)[:, 1] + 2.0
+    common = dict(mode="basic", eps=0.01, max_iter=30, use_gan=False, use_smooth=False, target=1, device="cpu")
     skel = CIASA(model, optimize="skeleton", **common)(x, y)
     pert = CIASA(model, optimize="perturbation", **common)(x, y)
-    assert torch.equal(skel.target, pert.target)
-    gap_s, gap_p = _gap(model, skel.adversarial, skel.target), _gap(model, pert.adversarial, pert.target)
-    assert float(gap_p.mean()) < float(gap_s.mean()) - 0.5, (gap_s, gap_p)
-    assert int(pert.success.sum()) >= int(skel.success.sum())
-    # both keep bones and padding
-    for res in (skel, pert):
+    assert not skel.success.any() and min(skel.extra["gap_curve"]) > 1.0
+    assert pert.success.all() and pert.extra["gap_curve"][-1] < 0
+    for res in (skel, pert):  # both keep bones and padding
         err = np.abs(bone_lengths(res.adversarial.numpy(), NTU_RGBD, 1) - bone_lengths(x.numpy(), NTU_RGBD, 1))
         valid = np.broadcast_to(constraints.frame_mask(x).squeeze(1).numpy(), err.shape)
         assert err[valid].max() <= 1e-5
         full = constraints.frame_mask(x).expand_as(x)
         assert torch.equal(res.adversarial[~full], x[~full])
-    assert len(pert.extra["gap_curve"]) == 25
+    assert len(pert.extra["gap_curve"]) == 30
 
 
 def test_untargeted_and_nearest_objectives(setup) -> None:
     model, x, y = setup
-    res = CIASA(model, eps=0.03, max_iter=15, target="untargeted", use_gan=False, device="cpu")(x, y)
+    res = CIASA(model, eps=0.05, lam=1.0, max_iter=20, target="untargeted", use_gan=False, device="cpu")(x, y)
     assert (res.target == -1).all()
     assert torch.equal(res.success, res.prediction != res.labels)
     assert res.success.float().mean() >= 0.75
