@@ -1,10 +1,14 @@
-"""Render stage numbers: seconds per frame per engine and resolution, per-clip overhead
-with and without batch mode, retargeting error.
+"""Render stage numbers: seconds per frame per quality preset and resolution on one CPU
+core, per engine, per-clip overhead with and without batch mode, retargeting error.
 
-    .venv/bin/python benchmarks/render_speed.py [--quick] [--eevee]
+    .venv/bin/python benchmarks/render_speed.py --parts presets   # -> results/render_speed_presets.json
+    .venv/bin/python benchmarks/render_speed.py [--quick] [--eevee] --parts speed,retarget
 
-Writes benchmarks/results/render_speed.json and benchmarks/results/render_retarget.json.
-The machine's load average is recorded with the numbers: on a shared CPU they vary.
+``presets`` renders a few frames per preset and resolution with ``--threads 1`` (Blender and
+Mesa's software GL on one thread) and records both wall and CPU seconds per frame: on a
+shared machine the CPU time is the number to compare, the wall time shows the load.
+Writes benchmarks/results/render_speed.json, render_speed_presets.json and
+render_retarget.json. The machine's load average is recorded with the numbers.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ def engine_speed(tmp: Path, configs: list[tuple[str, str, int, str]]) -> list[di
     rows = []
     for engine, res, frames, aa in configs:
         w, h = parse_resolution(res)
-        renderer = Renderer(RenderOptions(engine=engine, width=w, height=h, workbench_aa=aa))
+        renderer = Renderer(RenderOptions(engine=engine, width=w, height=h, workbench_aa=aa), progress=False)
         clip = waving_clip(frames)
         # The first clip of a session pays the body build; time the second.
         renderer.render(waving_clip(2), tmp / f"warm_{engine}_{res}.mp4", seed=1)
@@ -47,6 +51,37 @@ def engine_speed(tmp: Path, configs: list[tuple[str, str, int, str]]) -> list[di
                "workbench_aa": aa if engine == "workbench" else None,
                "s_per_frame": round(rep.seconds["per_frame_render_s"], 4),
                "encode_s": rep.seconds["encode_s"], "loadavg_1m": os.getloadavg()[0]}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+PRESET_CONFIGS = [  # (quality, camera, resolution, frames)
+    ("draft", "default", "320x240", 6), ("draft", "default", "480x360", 6), ("draft", "default", "640x480", 6),
+    ("draft", "kinect-v2-rgb", "1920x1080", 3),
+    ("standard", "default", "320x240", 6), ("standard", "default", "480x360", 6), ("standard", "default", "640x480", 6),
+    ("standard", "kinect-v2-rgb", "1920x1080", 3),
+    ("photo", "default", "320x240", 2), ("photo", "default", "480x360", 2),
+]
+
+
+def preset_speed(tmp: Path, configs: list[tuple[str, str, str, int]]) -> list[dict]:
+    """Seconds per frame of each quality preset on one thread (the second clip of a session:
+    the first pays the body build and the texture upload)."""
+    from render.clip import RenderOptions, Renderer, parse_resolution
+
+    rows = []
+    for quality, camera, res, frames in configs:
+        w, h = parse_resolution(res)
+        renderer = Renderer(RenderOptions(quality=quality, camera=camera, width=w, height=h, threads=1),
+                            progress=False)
+        renderer.render(waving_clip(1), tmp / f"warm_{quality}_{res}.mp4", seed=1)
+        rep = renderer.render(waving_clip(frames), tmp / f"{quality}_{res}.mp4", seed=1)
+        row = {"quality": quality, "camera": camera, "resolution": res, "frames": frames, "engine": rep.engine,
+               "body": rep.body, "threads": 1,
+               "cpu_s_per_frame": round(rep.seconds["per_frame_render_cpu_s"], 3),
+               "wall_s_per_frame": round(rep.seconds["per_frame_render_s"], 3),
+               "encode_s": rep.seconds["encode_s"], "loadavg_1m": round(os.getloadavg()[0], 2)}
         print(json.dumps(row), flush=True)
         rows.append(row)
     return rows
@@ -138,7 +173,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer frames and configurations")
     ap.add_argument("--eevee", action="store_true", help="also time EEVEE (software GL: slow)")
-    ap.add_argument("--parts", default="speed,retarget", help="speed (engines + batch overhead), retarget")
+    ap.add_argument("--parts", default="presets",
+                    help="comma list of: presets (quality presets on one core), speed (engines + batch overhead), "
+                         "retarget")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     results = REPO / "benchmarks" / "results"
@@ -153,6 +190,16 @@ def main() -> int:
         if args.eevee:
             configs.append(("eevee", "320x240", 2, "FXAA"))
         command = " ".join(["benchmarks/render_speed.py", *sys.argv[1:]])
+        if "presets" in parts:
+            machine = _machine()
+            rows = preset_speed(tmp, PRESET_CONFIGS[:2] + PRESET_CONFIGS[4:6] + PRESET_CONFIGS[8:9]
+                                if args.quick else PRESET_CONFIGS)
+            machine["loadavg_1m_end"] = os.getloadavg()[0]
+            atomic_write_json(results / "render_speed_presets.json",
+                              {"machine": machine, "command": command, "presets": rows,
+                               "note": "one thread (--threads 1: Blender and LP_NUM_THREADS=1); cpu_s_per_frame is "
+                                       "the process's CPU time over the frames rendered, the number to compare on "
+                                       "a shared machine; wall_s_per_frame includes waiting for the CPU"})
         if "speed" in parts:
             engines = engine_speed(tmp, configs)
             fx = next(r for r in engines if r["resolution"] == "480x360" and r["workbench_aa"] == "FXAA")

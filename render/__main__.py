@@ -35,17 +35,17 @@ def _add_render_flags(p: argparse.ArgumentParser) -> None:
                    help="override the preset's engine: workbench (rasteriser), cycles (path tracer), eevee (slow "
                         "without a GPU)")
     g.add_argument("--resolution", type=cli.parse_wh,
-                   help="WxH, even numbers (default: the camera's, 480x360 for the default camera)")
+                   help="WxH, even numbers; unset: the camera's size, 480x360 for the default camera")
     g.add_argument("--fps", type=float, default=30.0, help="frame rate of the sequence and the video (NTU: 30)")
-    g.add_argument("--hfov", type=float, help="horizontal field of view in degrees (default camera: 70, as Kinect "
-                                              "v2's depth sensor)")
+    g.add_argument("--hfov", type=float, help="horizontal field of view in degrees; unset: the camera's, "
+                                              "70 for the default camera (Kinect v2's depth sensor)")
     g.add_argument("--adapt-fov", action="store_true",
                    help="widen the field of view when the motion would leave the image (otherwise: warn only)")
     g.add_argument("--textures", type=Path, help="folder of detail maps (NAME.png) replacing render/assets/textures "
                                                  "in the standard and photo presets")
     e = p.add_argument_group("engine")
-    e.add_argument("--cycles-samples", type=cli.positive_int, help="Cycles samples per pixel (default: the preset's; "
-                                                                   "draft 16, photo 32)")
+    e.add_argument("--cycles-samples", type=cli.positive_int, help="Cycles samples per pixel; unset: the preset's "
+                                                                   "(16, photo: 32)")
     e.add_argument("--no-denoise", action="store_true", help="Cycles: turn denoising off")
     e.add_argument("--device", default="auto", choices=DEVICES,
                    help="where Cycles renders: auto (a GPU when Blender finds one, else CPU), cpu, gpu (any GPU), "
@@ -54,7 +54,7 @@ def _add_render_flags(p: argparse.ArgumentParser) -> None:
     e.add_argument("--workbench-aa", help="Workbench anti-aliasing: OFF, FXAA (the presets' choice), 5, 8, 11, 16, "
                                           "32 samples")
     e.add_argument("--threads", type=cli.positive_int,
-                   help="CPU threads Blender renders with (Cycles and Mesa's software GL; default: all cores)")
+                   help="CPU threads Blender renders with (Cycles and Mesa's software GL); unset: all cores")
     e.add_argument("--crf", type=int, default=18, help="H.264 quality (lower = better, 18 ~ visually lossless)")
     cli.add_logging_flags(p)
     cli.add_progress_flag(p)
@@ -82,7 +82,7 @@ def single_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--seed", type=int, help="scene/appearance seed")
     g.add_argument("--scene-id", help="name hashed (sha256) into the seed; give the clean and the perturbed "
-                                      "render of a clip the same one (default: the output file's stem)")
+                                      "render of a clip the same one; unset: the output file's stem")
     p.add_argument("--frames-dir", type=Path, help="keep the rendered PNG frames here")
     p.add_argument("--reference", type=Path,
                    help="the clean version of this (perturbed) clip: floor, walls and body girth come from it, "
@@ -105,7 +105,7 @@ def batch_parser() -> argparse.ArgumentParser:
                    help="ST-GCN layout directory; repeat as LABEL=DIR for several conditions (e.g. "
                         "clean=data/xview adv=attack/out), rendered to OUT_DIR/LABEL/NAME.mp4")
     p.add_argument("--split", default="val", help="which split of the data: DIR/{split}_data.npy")
-    cli.add_names_flag(p, help="sample names to render (default: all)")
+    cli.add_names_flag(p, help="sample names to render; unset: all")
     p.add_argument("--limit", type=cli.positive_int, help="render at most this many clips (after --names)")
     p.add_argument("--out-dir", required=True, type=Path, help="folder for the videos (and LABEL/ subfolders)")
     p.add_argument("--overwrite", action="store_true", help="re-render clips that are already done")
