@@ -14,12 +14,16 @@ extracted (``pose_extract.extract``), and compared with the source skeleton:
 * left/right swap rate in camera space (``pose_extract.accuracy.swapped_frames``);
 * per-joint and per-axis errors; extraction speed in frames/s per CPU core.
 
-The videos and MediaPipe's landmarks are cached under ``--work`` (re-rendered when the
-data set's clip changes); the variants (the defaults: body-size prior, refiner, jump
-rejection; each of those turned off; without the facing prior; without the ray lifting;
-MediaPipe's own size; a prior measured on the training split; the renderer's floor
-plane; the synthetic set's own floor from ``views.json``) are re-lifted from the cached
-landmarks, so they compare on the very same detections.
+The videos and MediaPipe's raw landmarks are cached under ``--work`` (re-rendered when the
+data set's clip changes); the variants (the defaults, chosen on real motion; the previous
+defaults; with the refiner; with the body-size prior; both; without jump rejection; the
+facing prior off or per-frame; without the ray lifting; a prior measured on the training
+split; the renderer's floor plane; the synthetic set's own floor from ``views.json``) are
+re-lifted from the cached landmarks, so they compare on the very same detections.
+
+The real-motion clips (``--real``, default ``../shared/real_motion`` when present; see
+``benchmarks/pose_real.py``) are measured the same way and written beside the synthetic
+numbers under ``real_motion`` in the same JSON.
 
 The validation clips are spread over the classes (``--classes`` narrows them, e.g. to the
 fine-grained ones); errors are also reported per class group (the synthetic set's gross-motion
@@ -67,7 +71,7 @@ from pose_extract.accuracy import pa_errors, root_depth_error, similarity_procru
 from pose_extract.detect import Detections  # noqa: E402
 from pose_extract.extract import ExtractOptions, extract, floor_plane_for, lift, prepare, write_outputs  # noqa: E402
 from pose_extract.facing import mirror  # noqa: E402
-from pose_extract.landmarks import BLAZEPOSE_LANDMARKS, DEFAULT_RULES, mapping_matrix, observed_joints  # noqa: E402
+from pose_extract.landmarks import BLAZEPOSE_LANDMARKS, DEFAULT_RULES, mapping_matrix, observed_joints, to_ntu  # noqa: E402
 from pose_extract.lifting import mediapipe_to_kinect, onto_rays  # noqa: E402
 from pose_extract.prior import DEFAULT_PRIOR, prior_from_skeletons, resolve_prior  # noqa: E402
 from pose_extract.refine import DEFAULT_REFINER_PATH, features, fit, fit_mlp, resolve_refiner, targets  # noqa: E402
@@ -239,6 +243,37 @@ def calibrated_floor(views: dict, name: str) -> tuple[float, float, float, float
 
 
 # ----------------------------------------------------------------------------- metrics
+
+def scale_analysis(records: list[dict], cameras: dict[str, Camera]) -> dict:
+    """Is MediaPipe's depth consistent with its idea of the body's size?
+
+    Per clip (MediaPipe's own size, scale 1): ``ideal_scale`` = true root depth / lifted
+    root depth (median over frames; the factor that would make the depth right) and
+    ``size_ratio`` = the truth's :data:`~pose_extract.lifting.SIZE_SEGMENTS` total over
+    MediaPipe's (what a body-size prior equal to the true body would apply). A body-size
+    prior can only work where the two agree (ratio ~1)."""
+    from pose_extract.lifting import segment_lengths, solve_translation
+
+    matrix = mapping_matrix()
+    ideal, size, prior = [], [], []
+    for r in records:
+        cam = cameras[r["name"]]
+        z = np.load(r["out"].with_suffix(".landmarks.npz"))
+        det = z["detected"] & r["present"]
+        world = mediapipe_to_kinect(z["world"][det])
+        t = solve_translation(world, z["image"][det], cam, np.clip(z["visibility"][det], 0.05, 1.0))
+        lifted = to_ntu(world + t[:, None], matrix)
+        truth = cam.to_camera(r["truth"][det])
+        ideal.append(float(np.median(truth[:, ROOT, 2] / lifted[:, ROOT, 2])))
+        true_total = float(np.median(segment_lengths(truth), 0).sum())
+        size.append(true_total / float(np.median(segment_lengths(to_ntu(world, matrix)), 0).sum()))
+        prior.append(true_total / DEFAULT_PRIOR.total)
+    ideal_a, size_a = np.array(ideal), np.array(size)
+    return {"ideal_scale_mean": round(float(ideal_a.mean()), 3), "ideal_scale_sd": round(float(ideal_a.std()), 3),
+            "size_ratio_mean": round(float(size_a.mean()), 3),
+            "ideal_over_size_ratio": round(float((ideal_a / size_a).mean()), 3),
+            "truth_over_default_prior": round(float(np.mean(prior)), 3), "clips": len(records)}  # fmt: skip
+
 
 def clip_metrics(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> dict:
     p, t = pred[valid], truth[valid]
@@ -449,7 +484,7 @@ def perturbation_survival(results: Path) -> dict:
     distance between the two.
     """
     legs = list(NTU_RGBD.leg_joints)
-    variants = {"default": ExtractOptions(), "no_refiner": ExtractOptions(refiner=None)}
+    variants = {"default": ExtractOptions(), "with_refiner": ExtractOptions(refiner="default")}
     rows: dict[str, list[dict]] = {v: [] for v in variants}
     for clip in sorted(p for p in (results / "poses").iterdir() if (p / "perturbed.landmarks.npz").is_file()):
         lifted: dict = {}
@@ -674,6 +709,7 @@ def main() -> int:
         "mapping_rules": DEFAULT_RULES,
         "refiner": resolve_refiner("default").meta if DEFAULT_REFINER_PATH.is_file() else None,
         "default_prior_total_m": round(DEFAULT_PRIOR.total, 3),
+        "scale_analysis": scale_analysis(records, camera),
         "train_prior_total_m": round(train_prior.total, 3),
         "machine": platform.platform(),
     })  # fmt: skip

@@ -51,6 +51,9 @@ VARIANTS = {
     "with_refiner": ExtractOptions(refiner="default"),
     "no_jump_rejection": ExtractOptions(max_jump=None),
     "no_rays": ExtractOptions(rays=False),
+    # the floor the renderer drew (written into the camera file; placed from the source
+    # skeleton, 4 cm below its lowest foot joint, so never a default)
+    "render_floor": ExtractOptions(floor_plane="auto"),
 }
 
 
@@ -153,6 +156,40 @@ def evaluate(records: list[dict], variants: dict[str, ExtractOptions] | None = N
     return out
 
 
+def facing_choice(records: list[dict]) -> dict:
+    """How the facing prior's settings were chosen: per setting, the detected frames whose
+    (possibly mirrored) torso heading points more than 90 degrees away from the true one,
+    on the dev subjects (where the choice was made) and on the held-out ones."""
+    from pose_extract.facing import continuity_frames, facing_angle
+
+    left = [NTU_RGBD.index(n) for n in ("left_shoulder", "left_hip")]
+    right = [NTU_RGBD.index(n) for n in ("right_shoulder", "right_hip")]
+    up = (NTU_RGBD.index("spine_shoulder"), NTU_RGBD.index("spine_base"))
+    data = []
+    for r in records:
+        z = np.load(r["out"].with_suffix(".landmarks.npz"))
+        det = z["detected"]
+        t = r["camera"].to_camera(r["truth"][det])
+        forward = np.cross(t[:, left].sum(1) - t[:, right].sum(1), t[:, up[0]] - t[:, up[1]])
+        true = np.degrees(np.arctan2(forward[:, 0], -forward[:, 2]))
+        data.append((r["entry"].get("subject") in DEV_SUBJECTS, true, facing_angle(z["world"][det])))
+    settings = {"as read": lambda h: np.zeros(len(h), dtype=bool), "turn 90": lambda h: np.abs(h) > 90}
+    for cost in (15, 30, 60, 90):
+        for weight in (0.5, 2.0):
+            settings[f"continuity switch {cost} weight {weight}"] = (
+                lambda h, c=cost, w=weight: continuity_frames(h, c, w))  # fmt: skip
+    out = {}
+    for name, rule in settings.items():
+        counts = {"dev": [0, 0], "held_out": [0, 0]}
+        for dev, true, read in data:
+            heading = np.where(rule(read), 180.0 - read, read)
+            c = counts["dev" if dev else "held_out"]
+            c[0] += int((np.cos(np.radians(heading - true)) < 0).sum())
+            c[1] += len(true)
+        out[name] = {k: f"{a}/{b}" for k, (a, b) in counts.items()}
+    return out
+
+
 def detection(records: list[dict]) -> dict:
     """Detected frames per clip, per view and over all, counted from the raw detections."""
     det = {r["name"]: (int(r["summary"]["detected"]), int(r["summary"]["frames"])) for r in records}
@@ -170,6 +207,8 @@ def detection(records: list[dict]) -> dict:
 
 
 def real_motion_results(folder: Path, work: Path, render_args: str, render_root: Path) -> tuple[dict, list[dict]]:
+    import pose_accuracy as pa
+
     entries = load_index(folder)
     t0 = time.perf_counter()
     records = prepare_clips(entries, work, render_args, render_root)
@@ -184,8 +223,10 @@ def real_motion_results(folder: Path, work: Path, render_args: str, render_root:
         "held_out_subjects": sorted({int(r["entry"]["subject"]) for r in records} - set(DEV_SUBJECTS)),
         "note": "every default was chosen on the dev subjects; 'held_out' is the number that counts",
         "detection": detection(records),
+        "facing_choice": facing_choice(records),
         "speed": {"frames": frames, "cpu_seconds": round(cpu, 2), "frames_per_cpu_second": round(frames / cpu, 1)},
         "variants": evaluate(records),
+        "scale_analysis": pa.scale_analysis(records, {r["name"]: r["camera"] for r in records}),
         "joint_names": list(NTU_RGBD.joint_names),
         "prepare_wall_s": round(time.perf_counter() - t0, 1),
     }
