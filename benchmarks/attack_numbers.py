@@ -39,10 +39,10 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
         "fgsm-sweep": [*py, "ciasa.experiments", "fgsm-sweep", *common, "--out", work, "--shuffle", "--limit", str(args.limit_fgsm),
                        "--eps", "0.002,0.005,0.01,0.02,0.05,0.1"],
         "advanced": [*py, "ciasa.attack", *common, "--out", f"{work}/advanced", "--mode", "advanced",
-                     "--names-file", names, "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
+                     "--names", f"@{names}", "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
                      "--early-stop", "0"],
         "basic": [*py, "ciasa.attack", *common, "--out", f"{work}/basic", "--mode", "basic", "--eps", "0.01",
-                  "--names-file", names, "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
+                  "--names", f"@{names}", "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
                   "--early-stop", "0"],
         "basic-sweep": [*py, "ciasa.experiments", "basic-sweep", *common, "--out", work, "--shuffle",
                         "--limit", str(args.limit_small), "--max-iter", str(args.max_iter), "--early-stop", "0",
@@ -95,9 +95,9 @@ def main() -> int:
             continue
         data = json.loads(path.read_text())
         record["results"][name] = data if not single else {
-            k: data[k] for k in ("n", "n_clean_correct", "clean_accuracy", "attacked_accuracy", "fooling_targeted",
-                                 "fooling_untargeted", "fooling_targeted_all", "fooling_untargeted_all",
-                                 "mean_target_confidence", "joint_variation", "bone_length_error",
+            k: data.get(k) for k in ("n", "n_clean_correct", "clean_accuracy", "attacked_accuracy", "flipped",
+                                 "targeted_success", "fooling_targeted", "fooling_untargeted", "formulation",
+                                 "target_rule", "smoothness", "box", "mean_target_confidence", "joint_variation", "bone_length_error",
                                  "acceleration_energy", "eps_overshoot", "seconds", "mean_iterations",
                                  "max_iter", "early_stop", "eps")
         }  # fmt: skip
