@@ -261,20 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _read_class_names(path: str | None) -> list[str] | None:
-    if not path:
-        return None
-    import json
+    from ciasa.data.stgcn import read_class_names_file
 
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"{file}: class-names file not found")
-    try:
-        names = json.loads(file.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{file}: not valid JSON: {err}") from None
-    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-        raise ValueError(f"{file}: expected a JSON list of class names")
-    return names
+    return read_class_names_file(path) if path else None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,7 +12,6 @@ of the set and listed in ``collect.json`` with the reason; the report counts the
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 
 from ciasa import cli
 from ciasa.io import atomic_write_json
-from pipeline.guard import is_failed
+from pipeline.guard import is_failed, read_record
 from pipeline.paths import Paths
 from pipeline.select import read_clip_list
 
@@ -45,7 +44,7 @@ def exclusion_reason(paths: Paths, domain: str, clip: str, condition: str) -> st
         return f"render failed: {_error(paths.render_info(clip, condition))}"
     if is_failed(paths.pose_info(clip, condition)):
         return f"pose extraction failed: {_error(paths.pose_info(clip, condition))}"
-    info = _read_json(paths.pose_info(clip, condition))
+    info = read_record(paths.pose_info(clip, condition))
     if info.get("detected", 1) == 0:
         return "no person detected in the video"
     return None
@@ -89,18 +88,8 @@ def collect(
     return data, names, out_labels, excluded
 
 
-def _read_json(path: str) -> dict:
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: record not found")
-    try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{p}: not valid JSON: {err}") from None
-
-
 def _error(path: str) -> str:
-    return str(_read_json(path).get("error", "unknown error"))
+    return str(read_record(path).get("error", "unknown error"))
 
 
 def write_empty_split(out: Path, split: str, frames: int, bodies: int, class_names: list[str]) -> None:

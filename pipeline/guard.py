@@ -119,6 +119,17 @@ def write_failure(
     )
 
 
+def read_record(path: str | Path) -> dict:
+    """A stage's JSON record (render, pose, collect, attack), the error naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON: {err}") from None
+
+
 def is_failed(record: str | Path) -> bool:
     """True when ``record`` (a render/pose JSON) was written by the guard for a failed run."""
     path = Path(record)

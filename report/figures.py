@@ -113,8 +113,6 @@ def _recovered(npy: str | None, info: str | None) -> np.ndarray | None:
 
 
 def build_parser():
-    import argparse
-
     p = cli.parser(
         "python -m report.figures",
         "Draw a clip's skeleton strip: source clean (green) vs perturbed (red) on top, "

@@ -8,10 +8,10 @@ the report can count it instead of dropping it silently.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pipeline.guard import read_record
 from pipeline.paths import ATTACKED_MODEL, CONDITIONS, DOMAINS, Paths
 
 
@@ -63,14 +63,7 @@ def read_csv(path: str | Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def read_json(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON: {err}") from None
+read_json = read_record  # the one JSON record reader (pipeline.guard)
 
 
 def _int(row: dict[str, str], key: str, source: str) -> int:

@@ -169,17 +169,26 @@ def load_labels(path: str | Path) -> tuple[list[str], np.ndarray]:
     return names, labels_arr.astype(np.int64).reshape(-1)
 
 
-def load_class_names(directory: str | Path, num_classes: int | None = None) -> list[str] | None:
-    """``DIR/classes.json`` if present, else None."""
-    path = Path(directory) / "classes.json"
+def read_class_names_file(path: str | Path) -> list[str]:
+    """A JSON list of class names (``classes.json`` or a user's file); errors name the file."""
+    path = Path(path)
     if not path.is_file():
-        return None
+        raise FileNotFoundError(f"{path}: class-names file not found")
     try:
         names = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON: {err}") from None
     if not (isinstance(names, list) and all(isinstance(s, str) for s in names)):
         raise ValueError(f"{path}: expected a JSON list of class names")
+    return names
+
+
+def load_class_names(directory: str | Path, num_classes: int | None = None) -> list[str] | None:
+    """``DIR/classes.json`` if present, else None."""
+    path = Path(directory) / "classes.json"
+    if not path.is_file():
+        return None
+    names = read_class_names_file(path)
     if num_classes is not None and len(names) < num_classes:
         raise ValueError(f"{path}: {len(names)} class names but labels go up to {num_classes - 1}")
     return names

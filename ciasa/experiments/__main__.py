@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Sequence
 
 from ciasa import cli
 from ciasa.experiments.strips import add_strip_arguments, run_strips

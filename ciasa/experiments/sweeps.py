@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ciasa import cli
-from ciasa.attacks import CIASA, FGSM, constraints, metrics
+from ciasa.attacks import CIASA, FGSM
 from ciasa.attacks.ciasa import DEFAULT_MAX_ITER
 from ciasa.attacks.runner import attack_dataset
 from ciasa.io import atomic_path, atomic_write_json, atomic_write_text
