@@ -229,16 +229,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
     out = Path(cfg.out)
-    train_set = load_split(cfg.data, cfg.split_train, mmap=True)
-    val_set = load_split(cfg.data, cfg.split_val, mmap=True) if cfg.split_val else None
+    train_set, val_set = _load_sets(cfg)
     layout = infer_layout(train_set)
     _, C, T, V, M = train_set.shape
     class_names = train_set.class_names
-    if val_set is not None:
-        if val_set.shape[1] != C or val_set.shape[3] != V:
-            raise ValueError(f"{val_set.source}: shape {val_set.shape} does not fit the training data {train_set.shape}")
-        if len(val_set) and int(val_set.labels.max()) >= len(class_names):
-            raise ValueError(f"{val_set.source}: label {int(val_set.labels.max())} has no class in the training set")
     model_args = cfg.model_args(C, len(class_names), layout)
     if cfg.arch != "stgcn":  # 2s-AGCN's input BN and PA-LSTM's part inputs are sized by the body count
         model_args["num_person"] = M
@@ -265,41 +259,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     started = time.perf_counter() - sum(e["seconds"] for e in history)
     for epoch in range(start_epoch, cfg.epochs):
         t0, cpu0 = time.perf_counter(), time.process_time()
-        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        torch.manual_seed(cfg.seed * 100_003 + epoch)  # dropout: same draws after a resume
-        order = torch.randperm(n_train, generator=gen).numpy()
-        loader = torch.utils.data.DataLoader(
-            BatchFetcher(train_set.data, train_set.labels, order, cfg.batch_size),
-            batch_size=None, shuffle=False, num_workers=cfg.num_workers,
-        )
-        model.train()
-        loss_sum, correct, seen = 0.0, 0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False, unit="batch")
-        for i, (x, y) in enumerate(bar):
-            step = epoch * steps_per_epoch + i
-            for group in optimizer.param_groups:
-                group["lr"] = cfg.lr * lr_factor(cfg, step, steps_per_epoch)
-            if augment is not None:
-                x = augment(x, gen)
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += float(loss.detach()) * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
-        train_seconds = time.perf_counter() - t0
-        entry: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "lr": optimizer.param_groups[0]["lr"],
-            "train_loss": loss_sum / max(seen, 1),
-            "train_acc": correct / max(seen, 1),
-            "train_seconds": train_seconds,
-            "train_samples_per_s": seen / max(train_seconds, 1e-9),
-        }
+        entry = _train_epoch(model, optimizer, augment, train_set, cfg, epoch, steps_per_epoch, device)
         last_epoch = epoch + 1 == cfg.epochs
         if val_set is not None and ((epoch + 1) % cfg.val_every == 0 or last_epoch):
             entry.update(_validate(model, val_set, cfg, device))
@@ -318,6 +278,60 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                     {"train": {"epochs": cfg.epochs, "final": history[-1] if history else None}})
     return _write_log(out, cfg, model_args, class_names, history, best, started, train_set, val_set, device, n_params,
                       finished=True)
+
+
+def _load_sets(cfg: TrainConfig) -> tuple[SkeletonSet, SkeletonSet | None]:
+    """The training split and the validation split (if any), checked against each other."""
+    train_set = load_split(cfg.data, cfg.split_train, mmap=True)
+    val_set = load_split(cfg.data, cfg.split_val, mmap=True) if cfg.split_val else None
+    if val_set is not None:
+        if val_set.shape[1] != train_set.shape[1] or val_set.shape[3] != train_set.shape[3]:
+            raise ValueError(f"{val_set.source}: shape {val_set.shape} does not fit the training data {train_set.shape}")
+        if len(val_set) and int(val_set.labels.max()) >= len(train_set.class_names):
+            raise ValueError(f"{val_set.source}: label {int(val_set.labels.max())} has no class in the training set")
+    return train_set, val_set
+
+
+def _train_epoch(model, optimizer, augment, train_set: SkeletonSet, cfg: TrainConfig, epoch: int,
+                 steps_per_epoch: int, device: torch.device) -> dict[str, Any]:
+    """One pass over the training split; the order, augmentation and dropout draws derive from
+    ``(seed, epoch)``, so a resumed run sees the same batches as an uninterrupted one."""
+    t0 = time.perf_counter()
+    gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+    torch.manual_seed(cfg.seed * 100_003 + epoch)  # dropout: same draws after a resume
+    order = torch.randperm(len(train_set), generator=gen).numpy()
+    loader = torch.utils.data.DataLoader(
+        BatchFetcher(train_set.data, train_set.labels, order, cfg.batch_size),
+        batch_size=None, shuffle=False, num_workers=cfg.num_workers,
+    )
+    model.train()
+    loss_sum, correct, seen = 0.0, 0, 0
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False, unit="batch")
+    for i, (x, y) in enumerate(bar):
+        step = epoch * steps_per_epoch + i
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr * lr_factor(cfg, step, steps_per_epoch)
+        if augment is not None:
+            x = augment(x, gen)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += float(loss.detach()) * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        seen += len(y)
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+    train_seconds = time.perf_counter() - t0
+    return {
+        "epoch": epoch + 1,
+        "lr": optimizer.param_groups[0]["lr"],
+        "train_loss": loss_sum / max(seen, 1),
+        "train_acc": correct / max(seen, 1),
+        "train_seconds": train_seconds,
+        "train_samples_per_s": seen / max(train_seconds, 1e-9),
+    }
 
 
 def _validate(model: nn.Module, val_set: SkeletonSet, cfg: TrainConfig, device: torch.device) -> dict[str, float]:

@@ -102,8 +102,8 @@ def test_transfer_table_and_resume(setup, capsys):
     # a rerun with the same settings reuses the perturbed clips and gives the same table
     first = (out / "transfer.csv").read_text()
     again = run_transfer(ckpts["stgcn"], data, {"js": str(ckpts["agcn"]), "bs": str(ckpts["agcn_bone"]),
-                         "pa_lstm": str(ckpts["pa_lstm"])}, out, "val", 0.012, 2, 5, 3, device="cpu",
-                         progress=False)  # fmt: skip
+                         "pa_lstm": str(ckpts["pa_lstm"])}, out, split="val", eps=0.012, max_iter=2, limit=5,
+                         batch_size=3, device="cpu", progress=False)  # fmt: skip
     assert (out / "transfer.csv").read_text() == first
     assert again["rows"] == summary["rows"]
 

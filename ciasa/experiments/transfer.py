@@ -245,110 +245,71 @@ def markdown_table(rows: list[TransferRow], eps: float, split: str, n: int) -> s
     return "\n".join(lines)
 
 
+@dataclass
+class TransferOptions:
+    """How the transfer experiment attacks and scores (the CLI flags of the same names)."""
+
+    split: str = "val"
+    eps: float = DEFAULT_EPS
+    max_iter: int = 100
+    limit: int | None = None
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    adversarial: str | Path | None = None
+    device: str = "auto"
+    seed: int = 0
+    progress: bool = True
+    allow_class_mismatch: bool = False
+
+
+@dataclass
+class Clips:
+    """The clean clips of the experiment and their perturbed versions."""
+
+    names: list[str]
+    clean: np.ndarray
+    labels: np.ndarray
+    adversarial: np.ndarray | None = None
+    targets: np.ndarray | None = None
+
+
 def run_transfer(
     source_checkpoint: str | Path,
     data: str | Path,
     models: dict[str, str],
     out: str | Path,
-    split: str = "val",
-    eps: float = DEFAULT_EPS,
-    max_iter: int = 100,
-    limit: int | None = None,
-    batch_size: int = 16,
-    eval_batch_size: int = 64,
-    adversarial: str | Path | None = None,
-    device: str = "auto",
-    seed: int = 0,
-    progress: bool = True,
-    allow_class_mismatch: bool = False,
+    options: TransferOptions | None = None,
+    **settings: Any,
 ) -> dict[str, Any]:
-    """Run the transfer experiment and write its outputs; returns the summary dict."""
-    from ciasa.data.stgcn import load_split, split_paths
-    from ciasa.device import resolve_device
-    from ciasa.models import load_model
+    """Run the transfer experiment and write its outputs; returns the summary dict.
 
+    ``options`` (or its fields as keywords) say how; the steps are: load and check the
+    models against the data, draw the clips, perturb them against the source (or reuse a
+    finished attack), classify both with every model, write the tables.
+    """
+    from ciasa.device import resolve_device
+
+    o = options or TransferOptions(**settings)
     started = time.time()
     out = Path(out)
-    dev = resolve_device(device)
-    if eps <= 0:
-        raise ValueError(f"eps must be positive, got {eps}")
-    source, smeta = load_model(source_checkpoint, device=dev)
-    targets_models = load_transfer_models(models, dev)
-    if not targets_models:
-        raise ValueError("no transfer model given (--models js=... bs=... pa_lstm=...)")
-    dataset = load_split(data, split, mmap=True)
-    from ciasa.data.model_fit import check_class_names
-    from ciasa.data.stgcn import load_class_names
-
-    for key, (_, meta) in [("source", (source, smeta)), *targets_models.items()]:
-        check_class_names(meta["class_names"], load_class_names(data), meta["path"], f"{data}/classes.json",
-                          allow_class_mismatch)
-        if len(meta["class_names"]) != dataset.num_classes:
-            raise ValueError(
-                f"{meta['path']}: the {DISPLAY_NAMES.get(key, key)} model has {len(meta['class_names'])} classes, "
-                f"{dataset.source} has {dataset.num_classes}"
-            )
-    index = select_samples(len(dataset), limit, seed)
-    clean = np.asarray(dataset.data[index], dtype=np.float32)
-    labels = np.asarray(dataset.labels)[index]
-    names = [dataset.names[i] for i in index]
-    settings = {
-        "source": str(Path(source_checkpoint).resolve()), "data": str(Path(data).resolve()), "split": split,
-        "eps": eps, "max_iter": max_iter, "limit": limit, "seed": seed, "mode": "basic",
+    if o.eps <= 0:
+        raise ValueError(f"eps must be positive, got {o.eps}")
+    dev = resolve_device(o.device)
+    scored, dataset = _load_checked(source_checkpoint, data, models, o, dev)
+    clips = _draw_clips(dataset, o)
+    run_settings = {
+        "source": str(Path(source_checkpoint).resolve()), "data": str(Path(data).resolve()), "split": o.split,
+        "eps": o.eps, "max_iter": o.max_iter, "limit": o.limit, "seed": o.seed, "mode": "basic",
     }  # fmt: skip
-    adv_dir = out / "adversarial"
-    if adversarial is not None:
-        adv, targets = load_adversarial(Path(adversarial), split, names)
-        if targets is None:  # not recorded: the least-likely class of the source, CIASA's default
-            from ciasa.evaluate import predict
-
-            targets = predict(source, clean, eval_batch_size, dev, progress=False).argmin(1).numpy()
-        log.info("using perturbed clips from %s", adversarial)
-    else:
-        done = adv_dir / "settings.json"
-        if done.is_file() and json.loads(done.read_text()) == settings and (adv_dir / "targets.npy").is_file():
-            adv = np.load(split_paths(adv_dir, split)[0])
-            targets = np.load(adv_dir / "targets.npy")
-            log.info("reusing the perturbed clips in %s", adv_dir)
-        else:
-            train_path = split_paths(data, "train")[0]
-            real = load_split(data, "train", mmap=True) if split != "train" and train_path.is_file() else None
-            adv, targets = make_adversarial(
-                source, clean, labels, eps, max_iter, batch_size, adv_dir, settings, real, seed, progress
-            )
-            from ciasa.data.stgcn import save_split
-
-            save_split(adv_dir, split, adv, names, labels, dataset.class_names)
-            atomic_save_npy(adv_dir / "targets.npy", targets)
-            atomic_write_json(done, settings)
-    if adv.shape != clean.shape:
-        raise ValueError(f"perturbed clips have shape {adv.shape}, the clean ones {clean.shape}")
-
-    rows: list[TransferRow] = []
-    preds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for key, (model, meta) in [("source", (source, smeta)), *targets_models.items()]:
-        row, cp, ap = score_model(key, model, meta, clean, adv, labels, targets, eval_batch_size, dev, progress)
-        rows.append(row)
-        preds[key] = (cp, ap)
-        log.info("%s: clean %.1f%%, attacked %.1f%%, fooling %s%%", row.model, row.clean_acc, row.attacked_acc, row.fooling_rate)
-
-    fields = list(asdict(rows[0]))
-    with atomic_path(out / "transfer.csv") as tmp, tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(asdict(r) for r in rows)
-    with atomic_path(out / "per_sample.csv") as tmp, tmp.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["name", "label", "target"] + [f"{k}_{w}" for k in preds for w in ("clean", "attacked")])
-        for i, name in enumerate(names):
-            writer.writerow([name, int(labels[i]), int(targets[i])] + [int(p[w][i]) for p in preds.values() for w in (0, 1)])
-    atomic_write_text(out / "transfer.md", markdown_table(rows, eps, split, len(names)))
-    linf = float(np.abs(adv - clean).max()) if len(clean) else 0.0
+    adv_from = _perturb(scored["source"][0], clips, dataset, data, out / "adversarial", run_settings, o, dev)
+    rows, preds = _score_all(scored, clips, o, dev)
+    _write_tables(out, rows, preds, clips, o)
+    linf = float(np.abs(clips.adversarial - clips.clean).max()) if len(clips.clean) else 0.0
     summary = {
         "experiment": "transfer",
-        "settings": settings,
-        "adversarial_from": str(adversarial) if adversarial else str(adv_dir),
-        "n": len(names),
+        "settings": run_settings,
+        "adversarial_from": adv_from,
+        "n": len(clips.names),
         "max_abs_perturbation": linf,
         "rows": [asdict(r) for r in rows],
         "seconds": round(time.time() - started, 1),
@@ -356,6 +317,98 @@ def run_transfer(
     }
     atomic_write_json(out / "summary.json", summary)
     return summary
+
+
+def _load_checked(source_checkpoint, data, models, o: TransferOptions, dev):
+    """The source and transfer models, each checked against the data's classes."""
+    from ciasa.data.model_fit import check_class_names
+    from ciasa.data.stgcn import load_class_names, load_split
+    from ciasa.models import load_model
+
+    source, smeta = load_model(source_checkpoint, device=dev)
+    transfer_models = load_transfer_models(models, dev)
+    if not transfer_models:
+        raise ValueError("no transfer model given (--models js=... bs=... pa_lstm=...)")
+    dataset = load_split(data, o.split, mmap=True)
+    scored = {"source": (source, smeta), **transfer_models}
+    for key, (_, meta) in scored.items():
+        check_class_names(meta["class_names"], load_class_names(data), meta["path"], f"{data}/classes.json",
+                          o.allow_class_mismatch)
+        if len(meta["class_names"]) != dataset.num_classes:
+            raise ValueError(
+                f"{meta['path']}: the {DISPLAY_NAMES.get(key, key)} model has {len(meta['class_names'])} classes, "
+                f"{dataset.source} has {dataset.num_classes}"
+            )
+    return scored, dataset
+
+
+def _draw_clips(dataset, o: TransferOptions) -> Clips:
+    from ciasa.data.model_fit import take
+
+    index = select_samples(len(dataset), o.limit, o.seed)
+    return Clips([dataset.names[i] for i in index], take(dataset.data, index), np.asarray(dataset.labels)[index])
+
+
+def _perturb(source, clips: Clips, dataset, data, adv_dir: Path, run_settings: dict, o: TransferOptions, dev) -> str:
+    """Fill ``clips.adversarial`` and ``clips.targets``: a given attack's output, a finished earlier
+    run with the same settings, or a new basic-mode attack against the source. Returns where from."""
+    from ciasa.data.stgcn import load_split, save_split, split_paths
+
+    done = adv_dir / "settings.json"
+    if o.adversarial is not None:
+        clips.adversarial, clips.targets = load_adversarial(Path(o.adversarial), o.split, clips.names)
+        if clips.targets is None:  # not recorded: the least-likely class of the source, CIASA's default
+            from ciasa.evaluate import predict
+
+            clips.targets = predict(source, clips.clean, o.eval_batch_size, dev, progress=False).argmin(1).numpy()
+        log.info("using perturbed clips from %s", o.adversarial)
+        where = str(o.adversarial)
+    elif done.is_file() and json.loads(done.read_text()) == run_settings and (adv_dir / "targets.npy").is_file():
+        clips.adversarial = np.load(split_paths(adv_dir, o.split)[0])
+        clips.targets = np.load(adv_dir / "targets.npy")
+        log.info("reusing the perturbed clips in %s", adv_dir)
+        where = str(adv_dir)
+    else:
+        train_path = split_paths(data, "train")[0]
+        real = load_split(data, "train", mmap=True) if o.split != "train" and train_path.is_file() else None
+        clips.adversarial, clips.targets = make_adversarial(
+            source, clips.clean, clips.labels, o.eps, o.max_iter, o.batch_size, adv_dir, run_settings, real, o.seed,
+            o.progress,
+        )  # fmt: skip
+        save_split(adv_dir, o.split, clips.adversarial, clips.names, clips.labels, dataset.class_names)
+        atomic_save_npy(adv_dir / "targets.npy", clips.targets)
+        atomic_write_json(done, run_settings)
+        where = str(adv_dir)
+    if clips.adversarial.shape != clips.clean.shape:
+        raise ValueError(f"perturbed clips have shape {clips.adversarial.shape}, the clean ones {clips.clean.shape}")
+    return where
+
+
+def _score_all(scored: dict, clips: Clips, o: TransferOptions, dev):
+    rows: list[TransferRow] = []
+    preds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for key, (model, meta) in scored.items():
+        row, cp, ap = score_model(key, model, meta, clips.clean, clips.adversarial, clips.labels, clips.targets,
+                                  o.eval_batch_size, dev, o.progress)  # fmt: skip
+        rows.append(row)
+        preds[key] = (cp, ap)
+        log.info("%s: clean %.1f%%, attacked %.1f%%, fooling %s%%", row.model, row.clean_acc, row.attacked_acc,
+                 row.fooling_rate)
+    return rows, preds
+
+
+def _write_tables(out: Path, rows: list[TransferRow], preds: dict, clips: Clips, o: TransferOptions) -> None:
+    with atomic_path(out / "transfer.csv") as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(asdict(rows[0])))
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
+    with atomic_path(out / "per_sample.csv") as tmp, tmp.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["name", "label", "target"] + [f"{k}_{w}" for k in preds for w in ("clean", "attacked")])
+        for i, name in enumerate(clips.names):
+            writer.writerow([name, int(clips.labels[i]), int(clips.targets[i])]
+                            + [int(p[w][i]) for p in preds.values() for w in (0, 1)])
+    atomic_write_text(out / "transfer.md", markdown_table(rows, o.eps, o.split, len(clips.names)))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -400,11 +453,12 @@ def run_from_args(args: argparse.Namespace) -> int:
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     specs = parse_model_specs(args.models)  # checked before any work
-    summary = run_transfer(
-        args.checkpoint, args.data, specs, args.out, args.split, args.eps, args.max_iter, args.limit,
-        args.batch_size, args.eval_batch_size, args.adversarial, args.device, args.seed, cli.show_progress(args),
-        args.allow_class_mismatch,
+    options = TransferOptions(
+        split=args.split, eps=args.eps, max_iter=args.max_iter, limit=args.limit, batch_size=args.batch_size,
+        eval_batch_size=args.eval_batch_size, adversarial=args.adversarial, device=args.device, seed=args.seed,
+        progress=cli.show_progress(args), allow_class_mismatch=args.allow_class_mismatch,
     )  # fmt: skip
+    summary = run_transfer(args.checkpoint, args.data, specs, args.out, options)
     print((Path(args.out) / "transfer.md").read_text())
     log.info("wrote %s (%.0f s)", args.out, summary["seconds"])
     return cli.EXIT_OK
