@@ -188,15 +188,16 @@ def render(npy: Path, mp4: Path, name: str, args) -> dict:
     return json.loads(mp4.with_name(mp4.stem + ".render.json").read_text())
 
 
-def extract_cached(mp4: Path, out: Path) -> dict:
-    """Extract once (timed in wall and CPU seconds); later runs reuse the cached landmarks."""
+def extract_cached(mp4: Path, out: Path, **detector) -> dict:
+    """Extract once (timed in wall and CPU seconds); later runs reuse the cached landmarks.
+    ``detector``: MediaPipe-side options (``smooth``, ``redetect``) that change what is cached."""
     summary_path = out.with_suffix(".json")
     if out.is_file() and summary_path.is_file():
         return json.loads(summary_path.read_text())
     cpu0 = time.process_time()
     # MediaPipe's landmarks are what is cached; the refiner (a (T, 198) x (198, 75) product)
     # is left out here so that the landmarks can be cached before a refiner is fitted.
-    raw = ExtractOptions(refiner=None, facing="off", max_jump=None)  # raw detections: variants re-apply these
+    raw = ExtractOptions(refiner=None, facing="off", max_jump=None, **detector)  # raw detections: variants re-apply these
     extraction = extract(mp4, mp4.with_name(mp4.stem + ".camera.json"), raw, progress=False)
     cpu = time.process_time() - cpu0
     extraction.summary["cpu_seconds"] = round(cpu, 3)

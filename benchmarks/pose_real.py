@@ -87,7 +87,29 @@ def load_index(folder: Path) -> list[dict]:
     return out
 
 
-def prepare_clips(entries: list[dict], work: Path, render_args: str, render_root: Path) -> list[dict]:
+# MediaPipe-side options: they change the cached landmarks, so each has its own cache
+# (work/NAME/, the renders linked in) and is measured with the other options at their defaults.
+DETECTOR_VARIANTS = {"no_smooth": {"smooth": False}, "no_redetect": {"redetect": False}}
+
+
+def detector_variants(entries: list[dict], work: Path, render_args: str, render_root: Path) -> dict:
+    out = {}
+    for vname, detector in DETECTOR_VARIANTS.items():
+        sub = work / vname
+        sub.mkdir(parents=True, exist_ok=True)
+        for e in entries:
+            for suffix in (".mp4", ".camera.json", ".render.json", ".src.npy"):
+                link = sub / f"{e['name']}{suffix}"
+                if not link.exists():
+                    link.symlink_to(work / f"{e['name']}{suffix}")
+        records = prepare_clips(entries, sub, render_args, render_root, **detector)
+        result = evaluate(records, {vname: ExtractOptions(**detector)})[vname]
+        out[vname] = {k: result[k] for k in ("options", "held_out", "dev", "all")}
+        out[vname]["detection"] = detection(records)["all"]
+    return out
+
+
+def prepare_clips(entries: list[dict], work: Path, render_args: str, render_root: Path, **detector) -> list[dict]:
     """Render (cached) and extract (cached raw landmarks) every clip; returns benchmark records."""
     import pose_accuracy as pa
 
@@ -104,7 +126,7 @@ def prepare_clips(entries: list[dict], work: Path, render_args: str, render_root
             np.save(npy, clip)
         mp4 = work / f"{name}.mp4"
         render_record = pa.render(npy, mp4, name, ns)
-        summary = pa.extract_cached(mp4, work / f"{name}.npy")
+        summary = pa.extract_cached(mp4, work / f"{name}.npy", **detector)
         truth, present = pa.clip_frames(clip, render_record["frames_rendered"])
         if len(truth) != summary["frames"]:
             raise RuntimeError(f"{name}: {len(truth)} source frames but the video has {summary['frames']}")
@@ -202,7 +224,13 @@ def detection(records: list[dict]) -> dict:
     return {
         "all": {"detected": total[0], "frames": total[1], "rate": round(total[0] / total[1], 4)},
         "per_view": {k: {"detected": d, "frames": f, "rate": round(d / f, 4)} for k, (d, f) in sorted(by_view.items())},
-        "per_clip": {k: {"detected": d, "frames": f} for k, (d, f) in det.items()},
+        # a clip whose person leaves the image or is lost is flagged, never silently averaged
+        "per_clip": {r["name"]: {"detected": det[r["name"]][0], "frames": det[r["name"]][1],
+                                 "flagged": r["summary"].get("flagged", False), "reason": r["summary"].get("reason"),
+                                 "out_of_frame_fraction": r["render"].get("out_of_frame_fraction"),
+                                 "render_warnings": r["render"].get("warnings", [])} for r in records},
+        "flagged_clips": sorted(r["name"] for r in records if r["summary"].get("flagged")),
+        "note": "errors are measured over the frames with a pose; frames without one count against detection only",
     }
 
 
@@ -226,6 +254,7 @@ def real_motion_results(folder: Path, work: Path, render_args: str, render_root:
         "facing_choice": facing_choice(records),
         "speed": {"frames": frames, "cpu_seconds": round(cpu, 2), "frames_per_cpu_second": round(frames / cpu, 1)},
         "variants": evaluate(records),
+        "detector_variants": detector_variants(entries, work, render_args, render_root),
         "scale_analysis": pa.scale_analysis(records, {r["name"]: r["camera"] for r in records}),
         "joint_names": list(NTU_RGBD.joint_names),
         "prepare_wall_s": round(time.perf_counter() - t0, 1),

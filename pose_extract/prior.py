@@ -5,6 +5,11 @@ resolves that with its own idea of human size, which need not be the population 
 camera films. A prior is the mean length of :data:`pose_extract.lifting.SIZE_SEGMENTS`
 over a population's skeletons. It is a property of the *population* (e.g. a training
 set's subjects), never of the clip being extracted.
+
+It is off by default (``--body-prior none``): it only works where MediaPipe's depth
+follows its own limb lengths, which holds on renders of the synthetic set (there it
+removes a 10 % too-near root) but not on renders of real motion, where it moved the
+root ~0.5 m too far (docs/pose_extract.md).
 """
 
 from __future__ import annotations

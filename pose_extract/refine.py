@@ -19,8 +19,9 @@ metres, camera axes) to a 3-D correction of each of the 25 joints relative to th
 spine base (so the root, and with it the camera-space placement, is left alone). It is fitted on pairs of (lifted render of a training clip, that
 clip's source skeleton), never on the clips it is evaluated on
 (``benchmarks/pose_accuracy.py --fit-refiner``). Being learned from renders, it knows
-this renderer's bodies and the synthetic set's motions; for other footage refit it or
-turn it off (``--refiner none``).
+this renderer's bodies and the synthetic set's motions, and it is off by default: on
+renders of real motion capture it makes the pose worse (docs/pose_extract.md). Use it
+(``--refiner default``) for renders of the synthetic set, or refit it for other footage.
 """
 
 from __future__ import annotations
