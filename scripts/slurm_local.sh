@@ -10,7 +10,8 @@
 #                                        database) under DIR; register the cluster, the
 #                                        account and the user in accounting; wait until
 #                                        each daemon answers and the node is idle.
-#                                        Idempotent: what already runs is left running.
+#                                        Idempotent: what already runs is left running;
+#                                        a cluster left under another DIR is stopped.
 #                                        Prints `export SLURM_CONF=...` (also in DIR/env.sh).
 #   scripts/slurm_local.sh stop DIR      cancel this cluster's jobs, stop its daemons
 #   scripts/slurm_local.sh status DIR    scontrol ping, sinfo, the daemons' pids
@@ -214,7 +215,16 @@ link_system_conf() {
             log "error: $SYSTEM_CONF exists and is not this script's: a real SLURM is configured here"
             exit 3
         fi
-        [ "$(readlink "$SYSTEM_CONF")" = "$SLURM_CONF" ] && return 0
+        local target old_dir
+        target=$(readlink "$SYSTEM_CONF")
+        [ "$target" = "$SLURM_CONF" ] && return 0
+        # a cluster of an earlier start (a test killed before its teardown) holds the
+        # ports: stop it first
+        old_dir=$(dirname "$(dirname "$target")")
+        if [ -e "$old_dir/.slurm_local" ]; then
+            log "stopping the earlier cluster under $old_dir"
+            (cmd_stop "$old_dir") || true
+        fi
         rm -f "$SYSTEM_CONF"
     fi
     mkdir -p "$(dirname "$SYSTEM_CONF")"
