@@ -4,7 +4,8 @@
 it; ``run_batch`` does many clips and writes an ST-GCN split. The pieces are small
 modules: :mod:`~pose_extract.landmarks` (BlazePose -> NTU mapping rules),
 :mod:`~pose_extract.lifting` (world pose -> camera space), :mod:`~pose_extract.gaps`,
-:mod:`~pose_extract.video`, :mod:`~pose_extract.detect` (MediaPipe), :mod:`~pose_extract.prior`.
+:mod:`~pose_extract.detect` (MediaPipe), :mod:`~pose_extract.facing`, :mod:`~pose_extract.integrity`,
+:mod:`~pose_extract.prior`, :mod:`~pose_extract.refine`, :mod:`~pose_extract.error_model`.
 """
 
 from pose_extract.extract import ExtractOptions, Extraction, NoPersonError, extract, output_paths, write_outputs

@@ -12,9 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
+import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -211,30 +210,38 @@ def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray
 # notice, absl's "before InitializeLog" banner and glog-style info/warning lines (I0000 /
 # W0000 ..., e.g. "Feedback manager requires a model with a single signature"). Errors
 # (E..../F.... lines) and anything else are passed on.
-_NOTICE = re.compile(r"^(INFO: Created TensorFlow Lite|WARNING: All log messages before absl::InitializeLog|[IW]\d{4} )")
+NOTICE_PATTERN = r"^(INFO: Created TensorFlow Lite|WARNING: All log messages before absl::InitializeLog|[IW][0-9]{4} )"
 
 
 @contextlib.contextmanager
 def native_log_filter() -> Iterator[None]:
-    """Capture what native code writes to file descriptor 2 meanwhile; re-emit every line
-    except MediaPipe's routine start-up notices (those go to the debug log).
+    """Route what native code writes to file descriptor 2 meanwhile through a filter that
+    drops MediaPipe's routine start-up notices and passes every other line on at once.
 
-    Environment switches (GLOG_minloglevel, TF_CPP_MIN_LOG_LEVEL) do not reach these
-    lines in mediapipe 0.10.21: absl writes them before its logging is initialised.
+    The filter is a separate process (``grep -v``), so that an error MediaPipe prints just
+    before aborting the whole process still reaches the terminal. With debug logging
+    (``--verbose``), or without ``grep``, nothing is filtered. Environment switches
+    (GLOG_minloglevel, TF_CPP_MIN_LOG_LEVEL) do not reach these lines in mediapipe
+    0.10.21: absl writes them before its logging is initialised.
     """
+    if log.isEnabledFor(logging.DEBUG):
+        yield
+        return
     sys.stderr.flush()
     saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            for line in capture.read().decode(errors="replace").splitlines():
-                if _NOTICE.match(line):
-                    log.debug("mediapipe: %s", line)
-                elif line.strip():
-                    print(line, file=sys.stderr)
+    try:
+        grep = subprocess.Popen(["grep", "-v", "-E", "--line-buffered", NOTICE_PATTERN], stdin=subprocess.PIPE,
+                                stdout=saved, stderr=subprocess.DEVNULL)  # fmt: skip
+    except OSError:  # no grep: leave the notices be
+        os.close(saved)
+        yield
+        return
+    os.dup2(grep.stdin.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        grep.stdin.close()
+        grep.wait()

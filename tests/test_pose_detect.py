@@ -59,3 +59,32 @@ def test_scan_windows_cover_the_frame():
         assert w == h == 120 and x >= 0 and y >= 0 and x + w <= 320 and y + h <= 240
         covered[int(y) : int(y + h), int(x) : int(x + w)] = True
     assert covered.all() and len(boxes) == 15
+
+
+def test_start_up_notices_are_dropped_errors_kept(capfd):
+    import os
+
+    from pose_extract.detect import native_log_filter
+
+    with native_log_filter():
+        os.write(2, b"W0000 00:00:1.0 123 inference_feedback_manager.cc:114] Feedback manager requires...\n")
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"E0000 00:00:1.0 123 calculator_graph.cc:1] a real error\n")
+        os.write(2, b"something else entirely\n")
+    err = capfd.readouterr().err
+    assert "a real error" in err and "something else entirely" in err
+    assert "Feedback manager" not in err and "XNNPACK" not in err
+
+
+def test_an_error_printed_just_before_an_abort_still_shows():
+    """The filter runs in its own process: a fatal line followed by abort() is not lost."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import os\nfrom pose_extract.detect import native_log_filter\nwith native_log_filter():\n"
+            "    os.write(2, b'W0000 notice\\n')\n    os.write(2, b'F0000 Check failed: fatal\\n')\n    os.abort()\n")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode != 0
+    assert "F0000 Check failed: fatal" in proc.stderr and "W0000 notice" not in proc.stderr
