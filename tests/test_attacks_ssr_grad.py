@@ -96,3 +96,22 @@ def test_shrink_into_box_meets_both_constraints() -> None:
     assert (shrunk.abs() <= delta.abs() + 1e-9).all()
     assert torch.equal(inside[~movable], clean[~movable])
     assert (inside - clean).abs().max() > 0.005  # it keeps a real perturbation, not the clean clip
+
+
+def test_ssr_in_box_changes_only_what_ssr_carried_out_of_the_box() -> None:
+    clean, _, movable, chan = _setup()
+    clean = clean.float()
+    eps = torch.as_tensor(NTU_RGBD.hierarchical_eps(), dtype=torch.float32)  # grows towards the feet
+    eps = torch.where(eps > 0, eps, torch.full_like(eps, 0.01))
+    signs = torch.randint(0, 2, clean.shape, generator=torch.Generator().manual_seed(2)).float() * 2 - 1
+    moved = constraints.clip(clean + signs * 0.3, clean, eps.view(1, 1, 1, -1, 1), movable)
+    plain = constraints.ssr(moved, clean, NTU_RGBD, movable, chan)
+    strict = constraints.ssr_in_box(moved, clean, eps, NTU_RGBD, movable, chan)
+    assert constraints.box_violation(plain, clean, eps).any()
+    assert not constraints.box_violation(strict, clean, eps).any()  # no frame needed scaling down
+    err = np.abs(bone_len(strict, NTU_RGBD) - bone_len(clean, NTU_RGBD))
+    present = constraints.frame_mask(clean).squeeze(1).squeeze(2).numpy()
+    assert err.transpose(0, 1, 3, 2)[present].max() <= 5e-7
+    # frames SSR kept inside its boxes are left exactly as SSR placed them
+    inside = ~constraints.box_violation(plain, clean, eps).expand_as(clean)
+    assert torch.allclose(strict[inside], plain[inside], atol=1e-6)
