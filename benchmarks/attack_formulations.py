@@ -16,7 +16,8 @@ Run, e.g.::
 Presets: ``basic`` (eps 0.01, least-likely; skeleton vs perturbation, strict box),
 ``advanced`` (legs, hierarchical eps, untargeted and least-likely), ``smooth`` (the three
 smoothness terms, basic and advanced), ``lr`` (perturbation learning rates, for choosing
-the default on a split it is not reported on), ``transfer`` (with ``--error-model``:
+the default on a split it is not reported on), ``ceiling`` (basic without smoothness and GAN terms, 100 and 300 iterations: how far
+the budget alone gets), ``transfer`` (with ``--error-model``:
 the transfer-aware term, evaluated on fresh error samples).
 """
 
@@ -35,7 +36,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ciasa.attacks import CIASA, metrics  # noqa: E402
+from ciasa.attacks import CIASA, metrics, objectives  # noqa: E402
 from ciasa.attacks.roundtrip import load_error_model  # noqa: E402
 from ciasa.attacks.runner import attack_dataset  # noqa: E402
 from ciasa.io import atomic_write_json  # noqa: E402
@@ -52,12 +53,13 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "perturbation": dict(mode="basic", eps=0.01, optimize="perturbation", target="untargeted"),
     },
     "advanced": {
-        "skeleton-least-likely": dict(mode="advanced", optimize="skeleton", smooth="ours"),
-        "perturbation-least-likely": dict(mode="advanced", optimize="perturbation"),
-        "perturbation-nearest": dict(mode="advanced", optimize="perturbation", target="nearest"),
         "perturbation-untargeted": dict(mode="advanced", optimize="perturbation", target="untargeted"),
         "perturbation-untargeted-strict": dict(mode="advanced", optimize="perturbation", target="untargeted",
                                                box="strict"),
+        "skeleton-untargeted": dict(mode="advanced", optimize="skeleton", smooth="ours", target="untargeted"),
+        "perturbation-least-likely": dict(mode="advanced", optimize="perturbation"),
+        "skeleton-least-likely": dict(mode="advanced", optimize="skeleton", smooth="ours"),
+        "perturbation-nearest": dict(mode="advanced", optimize="perturbation", target="nearest"),
     },
     "smooth": {
         "basic-paper": dict(mode="basic", eps=0.01, smooth="paper"),
@@ -72,6 +74,11 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "lr": {
         **{f"basic-lr{lr:g}": dict(mode="basic", eps=0.01, lr=lr) for lr in (0.02, 0.05, 0.2, 0.5)},
         **{f"advanced-untargeted-lr{lr:g}": dict(mode="advanced", target="untargeted", lr=lr) for lr in (0.05, 0.2, 0.5)},
+    },
+    "ceiling": {
+        "perturbation-no-regularisers-100": dict(mode="basic", eps=0.01, use_smooth=False, use_gan=False),
+        "perturbation-no-regularisers-300": dict(mode="basic", eps=0.01, use_smooth=False, use_gan=False,
+                                                 max_iter=300),
     },
     "transfer": {
         "advanced-untargeted": dict(mode="advanced", target="untargeted"),
@@ -142,6 +149,7 @@ def main() -> int:
     p.add_argument("--batch-size", type=int, default=25)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--error-model", type=Path, default=None)
+    p.add_argument("--error-samples", type=int, default=4, help="K of the transfer-aware configurations")
     p.add_argument("--eval-draws", type=int, default=8, help="fresh error draws for evaluation (transfer preset)")
     p.add_argument("--real-split", default="train", help="discriminator's real frames (of --data)")
     p.add_argument("--threads", type=int, default=1)
@@ -170,11 +178,12 @@ def main() -> int:
     }  # fmt: skip
     for name, cfg in configs.items():
         cfg = dict(cfg)
-        samples = cfg.pop("error_samples", 0)
+        samples = args.error_samples if cfg.pop("error_samples", 0) else 0
         if samples and error_model is None:
             print(f"skip {name}: needs --error-model", flush=True)
             continue
-        attack = CIASA(model, layout=layout, max_iter=args.max_iter, seed=args.seed, real_source=real,
+        iters = cfg.pop("max_iter", args.max_iter)
+        attack = CIASA(model, layout=layout, max_iter=iters, seed=args.seed, real_source=real,
                        device="cpu", error_model=error_model if samples else None, error_samples=samples, **cfg)
         t0 = time.perf_counter()
         run = attack_dataset(attack, clips, labels, layout, attack.eps, attack.joint_mask, args.batch_size,
@@ -182,8 +191,14 @@ def main() -> int:
         res = run.result
         summary = run.summary(attack.eps, attack.joint_mask)
         clean_t = torch.from_numpy(clips)
+        with torch.no_grad():
+            final_gap = objectives.logit_gap(model(res.adversarial), None if summary["targeted_success"] is None
+                                             else res.target, res.labels)
+        ok = res.clean_correct
         entry = {
             "settings": attack.settings(),
+            "final_gap_clean_correct": {q: round(float(final_gap[ok].quantile(v)), 3) for q, v in
+                                        (("p10", 0.1), ("median", 0.5), ("p90", 0.9), ("max", 1.0))} if ok.any() else None,
             "flipped": summary["flipped"], "targeted_success": summary["targeted_success"],
             "gap_curve": [round(g, 3) for g in res.extra.get("gap_curve", [])],
             "joint_variation": summary["joint_variation"], "bone_length_error": summary["bone_length_error"],

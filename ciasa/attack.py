@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     io_.add_argument("--data", required=True, help="ST-GCN layout directory with {split}_data.npy / {split}_label.pkl")
     io_.add_argument("--split", default="val", help="split to attack")
     io_.add_argument("--out", required=True, help="output directory")
-    cli.add_names_flag(io_, help="attack only these sample names, in this order (default: the whole split)")
+    cli.add_names_flag(io_, help="attack only these sample names, in this order (unset: the whole split)")
     io_.add_argument("--limit", type=cli.positive_int, default=None, help="attack only the first N selected samples")
     io_.add_argument("--clips-out", default=None,
                      help="also write every clip as DIR/{name}/clean.npy and DIR/{name}/perturbed.npy "
@@ -104,29 +104,29 @@ def build_parser() -> argparse.ArgumentParser:
                         "acceleration norm of the perturbed clip, perturbation = acceleration norm of the "
                         "perturbation (zero at the clean input)")
     a.add_argument("--box", choices=BOXES, default="loose",
-                   help="loose: SSR may carry a joint past its eps (the paper); strict: each frame's perturbation "
-                        "is scaled down until every joint is inside its eps box after SSR")
+                   help="loose: SSR may carry a joint past its eps (the paper); strict: after SSR every joint "
+                        "is brought back inside its eps box, bones kept at their clean length")
     a.add_argument("--eps", type=parse_eps, default=None,
                    help="clipping radius in metres: one number, or one per joint comma-separated "
-                        "(default: the mode's)")
-    a.add_argument("--region", default=None, help="attack region: all, legs, set-1..set-4 (default: the mode's)")
+                        "(unset: the mode's)")
+    a.add_argument("--region", default=None, help="attack region: all, legs, set-1..set-4 (unset: the mode's)")
     a.add_argument("--max-iter", type=cli.positive_int, default=DEFAULT_MAX_ITER, help="attack iterations")
     a.add_argument("--early-stop", type=float, default=None,
-                   help="stop a clip once its objective is met with at least this probability (default: never)")
+                   help="stop a clip once its objective is met with at least this probability (unset: never)")
     a.add_argument("--lam", type=float, default=10.0, help="weight of the smoothness and GAN terms")
     a.add_argument("--lr", type=float, default=None,
-                   help=f"Adam learning rate of the attack variable (default: skeleton {DEFAULT_LR['skeleton']} m, "
+                   help=f"Adam learning rate of the attack variable (unset: skeleton {DEFAULT_LR['skeleton']} m, "
                         f"perturbation {DEFAULT_LR['perturbation']} x eps)")
     a.add_argument("--no-ssr", action="store_true", help="skip spatial skeleton realignment")
     a.add_argument("--no-smooth", action="store_true", help="drop the temporal smoothness term")
     a.add_argument("--no-gan", action="store_true", help="drop the GAN (discriminator) term")
     a.add_argument("--real-data", default=None,
-                   help="clean data the discriminator learns real frames from (default: --data)")
+                   help="clean data the discriminator learns real frames from (unset: --data)")
     a.add_argument("--real-split", default="train", help="split of --real-data")
     a.add_argument("--error-model", default=None,
                    help="round-trip error model JSON (docs/CONTRACTS.md): makes the attack transfer-aware")
     a.add_argument("--error-samples", type=int, default=None,
-                   help="round-trip error samples per step with --error-model (default 4 with a model)")
+                   help="round-trip error samples per step with --error-model (unset: 4)")
     a.add_argument("--seed", type=int, default=0, help="seeds targets, the discriminator and error samples")
 
     r = p.add_argument_group("running")
