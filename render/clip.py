@@ -483,7 +483,7 @@ class Renderer:
         work.mkdir(parents=True, exist_ok=True)
         for stale in work.glob("[0-9][0-9][0-9][0-9][0-9][0-9].png"):
             stale.unlink()
-        remove = (lambda: None) if keep else (lambda: shutil.rmtree(work, ignore_errors=True))
+        remove = (lambda: None) if keep else (lambda: _remove_tree(work))
         t0, cpu0 = time.perf_counter(), time.process_time()
         try:
             from tqdm import tqdm
@@ -503,6 +503,16 @@ class Renderer:
             report.seconds["encode_s"] = time.perf_counter() - t0
         finally:
             remove()
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a frame folder, also while Blender may still write one more frame into it (an
+    interrupt cleans up from another thread): retry until it is gone."""
+    for _ in range(100):
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return
+        time.sleep(0.005)
 
 
 def _tqdm_disable(progress: bool | None) -> bool | None:

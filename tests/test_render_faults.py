@@ -59,6 +59,27 @@ def test_interrupt_ends_render_with_130_and_removes_frames(tmp_path, repo_root, 
     assert list((tmp_path / "out").iterdir()) == []  # no video, camera, render.json or temporary file
 
 
+def test_interrupt_during_a_cycles_frame_takes_effect_at_once(tmp_path, repo_root):
+    """A Cycles frame runs no Python on the main thread for a long time; the interrupt must
+    still end the render within seconds, not at the end of the frame."""
+    np.save(tmp_path / "c.npy", waving_clip(2))
+    proc = subprocess.Popen(_cmd("--skeleton", str(tmp_path / "c.npy"), "--out", str(tmp_path / "out" / "c.mp4"),
+                                 "--quality", "photo", "--cycles-samples", "4096", "--resolution", "96x72",
+                                 "--threads", "1", "--no-progress"),
+                            cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while not ((tmp_path / "out").is_dir() and _frames_dirs(tmp_path / "out")):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()[-2000:] if proc.poll() else ""
+        time.sleep(0.1)
+    time.sleep(2.0)  # well inside the first frame (4096 samples)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert time.monotonic() - t0 < 10.0
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_killed_render_leftovers_are_removed_by_the_next_run(tmp_path, repo_root):
     proc, frames = _start_long_render(tmp_path, repo_root)
     proc.kill()
