@@ -118,12 +118,26 @@ class BlenderSession:
             raise ValueError(f"unknown engine {st.engine!r} (known: {', '.join(ENGINES)})")
         if st.device not in DEVICES:
             raise DeviceError(f"unknown device {st.device!r} (known: {', '.join(DEVICES)})")
-        self.bpy = bpy = _bpy()
+        self.bpy = _bpy()
         self.engine = st.engine
         self.textured = st.textured
-        bpy.ops.wm.read_factory_settings(use_empty=True)
-        self.scene = scene = bpy.context.scene
-        r = scene.render
+        self.bpy.ops.wm.read_factory_settings(use_empty=True)
+        self.scene = self.bpy.context.scene
+        self._set_output(st)
+        self.gpu_backend = self._gpu_backend(st.device)
+        self._set_engine(st)
+        self._build_set(st)
+        self.figures: dict[tuple, Figure] = {}
+        from render.textures import ASSETS
+
+        self.textures_dir = ASSETS
+        if st.engine in ("workbench", "eevee"):
+            self._start_gpu_quietly()
+
+    # ----------------------------------------------------------------- set-up
+    def _set_output(self, st: SessionSettings) -> None:
+        """Engine, image size, 8-bit RGB PNG frames, threads, colour management."""
+        r = self.scene.render
         try:
             r.engine = ENGINES[st.engine]
         except TypeError as err:
@@ -139,12 +153,12 @@ class BlenderSession:
             r.threads = int(st.threads)
         # Standard keeps the drawn colours as they are; the light rig's highlights need a
         # film-like curve (AgX) to roll off instead of clipping.
-        scene.view_settings.view_transform = "AgX" if st.light_rig else "Standard"
-        if st.light_rig:
-            scene.view_settings.look = "AgX - Medium High Contrast"
-        else:
-            scene.view_settings.look = "None"
-        self.gpu_backend = self._gpu_backend(st.device)
+        view = self.scene.view_settings
+        view.view_transform = "AgX" if st.light_rig else "Standard"
+        view.look = "AgX - Medium High Contrast" if st.light_rig else "None"
+
+    def _set_engine(self, st: SessionSettings) -> None:
+        scene = self.scene
         if st.engine == "workbench":
             sh = scene.display.shading
             sh.light = "STUDIO"
@@ -167,34 +181,30 @@ class BlenderSession:
                 cy.denoiser = "OPENIMAGEDENOISE"
         elif st.engine == "eevee":
             scene.eevee.taa_render_samples = 16
+
+    def _build_set(self, st: SessionSettings) -> None:
+        """World, camera, floor and back wall; the room of the textured presets; a sun or
+        the light rig for the engines that light with lamps."""
+        bpy = self.bpy
         self.world = bpy.data.worlds.new("world")
         self.world.use_nodes = True
-        scene.world = self.world
+        self.scene.world = self.world
         self.camera = self._make_camera()
         self.floor = self._make_plane("floor")
         self.wall = self._make_plane("wall")
-        self.room = None
+        self.room = self.sun = self.rig = None
         if st.textured:
             from render.room import Room
 
             self.room = Room(self)
-        self.sun = None
-        self.rig = None
         if st.engine != "workbench":
             if st.light_rig:
                 from render.room import LightRigObjects
 
                 self.rig = LightRigObjects(self)
             else:
-                light = bpy.data.lights.new("sun", "SUN")
-                self.sun = bpy.data.objects.new("sun", light)
-                scene.collection.objects.link(self.sun)
-        self.figures: dict[tuple, Figure] = {}
-        from render.textures import ASSETS
-
-        self.textures_dir = ASSETS
-        if st.engine in ("workbench", "eevee"):
-            self._start_gpu_quietly()
+                self.sun = bpy.data.objects.new("sun", bpy.data.lights.new("sun", "SUN"))
+                self.scene.collection.objects.link(self.sun)
 
     # ----------------------------------------------------------------- scene
     def _gpu_backend(self, want: str) -> str | None:
