@@ -29,9 +29,8 @@ class Room:
         self.left = session._make_plane("wall_left")
         self.right = session._make_plane("wall_right")
         self.boards = [session._make_plane(f"baseboard_{k}") for k in ("back", "left", "right")]
-        for board in self.boards:
-            board.data.materials[0] = session.bpy.data.materials.new("baseboard_mat")
-            board.data.materials[0].use_nodes = True
+        for board in self.boards[1:]:  # one baseboard material, one wall material
+            board.data.materials[0] = self.boards[0].data.materials[0]
         for wall in (self.left, self.right):
             wall.data.materials[0] = session.wall.data.materials[0]  # one wall material
 
@@ -64,8 +63,6 @@ class Room:
         use_image(s.floor.data.materials[0], set_image(s.bpy, "room_floor", images["floor"]))
         use_image(s.wall.data.materials[0], set_image(s.bpy, "room_wall", images["wall"]))
         use_image(self.boards[0].data.materials[0], set_image(s.bpy, "room_baseboard", images["baseboard"]))
-        for board in self.boards[1:]:
-            board.data.materials[0] = self.boards[0].data.materials[0]
         s._set_colour(s.floor.data.materials[0], room.floor_colour, roughness=0.55 if room.floor_material == "wood" else 0.85)
         s._set_colour(s.wall.data.materials[0], room.wall_colour, roughness=0.9)
 
