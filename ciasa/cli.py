@@ -57,7 +57,14 @@ def parser(prog: str, description: str, epilog: str | None = None) -> argparse.A
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults shown once, by argparse, and epilogs kept as written."""
+    """Defaults shown once, by argparse, and epilogs kept as written; an unset (None) or
+    off (False) default says nothing a reader needs, so it is not shown."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False) or "%(default)" in text or "(default" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 # ---------------------------------------------------------------------- flag groups
@@ -100,6 +107,31 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = _float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value:g}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number in [0, 1] (a rate, a probability)."""
+    value = _float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value:g}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return value
 
 

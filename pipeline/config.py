@@ -87,10 +87,15 @@ def classifiers(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if name == ATTACKED_MODEL:
             raise ConfigError(f"classifiers: the name {ATTACKED_MODEL!r} is reserved for the attacked model")
         out[name] = {
-            "checkpoint": spec["checkpoint"],
+            "checkpoint": spec["checkpoint"] if "checkpoint" in spec else paths.classifier_checkpoint(name),
             "overrides": {k: spec.get(k) for k in CHECKPOINT_KEYS if spec.get(k) is not None},
         }
     return out
+
+
+def trained_classifiers(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Name -> ``ciasa.train`` options of the extra classifiers the pipeline trains itself."""
+    return {name: dict(spec["train"]) for name, spec in (config.get("classifiers") or {}).items() if "train" in spec}
 
 
 def check_startup(config: Mapping[str, Any]) -> list[str]:
@@ -107,7 +112,8 @@ def check_startup(config: Mapping[str, Any]) -> list[str]:
             raise ConfigError(f"data.path: required when data.source is {source!r}")
         path = Path(data["path"])
         if source == "stgcn":
-            splits = [data["split"]] + ([data["train_split"]] if not config["model"]["checkpoint"] else [])
+            trains = not config["model"]["checkpoint"] or trained_classifiers(config)
+            splits = [data["split"]] + ([data["train_split"]] if trains else [])
             for split in dict.fromkeys(splits):
                 for f in (path / f"{split}_data.npy", path / f"{split}_label.pkl"):
                     if not f.is_file():
@@ -118,7 +124,8 @@ def check_startup(config: Mapping[str, Any]) -> list[str]:
             raise ConfigError(f"data.path: {path} is not a pyskl annotation pickle")
     for name, spec in classifiers(config).items():
         ckpt = Path(spec["checkpoint"])
-        user_given = name != ATTACKED_MODEL or config["model"]["checkpoint"]
+        trained_here = trained_classifiers(config)
+        user_given = (name != ATTACKED_MODEL or config["model"]["checkpoint"]) and name not in trained_here
         if user_given and not ckpt.is_file():
             key = "model.checkpoint" if name == ATTACKED_MODEL else f"classifiers.{name}.checkpoint"
             raise ConfigError(f"{key}: {ckpt} not found")

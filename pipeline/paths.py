@@ -9,6 +9,7 @@ Under ``ROOT`` (``results_dir`` in the config, ``results/`` by default)::
     data/synth/{benchmark}/{split}_data.npy      generated demo set (ST-GCN layout)
     data/{source}/{benchmark}/...                converted user data (ntu_raw, pyskl)
     model/model.pt                               trained classifier (+ eval/ on the val split)
+    classifiers/{model}/model.pt                 extra classifiers the pipeline trains (classifiers.NAME.train)
     clips/selection{tag}.txt                     the selected clip names, one per line
     attack{tag}/...                              ciasa.attack output for the shard's clips (one job)
     skeletons/{clip}/{condition}.npy             (3, T, 25, M) clip given to the renderer (written by the attack)
@@ -61,6 +62,13 @@ class Paths:
 
     def model_checkpoint(self) -> str:
         return self._p("model/model.pt")
+
+    def classifier_dir(self, name: str = "{model}") -> str:
+        """An extra classifier the pipeline trains (config ``classifiers.NAME.train``)."""
+        return self._p(f"classifiers/{name}")
+
+    def classifier_checkpoint(self, name: str = "{model}") -> str:
+        return f"{self.classifier_dir(name)}/model.pt"
 
     def model_eval_dir(self) -> str:
         return self._p("model/eval")

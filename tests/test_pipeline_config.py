@@ -172,3 +172,20 @@ def test_profiles_parse(repo_root, tmp_path, profile):
     )  # fmt: skip
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert "make_synth_data" in proc.stdout + proc.stderr
+
+
+def test_classifiers_the_pipeline_trains(repo_root, base_config):
+    """A ``classifiers.NAME.train`` entry gets its checkpoint under results/classifiers/NAME
+    and needs no file before the run; an entry with both or neither source is rejected."""
+    from pipeline.config import trained_classifiers
+
+    config = copy.deepcopy(base_config)
+    config["classifiers"] = {"robust": {"train": {"config": "config/train_demo.yaml", "epochs": 3}}}
+    validate(config, str(repo_root / SCHEMA))
+    assert classifiers(config)["robust"]["checkpoint"] == f"{config['results_dir']}/classifiers/robust/model.pt"
+    assert trained_classifiers(config) == {"robust": {"config": "config/train_demo.yaml", "epochs": 3}}
+    check_startup(config)  # the checkpoint does not exist yet, and need not
+    for bad in ({"checkpoint": "x.pt", "train": {"epochs": 3}}, {"num_class": 3}, {"train": {"epoch": 3}}):
+        config["classifiers"] = {"robust": bad}
+        with pytest.raises(WorkflowError):
+            validate(config, str(repo_root / SCHEMA))

@@ -12,7 +12,7 @@ rule extract_pose:
         landmarks=P.pose_landmarks(),
     params:
         on_failure=config["pose"]["on_failure"],
-        flags=flags(config["pose"]["options"]),
+        flags=flags(config["pose"]["options"], negatable=("smooth", "rays", "redetect")),
         rules=" ".join(f"--rule {k}={v}" for k, v in config["pose"]["rules"].items()),
     log:
         log_path("extract_pose", "{clip}/{condition}"),
