@@ -80,6 +80,11 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "perturbation-no-regularisers-300": dict(mode="basic", eps=0.01, use_smooth=False, use_gan=False,
                                                  max_iter=300),
     },
+    "advanced-ceiling": {
+        "untargeted-no-regularisers": dict(mode="advanced", target="untargeted", use_smooth=False, use_gan=False),
+        "untargeted-no-smooth": dict(mode="advanced", target="untargeted", use_smooth=False),
+        "untargeted-lam1": dict(mode="advanced", target="untargeted", lam=1.0),
+    },
     "transfer": {
         "advanced-untargeted": dict(mode="advanced", target="untargeted"),
         "advanced-untargeted-aware": dict(mode="advanced", target="untargeted", error_samples=4),
