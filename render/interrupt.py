@@ -85,8 +85,10 @@ def _watch(sock: socket.socket) -> None:
             return
         if not data:
             return
-        if _inside_blender:
-            _exit_now(data[-1])
+        # The wake-up byte comes for every signal with a Python handler: act on ours only.
+        ours = [b for b in data if b in (signal.SIGINT, signal.SIGTERM)]
+        if ours and _inside_blender:
+            _exit_now(ours[-1])
 
 
 @contextlib.contextmanager
