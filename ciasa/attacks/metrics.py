@@ -103,7 +103,7 @@ def linf_per_joint(adv: Tensor, clean: Tensor, channels: Tensor | None = None) -
     return diff.amax(dim=(1, 2, 4))
 
 
-def eps_overshoot(linf: Tensor, eps: Tensor, joints: Tensor | None = None, tol: float = 1e-6) -> dict[str, Any]:
+def eps_overshoot(linf: Tensor, eps: Tensor, joints: Tensor | None = None, tol: float = 1e-5) -> dict[str, Any]:
     """How far joints ended up outside their clipping box (SSR can carry a child past it).
 
     ``linf`` ``(N, V)`` from :func:`linf_per_joint`; ``eps`` ``(V,)``. Returns per-joint
