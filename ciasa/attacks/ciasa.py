@@ -39,7 +39,7 @@ DEFAULT_MAX_ITER = 100
 # Adam's step size. 'skeleton' moves joints in metres (the paper's 0.01); 'perturbation'
 # moves the perturbation in units of each joint's eps, so one rate fits hierarchical
 # radii from 1 to 25 cm (chosen on xsub *training* clips, reported on val: docs/attacks.md).
-DEFAULT_LR = {"skeleton": 0.01, "perturbation": 0.5}
+DEFAULT_LR = {"skeleton": 0.01, "perturbation": 1.0}
 # The discriminator's Adam rate (the paper's).
 DISCRIMINATOR_LR = 0.01
 # Real frames kept for the discriminator (18 x 18 floats each: 20k frames = 26 MB).
