@@ -14,11 +14,16 @@ rule render_video:
         skeleton=P.skeleton(),
         # floor, back wall and body girth come from the clean clip in both conditions
         reference=P.skeleton(condition="clean"),
-        engine=config["render"]["engine"],
-        body=config["render"]["body"],
+        quality=config["render"]["quality"],
+        camera=config["render"]["camera"],
+        # engine and body override the quality preset only when the config names them
+        engine=f"--engine {e}" if (e := config["render"].get("engine")) else "",
+        body=f"--body {b}" if (b := config["render"].get("body")) else "",
         resolution=config["render"]["resolution"],
         fps=config["render"]["fps"],
-        hfov=config["render"]["hfov"],
+        # the Kinect v2 RGB camera fixes its own field of view
+        hfov_flag=f"--hfov {config['render']['hfov']}" if config["render"]["camera"] == "default" else "",
+        guard_hfov=config["render"]["hfov"] if config["render"]["camera"] == "default" else 84.1,
         on_failure=config["render"]["on_failure"],
         flags=flags(config["render"]["options"]),
     log:
@@ -31,8 +36,8 @@ rule render_video:
         runtime=res("render_video", "runtime", 30),
     shell:
         "{PY} -m pipeline.guard --stage render --on-failure {params.on_failure} --record {output.info} "
-        "--outputs {output.video} {output.camera} --size {params.resolution} --hfov {params.hfov} --fps {params.fps} -- "
+        "--outputs {output.video} {output.camera} --size {params.resolution} --hfov {params.guard_hfov} --fps {params.fps} -- "
         "{PY} -m render --skeleton {params.skeleton} --reference {params.reference} --out {output.video} "
-        "--scene-id {wildcards.clip} --engine {params.engine} "
-        "--body {params.body} --resolution {params.resolution} --fps {params.fps} --hfov {params.hfov} {params.flags} "
-        "> {log} 2>&1"
+        "--scene-id {wildcards.clip} --quality {params.quality} --camera {params.camera} {params.engine} {params.body} "
+        "--resolution {params.resolution} --fps {params.fps} {params.hfov_flag} --threads {threads} --no-progress "
+        "{params.flags} > {log} 2>&1"

@@ -65,8 +65,10 @@ rule report:
                 ("data", f"{config['data']['source']} {config['data'].get('benchmark', '')} / {SPLIT}"),
                 ("model", config["model"]["checkpoint"] or "ST-GCN trained by the pipeline"),
                 ("attack", f"CIASA {config['attack']['mode']} {flags(config['attack']['options'])}".strip()),
-                ("render", f"{config['render']['engine']}, {config['render']['body']} body, "
-                 f"{config['render']['resolution']}, {config['render']['fps']} fps, hfov {config['render']['hfov']}"),
+                ("render", f"{config['render']['quality']} preset"
+                 + "".join(f", {k} {config['render'][k]}" for k in ("engine", "body") if config["render"].get(k))
+                 + f", camera {config['render']['camera']}, {config['render']['resolution']}, {config['render']['fps']} fps"
+                 + (f", hfov {config['render']['hfov']}" if config["render"]["camera"] == "default" else "")),
                 ("pose extraction", "MediaPipe Pose (pose_extract) " + flags(config["pose"]["options"])),
                 ("selection", f"count {config['clips']['count']}, seed {config['clips']['seed']}, shard {config['clips']['shard']}"),
             )
