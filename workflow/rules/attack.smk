@@ -45,7 +45,9 @@ rule attack_shard:
         mode=config["attack"]["mode"],
         device=config["attack"]["device"],
         overrides=flags({k: v for k, v in CLASSIFIERS[ATTACKED_MODEL]["overrides"].items() if k in ("num_class", "layout")}),
-        flags=flags(config["attack"]["options"]),
+        # a per-joint eps list goes to the CLI as one comma-separated value
+        flags=flags({k: ",".join(map(str, v)) if k == "eps" and isinstance(v, list) else v
+                     for k, v in config["attack"]["options"].items()}),
     priority: 10
     log:
         log_path("attack_shard", f"attack{P.tag}"),
