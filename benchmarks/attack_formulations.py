@@ -56,6 +56,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "perturbation-untargeted": dict(mode="advanced", optimize="perturbation", target="untargeted"),
         "perturbation-untargeted-strict": dict(mode="advanced", optimize="perturbation", target="untargeted",
                                                box="strict"),
+        "perturbation-untargeted-lam5": dict(mode="advanced", optimize="perturbation", target="untargeted", lam=5.0),
         "skeleton-untargeted": dict(mode="advanced", optimize="skeleton", smooth="ours", target="untargeted"),
         "perturbation-least-likely": dict(mode="advanced", optimize="perturbation"),
         "skeleton-least-likely": dict(mode="advanced", optimize="skeleton", smooth="ours"),
