@@ -11,6 +11,14 @@ Only aggregate statistics (bias, covariance, lag-1 autocorrelation) go into FILE
 fit it on the validation clips an attack is evaluated on.
 
     python benchmarks/pose_error_model.py            # -> pose_extract/models/roundtrip_error.json
+
+The demo pipeline extracts the synthetic set's renders with the body-size prior and the
+refiner fitted on that set's training split (config/config.yaml, pose.options); its
+round trip is described by a second model, fitted on synthetic training renders alone
+with those options:
+
+    python benchmarks/pose_error_model.py --no-real --option body_prior=default \
+        --option refiner=default --out pose_extract/models/roundtrip_error_synth.json
 """
 
 from __future__ import annotations
@@ -73,22 +81,33 @@ def main() -> int:
     p.add_argument("--render-args", default="--resolution 320x240", help="arguments for python -m render")
     p.add_argument("--render-root", type=Path, default=REPO, help="directory `python -m render` runs in")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="error-model JSON to write")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="an extraction option other than pose_extract's default (e.g. body_prior=default), "
+                        "to describe a round trip that uses it")
+    p.add_argument("--no-real", action="store_true", help="fit on the synthetic training renders alone")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    options = ExtractOptions()  # the defaults: the model describes what the pipeline's extraction does
+    try:
+        # the defaults unless named: the model describes what the extraction it stands for does
+        options = ExtractOptions(**dict(item.split("=", 1) for item in args.option))
+    except (TypeError, ValueError) as err:
+        print(f"error: --option: {err}", file=sys.stderr)
+        return 2
     data = pa.ensure_synth(args.data)
     synth = synthetic_records(data, args.benchmark, args.train_draw, args.work.resolve() / "train_em",
                               args.render_args, args.render_root)  # fmt: skip
-    try:
-        real = pose_real.prepare_clips(pose_real.load_index(args.real), args.real_work.resolve(), args.render_args,
-                                       args.render_root)  # fmt: skip
-    except pose_real.BadRealSet as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    dirs = {"synthetic-train": args.work.resolve() / "error_model" / "synthetic-train",
-            "real_motion": args.real_work.resolve() / "error_model"}  # fmt: skip
+    tag = "-".join(item.replace("=", "_") for item in args.option)
+    dirs = {"synthetic-train": args.work.resolve() / "error_model" / ("synthetic-train" + (f"-{tag}" if tag else ""))}
     pose_real.write_extracted(synth, dirs["synthetic-train"], options)
-    pose_real.write_extracted(real, dirs["real_motion"], options)
+    if not args.no_real:
+        try:
+            real = pose_real.prepare_clips(pose_real.load_index(args.real), args.real_work.resolve(), args.render_args,
+                                           args.render_root)  # fmt: skip
+        except pose_real.BadRealSet as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        dirs["real_motion"] = args.real_work.resolve() / ("error_model" + (f"-{tag}" if tag else ""))
+        pose_real.write_extracted(real, dirs["real_motion"], options)
     cmd = [sys.executable, "-m", "pose_extract", "error-model", "--out", str(args.out)]
     for name, folder in dirs.items():
         cmd += ["--source", f"{name}={folder}"]
