@@ -94,6 +94,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "transfer": {
         "advanced-untargeted": dict(mode="advanced", target="untargeted"),
         "advanced-untargeted-aware": dict(mode="advanced", target="untargeted", error_samples=4),
+        "advanced-untargeted-lam5-aware": dict(mode="advanced", target="untargeted", lam=5.0, error_samples=4),
         "basic-untargeted": dict(mode="basic", eps=0.01, target="untargeted"),
         "basic-untargeted-aware": dict(mode="basic", eps=0.01, target="untargeted", error_samples=4),
     },
