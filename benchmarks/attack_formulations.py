@@ -14,9 +14,11 @@ Run, e.g.::
         --preset basic --n 100 --result benchmarks/results/attack_formulations_basic.json
 
 Presets: ``basic`` (eps 0.01, least-likely; skeleton vs perturbation, strict box),
-``advanced`` (legs, hierarchical eps, untargeted and least-likely), ``smooth`` (the three
-smoothness terms, basic and advanced), ``lr`` (perturbation learning rates, for choosing
-the default on a split it is not reported on), ``ceiling`` (basic without smoothness and GAN terms, 100 and 300 iterations: how far
+``basic-untargeted``, ``advanced`` (legs, hierarchical eps; untargeted, strict box,
+lambda 5, least-likely, nearest, skeleton), ``smooth`` (the three smoothness terms and
+none, basic and advanced), ``lr`` and ``advanced-tune`` (learning rates, iterations,
+lambda: for choosing defaults with ``--split train``, a split they are not reported on),
+``advanced-ceiling`` (advanced without regularisers), ``ceiling`` (basic without smoothness and GAN terms, 100 and 300 iterations: how far
 the budget alone gets), ``transfer`` (with ``--error-model``:
 the transfer-aware term, evaluated on fresh error samples).
 """
