@@ -67,8 +67,10 @@ def main() -> int:
         "jobs_wall_span_s": summary["wall_span_s"],
         "stages": summary["timings"],
         "clips": h["n_clips"],
-        "headline": {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in h.items()
-                     if k != "rgb_excluded"},
+        # every rate with its interval and its numerator/denominator, as the report has it
+        "headline": {k: v for k, v in h.items() if k != "rgb_excluded"},
+        "models": summary.get("models", {}),
+        "model_eval": summary.get("model_eval"),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},

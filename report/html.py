@@ -123,8 +123,9 @@ def pct(value: float | None, digits: int = 1) -> str:
 
 
 def headline_rows(h: Headline) -> list[tuple[str, str, Estimate]]:
+    """The headline table; the target rows only when the attack had targets."""
     cc = h.skeleton_flipped.n
-    return [
+    rows = [
         ("skeleton", "clean accuracy (attacked model, source skeletons)", h.skeleton_clean_accuracy),
         ("skeleton", "accuracy under attack (perturbed skeletons)", h.skeleton_attacked_accuracy),
         ("skeleton", f"flipped: right on the clean skeleton, wrong under attack (of the {cc} clean-correct clips)",
@@ -142,6 +143,8 @@ def headline_rows(h: Headline) -> list[tuple[str, str, Estimate]]:
         ("RGB", "accuracy on clean renders, failures counted wrong", h.rgb_clean_accuracy_all),
         ("RGB", "accuracy on perturbed renders, failures counted wrong", h.rgb_perturbed_accuracy_all),
     ]
+    untargeted = h.skeleton_targeted.n == 0 and h.rgb_perturbed_target_rate.n == 0
+    return [row for row in rows if not (untargeted and "target" in row[1])]
 
 
 def est_cells(e: Estimate) -> Html:

@@ -11,6 +11,7 @@ listed, and a conservative variant counts them as misclassified.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,6 +50,11 @@ class Headline:
         for key, value in self.__dict__.items():
             out[key] = value.as_dict() if isinstance(value, Estimate) else value
         return out
+
+
+def _with_target(records: Sequence[ClipRecord]) -> list[ClipRecord]:
+    """The clips a targeted attack aimed at a class (``target`` -1: an untargeted attack)."""
+    return [r for r in records if r.target is not None and r.target >= 0]
 
 
 def _outcomes(records: list[ClipRecord], domain: str, condition: str, reference: str, model: str) -> np.ndarray:
@@ -119,12 +125,15 @@ def headline(records: list[ClipRecord], n_boot: int = 2000, seed: int = 0, model
         skeleton_clean_accuracy=rate(sk_clean, n_boot, seed),
         skeleton_attacked_accuracy=rate(sk_adv, n_boot, seed),
         skeleton_flipped=rate(sk_flipped, n_boot, seed),
-        skeleton_targeted=rate(_outcomes(clean_correct, "skeleton", "perturbed", "target", model), n_boot, seed),
+        # an untargeted attack has no target (-1): its target rates are empty (n = 0), not 0 %
+        skeleton_targeted=rate(_outcomes(_with_target(clean_correct), "skeleton", "perturbed", "target", model),
+                               n_boot, seed),
         rgb_clean_accuracy=rate(rgb_clean, n_boot, seed),
         rgb_perturbed_accuracy=rate(rgb_pert, n_boot, seed),
         rgb_drop=drop(rgb_clean, rgb_pert, n_boot, seed),
-        rgb_perturbed_target_rate=rate(_outcomes(pairs, "rgb", "perturbed", "target", model), n_boot, seed),
-        rgb_clean_target_rate=rate(_outcomes(pairs, "rgb", "clean", "target", model), n_boot, seed),
+        rgb_perturbed_target_rate=rate(_outcomes(_with_target(pairs), "rgb", "perturbed", "target", model),
+                                       n_boot, seed),
+        rgb_clean_target_rate=rate(_outcomes(_with_target(pairs), "rgb", "clean", "target", model), n_boot, seed),
         rgb_clean_retention=rate(_outcomes(known, "rgb", "clean", "label", model), n_boot, seed),
         rgb_flipped=rate(1.0 - _outcomes(rgb_right, "rgb", "perturbed", "label", model), n_boot, seed),
         rgb_clean_accuracy_all=rate(_outcomes(records, "rgb", "clean", "label", model), n_boot, seed),

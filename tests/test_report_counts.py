@@ -76,3 +76,18 @@ def test_page_shows_whole_class_names_escaped_and_counts():
     assert "of the 2 clean-correct clips" in page
     # both videos of a clip sit in a two-column grid, so a long caption cannot push one down
     assert ".pair{display:grid;grid-template-columns:repeat(2,minmax(0,1fr))" in page
+
+
+def test_an_untargeted_attack_has_no_target_rates():
+    """target -1 (untargeted): the target rows are empty, not 0 %, and the page leaves them out."""
+    from report.html import headline_rows
+
+    recs = [record("a", 0, -1, 0, 1, 0, 1), record("b", 1, -1, 1, 1, 1, 0), record("c", 2, -1, 2, 0, 2, 2)]
+    h = headline(recs, n_boot=0)
+    assert (h.skeleton_flipped.k, h.skeleton_flipped.n) == (2, 3)
+    assert h.skeleton_targeted.n == 0 and h.skeleton_targeted.value is None
+    assert h.rgb_perturbed_target_rate.n == 0 and h.rgb_clean_target_rate.n == 0
+    labels = [label for _, label, _ in headline_rows(h)]
+    assert not any("target" in label for label in labels) and any("flipped" in label for label in labels)
+    targeted = headline([record("a", 0, 1, 0, 1, 0, 1)], n_boot=0)
+    assert any("target" in label for _, label, _ in headline_rows(targeted))

@@ -33,6 +33,8 @@ rule attack_shard:
     input:
         checkpoint=checkpoint_of(ATTACKED_MODEL),
         selection=P.selection(),
+        # the transfer-aware term's round-trip error model, when the config names one
+        error_model=config["attack"]["options"].get("error_model") or [],
         **split_files(DATA, SPLIT),
     output:
         data=f"{P.attack_dir()}/{SPLIT}_data.npy",

@@ -1,0 +1,176 @@
+"""The README's table of numbers, generated from the committed benchmark JSON.
+
+    python benchmarks/readme_numbers.py           # rewrite the table in README.md
+    python benchmarks/readme_numbers.py --check   # exit 1 if README.md differs (tests run this)
+
+Every number a reader sees in the README comes from a file in ``benchmarks/results/``
+that a benchmark script of the current code wrote; this script only formats them, so
+the README cannot drift from what a fresh clone measures. The table sits between the
+``<!-- numbers:begin -->`` and ``<!-- numbers:end -->`` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+README = REPO / "README.md"
+BEGIN, END = "<!-- numbers:begin -->", "<!-- numbers:end -->"
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads((RESULTS / name).read_text())
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{100 * value:.{digits}f} %"
+
+
+def count(entry: dict[str, Any]) -> str:
+    """``{'count': k, 'of': n}`` (attack JSON) or ``{'k': k, 'n': n}`` (report JSON) as ``k/n``."""
+    k = entry.get("count", entry.get("k"))
+    n = entry.get("of", entry.get("n"))
+    return f"{k}/{n}"
+
+
+def interval(entry: dict[str, Any], scale: float = 100.0, unit: str = " %") -> str:
+    if entry.get("value") is None:
+        return "n/a"
+    return (f"{scale * entry['value']:.1f}{unit} [{scale * entry['low']:.1f}, {scale * entry['high']:.1f}]"
+            f" ({count(entry)})")
+
+
+# ---------------------------------------------------------------------- rows
+def row_data() -> list[str]:
+    s = load("data_synth.json")["synth"]
+    return [f"| embedded data set | {s['clips']:,} clips ({s['classes']} classes, T={s['frames']}, M={s['bodies']}) "
+            f"generated in {s['total_seconds']:.1f} s | `benchmarks/data_synth.py` → `data_synth.json` |"]
+
+
+def row_pipeline() -> list[str]:
+    d = load("pipeline_demo.json")
+    h = d["headline"]
+    stages = {s["rule"]: s for s in d["stages"]}
+    train = max((stages[r]["max_s"] for r in ("train_model", "train_classifier") if r in stages), default=0.0)
+    models = {name: m for name, m in d.get("models", {}).items() if name != "attacked"}
+    rows = [
+        f"| default pipeline (`make demo`: {d['clips']} clips x 2 conditions, two models trained) | "
+        f"{d['wall_s']:.0f} s of Snakemake on {d['cores']} cores (longest training job {train:.0f} s; "
+        f"load average {d['load_average_before'][0]:.1f} at the start) | "
+        f"`benchmarks/pipeline_timings.py --name demo` → `pipeline_demo.json` |",
+        f"| skeleton domain in that run (attacked model) | clean accuracy {interval(h['skeleton_clean_accuracy'])}; "
+        f"**flipped {interval(h['skeleton_flipped'])}** of the clean-correct clips | same, from `results/report/summary.json` |",
+        f"| RGB domain in that run (attacked model) | clean renders {interval(h['rgb_clean_accuracy'])}, "
+        f"perturbed renders {interval(h['rgb_perturbed_accuracy'])}; **drop {interval(h['rgb_drop'], unit=' pp')}** "
+        f"(paper: 54.1 → 39.3 %, 14.8 pp); detection {pct(h['detection_rate']['clean'])} / "
+        f"{pct(h['detection_rate']['perturbed'])} | same |",
+    ]
+    for name, m in models.items():
+        rows.append(f"| the `{name}` classifier in that run (transfer) | skeleton clean "
+                    f"{interval(m['skeleton/clean'])}, perturbed {interval(m['skeleton/perturbed'])}; RGB clean "
+                    f"{interval(m['rgb/clean'])}, perturbed {interval(m['rgb/perturbed'])} | same |")
+    return rows
+
+
+def row_attack() -> list[str]:
+    basic_p = load("attack_basic_perturbation_lr1.json")["runs"]["perturbation"]
+    basic_s = load("attack_basic_skeleton.json")["runs"]["skeleton"]
+    adv = load("attack_advanced_lam5.json")["runs"]
+    adv_run = next(iter(adv.values()))
+    speed = {r["formulation"]: r for r in load("attack_speed.json")["rows"] if r["setting"].startswith("ntu")}
+    return [
+        f"| CIASA basic, eps 0.01, least-likely target, plain model, 100 clean-correct xsub val clips | "
+        f"Algorithm 1 as printed (`--optimize skeleton`): on target {count(basic_s['targeted_success'])}, "
+        f"flipped {count(basic_s['flipped'])}; perturbation formulation (default): on target "
+        f"{count(basic_p['targeted_success'])}, flipped {count(basic_p['flipped'])} | "
+        f"`benchmarks/attack_formulations.py` → `attack_basic_*.json` |",
+        f"| CIASA advanced (legs), untargeted, lambda 5, same clips | flipped {count(adv_run['flipped'])}; "
+        f"leg displacement mean {1000 * adv_run['joint_variation']['mean']:.0f} mm, max "
+        f"{1000 * adv_run['joint_variation']['max']:.0f} mm | same → `attack_advanced_lam5.json` |",
+        f"| one CIASA iteration vs a plain forward+backward (official width, T=300, M=2, batch 8, CPU) | "
+        + ", ".join(f"{name} {r['ratio']:.2f}x" for name, r in speed.items())
+        + " | `benchmarks/attack_speed.py` → `attack_speed.json` |",
+    ]
+
+
+def row_pose() -> list[str]:
+    d = load("pose_accuracy.json")
+    real = d["real_motion"]
+    held = real["variants"]["default"]["held_out"]
+    synth = d["variants"]["default"]["all"]
+    synth_fit = d["variants"]["with_body_prior_and_refiner"]["all"]
+    speed = load("pose_speed.json")["results"]
+    after = next(v for k, v in speed.items() if k.startswith("after"))
+    before = next(v for k, v in speed.items() if k.startswith("before"))
+    det = real["detection"]["all"]
+    return [
+        f"| pose extraction on real motion (CMU mocap rendered at 320x240; defaults chosen on subjects "
+        f"{'/'.join(map(str, real['dev_subjects']))}, reported on held-out subjects "
+        f"{'/'.join(map(str, real['held_out_subjects']))}) | detection {det['detected']}/{det['frames']} frames; "
+        f"held out: PA-MPJPE (25 joints) {held['pa_mpjpe_all_mm']:.1f} mm, camera space "
+        f"{held['mpjpe_all_mm']:.1f} mm, L/R swaps {pct(held['swap_rate'])} | `benchmarks/pose_accuracy.py` → "
+        f"`pose_accuracy.json` |",
+        f"| pose extraction on synthetic val renders | default options: PA-MPJPE {synth['pa_mpjpe_all_mm']:.1f} mm, "
+        f"camera {synth['mpjpe_all_mm']:.1f} mm; with the body prior and refiner fitted on the synthetic "
+        f"training split (the demo's `pose.options`): {synth_fit['pa_mpjpe_all_mm']:.1f} / "
+        f"{synth_fit['mpjpe_all_mm']:.1f} mm | same |",
+        f"| pose extraction speed | {after['frames_per_cpu_second']:.1f} frames per CPU-second "
+        f"({before['frames_per_cpu_second']:.1f} before this version, same run) | `benchmarks/pose_speed.py` → "
+        f"`pose_speed.json` |",
+    ]
+
+
+def row_render() -> list[str]:
+    rows = load("render_speed_presets.json")["presets"]
+    cells = []
+    for quality in ("draft", "standard", "photo"):
+        r = next((r for r in rows if r["quality"] == quality and r["resolution"] == "320x240"), None)
+        if r is not None:
+            cells.append(f"{quality} {r['cpu_s_per_frame']:.3g}")
+    return [f"| render, CPU-seconds per frame at 320x240 on one core | {', '.join(cells)} | "
+            f"`benchmarks/render_speed.py --parts presets` → `render_speed_presets.json` |"]
+
+
+ROWS: tuple[Callable[[], list[str]], ...] = (row_data, row_pipeline, row_attack, row_pose, row_render)
+
+
+def table() -> str:
+    lines = ["| what | measured | command / record |", "|---|---|---|"]
+    for make in ROWS:
+        lines += make()
+    return "\n".join(lines)
+
+
+def rewrite(text: str, body: str) -> str:
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{README}: the markers {BEGIN} and {END} are missing")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{body}\n{END}{tail}"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--check", action="store_true", help="exit 1 if README.md's table differs from the JSON")
+    args = p.parse_args()
+    text = README.read_text()
+    new = rewrite(text, table())
+    if args.check:
+        if new != text:
+            print("README.md's numbers differ from benchmarks/results/: run python benchmarks/readme_numbers.py",
+                  file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(new)
+    print(table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
