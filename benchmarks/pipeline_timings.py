@@ -35,6 +35,7 @@ def main() -> int:
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--existing", help="results directory of a finished run (skip running)")
     p.add_argument("--wall-s", type=float, help="wall-clock seconds of that run")
+    p.add_argument("--load-before", type=float, help="1-minute load average when that run started (by hand)")
     args = p.parse_args()
 
     load_before = os.getloadavg()
@@ -71,7 +72,8 @@ def main() -> int:
         "headline": {k: v for k, v in h.items() if k != "rgb_excluded"},
         "models": summary.get("models", {}),
         "model_eval": summary.get("model_eval"),
-        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_before": ([args.load_before] if args.existing and args.load_before is not None
+                                else [round(x, 2) for x in load_before]),
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }

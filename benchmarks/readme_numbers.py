@@ -40,10 +40,11 @@ def count(entry: dict[str, Any]) -> str:
 
 
 def interval(entry: dict[str, Any], scale: float = 100.0, unit: str = " %") -> str:
+    """Value, 95 % bootstrap interval and the count behind it (``n = N`` for a paired drop)."""
     if entry.get("value") is None:
-        return "n/a"
-    return (f"{scale * entry['value']:.1f}{unit} [{scale * entry['low']:.1f}, {scale * entry['high']:.1f}]"
-            f" ({count(entry)})")
+        return f"n/a ({count(entry)})"
+    counted = count(entry) if entry.get("k") is not None or "count" in entry else f"n = {entry['n']}"
+    return f"{scale * entry['value']:.1f}{unit} [{scale * entry['low']:.1f}, {scale * entry['high']:.1f}] ({counted})"
 
 
 # ---------------------------------------------------------------------- rows
@@ -113,12 +114,12 @@ def row_pose() -> list[str]:
         f"| pose extraction on real motion (CMU mocap rendered at 320x240; defaults chosen on subjects "
         f"{'/'.join(map(str, real['dev_subjects']))}, reported on held-out subjects "
         f"{'/'.join(map(str, real['held_out_subjects']))}) | detection {det['detected']}/{det['frames']} frames; "
-        f"held out: PA-MPJPE (25 joints) {held['pa_mpjpe_all_mm']:.1f} mm, camera space "
+        f"held out: PA-MPJPE (25 joints) {held['pa_mpjpe_all_fit_all_mm']:.1f} mm, camera space "
         f"{held['mpjpe_all_mm']:.1f} mm, L/R swaps {pct(held['swap_rate'])} | `benchmarks/pose_accuracy.py` → "
         f"`pose_accuracy.json` |",
-        f"| pose extraction on synthetic val renders | default options: PA-MPJPE {synth['pa_mpjpe_all_mm']:.1f} mm, "
+        f"| pose extraction on synthetic val renders | default options: PA-MPJPE {synth['pa_mpjpe_all_fit_all_mm']:.1f} mm, "
         f"camera {synth['mpjpe_all_mm']:.1f} mm; with the body prior and refiner fitted on the synthetic "
-        f"training split (the demo's `pose.options`): {synth_fit['pa_mpjpe_all_mm']:.1f} / "
+        f"training split (the demo's `pose.options`): {synth_fit['pa_mpjpe_all_fit_all_mm']:.1f} / "
         f"{synth_fit['mpjpe_all_mm']:.1f} mm | same |",
         f"| pose extraction speed | {after['frames_per_cpu_second']:.1f} frames per CPU-second "
         f"({before['frames_per_cpu_second']:.1f} before this version, same run) | `benchmarks/pose_speed.py` → "

@@ -87,7 +87,7 @@ def classifiers(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if name == ATTACKED_MODEL:
             raise ConfigError(f"classifiers: the name {ATTACKED_MODEL!r} is reserved for the attacked model")
         out[name] = {
-            "checkpoint": spec["checkpoint"] if "checkpoint" in spec else paths.classifier_checkpoint(name),
+            "checkpoint": spec.get("checkpoint") or paths.classifier_checkpoint(name),
             "overrides": {k: spec.get(k) for k in CHECKPOINT_KEYS if spec.get(k) is not None},
         }
     return out
@@ -95,7 +95,8 @@ def classifiers(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def trained_classifiers(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Name -> ``ciasa.train`` options of the extra classifiers the pipeline trains itself."""
-    return {name: dict(spec["train"]) for name, spec in (config.get("classifiers") or {}).items() if "train" in spec}
+    return {name: dict(spec["train"]) for name, spec in (config.get("classifiers") or {}).items()
+            if "train" in spec and not spec.get("checkpoint")}
 
 
 def check_startup(config: Mapping[str, Any]) -> list[str]:

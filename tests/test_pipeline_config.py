@@ -185,7 +185,11 @@ def test_classifiers_the_pipeline_trains(repo_root, base_config):
     assert classifiers(config)["robust"]["checkpoint"] == f"{config['results_dir']}/classifiers/robust/model.pt"
     assert trained_classifiers(config) == {"robust": {"config": "config/train_demo.yaml", "epochs": 3}}
     check_startup(config)  # the checkpoint does not exist yet, and need not
-    for bad in ({"checkpoint": "x.pt", "train": {"epochs": 3}}, {"num_class": 3}, {"train": {"epoch": 3}}):
+    # an override file that names a checkpoint for it wins over the training
+    config["classifiers"]["robust"]["checkpoint"] = "x.pt"
+    validate(config, str(repo_root / SCHEMA))
+    assert trained_classifiers(config) == {} and classifiers(config)["robust"]["checkpoint"] == "x.pt"
+    for bad in ({"num_class": 3}, {"train": {"epoch": 3}}):
         config["classifiers"] = {"robust": bad}
         with pytest.raises(WorkflowError):
             validate(config, str(repo_root / SCHEMA))
