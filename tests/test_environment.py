@@ -39,7 +39,7 @@ def test_bootstrap_installs_the_makehuman_assets_pin():
 
 def test_heavy_components_import_together_in_one_process():
     code = (
-        "import bpy, mediapipe, torch, cv2, numpy, ffmpeg, imageio_ffmpeg, snakemake;"
+        "import bpy, mediapipe, torch, cv2, numpy, imageio_ffmpeg, snakemake;"
         "from mediapipe.python.solutions import pose;"
         "print(bpy.app.version_string, mediapipe.__version__, numpy.__version__)"
     )
