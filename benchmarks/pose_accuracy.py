@@ -179,6 +179,19 @@ def clip_frames(clip: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
 
 # ----------------------------------------------------------------------------- running
 
+def render_and_extract(name: str, clip: np.ndarray, work: Path, args, **detector) -> tuple[dict, dict]:
+    """Render ``clip`` (C, T, V, M) and extract its pose, both cached in ``work`` under ``name``
+    (a changed source clip invalidates the cache); returns (render record, extraction summary)."""
+    npy = work / f"{name}.src.npy"
+    if not (npy.is_file() and np.array_equal(np.load(npy), clip)):
+        for stale in work.glob(f"{name}.*"):
+            stale.unlink()
+        np.save(npy, clip)
+    mp4 = work / f"{name}.mp4"
+    render_record = render(npy, mp4, name, args)
+    return render_record, extract_cached(mp4, work / f"{name}.npy", **detector)
+
+
 def render(npy: Path, mp4: Path, name: str, args) -> dict:
     if not (mp4.is_file() and mp4.with_name(mp4.stem + ".render.json").is_file()):
         cmd = [PY, "-m", "render", "--skeleton", str(npy), "--out", str(mp4), "--scene-id", name]

@@ -56,14 +56,7 @@ def synthetic_records(data: Path, benchmark: str, draw: str, work: Path, render_
     for i, _ in pa.fit_draw(split, meta, draw):
         name = split.names[i]
         clip = split.data[i : i + 1, ..., :1][0].astype(np.float32)
-        npy = work / f"{name}.src.npy"
-        if not (npy.is_file() and np.array_equal(np.load(npy), clip)):
-            for stale in work.glob(f"{name}.*"):
-                stale.unlink()
-            np.save(npy, clip)
-        mp4 = work / f"{name}.mp4"
-        render_record = pa.render(npy, mp4, name, ns)
-        summary = pa.extract_cached(mp4, work / f"{name}.npy")
+        render_record, summary = pa.render_and_extract(name, clip, work, ns)
         truth, present = pa.clip_frames(clip, render_record["frames_rendered"])
         records.append({"name": name, "truth": truth, "present": present, "out": work / f"{name}.npy",
                         "summary": summary, "camera": Camera.load(work / f"{name}.camera.json")})  # fmt: skip

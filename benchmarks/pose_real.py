@@ -119,14 +119,7 @@ def prepare_clips(entries: list[dict], work: Path, render_args: str, render_root
     for e in entries:
         name = e["name"]
         clip = np.load(e["path"]).astype(np.float32)
-        npy = work / f"{name}.src.npy"
-        if not (npy.is_file() and np.array_equal(np.load(npy), clip)):
-            for stale in work.glob(f"{name}.*"):
-                stale.unlink()
-            np.save(npy, clip)
-        mp4 = work / f"{name}.mp4"
-        render_record = pa.render(npy, mp4, name, ns)
-        summary = pa.extract_cached(mp4, work / f"{name}.npy", **detector)
+        render_record, summary = pa.render_and_extract(name, clip, work, ns, **detector)
         truth, present = pa.clip_frames(clip, render_record["frames_rendered"])
         if len(truth) != summary["frames"]:
             raise RuntimeError(f"{name}: {len(truth)} source frames but the video has {summary['frames']}")
