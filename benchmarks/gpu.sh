@@ -4,7 +4,7 @@
 # JSON to $OUT when set (the device tool's output folder), else to benchmarks/results/.
 #
 #   bash benchmarks/gpu.sh                   # on a machine with a CUDA GPU
-#   DEVICE=cpu CLIPS=4 EPOCHS=1 bash benchmarks/gpu.sh   # a quick dry run of the script itself
+#   DEVICE=cpu CLIPS=4 EPOCHS=2 SETTINGS=demo REPEATS=1 bash benchmarks/gpu.sh   # a quick dry run
 #
 # Target (issue 17): the 240-clip attack in <= 2 minutes on one GPU.
 set -euo pipefail
@@ -23,7 +23,8 @@ if [ "$DEVICE" != cpu ]; then
 fi
 
 echo "[gpu.sh] attack speed ($DEVICE)" >&2
-"$PY" benchmarks/attack_speed.py --device "$DEVICE" --out "$DEST/attack_speed_$DEVICE.json"
+"$PY" benchmarks/attack_speed.py --device "$DEVICE" --settings "${SETTINGS:-ntu,demo}" --repeats "${REPEATS:-3}" \
+    --out "$DEST/attack_speed_$DEVICE.json"
 
 echo "[gpu.sh] attack stage: $CLIPS clips ($DEVICE)" >&2
 extra=()
