@@ -161,6 +161,8 @@ def class_label(index: int | None, class_names: Sequence[str]) -> Html:
     """``3 wave left``: the index and the whole name (wrapped at spaces, never cut)."""
     if index is None:
         return Html("")
+    if index < 0:  # an untargeted attack has no target class
+        return Html("untargeted")
     name = class_names[index] if 0 <= index < len(class_names) else ""
     return join([el("span", index, cls="idx"), name])
 

@@ -91,3 +91,10 @@ def test_an_untargeted_attack_has_no_target_rates():
     assert not any("target" in label for label in labels) and any("flipped" in label for label in labels)
     targeted = headline([record("a", 0, 1, 0, 1, 0, 1)], n_boot=0)
     assert any("target" in label for _, label, _ in headline_rows(targeted))
+
+
+def test_an_untargeted_attack_names_no_target_class():
+    from report.html import class_label
+
+    assert str(class_label(-1, ["a", "b"])) == "untargeted"
+    assert "b" in str(class_label(1, ["a", "b"]))
