@@ -30,7 +30,8 @@ def _host() -> str:
 
 
 def make_frames_dir(out: Path) -> Path:
-    """A new hidden folder ``.STEM.frames.HOST-PID.XXXX`` beside ``out``."""
+    """A new hidden frames folder beside ``out``, named ``.STEM.frames.HOST-PID.<random>``:
+    the host and process id let a later run tell a dead render's leftovers from a live one's."""
     out.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{out.stem}{_MARK}{_host()}-{os.getpid()}.", dir=out.parent))
 

@@ -18,7 +18,7 @@ restores every bone's clean length by walking the bone tree a level at a time.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -144,6 +144,51 @@ def _level_order(layout: SkeletonLayout) -> tuple[list[int], list[tuple[int, int
     return order, slices, parent_pos
 
 
+class _LevelWalk(NamedTuple):
+    """The tensors every SSR walk starts from, joints in level order (joint axis first)
+    so that each tree level is one contiguous block of rows."""
+
+    order: Tensor  # (V,) level order of the joints
+    slices: list[tuple[int, int]]  # rows of each level
+    parent_pos: Tensor  # (V,) row of each row's parent
+    chan: Tensor  # (1, 1, C, 1, 1) the coordinate channels bones are measured in
+    clean: Tensor  # (V, N, C, T, M)
+    movable: Tensor  # (V, N, C, T, M)
+    start: Tensor  # the perturbed input where movable, else clean
+    length: Tensor  # (V, N, 1, T, M) clean bone lengths
+    clean_dir: Tensor  # unit clean bone directions
+    pert_vec: Tensor  # perturbed bone vectors (child - parent)
+
+
+def _level_walk(perturbed: Tensor, clean: Tensor, layout: SkeletonLayout, movable: Tensor,
+                channels: Tensor | None) -> _LevelWalk:
+    device = clean.device
+    c = clean.shape[1]
+    if channels is None:
+        channels = torch.ones(c, dtype=torch.bool)
+    order_list, slices, parent_list = _level_order(layout)
+    order = torch.as_tensor(order_list, device=device)
+    parent_pos = torch.as_tensor(parent_list, device=device)
+    chan = channels.to(device).view(1, 1, c, 1, 1).to(clean.dtype)
+    cl = clean.index_select(3, order).movedim(3, 0)
+    mov = movable.index_select(3, order).movedim(3, 0)
+    start = torch.where(mov, perturbed.index_select(3, order).movedim(3, 0), cl)
+    # bone vectors child - parent for every joint at once (the root's is zero and unused),
+    # in the perturbable channels only (OpenPose scores are no coordinates)
+    clean_vec = (cl - cl[parent_pos]) * chan
+    length = clean_vec.square().sum(dim=2, keepdim=True).sqrt()
+    clean_dir = _safe_unit(clean_vec, torch.zeros_like(clean_vec), dim=2)
+    pert_vec = (start - start[parent_pos]) * chan
+    return _LevelWalk(order, slices, parent_pos, chan, cl, mov, start, length, clean_dir, pert_vec)
+
+
+def _joint_order(out: Tensor, walk: _LevelWalk) -> Tensor:
+    """``(V, N, C, T, M)`` in level order back to ``(N, C, T, V, M)`` in joint order."""
+    inverse = torch.empty_like(walk.order)
+    inverse[walk.order] = torch.arange(walk.order.numel(), device=walk.order.device)
+    return out.movedim(0, 3).index_select(3, inverse)
+
+
 def ssr(
     perturbed: Tensor,
     clean: Tensor,
@@ -184,35 +229,17 @@ def ssr(
         raise ValueError(
             f"ssr: {perturbed.shape[3]} joints but layout {layout.name!r} has {layout.num_joints}"
         )
-    device = clean.device
-    c = clean.shape[1]
-    if channels is None:
-        channels = torch.ones(c, dtype=torch.bool)
     if movable is None:
-        movable = movable_mask(clean, torch.ones(layout.num_joints, dtype=torch.bool), channels)
-    order_list, slices, parent_list = _level_order(layout)
-    order = torch.as_tensor(order_list, device=device)
-    parent_pos = torch.as_tensor(parent_list, device=device)
-
+        all_channels = torch.ones(clean.shape[1], dtype=torch.bool) if channels is None else channels
+        movable = movable_mask(clean, torch.ones(layout.num_joints, dtype=torch.bool), all_channels)
     with torch.no_grad():
-        chan = channels.to(device).view(1, 1, c, 1, 1).to(clean.dtype)
-        # (V, N, C, T, M) in level order: a tree level is a contiguous block of rows.
-        cl = clean.index_select(3, order).movedim(3, 0).contiguous()
-        mov = movable.index_select(3, order).movedim(3, 0).contiguous()
-        out = torch.where(mov, perturbed.index_select(3, order).movedim(3, 0), cl)
-        # Bone vectors child - parent for every joint at once (the root's is zero and unused),
-        # in the perturbable channels only (OpenPose scores are no coordinates).
-        pert_vec = (out - out[parent_pos]) * chan
-        clean_vec = (cl - cl[parent_pos]) * chan
-        length = clean_vec.square().sum(dim=2, keepdim=True).sqrt()
-        clean_dir = _safe_unit(clean_vec, torch.zeros_like(clean_vec), dim=2)
-        offset = length * _safe_unit(pert_vec, clean_dir, dim=2)
-        for lo, hi in slices[1:]:
-            placed = out[parent_pos[lo:hi]] + offset[lo:hi]
-            out[lo:hi] = torch.where(mov[lo:hi], placed, cl[lo:hi])
-        inverse = torch.empty_like(order)
-        inverse[order] = torch.arange(len(order_list), device=device)
-        return out.movedim(0, 3).index_select(3, inverse).contiguous()
+        w = _level_walk(perturbed, clean, layout, movable, channels)
+        out = w.start.clone()
+        offset = w.length * _safe_unit(w.pert_vec, w.clean_dir, dim=2)
+        for lo, hi in w.slices[1:]:
+            placed = out[w.parent_pos[lo:hi]] + offset[lo:hi]
+            out[lo:hi] = torch.where(w.movable[lo:hi], placed, w.clean[lo:hi])
+        return _joint_order(out, w).contiguous()
 
 
 def project(
@@ -255,32 +282,15 @@ def ssr_differentiable(
             f"ssr needs two (N, C, T, V, M) tensors of one shape, got {tuple(perturbed.shape)} "
             f"and {tuple(clean.shape)}"
         )
-    device = clean.device
-    c = clean.shape[1]
-    if channels is None:
-        channels = torch.ones(c, dtype=torch.bool)
-    order_list, slices, parent_list = _level_order(layout)
-    order = torch.as_tensor(order_list, device=device)
-    parent_pos = torch.as_tensor(parent_list, device=device)
-    chan = channels.to(device).view(1, 1, c, 1, 1).to(clean.dtype)
-    cl = clean.index_select(3, order).movedim(3, 0)
-    mov = movable.index_select(3, order).movedim(3, 0)
-    start = torch.where(mov, perturbed.index_select(3, order).movedim(3, 0), cl)
-    pert_vec = (start - start[parent_pos]) * chan
-    clean_vec = (cl - cl[parent_pos]) * chan
-    length = clean_vec.square().sum(dim=2, keepdim=True).sqrt()
-    clean_dir = _safe_unit(clean_vec, torch.zeros_like(clean_vec), dim=2)
-    offset = length * _safe_unit_grad(pert_vec, clean_dir, dim=2)
-    lo, hi = slices[0]
-    levels = [start[lo:hi]]
-    for lo, hi in slices[1:]:
+    w = _level_walk(perturbed, clean, layout, movable, channels)
+    offset = w.length * _safe_unit_grad(w.pert_vec, w.clean_dir, dim=2)
+    lo, hi = w.slices[0]
+    levels = [w.start[lo:hi]]
+    for lo, hi in w.slices[1:]:
         placed_so_far = torch.cat(levels) if len(levels) > 1 else levels[0]
-        placed = placed_so_far[parent_pos[lo:hi]] + offset[lo:hi]
-        levels.append(torch.where(mov[lo:hi], placed, cl[lo:hi]))
-    out = torch.cat(levels)
-    inverse = torch.empty_like(order)
-    inverse[order] = torch.arange(len(order_list), device=device)
-    return out.movedim(0, 3).index_select(3, inverse)
+        placed = placed_so_far[w.parent_pos[lo:hi]] + offset[lo:hi]
+        levels.append(torch.where(w.movable[lo:hi], placed, w.clean[lo:hi]))
+    return _joint_order(torch.cat(levels), w)
 
 
 def _safe_unit_grad(vec: Tensor, fallback: Tensor, dim: int) -> Tensor:
@@ -323,27 +333,15 @@ def ssr_in_box(
     both constraints exactly, changing only the joints SSR carried out of their box.
     ``perturbed`` must already be clipped to the box. No gradient (a projection step).
     """
-    device = clean.device
-    c = clean.shape[1]
-    if channels is None:
-        channels = torch.ones(c, dtype=torch.bool)
-    order_list, slices, parent_list = _level_order(layout)
-    order = torch.as_tensor(order_list, device=device)
-    parent_pos = torch.as_tensor(parent_list, device=device)
     with torch.no_grad():
-        chan_b = channels.to(device).view(1, 1, c, 1, 1)
-        chan = chan_b.to(clean.dtype)
-        eps_l = eps.to(device, clean.dtype).flatten()[order].view(-1, 1, 1, 1, 1)
-        cl = clean.index_select(3, order).movedim(3, 0).contiguous()
-        mov = movable.index_select(3, order).movedim(3, 0).contiguous()
-        out = torch.where(mov, perturbed.index_select(3, order).movedim(3, 0), cl)
-        pert_vec = (out - out[parent_pos]) * chan
-        clean_vec = (cl - cl[parent_pos]) * chan
-        length = clean_vec.square().sum(dim=2, keepdim=True).sqrt()
-        clean_dir = _safe_unit(clean_vec, torch.zeros_like(clean_vec), dim=2)
-        toward = _safe_unit(pert_vec, clean_dir, dim=2)
-        for lo, hi in slices[1:]:
-            par = out[parent_pos[lo:hi]]
+        w = _level_walk(perturbed, clean, layout, movable, channels)
+        chan_b = w.chan.bool()
+        eps_l = eps.to(clean.device, clean.dtype).flatten()[w.order].view(-1, 1, 1, 1, 1)
+        cl, mov, length, clean_dir = w.clean, w.movable, w.length, w.clean_dir
+        out = w.start.clone()
+        toward = _safe_unit(w.pert_vec, clean_dir, dim=2)
+        for lo, hi in w.slices[1:]:
+            par = out[w.parent_pos[lo:hi]]
             # From the realigned parent, the clean bone direction leads to the translated child.
             want, keep = toward[lo:hi], clean_dir[lo:hi]
 
@@ -367,9 +365,7 @@ def ssr_in_box(
                     a_lo = torch.where(good, a_lo, mid)
                 placed = torch.where(ok, placed, at(a_hi))
             out[lo:hi] = torch.where(mov[lo:hi], placed, cl[lo:hi])
-        inverse = torch.empty_like(order)
-        inverse[order] = torch.arange(len(order_list), device=device)
-        return out.movedim(0, 3).index_select(3, inverse).contiguous()
+        return _joint_order(out, w).contiguous()
 
 
 def shrink_into_box(
