@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from ciasa import cli
+from ciasa.cli import read_name_list
 from ciasa.io import atomic_write_json
 from pipeline.guard import is_failed, read_record
 from pipeline.paths import Paths
-from pipeline.select import read_clip_list
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     source = load_split(args.data, args.split, mmap=True, check_values=False)
     _, _, frames, _, bodies = source.shape
     labels = dict(zip(source.names, (int(x) for x in source.labels)))
-    clips = read_clip_list(args.clips)
+    clips = read_name_list(args.clips)
     data, names, out_labels, excluded = collect(
         args.root, clips, args.domain, args.condition, frames, bodies, labels, args.tag
     )

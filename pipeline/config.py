@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from ciasa.cli import read_name_list
 from pipeline.paths import ATTACKED_MODEL, Paths, shard_tag
 from pipeline.select import SelectionError, parse_shard, select_clips
 
@@ -148,9 +149,8 @@ def explicit_names(config: Mapping[str, Any]) -> list[str]:
     clips = config["clips"]
     names = list(clips.get("names") or [])
     if clips.get("names_file"):
-        from pipeline.select import read_clip_list
 
-        names += read_clip_list(clips["names_file"])
+        names += read_name_list(clips["names_file"])
     return names
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ciasa import cli
-from ciasa.cli import read_name_list as read_clip_list  # the one name-file reader; old name kept for the rules
+from ciasa.cli import read_name_list
 from ciasa.io import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     _, label_path = split_paths(args.data, args.split)
     names, labels = load_labels(label_path)
     explicit = [n for group in args.names for n in group]
-    explicit += read_clip_list(args.names_file) if args.names_file else []
+    explicit += read_name_list(args.names_file) if args.names_file else []
     try:
         clips = select_clips(
             names,

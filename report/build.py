@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.cli import read_name_list
 from ciasa.io import atomic_path, atomic_write_json, atomic_write_text
 from pipeline.guard import is_failed
 from pipeline.paths import ATTACKED_MODEL, CONDITIONS, Paths
-from pipeline.select import read_clip_list
 from report import figures, html, metrics, records, timings
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def build_report(opts: ReportOptions) -> dict:
     paths = Paths(opts.root, opts.tag)
     out = Path(opts.out_dir or paths.report_dir())
     out.mkdir(parents=True, exist_ok=True)
-    clips = read_clip_list(opts.clips_file)
+    clips = read_name_list(opts.clips_file)
     names, labels = load_labels(split_paths(opts.data_dir, opts.split)[1])
     label_of = dict(zip(names, (int(x) for x in labels)))
     class_names = load_class_names(opts.data_dir) or [str(i) for i in range(int(labels.max()) + 1)]

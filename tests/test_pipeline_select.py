@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ciasa.data.stgcn import save_split
-from pipeline.select import SelectionError, main, parse_shard, read_clip_list, select_clips
+from ciasa.cli import read_name_list
+from pipeline.select import SelectionError, main, parse_shard, select_clips
 
 NAMES = [f"S001C001P{p:03d}R001A{a:03d}" for p in range(1, 11) for a in (1, 6, 27)]
 LABELS = [i % 3 for i in range(len(NAMES))]
@@ -60,7 +61,7 @@ def test_cli_writes_the_list_and_rejects_unknown_clips(tmp_path, capsys):
     save_split(tmp_path / "d", "val", data, NAMES, LABELS, class_names=CLASSES)
     out = tmp_path / "clips.txt"
     assert main(["--data", str(tmp_path / "d"), "--count", "4", "--seed", "0", "--shard", "2/2", "--out", str(out)]) == 0
-    assert read_clip_list(out) == select_clips(NAMES, LABELS, count=4, seed=0, shard="2/2")
+    assert read_name_list(out) == select_clips(NAMES, LABELS, count=4, seed=0, shard="2/2")
     rc = main(["--data", str(tmp_path / "d"), "--names", "S001C001P001R001A099", "--out", str(out)])
     assert rc == 2
     assert "S001C001P001R001A099" in capsys.readouterr().err

@@ -13,7 +13,7 @@ sys.path.insert(0, workflow.basedir)  # the repository root, when run outside th
 
 from pipeline import config as pipeline_config
 from pipeline.paths import ATTACKED_MODEL, CONDITIONS, DOMAINS
-from pipeline.select import read_clip_list
+from ciasa.cli import read_name_list
 
 validate(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 try:
@@ -63,5 +63,5 @@ def selected_clips(wildcards=None):
     select_clips checkpoint ran (first run on generated or converted data)."""
     clips = pipeline_config.selection(config)
     if clips is None:
-        return read_clip_list(checkpoints.select_clips.get().output[0])
+        return read_name_list(checkpoints.select_clips.get().output[0])
     return clips
