@@ -2,6 +2,8 @@
 
     python benchmarks/pipeline_timings.py --name ci_tiny --configfile config/ci_tiny.yaml
     python benchmarks/pipeline_timings.py --name demo            # config/config.yaml alone
+    python benchmarks/pipeline_timings.py --name paper_scale_slice24 --cores 1 \
+        --configfile config/paper_scale.yaml config/paper_scale_slice24.yaml
 
 runs ``snakemake --cores N`` from scratch in a fresh results directory (under
 ``build/``), then reads the per-stage times the report collected from the Snakemake
@@ -31,7 +33,8 @@ from ciasa.io import atomic_write_json  # noqa: E402
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", required=True, help="result name: benchmarks/results/pipeline_NAME.json")
-    p.add_argument("--configfile", help="override file applied on top of config/config.yaml")
+    p.add_argument("--configfile", nargs="+", default=None,
+                   help="override file(s) applied on top of config/config.yaml, in order")
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--existing", help="results directory of a finished run (skip running)")
     p.add_argument("--wall-s", type=float, help="wall-clock seconds of that run")
@@ -48,7 +51,7 @@ def main() -> int:
         shutil.rmtree(results, ignore_errors=True)
         cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
         if args.configfile:
-            cmd += ["--configfile", args.configfile]
+            cmd += ["--configfile", *args.configfile]
         cmd += ["--config", f"results_dir={results}"]
         env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
         start = time.perf_counter()

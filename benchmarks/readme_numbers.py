@@ -138,7 +138,36 @@ def row_render() -> list[str]:
             f"`benchmarks/render_speed.py --parts presets` → `render_speed_presets.json` |"]
 
 
-ROWS: tuple[Callable[[], list[str]], ...] = (row_data, row_pipeline, row_attack, row_pose, row_render)
+def row_paper() -> list[str]:
+    models = load("paper_models.json")["models"]
+    res = load("paper_results.json")
+    units = {u["unit"]: u for u in res["units"]}
+    accuracies = ", ".join(f"{m['model'].split(' (')[0]} {m['val_top1']:.1f} %" for k, m in models.items()
+                           if k != "kinetics_stgcn")  # fmt: skip
+    kin = models["kinetics_stgcn"]
+    trained = sum(m.get("train_seconds", 0) for m in models.values())
+
+    def at(unit: str, eps: float) -> dict[str, Any]:
+        return next(r for r in units[unit]["record"]["rows"] if abs(r["eps"] - eps) < 1e-12)
+
+    t1 = {f: at(f"ntu/table1_{f}", 0.012) for f in ("skeleton", "perturbation")}
+    t3 = {r["key"]: r for r in units["ntu/table3_basic_perturbation"]["record"]["rows"]}
+    wall = res.get("wall_seconds")
+    return [
+        f"| models for the paper's tables (xview val, 800 clips; the recipes in `config/train_*.yaml`) | {accuracies}; "
+        f"2-D ST-GCN {kin['val_top1']:.1f} % (Kinetics-like val); {trained / 60:.0f} min of training in all | "
+        "`benchmarks/paper_results.py` → `paper_models.json` |",
+        f"| the paper's Fig. 2 and Tables I-V, both formulations, n = {res['limit']} per table "
+        "([docs/results.md](docs/results.md)) | Table I at eps 0.012 on target: skeleton "
+        f"{t1['skeleton']['targeted_count']}, perturbation {t1['perturbation']['targeted_count']} (paper 99.6 %); "
+        f"Table III, basic eps 0.012: 2s-AGCN {t3['2s']['clean_acc']:.1f} → {t3['2s']['attacked_acc']:.1f} %, "
+        f"PA-LSTM {t3['pa_lstm']['clean_acc']:.1f} → {t3['pa_lstm']['attacked_acc']:.1f} %"
+        + (f"; {wall / 60:.0f} min wall on 2 cores" if wall else "")
+        + " | `python -m ciasa.experiments all` → `paper_results.json` |",
+    ]
+
+
+ROWS: tuple[Callable[[], list[str]], ...] = (row_data, row_pipeline, row_attack, row_paper, row_pose, row_render)
 
 
 def table() -> str:

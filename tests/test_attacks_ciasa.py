@@ -274,3 +274,19 @@ def test_transfer_aware_term_uses_error_samples(setup) -> None:
     assert res.extra["settings"]["error_samples"] == 3
     with pytest.raises(ValueError, match="error model"):
         CIASA(model, error_samples=2)
+
+
+def test_discriminator_scores_in_cpu_chunks_equal_one_call():
+    """The CPU path scores frames in chunks (much faster on large batches); every frame's score
+    and the gradients must be those of a single call."""
+    from ciasa.attacks import discriminator as dmod
+
+    torch.manual_seed(0)
+    disc = dmod.BoneCosineDiscriminator(18)
+    maps = torch.randn(2 * dmod.CPU_CHUNK + 37, 1, 18, 18, requires_grad=True)
+    chunked = disc(maps)
+    whole = disc._score(maps)
+    assert torch.equal(chunked, whole)
+    (g_chunked,) = torch.autograd.grad(chunked.square().sum(), maps)
+    (g_whole,) = torch.autograd.grad(whole.square().sum(), maps)
+    assert torch.allclose(g_chunked, g_whole, atol=1e-7)

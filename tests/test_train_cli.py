@@ -322,3 +322,15 @@ def test_take_reads_rows_in_the_order_asked():
     data = np.arange(5 * 2, dtype=np.float32).reshape(5, 2)
     assert take(data, [3, 0, 3, 1]).tolist() == data[[3, 0, 3, 1]].tolist()
     assert take(data, []).shape == (0, 2)
+
+
+def test_every_committed_training_recipe_loads(repo_root):
+    """config/train_*.yaml are the recipes docs/transfer.md and benchmarks/paper_results.py name."""
+    from ciasa.train import load_config_file
+
+    recipes = sorted((repo_root / "config").glob("train_*.yaml"))
+    assert {p.name for p in recipes} >= {"train_plain.yaml", "train_demo.yaml", "train_agcn.yaml", "train_pa_lstm.yaml"}
+    for path in recipes:
+        settings = load_config_file(path)
+        assert settings["epochs"] >= 1 and settings["lr"] > 0, path
+    assert load_config_file(repo_root / "config" / "train_pa_lstm.yaml")["arch"] == "pa_lstm"

@@ -6,6 +6,13 @@ import torch
 from torch import Tensor, nn
 
 
+# Frames scored per convolution call on the CPU. One call over every frame of a batch
+# (32 clips x 64 frames x real + fake = 4,096 maps) runs ~3x slower than the same frames in
+# chunks of 256: the activations then stay in cache. Each frame is scored on its own (no
+# batch statistics), so the scores are the same either way.
+CPU_CHUNK = 256
+
+
 class BoneCosineDiscriminator(nn.Module):
     """Judges whether one frame's bone-cosine map ``(1, B, B)`` comes from real motion.
 
@@ -39,6 +46,11 @@ class BoneCosineDiscriminator(nn.Module):
             raise ValueError(
                 f"discriminator built for {self.num_bones}x{self.num_bones} maps, got {tuple(maps.shape)}"
             )
+        if maps.device.type == "cpu" and maps.shape[0] > CPU_CHUNK:
+            return torch.cat([self._score(part) for part in maps.split(CPU_CHUNK)])
+        return self._score(maps)
+
+    def _score(self, maps: Tensor) -> Tensor:
         h = self.features(maps)
         return torch.sigmoid(self.fc(h.flatten(1))).squeeze(1)
 

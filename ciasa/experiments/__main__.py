@@ -1,4 +1,4 @@
-"""``python -m ciasa.experiments {fgsm-sweep,basic-sweep,regions,ablation,lambda,strips,transfer}``."""
+"""``python -m ciasa.experiments {all,results,fgsm-sweep,basic-sweep,regions,ablation,lambda,strips,transfer}``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ def build_parser() -> argparse.ArgumentParser:
         "each writes CSV + Markdown + a plot (+ JSON) into --out.",
     )
     sub = p.add_subparsers(dest="experiment", required=True)
+    from ciasa.experiments import paper, results
+
+    paper.add_arguments(sub.add_parser(
+        "all", help="the paper's Fig. 2 and Tables I-V, both formulations, resumable; writes OUT/results.md",
+        description=paper.__doc__.split("\n\n")[0], formatter_class=p.formatter_class))
+    results.add_arguments(sub.add_parser(
+        "results", help="render results.md (and figures/) from a run's results.json",
+        formatter_class=p.formatter_class))  # fmt: skip
     for name, (_, title) in EXPERIMENTS.items():
         add_experiment_arguments(name, sub.add_parser(name, help=title, description=title,
                                                       formatter_class=p.formatter_class))
@@ -32,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.experiment in ("all", "results"):
+        from ciasa.experiments import paper, results
+
+        return (paper if args.experiment == "all" else results).run_from_args(args)
     if args.experiment == "transfer":
         from ciasa.experiments import transfer
 

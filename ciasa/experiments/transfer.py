@@ -2,7 +2,8 @@
 classified by models that never saw the attack.
 
 The source model is attacked in CIASA's basic mode (all joints, global clipping,
-eps 0.012 by default, as in the paper; targeted towards the least-likely class). The
+eps 0.012 by default, as in the paper; targeted towards the least-likely class), or in
+its advanced mode (``--mode advanced``), with either formulation (``--optimize``). The
 perturbed clips are then classified by each transfer model — by default the joint
 stream (Js-AGCN), the bone stream (Bs-AGCN), their score ensemble (2s-AGCN, formed
 automatically when both streams are given) and PA-LSTM — and by the source model
@@ -44,6 +45,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ciasa import cli
+from ciasa.experiments.sweeps import FORMULATIONS
 from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -133,22 +135,28 @@ def make_adversarial(
     real_source: Any = None,
     seed: int = 0,
     progress: bool = True,
+    mode: str = "basic",
+    attack_options: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Basic-mode CIASA against ``source``: ``(adversarial clips, targets)``.
+    """CIASA against ``source`` (basic mode at ``eps`` by default; ``mode='advanced'`` uses its
+    hierarchical leg budget and ignores ``eps``): ``(adversarial clips, targets)``.
+    ``attack_options`` are further CIASA keywords (the formulation: ``optimize``, ``smooth``).
 
     Every finished batch is saved under ``workdir/partial/`` (tagged with a hash of
     ``settings``), so a rerun after an interruption attacks only what is missing.
     """
     from ciasa.attacks import CIASA
 
-    attack = CIASA(source, mode="basic", eps=eps, max_iter=max_iter, seed=seed, real_source=real_source)
+    budget = {"eps": eps} if mode == "basic" else {}
+    attack = CIASA(source, mode=mode, max_iter=max_iter, seed=seed, real_source=real_source, **budget,
+                   **(attack_options or {}))  # fmt: skip
     partial = workdir / "partial"
     partial.mkdir(parents=True, exist_ok=True)
     tag = _settings_key(settings)
     adv = np.zeros_like(clean, dtype=np.float32)
     targets = np.zeros(len(clean), dtype=np.int64)
     starts = range(0, len(clean), batch_size)
-    for start in tqdm(starts, desc="CIASA basic vs source", unit="batch", disable=not progress):
+    for start in tqdm(starts, desc=f"CIASA {mode} vs source", unit="batch", disable=not progress):
         stop = min(start + batch_size, len(clean))
         path = partial / f"{tag}_{start:06d}_{stop:06d}.npz"
         if path.is_file():
@@ -218,7 +226,7 @@ def score_model(
     return row, clean_pred, adv_pred
 
 
-def markdown_table(rows: list[TransferRow], eps: float, split: str, n: int) -> str:
+def markdown_table(rows: list[TransferRow], eps: float, split: str, n: int, mode: str = "basic") -> str:
     """Table III layout: one column per model; original/attacked accuracy and fooling rate as rows."""
 
     def fmt(v: float | None) -> str:
@@ -227,7 +235,8 @@ def markdown_table(rows: list[TransferRow], eps: float, split: str, n: int) -> s
     head = "| | " + " | ".join(r.model for r in rows) + " |"
     rule = "|---|" + "---:|" * len(rows)
     lines = [
-        f"Cross-model transfer of CIASA basic-mode perturbations (eps = {eps:g}) made against ST-GCN; "
+        f"Cross-model transfer of CIASA {mode}-mode perturbations "
+        f"({f'eps = {eps:g}' if mode == 'basic' else 'hierarchical leg budget'}) made against ST-GCN; "
         f"split '{split}', {n} clips. Accuracies and rates in %.",
         "",
         head,
@@ -260,6 +269,8 @@ class TransferOptions:
     seed: int = 0
     progress: bool = True
     allow_class_mismatch: bool = False
+    mode: str = "basic"  # or "advanced" (legs, hierarchical eps; eps is then unused)
+    attack_options: dict[str, Any] | None = None  # further CIASA keywords, e.g. the formulation
 
 
 @dataclass
@@ -294,12 +305,15 @@ def run_transfer(
     out = Path(out)
     if o.eps <= 0:
         raise ValueError(f"eps must be positive, got {o.eps}")
+    if o.mode not in ("basic", "advanced"):
+        raise ValueError(f"transfer attacks in basic or advanced mode, got mode={o.mode!r}")
     dev = resolve_device(o.device)
     scored, dataset = _load_checked(source_checkpoint, data, models, o, dev)
     clips = _draw_clips(dataset, o)
     run_settings = {
         "source": str(Path(source_checkpoint).resolve()), "data": str(Path(data).resolve()), "split": o.split,
-        "eps": o.eps, "max_iter": o.max_iter, "limit": o.limit, "seed": o.seed, "mode": "basic",
+        "eps": o.eps if o.mode == "basic" else None, "max_iter": o.max_iter, "limit": o.limit, "seed": o.seed,
+        "mode": o.mode, **({"attack_options": o.attack_options} if o.attack_options else {}),
     }  # fmt: skip
     adv_from = _perturb(scored["source"][0], clips, dataset, data, out / "adversarial", run_settings, o, dev)
     rows, preds = _score_all(scored, clips, o, dev)
@@ -373,7 +387,7 @@ def _perturb(source, clips: Clips, dataset, data, adv_dir: Path, run_settings: d
         real = load_split(data, "train", mmap=True) if o.split != "train" and train_path.is_file() else None
         clips.adversarial, clips.targets = make_adversarial(
             source, clips.clean, clips.labels, o.eps, o.max_iter, o.batch_size, adv_dir, run_settings, real, o.seed,
-            o.progress,
+            o.progress, o.mode, o.attack_options,
         )  # fmt: skip
         save_split(adv_dir, o.split, clips.adversarial, clips.names, clips.labels, dataset.class_names)
         atomic_save_npy(adv_dir / "targets.npy", clips.targets)
@@ -408,7 +422,7 @@ def _write_tables(out: Path, rows: list[TransferRow], preds: dict, clips: Clips,
         for i, name in enumerate(clips.names):
             writer.writerow([name, int(clips.labels[i]), int(clips.targets[i])]
                             + [int(p[w][i]) for p in preds.values() for w in (0, 1)])
-    atomic_write_text(out / "transfer.md", markdown_table(rows, o.eps, o.split, len(clips.names)))
+    atomic_write_text(out / "transfer.md", markdown_table(rows, o.eps, o.split, len(clips.names), o.mode))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -427,6 +441,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                     help="accept checkpoints whose class names differ from the data's classes.json")
     io.add_argument("--out", required=True, help="output directory")
     atk = p.add_argument_group("attack and running")
+    atk.add_argument("--mode", choices=("basic", "advanced"), default="basic",
+                     help="CIASA mode: basic (all joints, --eps) or advanced (legs, hierarchical eps; --eps unused)")
+    atk.add_argument("--optimize", choices=("skeleton", "perturbation"), default="perturbation",
+                     help="CIASA formulation (docs/attacks.md)")
     atk.add_argument("--eps", type=_positive_float, default=DEFAULT_EPS, help="CIASA basic-mode clipping radius, metres")
     atk.add_argument("--max-iter", type=cli.positive_int, default=100, help="CIASA iterations")
     atk.add_argument("--limit", type=cli.positive_int, default=None, help="attack only this many clips (seeded random subset)")
@@ -456,7 +474,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     options = TransferOptions(
         split=args.split, eps=args.eps, max_iter=args.max_iter, limit=args.limit, batch_size=args.batch_size,
         eval_batch_size=args.eval_batch_size, adversarial=args.adversarial, device=args.device, seed=args.seed,
-        progress=cli.show_progress(args), allow_class_mismatch=args.allow_class_mismatch,
+        progress=cli.show_progress(args), allow_class_mismatch=args.allow_class_mismatch, mode=args.mode,
+        attack_options=dict(FORMULATIONS[args.optimize]),
     )  # fmt: skip
     summary = run_transfer(args.checkpoint, args.data, specs, args.out, options)
     print((Path(args.out) / "transfer.md").read_text())
