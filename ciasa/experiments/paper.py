@@ -285,16 +285,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       help=f"CIASA formulations, from {', '.join(sweeps.FORMULATIONS)} (default: both)")
     what.add_argument("--limit", type=cli.positive_int, default=200,
                       help="clips per table: random clean-correct clips (transfer: random clips)")
-    run = p.add_argument_group("attack and running")
-    run.add_argument("--batch-size", type=cli.positive_int, default=32, help="clips attacked together")
-    run.add_argument("--max-iter", type=cli.positive_int, default=100, help="CIASA iterations")
-    run.add_argument("--early-stop", type=cli.fraction, default=None,
-                     help="stop a clip once the target has this probability (default: run every iteration)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the clip draw and the attacks")
-    cli.add_device_flag(run)
-    cli.add_threads_flag(run)
-    cli.add_logging_flags(p)
-    cli.add_progress_flag(p)
+    sweeps.add_run_arguments(p)
 
 
 def command_of(args: argparse.Namespace) -> str:

@@ -359,12 +359,18 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     sel.add_argument("--all-samples", action="store_true",
                      help="attack misclassified samples too (default: only the clean-correct ones)")
     sel.add_argument("--shuffle", action="store_true", help="pick the --limit samples at random (with --seed)")
+    add_run_arguments(p)
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """How the attacks run: the same flags for one experiment and for ``all``."""
     run = p.add_argument_group("attack and running")
-    run.add_argument("--batch-size", type=cli.positive_int, default=32, help="samples attacked together")
+    run.add_argument("--batch-size", type=cli.positive_int, default=32, help="clips attacked together")
     run.add_argument("--max-iter", type=cli.positive_int, default=DEFAULT_MAX_ITER, help="CIASA iterations")
-    run.add_argument("--early-stop", type=float, default=None,
-                     help="stop a sample once the target has at least this probability (0: once it is top-1)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the sample draw and the attack")
+    run.add_argument("--early-stop", type=cli.fraction, default=None,
+                     help="stop a clip once the target has at least this probability (0: once it is top-1; "
+                     "default: run every iteration)")  # fmt: skip
+    run.add_argument("--seed", type=int, default=0, help="seed of the clip draw and the attacks")
     cli.add_device_flag(run)
     cli.add_threads_flag(run)
     cli.add_logging_flags(p)
