@@ -65,7 +65,8 @@ def header(results: dict[str, Any], source: str) -> list[str]:
         f"Split `{results['split']}`, up to {results['limit']} clips per table (drawn with seed {results['seed']} among "
         f"the clips the model classifies correctly when clean; Table III: drawn among all clips), "
         f"{results['max_iter']} CIASA iterations, least-likely target (Tables I, II, IV, V and III as in the paper). "
-        f"Formulations: {forms}. \"on target\" = clips whose prediction became the target; \"flipped\" = clips "
+        f"Formulations: {forms} (what each optimises, and why they differ, measured step by step: "
+        "docs/attacks.md). \"on target\" = clips whose prediction became the target; \"flipped\" = clips "
         "whose prediction left the true label; both over the clean-correct clips attacked. Joint variation in mm: "
         "the displacement of every attacked joint in every frame, min and max over all clips, mean = the clips' "
         "average of their mean displacement. The "
@@ -111,8 +112,9 @@ def table1(results: dict[str, Any]) -> list[str]:
             continue
         forms = list(recs)
         head = ["eps", f"paper ({paper_key}) on target %"]
+        unit = "mm" if dataset == "ntu" else "x 1e-3 of the image"
         for f in forms:
-            head += [f"{f}: on target %", f"{f}: flipped %", f"{f}: joint var. mean mm"]
+            head += [f"{f}: on target %", f"{f}: flipped %", f"{f}: joint var. mean {unit}"]
         rows = []
         for i, e in enumerate(paper.TABLE1_EPS):
             cells = [f"{e:g}", _num(paper.TABLE1[paper_key][i])]
@@ -149,9 +151,11 @@ def table2(results: dict[str, Any]) -> list[str]:
         rows.append(cells)
     return [
         f"## Table II: localized mode per region (eps {paper.TABLE2_EPS:g}), and the advanced mode", "",
-        "Regions are ours (`ciasa.skeleton`: four of 7/7/6/5 joints, covering the body once); the paper's Fig. 4 "
-        "draws its four sets without listing the joints, so only the order is shared. The advanced row (legs, "
-        "hierarchical eps 0.01/0.05/0.15/0.25 m) has no paper number in a table.", "",
+        "Regions are ours (`ciasa.skeleton`: four of 7/7/6/5 joints, covering the body once); with SSR on, a "
+        "region joint whose bone-tree descendants leave the region stays put, so the attack moves the joints "
+        "counted in the second column. The paper's Fig. 4 draws its four sets without listing the joints, so only "
+        "the order is shared. The advanced row (legs, hierarchical eps 0.01/0.05/0.15/0.25 m) has no paper "
+        "number in a table.", "",
         *_table(head, rows),
     ]  # fmt: skip
 
