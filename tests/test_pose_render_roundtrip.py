@@ -13,6 +13,7 @@ import pytest
 
 from ciasa.data.stgcn import load_split
 from ciasa.skeleton import NTU_RGBD
+from ciasa.video import encode_h264, iter_frames, read_all
 from pose_extract.accuracy import pa_errors, swapped_frames
 from pose_extract.landmarks import observed_joints
 
@@ -103,25 +104,11 @@ def test_batch_writes_an_stgcn_split_the_loader_reads(rendered, tmp_path):
 def test_missed_frames_are_filled_or_flagged(rendered, tmp_path):
     """Frames blanked out of the real render: a short gap is interpolated and marked, a
     long one stays empty and flags the clip (exit 0, or 1 with --strict)."""
-    import cv2
-
     video, _ = rendered
-    cap = cv2.VideoCapture(str(video))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    blank = np.full_like(frames[0], 128)
-    for i in [*range(0, 12), 15, 16]:  # 12 leading frames (> --max-gap 10) and a 2-frame gap
-        frames[i] = blank
+    frames = read_all(video)
+    frames[[*range(0, 12), 15, 16]] = 128  # 12 leading frames (> --max-gap 10) and a 2-frame gap
     holed = tmp_path / "holed.mp4"
-    writer = cv2.VideoWriter(str(holed), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, frames[0].shape[1::-1])
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
+    encode_h264(frames, holed, crf=18)
     camera = video.with_name(video.stem + ".camera.json")
     out = tmp_path / "holed.npy"
     args = ["--video", str(holed), "--camera", str(camera), "--out", str(out), "--quiet"]
@@ -145,24 +132,16 @@ def test_a_small_far_person_is_found_by_redetection_on_crops(rendered, tmp_path)
     from pose_extract.extract import ExtractOptions, NoPersonError, extract
 
     video, clip = rendered
-    cap = cv2.VideoCapture(str(video))
     frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
+    for frame in iter_frames(video):
         h, w = frame.shape[:2]
         small = cv2.resize(frame, (int(w * 0.4), int(h * 0.4)), interpolation=cv2.INTER_AREA)
         canvas = np.full_like(frame, frame[5, 5])  # the backdrop's colour
         y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
         canvas[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
         frames.append(canvas)
-    cap.release()
     far = tmp_path / "far.mp4"
-    writer = cv2.VideoWriter(str(far), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, frames[0].shape[1::-1])
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
+    encode_h264(frames, far, crf=18)
     camera = video.with_name(video.stem + ".camera.json")
     try:
         plain = int(extract(far, camera, ExtractOptions(redetect=False), progress=False).detections.detected.sum())

@@ -78,10 +78,11 @@ def plan(tables: list[str], formulations: list[str], datasets: tuple[str, ...] =
 
 
 def fingerprint(path: str | Path) -> str:
-    """A short content hash: a unit reruns when its checkpoint or data changed, not only its path."""
+    """A short content hash of a file, or of the files directly in a data folder: a unit reruns
+    when its checkpoint or data changed, not only its path."""
     digest = hashlib.sha1()
     p = Path(path)
-    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    files = sorted(f for f in p.iterdir() if f.is_file()) if p.is_dir() else [p]
     for f in files:
         digest.update(f.name.encode())
         with f.open("rb") as fh:
@@ -150,7 +151,7 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
             raise ValueError("table3 needs --transfer-models js=JS.pt bs=BS.pt pa_lstm=PA.pt (or leave table3 out)")
         specs = transfer.parse_model_specs(args.transfer_models)
         options = transfer.TransferOptions(split=args.split, allow_class_mismatch=args.allow_class_mismatch)
-        transfer._load_checked(args.checkpoint, args.data, specs, options, "cpu")
+        transfer.load_checked(args.checkpoint, args.data, specs, options, "cpu")
     return specs
 
 
@@ -261,7 +262,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     atomic_write_json(out / "results.json", results)
     from ciasa.experiments import results as render
 
-    render.write(results, out / "results.md", out / "figures")
+    render.write(results, out / "results.md")
     return results
 
 
@@ -296,7 +297,7 @@ def command_of(args: argparse.Namespace) -> str:
         words += ["--transfer-models", *args.transfer_models]
     if args.kinetics_checkpoint:
         words += ["--kinetics-checkpoint", args.kinetics_checkpoint, "--kinetics-data", args.kinetics_data]
-    if args.datasets is not None and args.datasets != datasets_of(argparse.Namespace(**{**vars(args), "datasets": None})):
+    if args.datasets is not None:
         words += ["--datasets", ",".join(args.datasets)]
     if args.tables != list(TABLES):
         words += ["--tables", ",".join(args.tables)]

@@ -291,11 +291,9 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def write(results: dict[str, Any], md_path: Path, figure_dir: Path, source: str | None = None) -> None:
-    """Write ``md_path`` and its figures (linked as ``figures/NAME.png``, so keep them side by side)."""
-    if figure_dir.resolve() != (md_path.parent / "figures").resolve():
-        raise ValueError(f"{figure_dir}: the figures must sit in {md_path.parent / 'figures'}, where results.md links them")
-    figures(results, figure_dir)
+def write(results: dict[str, Any], md_path: Path, source: str | None = None) -> None:
+    """Write ``md_path`` and its figures into ``figures/`` beside it (where the page links them)."""
+    figures(results, md_path.parent / "figures")
     atomic_write_text(md_path, render(results, source or "results.json"))
 
 
@@ -330,6 +328,6 @@ def run_from_args(args: argparse.Namespace) -> int:
         if have != want:
             raise cli.WorkFailed(f"{out} differs from the rendering of {args.source}; rerun without --check")
         return cli.EXIT_OK
-    write(results, out, out.parent / "figures", args.source)
+    write(results, out, args.source)
     print(out.read_text())
     return cli.EXIT_OK

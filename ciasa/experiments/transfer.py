@@ -308,7 +308,7 @@ def run_transfer(
     if o.mode not in ("basic", "advanced"):
         raise ValueError(f"transfer attacks in basic or advanced mode, got mode={o.mode!r}")
     dev = resolve_device(o.device)
-    scored, dataset = _load_checked(source_checkpoint, data, models, o, dev)
+    scored, dataset = load_checked(source_checkpoint, data, models, o, dev)
     clips = _draw_clips(dataset, o)
     run_settings = {
         "source": str(Path(source_checkpoint).resolve()), "data": str(Path(data).resolve()), "split": o.split,
@@ -333,8 +333,9 @@ def run_transfer(
     return summary
 
 
-def _load_checked(source_checkpoint, data, models, o: TransferOptions, dev):
-    """The source and transfer models, each checked against the data's classes."""
+def load_checked(source_checkpoint, data, models, o: TransferOptions, dev):
+    """The source and transfer models, each checked against the data's classes (and
+    the split loaded): what ``run_transfer`` and ``experiments all`` check before any work."""
     from ciasa.data.model_fit import check_class_names
     from ciasa.data.stgcn import load_class_names, load_split
     from ciasa.models import load_model
