@@ -85,6 +85,7 @@ def row_attack() -> list[str]:
     adv = load("attack_advanced_lam5.json")["runs"]
     adv_run = next(iter(adv.values()))
     speed = {r["formulation"]: r for r in load("attack_speed.json")["rows"] if r["setting"].startswith("ntu")}
+    chunks = load("discriminator_chunks.json")["rows"]
     return [
         f"| CIASA basic, eps 0.01, least-likely target, plain model, 100 clean-correct xsub val clips | "
         f"Algorithm 1 as printed (`--optimize skeleton`): on target {count(basic_s['targeted_success'])}, "
@@ -96,7 +97,14 @@ def row_attack() -> list[str]:
         f"{1000 * adv_run['joint_variation']['max']:.0f} mm | same → `attack_advanced_lam5.json` |",
         f"| one CIASA iteration vs a plain forward+backward (official width, T=300, M=2, batch 8, CPU) | "
         + ", ".join(f"{name} {r['ratio']:.2f}x" for name, r in speed.items())
+        + " (median of interleaved pairs; below 1 is the machine's noise): the smoothness, bone-cosine and "
+        f"discriminator terms add {max(r['components_s']['smooth+cosine+discriminator'] for r in speed.values()):.2f} s "
+        f"to a {min(r['plain_fwd_bwd_s'] for r in speed.values()):.1f} s pass"
         + " | `benchmarks/attack_speed.py` → `attack_speed.json` |",
+        "| the GAN discriminator on the CPU, one call vs chunks of "
+        f"{chunks[0]['chunk']} frames (same scores: {'yes' if all(r['scores_equal'] for r in chunks) else 'NO'}) | "
+        + ", ".join(f"{r['setting'].split(' (')[0]} ({r['maps']:,} maps) {r['speedup']:.1f}x faster" for r in chunks)
+        + " | `benchmarks/discriminator_chunks.py` → `discriminator_chunks.json` |",
     ]
 
 
