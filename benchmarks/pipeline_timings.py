@@ -75,14 +75,15 @@ def main() -> int:
         "headline": {k: v for k, v in h.items() if k != "rgb_excluded"},
         "models": summary.get("models", {}),
         "model_eval": summary.get("model_eval"),
-        "load_average_before": ([args.load_before] if args.existing and args.load_before is not None
+        # a run made by hand: its start load only if given (the load now says nothing about it)
+        "load_average_before": (([args.load_before] if args.load_before is not None else None) if args.existing
                                 else [round(x, 2) for x in load_before]),
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }
     path = REPO / "benchmarks" / "results" / f"pipeline_{args.name}.json"
     atomic_write_json(path, out)
-    print(f"{args.name}: wall {out['wall_s']} s, {out['clips']} clips, load before {out['load_average_before'][0]}")
+    print(f"{args.name}: wall {out['wall_s']} s, {out['clips']} clips, load before {(out['load_average_before'] or ['not recorded'])[0]}")
     for stage in out["stages"]:
         print(f"  {stage['stage']:<24} jobs {stage['jobs']:>3}  sum {stage['total_s']:>8.1f} s  max {stage['max_s']:>7.1f} s")
     print(f"-> {path}")

@@ -63,8 +63,9 @@ def row_pipeline() -> list[str]:
     rows = [
         f"| default pipeline (`make demo`: {d['clips']} clips x 2 conditions, two models trained) | "
         f"{d['wall_s']:.0f} s of Snakemake on {d['cores']} cores (longest training job {train:.0f} s; "
-        f"load average {d['load_average_before'][0]:.1f} at the start) | "
-        f"`benchmarks/pipeline_timings.py --name demo` → `pipeline_demo.json` |",
+        + (f"load average {d['load_average_before'][0]:.1f} at the start) | " if d.get("load_average_before")
+           else "start load not recorded) | ")
+        + "`benchmarks/pipeline_timings.py --name demo` → `pipeline_demo.json` |",
         f"| skeleton domain in that run (attacked model) | clean accuracy {interval(h['skeleton_clean_accuracy'])}; "
         f"**flipped {interval(h['skeleton_flipped'])}** of the clean-correct clips | same, from `results/report/summary.json` |",
         f"| RGB domain in that run (attacked model) | clean renders {interval(h['rgb_clean_accuracy'])}, "
