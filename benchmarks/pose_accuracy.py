@@ -533,6 +533,24 @@ def perturbation_survival(results: Path) -> dict:
 
 # ----------------------------------------------------------------------------- main
 
+def facing_rows(args, out: Path | None) -> dict | int:
+    """The facing benchmark (``benchmarks/pose_facing.py``): swaps, PA-MPJPE and camera MPJPE
+    per motion kind (straight, turning, side view, back view), dev and held out, for the
+    default facing decision and the previous one. With ``out``: write its JSON there, print
+    the table, return 0; without: return the per-kind rows for this benchmark's JSON."""
+    import pose_facing
+
+    work = (args.facing_work or pose_facing.DEFAULT_WORK).resolve()
+    result = pose_facing.run(work, args.real, pose_facing.ensure_synth(work / "synth"), 4 if out else 0, 1)
+    if out is None:
+        return {m: {"per_kind": v["per_kind"], "dev": v["dev"], "held_out": v["held_out"]}
+                for m, v in result["methods"].items()}  # fmt: skip
+    result["command"] = "python benchmarks/pose_accuracy.py " + " ".join(sys.argv[1:])
+    atomic_write_json(out, result)
+    pose_facing.print_table(result)
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=REPO / "build" / "synth", help="synthetic set (generated if absent)")
@@ -565,9 +583,16 @@ def main() -> int:
                    help="render and landmark cache of the real-motion clips (outside the repository)")
     p.add_argument("--render-root", type=Path, default=REPO,
                    help="directory `python -m render` runs in (e.g. an export of a fixed commit, for stable renders)")
+    p.add_argument("--facing", action="store_true",
+                   help="instead: only the facing benchmark (benchmarks/pose_facing.py: real motion and turned clips, "
+                        "one row per motion kind) -> benchmarks/results/pose_facing.json")
+    p.add_argument("--facing-work", type=Path, default=None,
+                   help="render and landmark cache of the facing benchmark (default: pose_facing.py's)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pose_accuracy.json")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.facing:
+        return facing_rows(args, REPO / "benchmarks" / "results" / "pose_facing.json")
 
     if args.perturbation:
         survival = perturbation_survival(args.perturbation)
@@ -656,6 +681,7 @@ def main() -> int:
         "no_jump_rejection": lambda r: ExtractOptions(max_jump=None),
         "facing_off": lambda r: ExtractOptions(facing="off"),
         "facing_turn90": lambda r: ExtractOptions(facing="turn"),
+        "facing_continuity": lambda r: ExtractOptions(facing="continuity"),  # the previous default
         "no_rays": lambda r: ExtractOptions(rays=False),
         "train_split_body_prior": lambda r: ExtractOptions(body_prior=train_prior),
         # the renderer's floor (render writes it into the camera file; placed from the source
@@ -739,6 +765,8 @@ def main() -> int:
             except pose_real.BadRealSet as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
+            # one row per motion kind (straight, turning, side view, back view): real and turned clips
+            results["facing_by_motion_kind"] = facing_rows(args, None)
     atomic_write_json(args.out, results)
     _print(results)
     if "real_motion" in results:

@@ -1,4 +1,9 @@
-"""Fit the round trip's error model that ships as ``pose_extract/models/roundtrip_error.json``.
+"""Fit one round-trip error model on renders of training clips (and real motion).
+
+The shipped models (``pose_extract/models/roundtrip_error.json`` and
+``roundtrip_error_synth.json``) are made, with the refiner and the body prior, by
+``benchmarks/fit_pose_artefacts.py`` (one command, disjoint draws, fit records); this script
+fits a single model for other options or draws, and is what that one imports from.
 
 Renders (cached) the synthetic set's *training* clips of one ``--train-draw`` (a fixed
 permutation, as ``pose_accuracy.py --fit-draw`` draws them) and the real-motion clips at
@@ -7,18 +12,15 @@ default options, writes each source's (rendered, recovered) pairs to a folder an
 
     python -m pose_extract error-model --source synthetic-train=DIR1 --source real_motion=DIR2 --out FILE
 
-Only aggregate statistics (bias, covariance, lag-1 autocorrelation) go into FILE. Never
-fit it on the validation clips an attack is evaluated on.
+Aggregate statistics (bias, covariance, lag-1 autocorrelation) go into FILE, with the fit
+record (``fit_samples``: the clip names; ``fit_split``: the benchmark's training split;
+``fit_data``: the synthetic set's seed; ciasa.fit_record). Fit it on the training split of
+the benchmark that is evaluated (``--benchmark``, default xview, the demo's): the pipeline
+refuses to evaluate a clip whose performance is among the fit samples.
 
-    python benchmarks/pose_error_model.py            # -> pose_extract/models/roundtrip_error.json
-
-The demo pipeline extracts the synthetic set's renders with the body-size prior and the
-refiner fitted on that set's training split (config/config.yaml, pose.options); its
-round trip is described by a second model, fitted on synthetic training renders alone
-with those options:
-
+    python benchmarks/pose_error_model.py --out /tmp/roundtrip_error.json
     python benchmarks/pose_error_model.py --no-real --option body_prior=default \
-        --option refiner=default --out pose_extract/models/roundtrip_error_synth.json
+        --option refiner=default --out /tmp/roundtrip_error_synth.json
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ from ciasa.data.stgcn import load_split  # noqa: E402
 from pose_extract.extract import ExtractOptions  # noqa: E402
 
 log = logging.getLogger("pose_error_model")
-DEFAULT_OUT = REPO / "pose_extract" / "models" / "roundtrip_error.json"
 
 
 def synthetic_records(data: Path, benchmark: str, draw: str, work: Path, render_args: str, render_root: Path) -> list[dict]:
@@ -66,14 +67,15 @@ def synthetic_records(data: Path, benchmark: str, draw: str, work: Path, render_
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=REPO / "build" / "synth", help="synthetic set (generated if absent)")
-    p.add_argument("--benchmark", default="xsub", help="which of the set's benchmarks' training split")
+    p.add_argument("--benchmark", default="xview", help="the evaluated benchmark, whose training split is fitted on")
     p.add_argument("--train-draw", default="all:24", help="CLASSES[@R]:N training clips (see pose_accuracy --fit-draw)")
     p.add_argument("--real", type=Path, default=pose_real.DEFAULT_REAL, help="real-motion folder with index.json")
     p.add_argument("--work", type=Path, default=REPO / "build" / "pose_320", help="synthetic render cache")
     p.add_argument("--real-work", type=Path, default=pose_real.DEFAULT_WORK, help="real-motion render cache")
     p.add_argument("--render-args", default="--resolution 320x240", help="arguments for python -m render")
     p.add_argument("--render-root", type=Path, default=REPO, help="directory `python -m render` runs in")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="error-model JSON to write")
+    p.add_argument("--out", type=Path, required=True,
+                   help="error-model JSON to write (the shipped ones come from benchmarks/fit_pose_artefacts.py)")
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                    help="an extraction option other than pose_extract's default (e.g. body_prior=default), "
                         "to describe a round trip that uses it")
@@ -108,6 +110,8 @@ def main() -> int:
     model = json.loads(args.out.read_text())
     model["command"] = "python benchmarks/pose_error_model.py " + " ".join(sys.argv[1:])
     model["train_draw"] = f"{args.benchmark}/train {args.train_draw}"
+    model["fit_split"] = f"{args.benchmark}/train" + ("" if args.no_real else " + real_motion")
+    model["fit_data"] = f"synth seed={json.loads((data / 'meta.json').read_text())['seed']}"
     from ciasa.io import atomic_write_json
 
     atomic_write_json(args.out, model)

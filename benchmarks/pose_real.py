@@ -47,6 +47,7 @@ VARIANTS = {
     "previous_defaults": ExtractOptions(body_prior="default", facing="turn", refiner="default"),
     "facing_off": ExtractOptions(facing="off"),
     "facing_turn90": ExtractOptions(facing="turn"),
+    "facing_continuity": ExtractOptions(facing="continuity"),  # the previous default
     "with_body_prior": ExtractOptions(body_prior="default"),
     "with_refiner": ExtractOptions(refiner="default"),
     "no_jump_rejection": ExtractOptions(max_jump=None),

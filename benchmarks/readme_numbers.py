@@ -60,8 +60,10 @@ def row_pipeline() -> list[str]:
     stages = {s["rule"]: s for s in d["stages"]}
     train = max((stages[r]["max_s"] for r in ("train_model", "train_classifier") if r in stages), default=0.0)
     models = {name: m for name, m in d.get("models", {}).items() if name != "attacked"}
+    n_cond = len(h.get("conditions", ("clean", "perturbed")))
+    control = h.get("rgb_attributable_drop")
     rows = [
-        f"| default pipeline (`make demo`: {d['clips']} clips x 2 conditions, two models trained) | "
+        f"| default pipeline (`make demo`: {d['clips']} clips x {n_cond} conditions, two models trained) | "
         f"{d['wall_s']:.0f} s of Snakemake on {d['cores']} cores (longest training job {train:.0f} s; "
         + (f"load average {d['load_average_before'][0]:.1f} at the start) | " if d.get("load_average_before")
            else "start load not recorded) | ")
@@ -73,6 +75,11 @@ def row_pipeline() -> list[str]:
         f"(paper: 54.1 → 39.3 %, 14.8 pp); detection {pct(h['detection_rate']['clean'])} / "
         f"{pct(h['detection_rate']['perturbed'])} | same |",
     ]
+    if control and control.get("n"):
+        rows.append(f"| matched control in that run (attacked model) | RGB control renders "
+                    f"{interval(h['rgb_control_accuracy'])}; **attributable drop (control - perturbed, paired) "
+                    f"{interval(control, unit=' pp')}**, exact McNemar p = {p_value(h.get('rgb_attributable_drop_p'))}; "
+                    f"skeleton control {interval(h['skeleton_control_accuracy'])} | same |")
     for name, m in models.items():
         rows.append(f"| the `{name}` classifier in that run (transfer) | skeleton clean "
                     f"{interval(m['skeleton/clean'])}, perturbed {interval(m['skeleton/perturbed'])}; RGB clean "
@@ -176,7 +183,33 @@ def row_paper() -> list[str]:
     ]
 
 
-ROWS: tuple[Callable[[], list[str]], ...] = (row_data, row_pipeline, row_attack, row_paper, row_pose, row_render)
+def p_value(p: float | None) -> str:
+    return "n/a" if p is None else (f"{p:.2g}" if p < 0.001 else f"{p:.3f}")
+
+
+def row_transfer_seeds() -> list[str]:
+    """The pooled attributable drop over seeds (benchmarks/transfer_seeds.py), once it has been run."""
+    if not (RESULTS / "transfer_seeds.json").is_file():
+        return []
+    d = load("transfer_seeds.json")
+    pooled, spread = d["pooled"], d["spread"]["rgb_attributable_drop"]
+    per_seed = ", ".join("n/a" if (v := (s["headline"].get("rgb_attributable_drop") or {}).get("value")) is None
+                         else f"{100 * v:.1f}" for s in d["per_seed"])
+    sd = "" if spread["sd"] is None else f", sd {100 * spread['sd']:.1f}"
+    return [
+        f"| the demo over {len(d['seeds'])} seeds (model training and clip draw; n = {d['count']} each) | RGB: control "
+        f"{interval(pooled['rgb']['control_accuracy'])}, perturbed {interval(pooled['rgb']['perturbed_accuracy'])}; "
+        f"**attributable drop {interval(pooled['rgb']['attributable_drop'], unit=' pp')}** pooled over "
+        f"{pooled['rgb']['pairs']} seed x clip pairs, exact McNemar p = {p_value(pooled['rgb']['attributable_drop_p'])}; "
+        f"per seed {per_seed} pp (mean {100 * spread['mean']:.1f}{sd}); clean - perturbed renders "
+        f"{interval(pooled['rgb_drop_clean_perturbed'], unit=' pp')} (paper: 14.8 pp); skeleton attributable drop "
+        f"{interval(pooled['skeleton']['attributable_drop'], unit=' pp')} | `benchmarks/transfer_seeds.py` → "
+        "`transfer_seeds.json` |"
+    ] if spread["mean"] is not None else []
+
+
+ROWS: tuple[Callable[[], list[str]], ...] = (row_data, row_pipeline, row_transfer_seeds, row_attack, row_paper, row_pose,
+                                             row_render)
 
 
 def table() -> str:

@@ -3,6 +3,14 @@ core, per engine, per-clip overhead with and without batch mode, retargeting err
 
     .venv/bin/python benchmarks/render_speed.py --parts presets   # -> results/render_speed_presets.json
     .venv/bin/python benchmarks/render_speed.py [--quick] [--eevee] --parts speed,retarget
+    .venv/bin/python benchmarks/render_speed.py --parts clip [--repeats 3]  # -> results/render_clip_session.json
+
+``clip`` is the pipeline's render job before and after issue 25: a clip's three conditions
+(clean, control, perturbed; 64 frames each, the demo's draft 320x240 on one thread) as three
+``python -m render`` processes (one per condition, as the pipeline ran them) and as one
+process with three --skeleton/--out pairs (one Blender session), alternating, ``--repeats``
+pairs; CPU (user + system of the child) and wall seconds of each, and each render's own
+start-up, frame and encode seconds from its render.json.
 
 ``presets`` renders a few frames per preset and resolution with ``--threads 1`` (Blender and
 Mesa's software GL on one thread) and records both wall and CPU seconds per frame: on a
@@ -169,13 +177,85 @@ def retarget_error(tmp: Path) -> dict:
     return out
 
 
+def _child_times(cmd: list[str]) -> tuple[float, float]:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, cwd=REPO)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def clip_session(tmp: Path, repeats: int, frames: int = 64, res: str = "320x240") -> dict:
+    """One clip's three conditions: three render processes vs one session (see the docstring)."""
+    rng = np.random.default_rng(0)
+    clean = waving_clip(frames).astype(np.float32)
+    paths = {}
+    for name in ("clean", "control", "perturbed"):
+        clip = clean.copy()
+        if name != "clean":
+            clip[:, :, 12:20] += rng.normal(0, 0.03, clip[:, :, 12:20].shape).astype(np.float32)
+        paths[name] = tmp / f"cond_{name}.npy"
+        np.save(paths[name], clip)
+    common = ["--reference", str(paths["clean"]), "--scene-id", "S001C001P001R001A024", "--quality", "draft",
+              "--camera", "default", "--resolution", res, "--fps", "30", "--hfov", "70", "--threads", "1",
+              "--no-progress"]
+
+    def separate(out: Path) -> tuple[float, float]:
+        wall = cpu = 0.0
+        for name, path in paths.items():
+            w, c = _child_times([sys.executable, "-m", "render", "--skeleton", str(path), "--out",
+                                 str(out / f"{name}.mp4"), *common])
+            wall, cpu = wall + w, cpu + c
+        return wall, cpu
+
+    def one(out: Path) -> tuple[float, float]:
+        pairs = [a for name, path in paths.items() for a in ("--skeleton", str(path), "--out", str(out / f"{name}.mp4"))]
+        return _child_times([sys.executable, "-m", "render", *pairs, *common])
+
+    def parts(out: Path) -> dict:
+        secs = [json.loads((out / f"{n}.render.json").read_text())["seconds"] for n in paths]
+        return {k: round(sum(s.get(k, 0.0) for s in secs), 3) for k in ("startup_s", "render_s", "render_cpu_s",
+                                                                         "encode_s")}
+
+    one(tmp / "warm")  # the first Blender start after a while reads its libraries from disk
+    rows = []
+    for i in range(repeats):
+        row = {}
+        for which in (("separate", "one") if i % 2 == 0 else ("one", "separate")):
+            out = tmp / f"{which}_{i}"
+            wall, cpu = (separate if which == "separate" else one)(out)
+            row[which] = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), **parts(out)}
+        row["cpu_ratio_one_over_separate"] = round(row["one"]["cpu_s"] / row["separate"]["cpu_s"], 3)
+        row["wall_ratio_one_over_separate"] = round(row["one"]["wall_s"] / row["separate"]["wall_s"], 3)
+        row["loadavg_1m"] = os.getloadavg()[0]
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    import statistics
+
+    med = {w: {k: statistics.median(r[w][k] for r in rows) for k in ("wall_s", "cpu_s", "startup_s", "render_cpu_s")}
+           for w in ("separate", "one")}
+    sep = med["separate"]
+    return {
+        "frames_per_condition": frames, "resolution": res, "conditions": list(paths), "repeats": repeats,
+        "pairs": rows, "median": med,
+        "median_cpu_ratio_one_over_separate": statistics.median(r["cpu_ratio_one_over_separate"] for r in rows),
+        "median_wall_ratio_one_over_separate": statistics.median(r["wall_ratio_one_over_separate"] for r in rows),
+        # CPU outside the frames: Python and Blender start-up, scene set-up, retargeting, encoding
+        "separate_cpu_outside_frames_share": round(1 - sep["render_cpu_s"] / sep["cpu_s"], 3),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer frames and configurations")
     ap.add_argument("--eevee", action="store_true", help="also time EEVEE (software GL: slow)")
     ap.add_argument("--parts", default="presets",
                     help="comma list of: presets (quality presets on one core), speed (engines + batch overhead), "
-                         "retarget")
+                         "retarget, clip (a clip's conditions: one process each vs one session)")
+    ap.add_argument("--repeats", type=int, default=3, help="clip: alternating separate/one-session pairs")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     results = REPO / "benchmarks" / "results"
@@ -209,6 +289,14 @@ def main() -> int:
                      "batch_vs_single": batch_overhead(tmp, clips=3 if args.quick else 4, frames=8, res="320x240")}
             speed["machine"]["loadavg_1m_end"] = os.getloadavg()[0]
             atomic_write_json(results / "render_speed.json", speed)
+        if "clip" in parts:
+            load0 = _machine()
+            result = clip_session(tmp, args.repeats, frames=8 if args.quick else 64)
+            atomic_write_json(results / "render_clip_session.json",
+                              {"machine": load0, "loadavg_1m_end": os.getloadavg()[0], "command": command,
+                               "clip_session": result})
+            print(f"one session per clip / one process per condition: CPU x{result['median_cpu_ratio_one_over_separate']}"
+                  f", wall x{result['median_wall_ratio_one_over_separate']} (median of {args.repeats} pairs)")
         if "retarget" in parts:
             atomic_write_json(results / "render_retarget.json",
                               {"machine": _machine(), "command": command, "retarget": retarget_error(tmp)})

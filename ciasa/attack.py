@@ -14,7 +14,19 @@ Writes, in OUT:
   perturbation statistics, the mean logit gap per step, timing.
 
 With ``--clips-out DIR`` it also writes every clip as ``DIR/{name}/clean.npy`` and
-``DIR/{name}/perturbed.npy`` (float32 ``(C, T, V, M)``), which the renderer reads as is.
+``DIR/{name}/perturbed.npy`` (float32 ``(C, T, V, M)``), which the renderer reads as is,
+and (``--control``, the default) ``DIR/{name}/control.npy``: the matched control, a
+random smooth perturbation of the same joints with the adversarial per-joint, per-frame
+displacement magnitude, realigned and constrained like the attack, then scaled by one
+gain per clip until its realised size matches the attack's (:mod:`ciasa.attacks.control`). ``summary.json`` then holds the control's plausibility,
+its realised displacement against the adversarial one and the model's accuracy on
+clean, control and perturbed skeletons (``control``).
+
+The attack keeps to human-possible motion by default (``--plausible all``: knee and
+elbow hinges, hip and ankle ranges, floor, planted feet, joint speed;
+:mod:`ciasa.attacks.plausibility`); ``summary.json: plausibility`` holds the measures for
+the clean, perturbed and control skeletons side by side, and ``realised_displacement``
+how far joints actually moved next to eps.
 
 Bad input (unknown option value, target class out of range, a bad error model, names
 not in the data) stops before anything is written. Every file is written atomically;
@@ -36,6 +48,8 @@ import numpy as np
 import torch
 
 from ciasa import cli
+from ciasa.attacks import plausibility
+from ciasa.attacks.control import MAX_GAIN
 from ciasa.attacks.ciasa import BOXES, CIASA, DEFAULT_LR, DEFAULT_MAX_ITER, MODES, OPTIMIZE
 from ciasa.attacks.losses import SMOOTHNESS
 from ciasa.attacks.objectives import TARGET_RULES, parse_target
@@ -50,8 +64,14 @@ CSV_COLUMNS = (
     "joint_var_min", "joint_var_max", "joint_var_mean", "bone_error_mean", "bone_error_max",
     "accel_energy_clean", "accel_energy_adv", "accel_energy_perturbation",
     "linf_max", "eps_overshoot_max",
+    "leg_hyperext_10", "leg_frames", "under_floor", "body_frames", "skating_mm", "speed_ratio",
+    "control_pred", "control_correct", "control_joint_var_mean", "control_leg_hyperext_10",
+    "control_under_floor",
 )  # fmt: skip
-_STAT_COLUMNS = CSV_COLUMNS[11:]
+# per-clip plausibility measures of the perturbed clip (counts of leg-frames / body-frames)
+_PLAUS_COLUMNS = ("leg_hyperext_10", "leg_frames", "under_floor", "body_frames", "skating_mm", "speed_ratio")
+_CONTROL_COLUMNS = CSV_COLUMNS[CSV_COLUMNS.index("control_pred"):]
+_STAT_COLUMNS = CSV_COLUMNS[11:CSV_COLUMNS.index("leg_hyperext_10")]
 
 
 def parse_eps(text: str | None) -> float | list[float] | None:
@@ -66,6 +86,35 @@ def parse_eps(text: str | None) -> float | list[float] | None:
     if not values:
         raise argparse.ArgumentTypeError("--eps is empty")
     return values[0] if len(values) == 1 else values
+
+
+def parse_plausible(text: str) -> tuple[str, ...]:
+    try:
+        return plausibility.parse_constraints(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"--plausible: {err}") from None
+
+
+def parse_speed_ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--speed-ratio: not a number: {text!r}") from None
+    if not (np.isfinite(value) and value >= 1.0):
+        raise argparse.ArgumentTypeError(
+            f"--speed-ratio {text}: a ratio below 1 excludes the clean clip's own speeds (need >= 1)"
+        )
+    return value
+
+
+def parse_weight(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--plausible-weight: not a number: {text!r}") from None
+    if not (np.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"--plausible-weight must be a number >= 0, got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,7 +176,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="round-trip error model JSON (docs/CONTRACTS.md): makes the attack transfer-aware")
     a.add_argument("--error-samples", type=int, default=None,
                    help="round-trip error samples per step with --error-model (unset: 4)")
-    a.add_argument("--seed", type=int, default=0, help="seeds targets, the discriminator and error samples")
+    a.add_argument("--seed", type=int, default=0,
+                   help="seeds targets, the discriminator, error samples and (with each clip's name) the control")
+
+    h = p.add_argument_group("human-possible perturbations and the matched control")
+    h.add_argument("--plausible", type=parse_plausible, default=plausibility.CONSTRAINTS,
+                   help=f"constraints the perturbed skeleton keeps: all (default), none, or a comma-separated "
+                        f"subset of {', '.join(plausibility.CONSTRAINTS)} (knee/elbow hinge, hip and ankle range, "
+                        "floor, planted feet do not skate, joint speed); limits come from each clean clip, "
+                        "which always meets them")
+    h.add_argument("--plausible-method", choices=plausibility.METHODS, default=plausibility.Plausibility().method,
+                   help="penalty (default, chosen on training clips: a differentiable term in the loss), projection "
+                        "(hard: scale the perturbation back until the limits hold; it took back nearly all of the "
+                        "attack), or both")
+    h.add_argument("--speed-ratio", type=parse_speed_ratio, default=1.0,
+                   help="joint speed limit as a multiple of the clean clip's top speed of that joint (>= 1)")
+    h.add_argument("--plausible-weight", type=parse_weight, default=plausibility.Plausibility().weight,
+                   help="weight of the plausibility penalty in the loss")
+    h.add_argument("--control", action=argparse.BooleanOptionalAction, default=True,
+                   help="also make the matched control for every clip (random smooth directions, the adversarial "
+                        "per-joint per-frame displacement, same realignment and constraints, scaled by one gain per "
+                        "clip to the attack's realised size, seeded by the clip name), classify it, and write it as "
+                        "control.npy under --clips-out")
 
     r = p.add_argument_group("running")
     r.add_argument("--batch-size", type=cli.positive_int, default=16, help="clips attacked together")
@@ -163,9 +233,20 @@ def check_clip_names(names: Sequence[str]) -> None:
         raise ValueError(f"--clips-out: sample names that cannot be directory names: {bad[:3]}")
 
 
-def per_sample_csv(names: Sequence[str], run: Any) -> str:
+def per_sample_csv(names: Sequence[str], run: Any, control: dict[str, Any] | None = None) -> str:
     r, s = run.result, run.stats
     flipped = r.clean_correct & (r.prediction != r.labels)
+
+    def num(a: np.ndarray, i: int) -> str:
+        return "" if not np.isfinite(a[i]) else f"{float(a[i]):.6g}"
+
+    def control_cells(i: int) -> list[str]:
+        if control is None:
+            return [""] * len(_CONTROL_COLUMNS)
+        c = control["per_clip"]
+        return [str(int(c["prediction"][i])), str(int(c["prediction"][i] == r.labels[i])),
+                num(c["joint_var_mean"], i), num(c["leg_hyperext_10"], i), num(c["under_floor"], i)]
+
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
@@ -176,14 +257,87 @@ def per_sample_csv(names: Sequence[str], run: Any) -> str:
             "" if conf != conf else f"{conf:.6f}", int(r.prediction[i] == r.target[i]),
             int(r.success_untargeted[i]), int(r.clean_correct[i]), int(flipped[i]), int(r.iterations[i]),
             *(f"{float(s[k][i]):.6g}" for k in _STAT_COLUMNS),
+            *(num(s[f"_plaus_{k}"], i) for k in _PLAUS_COLUMNS), *control_cells(i),
         ])  # fmt: skip
     return buf.getvalue()
 
 
-def write_clips(root: Path, names: Sequence[str], clean: np.ndarray, perturbed: np.ndarray) -> None:
+def write_clips(root: Path, names: Sequence[str], clean: np.ndarray, perturbed: np.ndarray,
+                control: np.ndarray | None = None) -> None:
     for i, name in enumerate(names):
         atomic_save_npy(root / name / "clean.npy", np.ascontiguousarray(clean[i], dtype=np.float32))
         atomic_save_npy(root / name / "perturbed.npy", np.ascontiguousarray(perturbed[i], dtype=np.float32))
+        if control is not None:
+            atomic_save_npy(root / name / "control.npy", np.ascontiguousarray(control[i], dtype=np.float32))
+
+
+def make_control(model: torch.nn.Module, attack: CIASA, clips: np.ndarray, adversarial: np.ndarray,
+                 names: Sequence[str], labels: np.ndarray, seed: int, batch_size: int) -> dict[str, Any]:
+    """The matched control of every clip, the model's predictions on it, and its measures."""
+    from ciasa.attacks.control import control_batch
+    from ciasa.attacks.constraints import default_channel_mask
+    from ciasa.attacks.metrics import joint_variation
+
+    layout = attack.layout
+    parts, preds, var, gains = [], [], [], []
+    for lo in range(0, len(names), batch_size):
+        hi = min(len(names), lo + batch_size)
+        clean = torch.from_numpy(np.ascontiguousarray(clips[lo:hi], dtype=np.float32))
+        adv = torch.from_numpy(np.ascontiguousarray(adversarial[lo:hi], dtype=np.float32))
+        made = control_batch(clean, adv, names[lo:hi], layout, attack.joint_mask, attack.plausible,
+                             use_ssr=attack.use_ssr, seed=seed)
+        ctrl = made.skeleton
+        gains.append(made.gain)
+        with torch.no_grad():
+            preds.append(model(ctrl.to(attack.device)).argmax(dim=1).cpu())
+        channels = default_channel_mask(layout, clean.shape[1])
+        var.append(joint_variation(ctrl, clean, attack.joint_mask, channels)["mean"])
+        parts.append(ctrl)
+    control = torch.cat(parts)
+    measures = plausibility.measures(control, torch.from_numpy(np.asarray(clips, dtype=np.float32)), layout,
+                                     attack.joint_mask)
+    return {
+        "skeletons": control.numpy(),
+        "per_clip": {"prediction": torch.cat(preds).numpy(), "joint_var_mean": torch.cat(var).numpy(),
+                     "size_gain": torch.cat(gains).numpy(), **measures},
+    }
+
+
+def control_summary(control: dict[str, Any], result: Any, stats: dict[str, np.ndarray]) -> dict[str, Any]:
+    """summary.json's ``control`` block: skeleton-domain accuracy and size against the attack."""
+    r = result.result
+    labels = r.labels.numpy()
+    clean_correct = r.clean_correct.numpy()
+    pred = control["per_clip"]["prediction"]
+    correct = pred == labels
+    flipped = clean_correct & ~correct
+    n_cc = int(clean_correct.sum())
+    adv_mean = stats["joint_var_mean"]
+    ctrl_mean = control["per_clip"]["joint_var_mean"]
+    ok = np.isfinite(adv_mean) & np.isfinite(ctrl_mean)
+    adv_mm = float(adv_mean[ok].mean()) * 1000.0 if ok.any() else None
+    ctrl_mm = float(ctrl_mean[ok].mean()) * 1000.0 if ok.any() else None
+    return {
+        "file": "control.npy",
+        "n": int(labels.size),
+        "accuracy": {"clean": float(clean_correct.mean()), "control": float(correct.mean()),
+                     "perturbed": float((r.prediction == r.labels).float().mean())},
+        "correct": {"clean": int(clean_correct.sum()), "control": int(correct.sum()),
+                    "perturbed": int((r.prediction == r.labels).sum())},
+        "flipped": {"count": int(flipped.sum()), "of": n_cc, "rate": int(flipped.sum()) / n_cc if n_cc else None},
+        "realised_displacement": {
+            "unit": "mm, mean Euclidean displacement over the attacked joints and frames",
+            "control_mean_mm": ctrl_mm, "perturbed_mean_mm": adv_mm,
+            "ratio": ctrl_mm / adv_mm if adv_mm and ctrl_mm is not None else None,
+            # >1: the control's magnitudes were scaled up by this per-clip gain to match the
+            # attack's realised size after the plausibility projection (ciasa.attacks.control)
+            "size_gain_mean": float(np.mean(control["per_clip"]["size_gain"])),
+            "size_gain_max": float(np.max(control["per_clip"]["size_gain"])),
+            "clips_at_max_gain": int(np.sum(control["per_clip"]["size_gain"] >= MAX_GAIN - 1e-6)),
+        },
+        "plausibility": plausibility.summarize_measures(
+            {k: v for k, v in control["per_clip"].items() if k not in ("prediction", "joint_var_mean", "size_gain")}),
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -238,6 +392,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         use_gan=not args.no_gan, target=target, early_stop=args.early_stop, real_source=real,
         layout=layout, device=args.device, seed=args.seed, optimize=args.optimize, smooth=args.smooth,
         box=args.box, error_model=error_model, error_samples=samples,
+        plausible=plausibility.Plausibility(constraints=tuple(args.plausible), method=args.plausible_method,
+                                            speed_ratio=args.speed_ratio, weight=args.plausible_weight),
     )  # fmt: skip
     log.info("attacking %d samples of %s: %s", len(index), data.source,
              ", ".join(f"{k} {v}" for k, v in attack.settings().items() if v is not None))
@@ -248,10 +404,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     out = Path(args.out)
     adversarial = result.result.adversarial.numpy()
+    control = (make_control(model, attack, clips, adversarial, names, labels, args.seed, args.batch_size)
+               if args.control else None)
     save_split(out, args.split, adversarial, names, labels, data.class_names, layout)
     if args.clips_out:
-        write_clips(Path(args.clips_out), names, clips, adversarial)
-    atomic_write_text(out / "per_sample.csv", per_sample_csv(names, result))
+        write_clips(Path(args.clips_out), names, clips, adversarial,
+                    None if control is None else control["skeletons"])
+    atomic_write_text(out / "per_sample.csv", per_sample_csv(names, result, control))
     summary = {
         "format": "ciasa-attack-summary/2",
         "checkpoint": str(args.checkpoint),
@@ -270,6 +429,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "total_seconds": time.perf_counter() - started,
     }
     summary["eps_overshoot"]["joint_names"] = [layout.joint_names[j] for j in summary["eps_overshoot"]["joints"]]
+    summary["control"] = None if control is None else control_summary(control, result, result.stats)
+    if control is not None:
+        summary["plausibility"]["control"] = summary["control"]["plausibility"]
     atomic_write_json(out / "summary.json", summary)
     return summary
 
@@ -280,6 +442,22 @@ def counts_line(summary: dict[str, Any]) -> str:
     text = f"flipped {f['count']}/{f['of']} clean-correct"
     if t is not None:
         text += f", on target {t['count']}/{t['of']}"
+    d = summary.get("realised_displacement")
+    if d and d.get("linf_max_mm") is not None:
+        eps = (f"{d['eps_min_mm']:.0f} mm" if abs(d["eps_max_mm"] - d["eps_min_mm"]) < 1e-6
+               else f"{d['eps_min_mm']:.0f}-{d['eps_max_mm']:.0f} mm")
+        text += (f"; eps {eps}, realised L-inf max {d['linf_max_mm']:.1f} mm, joint displacement mean "
+                 f"{d['mean_mm']:.1f} / max {d['max_mm']:.1f} mm")
+    c = summary.get("control")
+    if c:
+        text += (f"; control flipped {c['flipped']['count']}/{c['flipped']['of']} (displacement ratio "
+                 f"{c['realised_displacement']['ratio']:.2f})" if c["realised_displacement"]["ratio"] is not None
+                 else f"; control flipped {c['flipped']['count']}/{c['flipped']['of']}")
+    p = summary.get("plausibility")
+    if p and p["perturbed"].get("leg_hyperextended_10deg") is not None:
+        text += (f"; knee hyperextended >10 deg {100 * p['perturbed']['leg_hyperextended_10deg']:.1f} % of leg-frames "
+                 f"(clean {100 * p['clean']['leg_hyperextended_10deg']:.1f} %), foot >2 cm under the floor "
+                 f"{100 * p['perturbed']['under_floor_2cm']:.1f} % of frames")
     return text
 
 

@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--num-class", type=cli.positive_int, default=None, help="number of classes of the model")
     g.add_argument("--layout", choices=["ntu-rgb+d", "openpose"], default=None, help="joint layout of the model")
     g.add_argument("--in-channels", type=cli.positive_int, default=None, help="coordinate channels the model takes")
-    g.add_argument("--arch", default=None, help="architecture of a plain state dict (default: stgcn)")
+    g.add_argument("--arch", default=None, help="architecture of a plain state dict (default: read off its keys; see docs/models.md)")
     g.add_argument("--class-names", default=None, help="JSON file with a list of class names")
     cli.add_logging_flags(p)
     cli.add_progress_flag(p)

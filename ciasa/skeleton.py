@@ -31,6 +31,51 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Hinge:
+    """A hinge joint (knee, elbow) as the joint triple proximal -> joint -> distal.
+
+    Flexion is 0 degrees for a straight limb and grows as it bends. Its sign says on
+    which side of the proximal-distal line the joint lies: positive towards ``front``
+    (for the knee the direction distal -> ``front[1]``, i.e. ankle -> foot: a knee bends
+    towards the toes), negative behind it (hyperextension). ``front`` is None where the
+    layout has no segment that tells the limb's front (the elbow): the sign is then taken
+    relative to the clean clip's own bending plane (see ``ciasa.attacks.plausibility``).
+    """
+
+    name: str
+    proximal: int
+    joint: int
+    distal: int
+    front: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class LimbKinematics:
+    """Where a 3-D layout's human joint-angle limits and floor contact apply.
+
+    ``up_axis`` is the coordinate channel pointing up (Kinect camera space: y).
+    ``pelvis`` is (root, spine joint above it, left hip, right hip): the frame hip angles
+    are measured in. ``hips`` are (hip, knee, +1 for the left / -1 for the right side);
+    ``ankles`` (knee, ankle, foot); ``floor_joints`` the joints that stand on the floor,
+    grouped by kind (ankles, feet): each kind gets its own floor height; ``plant_joints``
+    the joints whose contact with the floor must not skate.
+    """
+
+    knees: tuple[Hinge, ...]
+    elbows: tuple[Hinge, ...]
+    pelvis: tuple[int, int, int, int]
+    hips: tuple[tuple[int, int, int], ...]
+    ankles: tuple[tuple[int, int, int], ...]
+    floor_joints: tuple[tuple[int, ...], ...]
+    plant_joints: tuple[int, ...]
+    up_axis: int = 1
+
+    @property
+    def hinges(self) -> tuple[Hinge, ...]:
+        return self.knees + self.elbows
+
+
+@dataclass(frozen=True)
 class SkeletonLayout:
     """A joint layout with its bone tree, ST-GCN graph and attack regions.
 
@@ -52,6 +97,9 @@ class SkeletonLayout:
     major_bones: tuple[int, ...]
     channels: int
     flip_pairs: tuple[tuple[int, int], ...] = field(default=())
+    # Joint-angle and floor facts for the plausibility constraints; None for layouts
+    # without metric 3-D limbs (OpenPose-18 is 2-D image space).
+    kinematics: LimbKinematics | None = None
 
     @property
     def num_joints(self) -> int:
@@ -234,6 +282,21 @@ NTU_RGBD = SkeletonLayout(
         (NTU_JOINTS.index(f"left_{p}"), NTU_JOINTS.index(f"right_{p}"))
         for p in ("shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot",
                   "hand_tip", "thumb")
+    ),  # fmt: skip
+    kinematics=LimbKinematics(
+        knees=tuple(Hinge(f"{s}_knee", *_ids(NTU_JOINTS, f"{s}_hip", f"{s}_knee", f"{s}_ankle"),
+                          front=_ids(NTU_JOINTS, f"{s}_ankle", f"{s}_foot"))  # type: ignore[arg-type]
+                    for s in ("left", "right")),
+        elbows=tuple(Hinge(f"{s}_elbow", *_ids(NTU_JOINTS, f"{s}_shoulder", f"{s}_elbow", f"{s}_wrist"))
+                     for s in ("left", "right")),
+        pelvis=_ids(NTU_JOINTS, "spine_base", "spine_mid", "left_hip", "right_hip"),  # type: ignore[arg-type]
+        hips=(_ids(NTU_JOINTS, "left_hip", "left_knee") + (1,),
+              _ids(NTU_JOINTS, "right_hip", "right_knee") + (-1,)),  # type: ignore[arg-type]
+        ankles=(_ids(NTU_JOINTS, "left_knee", "left_ankle", "left_foot"),
+                _ids(NTU_JOINTS, "right_knee", "right_ankle", "right_foot")),  # type: ignore[arg-type]
+        floor_joints=(_ids(NTU_JOINTS, "left_ankle", "right_ankle"), _ids(NTU_JOINTS, "left_foot", "right_foot")),
+        plant_joints=_ids(NTU_JOINTS, "left_foot", "right_foot"),
+        up_axis=1,
     ),  # fmt: skip
 )
 

@@ -22,7 +22,7 @@ from ciasa import cli
 from ciasa.cli import read_name_list
 from ciasa.io import atomic_write_json
 from pipeline.guard import is_failed, read_record
-from pipeline.paths import Paths
+from pipeline.paths import CONDITIONS, DOMAINS, Paths
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = cli.parser(
         "python -m pipeline.collect",
         "Collect the per-clip skeletons of one domain (skeleton | rgb) and condition "
-        "(clean | perturbed) into an ST-GCN layout directory padded to the source data's T and M.",
+        f"({' | '.join(CONDITIONS)}) into an ST-GCN layout directory padded to the source data's T and M.",
     )
     p.add_argument("--root", required=True, help="results directory (the pipeline's path scheme)")
     p.add_argument("--tag", default="", help="shard tag of the results paths ('' or -shardIofN)")
     p.add_argument("--clips", required=True, help="clip list file")
-    p.add_argument("--domain", required=True, choices=("skeleton", "rgb"), help="which skeletons to collect")
-    p.add_argument("--condition", required=True, choices=("clean", "perturbed"), help="which condition")
+    p.add_argument("--domain", required=True, choices=DOMAINS, help="which skeletons to collect")
+    p.add_argument("--condition", required=True, choices=CONDITIONS, help="which condition")
     p.add_argument("--data", required=True, help="source ST-GCN layout directory (labels, T, M)")
     p.add_argument("--split", default="val", help="split of the source data the clips come from")
     p.add_argument("--out", required=True, help="output directory ({split}_data.npy, {split}_label.pkl, collect.json)")

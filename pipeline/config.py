@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ciasa.cli import read_name_list
-from pipeline.paths import ATTACKED_MODEL, Paths, shard_tag
+from pipeline.paths import ATTACKED_MODEL, CONDITIONS, CONTROL, Paths, shard_tag
 from pipeline.select import SelectionError, parse_shard, select_clips
 
 
@@ -63,6 +63,15 @@ def paths_of(config: Mapping[str, Any]) -> Paths:
     return Paths(str(config["results_dir"]), shard_tag(shard))
 
 
+def conditions(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The conditions this run renders, extracts and classifies (:data:`pipeline.paths.CONDITIONS`
+    without ``control`` when the config says ``control: false``)."""
+    value = config.get("control", True)
+    if not isinstance(value, bool):
+        raise ConfigError(f"control: expected true or false, got {value!r}")
+    return tuple(c for c in CONDITIONS if value or c != CONTROL)
+
+
 def data_dir(config: Mapping[str, Any]) -> str:
     """The ST-GCN layout directory the pipeline reads (generated, converted or the user's)."""
     data = config["data"]
@@ -105,6 +114,7 @@ def check_startup(config: Mapping[str, Any]) -> list[str]:
     explicitly named clips that were checked against the data (empty if not checkable yet)."""
     data = config["data"]
     source = data["source"]
+    conditions(config)
     try:
         shard = parse_shard(str(config["clips"]["shard"]))
     except SelectionError as err:
@@ -162,6 +172,7 @@ def selection(config: Mapping[str, Any]) -> list[str] | None:
     for plain inputs than for inputs that depend on a checkpoint.
     """
     from ciasa.data.stgcn import load_class_names, load_labels
+    from pipeline import fit_check
 
     data = config["data"]
     labels_path = Path(data_dir(config)) / f"{data['split']}_label.pkl"
@@ -180,6 +191,7 @@ def selection(config: Mapping[str, Any]) -> list[str] | None:
             class_names=load_class_names(labels_path.parent),
             shard=str(clips["shard"]),
             source=str(labels_path),
+            exclude=fit_check.draw_exclusions(config),  # clips a fitted artefact saw leave the draw
         )
     except SelectionError as err:
         raise ConfigError(f"clips: {err}") from None

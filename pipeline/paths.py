@@ -22,7 +22,10 @@ Under ``ROOT`` (``results_dir`` in the config, ``results/`` by default)::
     report{tag}/index.html                       the report (+ summary.json, summary.md)
     benchmarks/{rule}/...tsv, logs/{rule}/...log Snakemake timings and job logs
 
-``condition`` is ``clean`` or ``perturbed``; ``domain`` is ``skeleton`` (the sequences
+``condition`` is ``clean``, ``control`` or ``perturbed`` (:data:`CONDITIONS`; ``control`` is a
+random, smooth perturbation of the same per-joint, per-frame size as the attack's, written by
+the attack beside the other two, so that a drop can be attributed to the attack's direction
+rather than to any leg motion of that size); ``domain`` is ``skeleton`` (the sequences
 the renderer was given) or ``rgb`` (the sequences re-extracted from the videos);
 ``tag`` is empty, or ``-shard{i}of{n}`` when the config selects a shard.
 """
@@ -31,7 +34,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CONDITIONS: tuple[str, ...] = ("clean", "perturbed")
+# Every condition a clip is rendered, extracted and classified in, in display order; the one
+# list the rules, the collector and the report read (the config's ``control: false`` drops
+# ``control``: pipeline.config.conditions).
+CONDITIONS: tuple[str, ...] = ("clean", "control", "perturbed")
+CONTROL = "control"
 DOMAINS: tuple[str, ...] = ("skeleton", "rgb")
 # The classifier the attack was computed against; other checkpoints get their config names.
 ATTACKED_MODEL = "attacked"

@@ -7,7 +7,7 @@ force the clip's job (``--forcerun FILE``), which reruns that job and, because i
 output changes, every job downstream of it (pose, overlay, strip, the RGB sets, their
 classification and the report), and nothing else.
 
-``python -m pipeline.redo CLIP [--stage render|pose|overlay] [--condition both] -- [snakemake args]``
+``python -m pipeline.redo CLIP [--stage render|pose|overlay] [--condition all] -- [snakemake args]``
 
 The arguments after ``--`` go to Snakemake unchanged; give the same ``--configfile`` /
 ``--config`` as the run being repaired (the results directory is read from them).
@@ -78,6 +78,14 @@ def known_clips(root: str) -> set[str]:
     return clips
 
 
+def clip_conditions(root: str, clip: str) -> tuple[str, ...]:
+    """The conditions the run rendered for ``clip`` (a run with ``control: false`` has no control
+    video, and forcing one would render it); all of them when nothing is rendered yet."""
+    paths = Paths(root)
+    present = tuple(c for c in CONDITIONS if Path(paths.render_info(clip, c)).is_file() or Path(paths.video(clip, c)).is_file())
+    return present or CONDITIONS
+
+
 def forced_targets(root: str, clips: Sequence[str], stage: str, conditions: Sequence[str]) -> list[str]:
     paths = Paths(root)
     return [STAGES[stage](paths, clip, condition) for clip in clips for condition in conditions]
@@ -99,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("clips", type=cli.parse_names, help="clip name(s): a comma-separated list or @FILE")
     p.add_argument("--stage", choices=sorted(STAGES), default="render",
                    help="the first job to redo; everything that depends on it follows")
-    p.add_argument("--condition", choices=(*CONDITIONS, "both"), default="both",
-                   help="which of the clip's two videos")
+    p.add_argument("--condition", choices=(*CONDITIONS, "all"), default="all",
+                   help="which of the clip's videos (all: every condition the run rendered for it)")
     p.add_argument("--root", default=None,
                    help="results directory (default: results_dir of the configs given after --)")
     p.add_argument("--cores", type=cli.positive_int, default=2, help="snakemake --cores")
@@ -120,8 +128,10 @@ def run(args: argparse.Namespace, extra: Sequence[str]) -> int:
     if unknown:
         raise cli.BadInput(f"{', '.join(unknown)}: not a clip of {root}/clips/selection*.txt nor of {root}/videos/ "
                            "(wrong name, or another results_dir: give the run's --configfile after --)")
-    conditions = CONDITIONS if args.condition == "both" else (args.condition,)
-    command = snakemake_command(forced_targets(root, clips, args.stage, conditions), args.cores, extra, args.dry_run)
+    targets = [t for clip in clips
+               for t in forced_targets(root, [clip], args.stage,
+                                       clip_conditions(root, clip) if args.condition == "all" else (args.condition,))]
+    command = snakemake_command(targets, args.cores, extra, args.dry_run)
     print(shlex.join(command), flush=True)
     if args.print_only:
         return cli.EXIT_OK

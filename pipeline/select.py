@@ -6,9 +6,12 @@ farm can take any subset. Steps, in order:
 
 1. candidates: every sample of the split, or the explicit ``--names`` (each must exist);
 2. class filter (``--classes``): label indices, class names or NTU action codes (``A027``);
-3. ``--count`` clips drawn at random with ``--seed`` (all when 0; not with ``--names``),
+3. clips whose performance a fitted artefact was fitted on (``--exclude-fit-of``, see
+   ``pipeline.fit_check``) leave the pool, logged and counted; a named clip among them is
+   refused, naming the artefact;
+4. ``--count`` clips drawn at random with ``--seed`` (all when 0; not with ``--names``),
    sorted by name;
-4. shard ``i/n`` (1-based): every n-th clip starting at the i-th, so shards are disjoint,
+5. shard ``i/n`` (1-based): every n-th clip starting at the i-th, so shards are disjoint,
    cover the selection and each gets a similar mix of classes.
 """
 
@@ -17,13 +20,14 @@ from __future__ import annotations
 import argparse
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ciasa import cli
 from ciasa.cli import read_name_list
+from ciasa.fit_record import performance_of
 from ciasa.io import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -97,8 +101,10 @@ def select_clips(
     class_names: Sequence[str] | None = None,
     shard: str | tuple[int, int] = "1/1",
     source: str = "the data",
+    exclude: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """The selected clip names (see the module docstring for the rules)."""
+    """The selected clip names (see the module docstring for the rules). ``exclude``: clip
+    performance (:func:`ciasa.fit_record.performance_of`) -> what was fitted on it."""
     names = list(names)
     labels = np.asarray(labels, dtype=np.int64)
     if len(names) != len(labels):
@@ -117,9 +123,22 @@ def select_clips(
             )
         if len(set(explicit)) != len(explicit):
             raise SelectionError("the explicit clip list names a clip twice")
+        fitted = [(n, exclude[performance_of(n)]) for n in explicit if exclude and performance_of(n) in exclude]
+        if fitted:
+            raise SelectionError(
+                "named clip(s) among the fit samples of a fitted artefact: "
+                + "; ".join(f"{n}: {what}" for n, what in fitted[:5]) + (" ..." if len(fitted) > 5 else "")
+                + " (choose other clips, refit the artefact, or set allow_fit_overlap: true)"
+            )
         candidates = list(explicit)
     else:
         candidates = names
+        if exclude:
+            kept = [n for n in candidates if performance_of(n) not in exclude]
+            if len(kept) < len(candidates):
+                log.info("left %d of %d clips of %s out of the draw: fitted artefacts saw their performances",
+                         len(candidates) - len(kept), len(candidates), source)
+            candidates = kept
 
     if classes:
         wanted = resolve_classes(classes, class_names, int(labels.max()) + 1 if len(labels) else 0)
@@ -166,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--names-file", help="file with explicit clip names, one per line (same as --names @FILE)")
     p.add_argument("--classes", nargs="*", default=[], help="keep only these classes (index, name or A027)")
     p.add_argument("--shard", default="1/1", help="i/n: keep the i-th of n interleaved shards (1-based)")
+    p.add_argument("--exclude-fit-of", action="append", default=[], metavar="ARTEFACT",
+                   help="a fitted artefact (error model, refiner, body-prior record; repeatable): clips whose "
+                   "performance it was fitted on leave the random draw, and naming one is an error")
     p.add_argument("--out", required=True, help="output text file")
     cli.add_logging_flags(p)
     return p
@@ -178,6 +200,9 @@ def run(args: argparse.Namespace) -> int:
     names, labels = load_labels(label_path)
     explicit = [n for group in args.names for n in group]
     explicit += read_name_list(args.names_file) if args.names_file else []
+    from pipeline.fit_check import exclusions, load_record
+
+    exclude = exclusions(load_record(path) for path in args.exclude_fit_of)
     try:
         clips = select_clips(
             names,
@@ -189,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
             class_names=load_class_names(args.data),
             shard=args.shard,
             source=str(label_path),
+            exclude=exclude,
         )
     except SelectionError as err:
         raise cli.BadInput(str(err)) from None

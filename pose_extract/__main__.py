@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ciasa import cli
 from pose_extract.extract import ExtractOptions, extract, write_outputs
+from pose_extract.facing import METHODS
 from pose_extract.landmarks import DEFAULT_RULES
 
 log = logging.getLogger("pose_extract")
@@ -47,10 +48,12 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                         "placed from the source skeleton, so it is not used unasked)")
     g.add_argument("--sole-height", type=float, default=d.sole_height,
                    help="height of MediaPipe's lowest sole landmark over the floor, m")
-    g.add_argument("--facing", choices=("continuity", "turn", "off"), default=d.facing,
-                   help="facing prior: 'continuity' undoes MediaPipe's mirrored back-view readings where its "
-                        "heading flips between frames and keeps true turns; 'turn' mirrors every frame read "
-                        "as turned more than --max-turn-deg (footage where nobody turns away); 'off'")
+    g.add_argument("--facing", choices=METHODS, default=d.facing,
+                   help="facing decision: 'sequence' (a two-state model over the clip that trusts MediaPipe's "
+                        "reading, keeps real turns and undoes its short left/right flips; a confidence per "
+                        "frame goes into CLIP.json); 'continuity' (the earlier rule: follows real turns into "
+                        "the mirror image); 'turn' mirrors every frame read as turned more than "
+                        "--max-turn-deg (footage where nobody turns away); 'off'")
     g.add_argument("--max-turn-deg", default=str(d.max_turn_deg),
                    help="--facing turn: frames read as turned further than this are mirrored back; 'none' "
                         "turns that rule off")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.fit_record import require_fit_record
 from ciasa.skeleton import NTU_RGBD
 
 ERROR_MODEL_FORMAT = "ciasa-roundtrip-error/1"
@@ -137,6 +138,8 @@ def fit_error_model(
         "n_clips": len(pairs),
         "sources": [{"name": k, "frames": v, "clips": len(sources[k])} for k, v in counts.items()],
         "options": options,
+        # what it saw (ciasa.fit_record); callers that know the benchmark split name it instead
+        "fit_samples": [p.name for p in pairs], "fit_split": " + ".join(sources),
     }
     check_error_model(model)
     return model
@@ -148,6 +151,7 @@ def _r(a: np.ndarray) -> list:
 
 def check_error_model(model: dict, where: str = "error model") -> None:
     """Raise ``ValueError`` naming ``where`` unless ``model`` keeps the contract."""
+    require_fit_record(model, where)
     if model.get("format") != ERROR_MODEL_FORMAT:
         raise ValueError(f"{where}: format {model.get('format')!r}, expected {ERROR_MODEL_FORMAT!r}")
     v = int(model.get("num_joints", -1))

@@ -7,9 +7,10 @@
 2. :func:`run_detector`: MediaPipe Pose, one tracker for the whole video
    (:mod:`pose_extract.detect`), then the decoded frame count checked against the
    container's and the record's (:mod:`pose_extract.integrity`);
-3. :func:`prepare`: undo mirrored back-view readings with the facing prior
-   (:mod:`pose_extract.facing`), reject frames whose 2-D pose jumps away from its
-   neighbours' (:mod:`pose_extract.temporal`), fill gaps of at most ``max_gap`` frames;
+3. :func:`prepare`: undo MediaPipe's mirrored readings with the facing decision
+   (:mod:`pose_extract.facing`, with a confidence per frame), reject frames whose 2-D
+   pose jumps away from its neighbours' (:mod:`pose_extract.temporal`), fill gaps of at
+   most ``max_gap`` frames;
 4. :func:`lift`: MediaPipe's world pose in Kinect axes, optionally resized (floor plane or
    body-size prior), placed by the least-squares root translation through the camera
    intrinsics (:mod:`pose_extract.lifting`), mapped to the 25 NTU joints
@@ -38,7 +39,7 @@ from ciasa.camera import Camera
 from ciasa.cli import WorkFailed
 from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json
 from pose_extract.detect import Detections, detect
-from pose_extract.facing import back_view_frames, mirror
+from pose_extract.facing import decide_facing, mirror
 from pose_extract.gaps import fill_gaps, runs
 from pose_extract.landmarks import BLAZEPOSE_LANDMARKS, mapping_matrix, to_ntu
 from pose_extract.lifting import (
@@ -82,9 +83,11 @@ class ExtractOptions:
     min_tracking_confidence: float = 0.5
     smooth: bool = True  # MediaPipe's own temporal landmark filter
     redetect: bool = True  # a missed frame is tried again on an enlarged crop (pose_extract.detect)
-    # facing prior (pose_extract.facing): 'continuity' (default), 'turn' (mirror every frame
-    # read as turned more than max_turn_deg) or 'off'
-    facing: str = "continuity"
+    # facing decision (pose_extract.facing): 'sequence' (default: two-state model that trusts
+    # MediaPipe's reading and undoes its short flips), 'continuity' (the earlier rule, which
+    # follows real turns into the mirror image), 'turn' (mirror every frame read as turned
+    # more than max_turn_deg) or 'off'
+    facing: str = "sequence"
     max_turn_deg: float | None = 90.0  # for facing='turn' only; None turns that rule off
     max_jump: float | None = JUMP_THRESHOLD  # torso lengths (pose_extract.temporal); None turns it off
     rules: dict[str, float] = field(default_factory=dict)  # mapping rule overrides
@@ -118,6 +121,13 @@ class Extraction:
     translation: np.ndarray  # (T, 3) root translation in the camera frame
     scale: float
     summary: dict
+    # (T,) probability that the facing decision of each frame is right (NaN: no detection, or
+    # a facing method without a model); added after the fields above, so positional use stands
+    facing_confidence: np.ndarray | None = None
+
+
+# Frames whose facing decision is less certain than this are listed in CLIP.json.
+LOW_FACING_CONFIDENCE = 0.9
 
 
 def output_paths(out: str | Path) -> dict[str, Path]:
@@ -246,8 +256,8 @@ def prepare(det: Detections, options: ExtractOptions) -> dict[str, np.ndarray]:
     (facing prior), jumps rejected (after the facing prior, so that a frame it left
     unconverted among converted neighbours stands out), short gaps filled. Returns
     image, image_z, world, visibility, presence and the frame masks mirrored, rejected,
-    filled, valid (kept detections or filled)."""
-    mirrored = back_view_frames(det.world, det.detected, options.max_turn_deg, options.facing)
+    filled, valid (kept detections or filled), and the facing decision's confidence (T,)."""
+    mirrored, facing_confidence = decide_facing(det.world, det.detected, options.facing, options.max_turn_deg)
     image, image_z, world, visibility, presence = mirror(
         mirrored, det.image, det.image_z, det.world, det.visibility, det.presence
     )
@@ -257,7 +267,8 @@ def prepare(det: Detections, options: ExtractOptions) -> dict[str, np.ndarray]:
     world, _ = fill_gaps(world, kept, options.max_gap)
     visibility, _ = fill_gaps(visibility, kept, options.max_gap)
     return {"image": image, "image_z": image_z, "world": world, "visibility": visibility, "presence": presence,
-            "mirrored": mirrored, "rejected": rejected, "filled": filled, "valid": kept | filled}  # fmt: skip
+            "mirrored": mirrored, "rejected": rejected, "filled": filled, "valid": kept | filled,
+            "facing_confidence": facing_confidence}  # fmt: skip
 
 
 def extract(
@@ -287,7 +298,7 @@ def extract(
         log.warning("%s flagged: %s", video, summary["reason"])
     return Extraction(
         skeleton, det, p["image"], p["image_z"], p["presence"], p["world"], p["visibility"], p["mirrored"],
-        p["rejected"], p["filled"], p["valid"], lifted.translation, lifted.scale, summary,
+        p["rejected"], p["filled"], p["valid"], lifted.translation, lifted.scale, summary, p["facing_confidence"],
     )  # fmt: skip
 
 
@@ -372,6 +383,7 @@ def summarise(video: Path, inputs: Inputs, det: Detections, p: dict[str, np.ndar
         "filled": np.flatnonzero(filled).tolist(),
         "missing_frames": int(missing.sum()),
         "mirrored_frames": int(p["mirrored"].sum()),
+        **facing_record(p["facing_confidence"]),
         "rejected_frames": int(p["rejected"].sum()),
         "rejected": np.flatnonzero(p["rejected"]).tolist(),
         "flagged": bool(reasons),
@@ -389,6 +401,21 @@ def summarise(video: Path, inputs: Inputs, det: Detections, p: dict[str, np.ndar
         "root_depth_median_m": round(float(np.median(lifted.translation[valid, 2])), 4),
         "reprojection_px_median": round(float(np.median(lifted.reprojection_px[valid])), 3),
         "options": options_record(options),
+    }
+
+
+def facing_record(confidence: np.ndarray) -> dict:
+    """The facing decision's confidence for ``CLIP.json``: per frame (null where there was no
+    detection or the method has no model), its minimum and the frames below
+    :data:`LOW_FACING_CONFIDENCE`."""
+    c = np.asarray(confidence, dtype=np.float64)
+    known = np.isfinite(c)
+    low = known & (c < LOW_FACING_CONFIDENCE)
+    return {
+        "facing_confidence": [round(float(v), 3) if k else None for v, k in zip(c, known)],
+        "facing_confidence_min": round(float(c[known].min()), 3) if known.any() else None,
+        "facing_low_confidence_frames": int(low.sum()),
+        "facing_low_confidence": np.flatnonzero(low).tolist(),
     }
 
 
@@ -414,6 +441,8 @@ def write_outputs(extraction: Extraction, out: str | Path) -> dict[str, Path]:
             detected=det.detected,
             redetected=det.redetected,
             mirrored=extraction.mirrored,
+            facing_confidence=(np.full(len(det.detected), np.nan) if extraction.facing_confidence is None
+                               else extraction.facing_confidence).astype(np.float32),
             rejected=extraction.rejected,
             filled=extraction.filled,
             translation=extraction.translation.astype(np.float32),

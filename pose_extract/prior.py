@@ -80,13 +80,12 @@ def prior_from_skeletons(data: np.ndarray, source: str) -> BodyPrior:
 
 
 # A typical adult in Kinect v2 joint terms (metres): the median over the synthetic set's
-# training subjects (statures 1.55-1.90 m, segment proportions after Drillis & Contini
-# placed at Kinect's joints; `python -m pose_extract prior --data DIR/xsub --split train`).
-# For another population, measure its own prior the same way.
-DEFAULT_PRIOR = BodyPrior(
-    lengths=np.array([0.298, 0.260, 0.297, 0.260, 0.429, 0.431, 0.429, 0.431, 0.364, 0.520, 0.520]),
-    source="built-in adult prior (stature ~1.72 m)",
-)
+# cross-view training split (statures 1.55-1.90 m, segment proportions after Drillis &
+# Contini placed at Kinect's joints; total ~4.2 m), measured by
+# benchmarks/fit_pose_artefacts.py, which also records the samples it saw (fit_samples).
+# For another population, measure its own prior (`python -m pose_extract prior`).
+DEFAULT_PRIOR_PATH = Path(__file__).resolve().parent / "models" / "body_prior_default.json"
+DEFAULT_PRIOR = BodyPrior.load(DEFAULT_PRIOR_PATH)
 
 
 def resolve_prior(spec: str | Path | BodyPrior | None) -> BodyPrior | None:

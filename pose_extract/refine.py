@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.fit_record import require_fit_record
 from ciasa.io import atomic_path
 from pose_extract.landmarks import BLAZEPOSE_LANDMARKS
 
@@ -219,4 +220,7 @@ def resolve_refiner(spec: str | Path | Refiner | None) -> Refiner | None:
         return spec
     if str(spec) == "none":
         return None
-    return Refiner.load(DEFAULT_REFINER_PATH if str(spec) == "default" else spec)
+    path = DEFAULT_REFINER_PATH if str(spec) == "default" else Path(spec)
+    refiner = Refiner.load(path)
+    require_fit_record(refiner.meta, str(path))  # it must say which clips it saw (pipeline.fit_check compares them)
+    return refiner

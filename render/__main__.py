@@ -1,4 +1,5 @@
-"""Command line: ``python -m render --skeleton CLIP.npy --out CLIP.mp4`` (one clip) and
+"""Command line: ``python -m render --skeleton CLIP.npy --out CLIP.mp4`` (one clip; repeat the
+pair for the conditions of one clip, rendered in one Blender session with one scene) and
 ``python -m render batch --data DIR --split val --names a,b --out-dir D`` (many clips, one
 Blender session). ``python -m render --help`` / ``python -m render batch --help``.
 
@@ -77,13 +78,19 @@ def single_parser() -> argparse.ArgumentParser:
         "seen from the sensor. Writes CLIP.mp4, CLIP.camera.json (the camera, for pose lifting) and "
         "CLIP.render.json (frames, trimmed padding, warnings, timings). Batch form: python -m render batch --help",
     )
-    p.add_argument("--skeleton", required=True, type=Path, help="CLIP.npy of shape (3, T, 25, M)")
-    p.add_argument("--out", required=True, type=Path, help="output video CLIP.mp4")
+    p.add_argument("--skeleton", required=True, type=Path, action="append",
+                   help="CLIP.npy of shape (3, T, 25, M); repeat --skeleton/--out pairs to render the conditions of "
+                        "one clip (clean, control, perturbed) in one Blender session: Blender's start-up is paid "
+                        "once, each pair still gets its own video, camera and render files")
+    p.add_argument("--out", required=True, type=Path, action="append",
+                   help="output video CLIP.mp4 (one per --skeleton, in the same order)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--seed", type=int, help="scene/appearance seed")
     g.add_argument("--scene-id", help="name hashed (sha256) into the seed; give the clean and the perturbed "
-                                      "render of a clip the same one; unset: the output file's stem")
-    p.add_argument("--frames-dir", type=Path, help="keep the rendered PNG frames here")
+                                      "render of a clip the same one; unset: the output file's stem (one pair "
+                                      "only: several pairs need --scene-id or --seed)")
+    p.add_argument("--frames-dir", type=Path, help="keep the rendered PNG frames here (FRAMES_DIR/OUT_STEM/ "
+                                                   "with several pairs)")
     p.add_argument("--reference", type=Path,
                    help="the clean version of this (perturbed) clip: floor, walls and body girth come from it, "
                         "so clean and perturbed videos differ only where the skeletons do (pass the same file when "
@@ -114,14 +121,71 @@ def batch_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run_single(args: argparse.Namespace) -> int:
-    from render.clip import render_clip
-
-    report = render_clip(args.skeleton, args.out, _options(args), seed=args.seed, scene_id=args.scene_id,
-                         frames_dir=args.frames_dir, reference=args.reference, progress=cli.show_progress(args))
-    log.info("%s: %d frames (%d padding frames trimmed), %.2f s/frame, %s", args.out, report.frames_rendered,
+def _log_report(out: Path, report) -> None:
+    log.info("%s: %d frames (%d padding frames trimmed), %.2f s/frame, %s", out, report.frames_rendered,
              report.trimmed_padding_frames, report.seconds["per_frame_render_s"],
              f"{len(report.warnings)} warnings" if report.warnings else "no warnings")
+
+
+def _run_single(args: argparse.Namespace) -> int:
+    if len(args.skeleton) != len(args.out):
+        raise cli.BadInput(f"--skeleton given {len(args.skeleton)} times but --out {len(args.out)} times: "
+                           "give one --out per --skeleton")
+    if len(args.skeleton) > 1:
+        return _run_pairs(args)
+    from render.clip import render_clip
+
+    report = render_clip(args.skeleton[0], args.out[0], _options(args), seed=args.seed, scene_id=args.scene_id,
+                         frames_dir=args.frames_dir, reference=args.reference, progress=cli.show_progress(args))
+    _log_report(args.out[0], report)
+    return cli.EXIT_OK
+
+
+def _run_pairs(args: argparse.Namespace) -> int:
+    """The conditions of one clip in one session. Every input is read and checked before the
+    first frame (bad input writes nothing); a failing render is logged, the next one still
+    runs, and the exit code is 1 when any failed."""
+    from render.clip import RenderInputError, Renderer, load_skeleton
+
+    if args.seed is None and args.scene_id is None:
+        raise cli.BadInput("several --skeleton/--out pairs are one clip's conditions: give --scene-id (or --seed) "
+                           "so that they share one scene")
+    outs = [Path(o) for o in args.out]
+    if len({o.resolve() for o in outs}) != len(outs):
+        raise cli.BadInput(f"--out: the same file given twice ({', '.join(map(str, outs))})")
+    for out in outs:
+        if out.suffix.lower() != ".mp4":
+            raise RenderInputError(f"{out}: the output must be an .mp4 file")
+    clips = [load_skeleton(path) for path in args.skeleton]
+    reference = load_skeleton(args.reference) if args.reference else None
+    renderer = Renderer(_options(args), progress=cli.show_progress(args))
+    failed, bad = [], []
+    for path, clip, out in zip(args.skeleton, clips, outs):
+        frames = Path(args.frames_dir) / out.stem if args.frames_dir else None
+        try:
+            report = renderer.render(clip, out, seed=args.seed, scene_id=args.scene_id, frames_dir=frames,
+                                     source=str(path), reference=reference)
+        except OSError as err:
+            import errno
+
+            if err.errno == errno.ENOSPC:  # every later render would fail the same way
+                raise
+            log.error("%s: %s", out, err)
+            failed.append(out)
+            continue
+        except RenderInputError as err:  # found while framing (e.g. joints behind the sensor)
+            log.error("%s: %s", out, err)
+            bad.append(str(err))
+            continue
+        except Exception as err:  # noqa: BLE001 - the other conditions still render; the exit code says it
+            log.error("%s: %s: %s", out, type(err).__name__, err)
+            failed.append(out)
+            continue
+        _log_report(out, report)
+    if bad:
+        raise cli.BadInput("; ".join(bad))
+    if failed:
+        raise cli.WorkFailed(f"{len(failed)} of {len(outs)} renders failed: {', '.join(map(str, failed))}")
     return cli.EXIT_OK
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ciasa import cli
-from pipeline.paths import ATTACKED_MODEL
+from pipeline.paths import ATTACKED_MODEL, CONDITIONS
 from report.build import ReportOptions, build_report
 
 
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--split", default="val", help="split of the source data the clips come from")
     io.add_argument("--models", nargs="+", default=[ATTACKED_MODEL],
                     help=f"classifier names under classify/ (first: the attacked one, '{ATTACKED_MODEL}')")
+    io.add_argument("--conditions", nargs="+", choices=CONDITIONS, default=list(CONDITIONS),
+                    help="the conditions the run rendered and classified (clean and perturbed are required)")
     io.add_argument("--out", help="output directory (default: ROOT/report{tag})")
     io.add_argument("--model-eval", help="metrics.json of the attacked model on the whole split")
     st = p.add_argument_group("statistics and page")
@@ -47,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    missing = {"clean", "perturbed"} - set(args.conditions)
+    if missing:
+        raise cli.BadInput(f"--conditions must include clean and perturbed (missing: {', '.join(sorted(missing))})")
     if args.bootstrap < 0:
         raise cli.BadInput(f"--bootstrap must be >= 0, got {args.bootstrap}")
     if not 0 <= args.min_clean_accuracy <= 1:
@@ -55,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         root=args.root, clips_file=args.clips, data_dir=args.data, split=args.split, tag=args.tag,
         models=list(args.models), out_dir=args.out, n_boot=args.bootstrap, seed=args.seed,
         min_clean_accuracy=args.min_clean_accuracy, title=args.title, model_eval=args.model_eval,
-        run_info=list(args.info), strip_frames=args.strip_frames,
+        run_info=list(args.info), strip_frames=args.strip_frames, conditions=tuple(args.conditions),
     )  # fmt: skip
     h = build_report(opts)["headline"]
 
@@ -68,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
         f"{p(h['skeleton_attacked_accuracy'])} flipped {p(h['skeleton_flipped'])} targeted "
         f"{p(h['skeleton_targeted'])} | RGB clean {p(h['rgb_clean_accuracy'])} perturbed "
         f"{p(h['rgb_perturbed_accuracy'])} drop {p(h['rgb_drop'])}"
+        + (f" | control: skeleton {p(h['skeleton_control_accuracy'])} RGB {p(h['rgb_control_accuracy'])} "
+           f"attributable drop RGB {p(h['rgb_attributable_drop'])} (McNemar p {h['rgb_attributable_drop_p']})"
+           if "control" in h["conditions"] else "")
     )
     return cli.EXIT_OK
 

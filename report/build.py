@@ -18,9 +18,9 @@ import numpy as np
 
 from ciasa.cli import read_name_list
 from ciasa.io import atomic_path, atomic_write_json, atomic_write_text
-from pipeline.guard import is_failed
-from pipeline.paths import ATTACKED_MODEL, CONDITIONS, Paths
-from report import figures, html, metrics, records, timings
+from pipeline.paths import ATTACKED_MODEL, CONDITIONS, CONTROL, Paths
+from pipeline.strip import recovered_skeleton, write_strip
+from report import html, metrics, records, timings
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,7 @@ class ReportOptions:
     model_eval: str | None = None
     run_info: list[tuple[str, str]] = field(default_factory=list)
     strip_frames: int = 6
-
-
-def _load_optional(path: str) -> np.ndarray | None:
-    p = Path(path)
-    if not p.is_file():
-        return None
-    arr = np.load(p)
-    return arr if arr.ndim == 4 and arr.shape[0] == 3 and arr.any() else None
+    conditions: tuple[str, ...] = CONDITIONS
 
 
 def build_notes(h: metrics.Headline, opts: ReportOptions) -> list[tuple[str, str]]:
@@ -95,6 +88,18 @@ def build_notes(h: metrics.Headline, opts: ReportOptions) -> list[tuple[str, str
     if clean.k is not None and clean.k < clean.n:
         notes.append(("info", f"{clean.n - clean.k} of {clean.n} clip(s) are misclassified already on clean "
                       "skeletons: they count in the accuracies but not in the attack's flipped and targeted rates."))
+    if CONTROL in h.conditions and h.rgb_attributable_drop.value is not None:
+        share = None
+        if h.rgb_drop.value and h.rgb_control_drop.value is not None:
+            share = h.rgb_control_drop.value / h.rgb_drop.value
+        notes.append(("info", f"Attributable drop in the RGB domain (control renders - perturbed renders, paired over "
+                      f"{h.n_rgb_control_pairs} clips): {h.rgb_attributable_drop.percent()}, exact McNemar "
+                      f"{html.p_text(h.rgb_attributable_drop_p)}; the drop from clean to control renders, which any "
+                      f"leg motion of the attack's size causes, is {h.rgb_control_drop.percent()}"
+                      + ("" if share is None else f" ({100 * share:.0f} % of the clean-to-perturbed drop)") + "."))
+    elif CONTROL not in h.conditions:
+        notes.append(("warn", "This run has no control condition (config control: false): the drop below cannot "
+                      "be told apart from the classifier's fragility to any leg motion of the attack's size."))
     if h.rgb_drop.value is not None:
         notes.append(("info", f"Drop from clean to perturbed renders: {h.rgb_drop.percent()} "
                       "(percentage points, paired over the same clips). It is a measurement of transfer, "
@@ -102,23 +107,43 @@ def build_notes(h: metrics.Headline, opts: ReportOptions) -> list[tuple[str, str
     return notes
 
 
-def write_markdown(path: Path, h: metrics.Headline, notes: list[tuple[str, str]], model_table: dict, recs, times, span) -> None:
+def write_markdown(path: Path, h: metrics.Headline, notes: list[tuple[str, str]], model_table: dict, recs, times, span,
+                   recovery: dict | None = None, plausibility: dict | None = None) -> None:
+    conds = h.conditions
+    slash = " / ".join(conds)
     lines = ["# CIASA transfer report", "", "| domain | measure | value (count) [95 % CI] | n |", "|---|---|---|---|"]
     for domain, label, e in html.headline_rows(h):
         lines.append(f"| {domain} | {label} | {e.percent()} | {e.n} |")
     det = h.detection_rate
-    lines.append(f"| pose | mean detection rate clean / perturbed | {html.pct(det.get('clean'))} / {html.pct(det.get('perturbed'))} | {h.n_clips} |")
-    lines.append(f"| render | failed renders clean / perturbed | {h.renders_failed['clean']} / {h.renders_failed['perturbed']} | {h.n_clips} |")
+    lines.append(f"| pose | mean detection rate {slash} | {' / '.join(html.pct(det.get(c)) for c in conds)} | {h.n_clips} |")
+    lines.append(f"| render | failed renders {slash} | {' / '.join(str(h.renders_failed.get(c, 0)) for c in conds)} | {h.n_clips} |")
     lines += ["", "## Notes", ""] + [f"- **{lvl}**: {text}" for lvl, text in notes]
+    if plausibility:
+        lines += ["", "## Plausibility (the attack's measures)", "", f"| measure | {' | '.join(conds)} |",
+                  "|---|" + "---|" * len(conds)]
+        for measure, values in plausibility.items():
+            lines.append(f"| {measure} | " + " | ".join("-" if values.get(c) is None else f"{values[c]:.4f}" for c in conds) + " |")
+    if recovery:
+        lines += ["", "## Pose recovery", "", "| condition | PA-MPJPE (mm) | L/R swapped frames | surviving share | "
+                  "rendered displacement (mm) | clips |", "|---|---|---|---|---|---|"]
+        for cond, e in recovery.items():
+            pa, sw, sv, dm = e["pa_mpjpe_mm"], e["swap_rate"], e.get("survival"), e.get("displacement_mm")
+            lines.append(f"| {cond} | {html._num(pa['mean'])} | {html.pct(sw['mean'])} | "
+                         f"{'-' if sv is None else html._num(sv['mean'], 100, 0, ' %')} | "
+                         f"{'-' if dm is None else html._num(dm['mean'])} | {pa['n']} |")
     if len(model_table) > 1:
-        lines += ["", "## Classifiers", "", "| model | skeleton clean | skeleton perturbed | RGB clean | RGB perturbed |", "|---|---|---|---|---|"]
+        keys = html.model_table_keys(model_table)
+        lines += ["", "## Classifiers", "", "| model | " + " | ".join(k.replace("/", " ").replace("_", " ") for k in keys) + " |",
+                  "|---|" + "---|" * len(keys)]
         for model, accs in model_table.items():
-            lines.append(f"| {model} | " + " | ".join(accs[k].percent() for k in ("skeleton/clean", "skeleton/perturbed", "rgb/clean", "rgb/perturbed")) + " |")
-    lines += ["", "## Per clip", "", "| clip | true | target | skel clean | skel perturbed | RGB clean | RGB perturbed | det clean | det perturbed |", "|---|---|---|---|---|---|---|---|---|"]
+            lines.append(f"| {model} | " + " | ".join(accs[k].percent() if k in accs else "-" for k in keys) + " |")
+    titles = [f"{d} {c}" for d in ("skel", "RGB") for c in conds] + [f"det {c}" for c in conds]
+    lines += ["", "## Per clip", "", "| clip | true | target | " + " | ".join(titles) + " |",
+              "|---|---|---|" + "---|" * len(titles)]
     for r in recs:
-        cells = [r.pred(d, c) for d in ("skeleton", "rgb") for c in CONDITIONS]
+        cells = [r.pred(d, c) for d in ("skeleton", "rgb") for c in conds]
         lines.append(f"| {r.name} | {r.label} | {r.target} | " + " | ".join("-" if v is None else str(v) for v in cells)
-                     + f" | {html.pct(r.videos['clean'].detection_rate, 0)} | {html.pct(r.videos['perturbed'].detection_rate, 0)} |")
+                     + " | " + " | ".join(html.pct(r.videos[c].detection_rate if c in r.videos else None, 0) for c in conds) + " |")
     lines += ["", "## Time per stage", "", "| stage | jobs | sum of job times (s) | longest job (s) |", "|---|---|---|---|"]
     for t in times:
         lines.append(f"| {t.stage} | {t.jobs} | {t.total_s:.1f} | {t.max_s:.1f} |")
@@ -150,8 +175,19 @@ def build_report(opts: ReportOptions) -> dict:
     label_of = dict(zip(names, (int(x) for x in labels)))
     class_names = load_class_names(opts.data_dir) or [str(i) for i in range(int(labels.max()) + 1)]
 
-    recs = records.gather(paths, clips, opts.models, class_names, label_of)
-    h = metrics.headline(recs, opts.n_boot, opts.seed)
+    conditions = tuple(c for c in CONDITIONS if c in opts.conditions)
+    recs = records.gather(paths, clips, opts.models, class_names, label_of, conditions)
+    h = metrics.headline(recs, opts.n_boot, opts.seed, conditions=conditions)
+    recovery = metrics.recovery_summary(recs, conditions)
+    attack_summary = Path(paths.attack_summary())
+    plausibility = {}
+    if attack_summary.is_file():
+        attack = records.read_json(attack_summary)
+        plausibility = records.plausibility(attack, conditions)
+        shown = (attack.get("control") or {}).get("realised_displacement") or {}
+        moved = {c: shown.get(f"{c}_mean_mm") for c in conditions if shown.get(f"{c}_mean_mm") is not None}
+        if moved:  # the control is matched to the attack's size: both should show the same
+            plausibility["mean displacement of the attacked joints (mm)"] = moved
     model_table = {m: metrics.model_accuracies(recs, m, opts.n_boot, opts.seed) for m in opts.models}
     notes = build_notes(h, opts)
     times = timings.stage_times(paths.benchmarks_dir())
@@ -161,7 +197,7 @@ def build_report(opts: ReportOptions) -> dict:
     media: dict[str, dict[str, str]] = {}
     strips: dict[str, str] = {}
     for rec in recs:
-        for condition in CONDITIONS:
+        for condition in conditions:
             src = Path(paths.media(rec.name, condition))
             if src.is_file():
                 rel = Path("media") / rec.name / f"{condition}.mp4"
@@ -174,16 +210,12 @@ def build_report(opts: ReportOptions) -> dict:
             with atomic_path(out / rel_fig, suffix=".png") as tmp:
                 shutil.copyfile(strip, tmp)
         else:
-            recovered = {
-                c: None if is_failed(paths.pose_info(rec.name, c)) else _load_optional(paths.pose(rec.name, c))
-                for c in CONDITIONS
-            }
-            figures.strip_figure(
+            # the strip job failed or was not run: draw it here, from the same arrays
+            write_strip(
                 out / rel_fig,
-                np.load(paths.skeleton(rec.name, "clean")),
-                np.load(paths.skeleton(rec.name, "perturbed")),
-                recovered["clean"],
-                recovered["perturbed"],
+                {c: np.load(paths.skeleton(rec.name, c)) for c in conditions},
+                {c: recovered_skeleton(paths.pose(rec.name, c) if Path(paths.pose(rec.name, c)).is_file() else None,
+                                       paths.pose_info(rec.name, c)) for c in conditions},
                 title=f"{rec.name} ({rec.label_name})",
                 frames=opts.strip_frames,
             )
@@ -192,11 +224,14 @@ def build_report(opts: ReportOptions) -> dict:
     run_info = [("generated", _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
                 ("clips", str(len(recs)))] + list(opts.run_info)
     page = html.page(html.PageContent(opts.title, run_info, notes, h, model_table, recs, class_names, media, strips,
-                                      times, span, model_eval))
+                                      times, span, model_eval, plausibility, recovery))
     atomic_write_text(out / "index.html", page)
     summary = {
         "headline": h.as_dict(),
+        "conditions": list(conditions),
         "models": {m: {k: e.as_dict() for k, e in accs.items()} for m, accs in model_table.items()},
+        "pose_recovery": recovery,
+        "plausibility": plausibility,
         "model_eval": model_eval,
         "notes": [{"level": lvl, "text": text} for lvl, text in notes],
         "clips": [r.as_dict() for r in recs],
@@ -206,7 +241,7 @@ def build_report(opts: ReportOptions) -> dict:
         "run_info": dict(run_info),
     }
     atomic_write_json(out / "summary.json", summary)
-    write_markdown(out / "summary.md", h, notes, model_table, recs, times, span)
+    write_markdown(out / "summary.md", h, notes, model_table, recs, times, span, recovery, plausibility)
     write_headline_csv(out / "headline.csv", h)
     log.info("report -> %s (%d clips)", out / "index.html", len(recs))
     return summary

@@ -16,6 +16,7 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pipeline.paths import CONTROL
 from report.metrics import Headline
 from report.records import ClipRecord
 from report.stats import Estimate
@@ -33,9 +34,11 @@ td.cls{min-width:7em;max-width:14em;overflow-wrap:normal;word-break:normal;hyphe
 .note.warn{border-color:#d35400;background:#fff4e5}.note.alert{border-color:#c0392b;background:#fdecea;font-weight:600}
 .clip{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;margin:1em 0}
 .pair{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:1em;align-items:start}
+.pair.three{grid-template-columns:repeat(3,minmax(0,1fr))}
 .pair figure{margin:0;min-width:0}.pair figcaption{font-size:.85em;color:#444;margin-top:.3em;overflow-wrap:anywhere}
 .tag{display:inline-block;padding:0 .45em;border-radius:3px;font-weight:600;color:#fff;background:#333}
-.tag.clean{background:#1b5e20}.tag.perturbed{background:#8e1b10}
+.tag.clean{background:#1b5e20}.tag.control{background:#1a4f8e}.tag.perturbed{background:#8e1b10}
+tr.lead td{font-weight:600;background:#fffbe6}
 video{background:#000;width:100%;display:block} img.strip{max-width:100%;margin-top:.5em}
 .legend{font-size:.88em;color:#333;margin:.4em 0}.legend span.sw{display:inline-block;width:1.6em;height:.7em;margin:0 .3em 0 .8em;vertical-align:middle;border:1px solid #555}
 code{background:#f3f3f3;padding:0 .25em}
@@ -72,6 +75,7 @@ JS = """
 LEGEND = (
     ("#ebebeb", "skeleton given to the renderer"),
     ("#28c850", "skeleton recovered from the clean video"),
+    ("#3c78e6", "skeleton recovered from the control video"),
     ("#e63232", "skeleton recovered from the perturbed video"),
     ("#ffd200", "joints the attack moved by more than 1 cm"),
 )
@@ -122,10 +126,43 @@ def pct(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{100 * value:.{digits}f} %"
 
 
+def p_text(p: float | None) -> str:
+    if p is None:
+        return "p n/a"
+    return f"p = {p:.2g}" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _clips(n: int) -> str:
+    return "clip" if n == 1 else "clips"
+
+
+def attributable_rows(h: Headline) -> list[tuple[str, str, Estimate]]:
+    """The rows the page leads with: what the attack's direction costs beyond a matched control."""
+    if CONTROL not in h.conditions:
+        return []
+    rd, sd = h.rgb_attributable_discordant, h.skeleton_attributable_discordant
+    return [
+        ("RGB", f"attributable drop: control renders - perturbed renders (paired over the {h.n_rgb_control_pairs} "
+                f"clips with both; exact McNemar {p_text(h.rgb_attributable_drop_p)}, "
+                f"{rd.get('control_only', 0)} {_clips(rd.get('control_only', 0))} right on the control only, "
+                f"{rd.get('perturbed_only', 0)} under attack only)", h.rgb_attributable_drop),
+        ("skeleton", f"attributable drop: control skeletons - perturbed skeletons (paired; exact McNemar "
+                     f"{p_text(h.skeleton_attributable_drop_p)}, {sd.get('control_only', 0)} / "
+                     f"{sd.get('perturbed_only', 0)} discordant)", h.skeleton_attributable_drop),
+        ("RGB", "accuracy on control renders (same clips)", h.rgb_control_accuracy),
+        ("RGB", "accuracy on perturbed renders (same clips)", h.rgb_perturbed_accuracy_control_pairs),
+        ("skeleton", "accuracy on control skeletons (random smooth perturbation of the attack's size)",
+         h.skeleton_control_accuracy),
+        ("RGB", "drop: clean renders - control renders (paired): what any leg motion of that size costs",
+         h.rgb_control_drop),
+    ]
+
+
 def headline_rows(h: Headline) -> list[tuple[str, str, Estimate]]:
-    """The headline table; the target rows only when the attack had targets."""
+    """The headline table, led by the attributable drop when the run has a control; the target
+    rows only when the attack had targets."""
     cc = h.skeleton_flipped.n
-    rows = [
+    rows = attributable_rows(h) + [
         ("skeleton", "clean accuracy (attacked model, source skeletons)", h.skeleton_clean_accuracy),
         ("skeleton", "accuracy under attack (perturbed skeletons)", h.skeleton_attacked_accuracy),
         ("skeleton", f"flipped: right on the clean skeleton, wrong under attack (of the {cc} clean-correct clips)",
@@ -183,6 +220,8 @@ class PageContent:
     times: list[StageTime] = field(default_factory=list)
     wall_span: float | None = None
     model_eval: dict | None = None
+    plausibility: dict[str, dict[str, float]] = field(default_factory=dict)  # measure -> condition -> value
+    recovery: dict[str, dict] = field(default_factory=dict)  # report.metrics.recovery_summary
 
 
 # ---------------------------------------------------------------------- sections
@@ -204,16 +243,25 @@ def headline_section(c: PageContent) -> Html:
                f"skeletons (a clip already wrong is no success of the attack). RGB rows count the {h.n_rgb_pairs} "
                "clips whose clean and perturbed videos both gave a skeleton, unless they say otherwise.")
     head = el("tr", *(el("th", t) for t in ("domain", "measure", "value", "count", "95 % CI", "n")))
-    rows = [el("tr", el("td", domain), el("td", label), est_cells(e)) for domain, label, e in headline_rows(h)]
+    lead = len(attributable_rows(h))
+    rows = [el("tr", el("td", domain), el("td", label), est_cells(e), cls="lead" if i < lead else None)
+            for i, (domain, label, e) in enumerate(headline_rows(h))]
     det = h.detection_rate
+    conds = " / ".join(h.conditions)
     extra = (
-        ("pose", "mean detection rate (clean / perturbed videos)", f"{pct(det.get('clean'))} / {pct(det.get('perturbed'))}"),
-        ("pose", "videos flagged by the extractor (clean / perturbed)",
-         f"{h.videos_flagged['clean']} / {h.videos_flagged['perturbed']}"),
-        ("render", "failed renders (clean / perturbed)", f"{h.renders_failed['clean']} / {h.renders_failed['perturbed']}"),
+        ("pose", f"mean detection rate ({conds} videos)", " / ".join(pct(det.get(c)) for c in h.conditions)),
+        ("pose", f"videos flagged by the extractor ({conds})", " / ".join(str(h.videos_flagged.get(c, 0)) for c in h.conditions)),
+        ("render", f"failed renders ({conds})", " / ".join(str(h.renders_failed.get(c, 0)) for c in h.conditions)),
     )
     rows += [el("tr", el("td", d), el("td", label), el("td", value, cls="num", colspan=3), el("td", h.n_clips, cls="num"))
              for d, label, value in extra]
+    if CONTROL in h.conditions:
+        intro = join([intro, el("p", "The first rows are the attributable drop: accuracy on the matched control (each "
+                                "clip perturbed at random, smoothly, by the attack's own per-joint, per-frame amounts, "
+                                "through the same bone realignment and plausibility limits, and rendered in the same "
+                                "scene) minus accuracy under attack, paired over the same clips, with a paired-bootstrap "
+                                "interval and an exact McNemar p-value. A drop that the control shows as well is the "
+                                "classifier's fragility to any such motion, not the attack's doing.")])
     parts = [el("h2", "Headline"), intro, el("table", head, rows, id="headline")]
     if c.model_eval:
         e = c.model_eval
@@ -225,13 +273,21 @@ def headline_section(c: PageContent) -> Html:
 def classifiers_section(c: PageContent) -> Html:
     if len(c.model_table) <= 1:
         return Html("")
-    keys = ("skeleton/clean", "skeleton/perturbed", "rgb/clean", "rgb/perturbed")
-    head = el("tr", el("th", "model"), *(el("th", k.replace("/", " ")) for k in keys))
-    rows = [el("tr", el("td", model), *(el("td", accs[k].percent(), cls="num") for k in keys))
+    keys = model_table_keys(c.model_table)
+    head = el("tr", el("th", "model"), *(el("th", k.replace("/", " ").replace("_", " ")) for k in keys))
+    rows = [el("tr", el("td", model), *(el("td", accs[k].percent() if k in accs else "-", cls="num") for k in keys))
             for model, accs in c.model_table.items()]
     intro = el("p", "Accuracy of each classifier on the same clips (the attack was computed against ",
                el("code", "attacked"), " only; the others measure transfer).")
     return join([el("h2", "Classifiers"), intro, el("table", head, rows, id="models")])
+
+
+def model_table_keys(table: dict[str, dict[str, Estimate]]) -> list[str]:
+    """Columns of the classifier table, in a fixed order, for the keys any model has."""
+    order = ("skeleton/clean", "skeleton/control", "skeleton/perturbed", "skeleton/attributable_drop",
+             "rgb/clean", "rgb/control", "rgb/perturbed", "rgb/attributable_drop")
+    present = {k for accs in table.values() for k in accs}
+    return [k for k in order if k in present]
 
 
 def _pred_cell(rec: ClipRecord, domain: str, condition: str, class_names: Sequence[str]) -> Html:
@@ -254,8 +310,9 @@ def per_clip_section(c: PageContent) -> Html:
     intro = el("p", "Predictions of the attacked model: ", el("span", "\u2713 true label", cls="ok"), ", ",
                el("span", "\u2691 the attack's target", cls="bad"),
                ". Hover a '-' for the reason a clip was not classified.")
-    titles = ("clip", "true", "target", "skeleton clean", "skeleton perturbed", "RGB clean", "RGB perturbed",
-              "detection clean", "detection perturbed", "status")
+    conds = c.headline.conditions
+    titles = ("clip", "true", "target", *(f"{d} {cond}" for d in ("skeleton", "RGB") for cond in conds),
+              *(f"detection {cond}" for cond in conds), "status")
     head = el("tr", *(el("th", t) for t in titles))
     rows = []
     for rec in c.records:
@@ -263,9 +320,9 @@ def per_clip_section(c: PageContent) -> Html:
             el("td", el("a", rec.name, href=f"#clip-{rec.name}")),
             el("td", class_label(rec.label, c.class_names), cls="cls"),
             el("td", class_label(rec.target, c.class_names), cls="cls"),
-            *(_pred_cell(rec, d, cond, c.class_names) for d in ("skeleton", "rgb") for cond in ("clean", "perturbed")),
-            el("td", pct(rec.videos["clean"].detection_rate, 0), cls="num"),
-            el("td", pct(rec.videos["perturbed"].detection_rate, 0), cls="num"),
+            *(_pred_cell(rec, d, cond, c.class_names) for d in ("skeleton", "rgb") for cond in conds),
+            *(el("td", pct(rec.videos[cond].detection_rate if cond in rec.videos else None, 0), cls="num")
+              for cond in conds),
             el("td", _status(rec)),
         ]
         rows.append(el("tr", cells, data_clip=rec.name))
@@ -296,14 +353,16 @@ def _figure(rec: ClipRecord, condition: str, c: PageContent, preload: str) -> Ht
 
 
 def videos_section(c: PageContent) -> Html:
-    intro = el("p", "Left: clean render; right: perturbed render, each with the skeleton the pose extractor "
-               "recovered drawn over the rendered body.")
+    conds = c.headline.conditions
+    intro = el("p", "From left to right: " + ", ".join(f"{cond} render" for cond in conds) + "; each with the "
+               "skeleton the pose extractor recovered drawn over the rendered body.")
     preload = "auto" if len(c.records) <= 40 else "metadata"
     clips = []
     for rec in c.records:
         title = el("h3", f"{rec.name}: ", class_label(rec.label, c.class_names), " ",
                    el("span", "(target: ", class_label(rec.target, c.class_names), ")", cls="muted"))
-        pair = el("div", *(_figure(rec, cond, c, preload) for cond in ("clean", "perturbed")), cls="pair")
+        pair = el("div", *(_figure(rec, cond, c, preload) for cond in conds),
+                  cls="pair three" if len(conds) == 3 else "pair")
         strip = (void("img", cls="strip", alt=f"skeleton strip {rec.name}", src=c.strips[rec.name])
                  if rec.name in c.strips else Html(""))
         clips.append(el("div", title, el("button", "play both from the start", cls="playpair", type="button"),
@@ -326,8 +385,51 @@ def timings_section(c: PageContent) -> Html:
     return join(parts)
 
 
-SECTIONS = (info_section, notes_section, headline_section, classifiers_section, per_clip_section, videos_section,
-            timings_section)
+def _num(value: float | None, scale: float = 1.0, digits: int = 1, unit: str = "") -> str:
+    return "n/a" if value is None else f"{scale * value:.{digits}f}{unit}"
+
+
+def plausibility_section(c: PageContent) -> Html:
+    """The attack's own plausibility measures (its summary.json), clean / control / perturbed side by side."""
+    if not c.plausibility:
+        return Html("")
+    conds = [cond for cond in c.headline.conditions if any(cond in v for v in c.plausibility.values())]
+    head = el("tr", el("th", "measure"), *(el("th", cond) for cond in conds))
+    rows = [el("tr", el("td", measure), *(el("td", _num(values.get(cond), digits=4), cls="num") for cond in conds))
+            for measure, values in c.plausibility.items()]
+    intro = el("p", "Could a person perform it? The attack's measures of each skeleton it wrote (from the attack's "
+               "summary.json; shares are fractions of frames, speeds ratios to the clean clip's).")
+    return join([el("h2", "Plausibility"), intro, el("table", head, rows, id="plausibility")])
+
+
+def recovery_section(c: PageContent) -> Html:
+    """Pose recovery per condition: does the round trip keep what the attack put in?"""
+    if not c.recovery:
+        return Html("")
+    head = el("tr", *(el("th", t) for t in ("condition", "PA-MPJPE (mm)", "L/R swapped frames",
+                                              "share of the perturbation that survives",
+                                              "rendered displacement (mm)", "clips")))
+    rows = []
+    for cond, entry in c.recovery.items():
+        pa, swap, surv = entry.get("pa_mpjpe_mm", {}), entry.get("swap_rate", {}), entry.get("survival")
+        rows.append(el("tr", el("td", el("span", cond, cls=f"tag {cond}")),
+                       el("td", _num(pa.get("mean")), cls="num"),
+                       el("td", pct(swap.get("mean")), cls="num"),
+                       el("td", "-" if surv is None else f"{_num(surv.get('mean'), 100, 0, ' %')} "
+                                f"(median {_num(surv.get('median'), 100, 0, ' %')}, n = {surv.get('n', 0)})", cls="num"),
+                       el("td", _num((entry.get("displacement_mm") or {}).get("mean"), digits=1), cls="num"),
+                       el("td", pa.get("n", 0), cls="num")))
+    intro = el("p", "The re-extracted skeleton against the one that was rendered, per condition (means over clips): "
+               "similarity-Procrustes MPJPE over all 25 joints, the share of frames whose left/right labels fit "
+               "better exchanged, and how much of each perturbation (minus clean, spine-base relative, over the "
+               "joints the attack moved) comes back: the projection of recovered-minus-recovered-clean onto "
+               "rendered-minus-rendered-clean (100 % = kept in full, 0 = erased), next to the mean size of that "
+               "displacement: a perturbation well below the PA-MPJPE gives a share that is mostly noise.")
+    return join([el("h2", "Pose recovery"), intro, el("table", head, rows, id="recovery")])
+
+
+SECTIONS = (info_section, notes_section, headline_section, plausibility_section, recovery_section,
+            classifiers_section, per_clip_section, videos_section, timings_section)
 
 
 def page(content: PageContent) -> str:

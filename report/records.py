@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipeline.guard import read_record
 from pipeline.paths import ATTACKED_MODEL, CONDITIONS, DOMAINS, Paths
+from pipeline.recovery import clip_recovery
 
 
 @dataclass
@@ -45,6 +46,8 @@ class ClipRecord:
     confidences: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
     videos: dict[str, VideoRecord] = field(default_factory=dict)
     excluded: dict[str, str] = field(default_factory=dict)  # "domain/condition" -> reason
+    # pose recovery per condition (pipeline.recovery.recovery): PA-MPJPE, swap rate, surviving share
+    recovery: dict = field(default_factory=dict)
 
     def pred(self, domain: str, condition: str, model: str = ATTACKED_MODEL) -> int | None:
         return self.predictions.get(model, {}).get(domain, {}).get(condition)
@@ -117,17 +120,19 @@ def gather(
     models: list[str],
     class_names: list[str],
     labels: dict[str, int],
+    conditions: tuple[str, ...] = CONDITIONS,
 ) -> list[ClipRecord]:
-    """Per-clip records from the attack output, the predictions and the render/pose records."""
+    """Per-clip records from the attack output, the predictions and the render/pose records,
+    for the run's ``conditions`` (``control`` only when the run rendered it)."""
     predictions: dict[tuple[str, str, str], dict[str, dict[str, str]]] = {}
     excluded: dict[tuple[str, str], dict[str, str]] = {}
     for model in models:
         for domain in DOMAINS:
-            for condition in CONDITIONS:
+            for condition in conditions:
                 rows = read_csv(paths.predictions(model, domain, condition))
                 predictions[model, domain, condition] = {r["name"]: r for r in rows}
     for domain in DOMAINS:
-        for condition in CONDITIONS:
+        for condition in conditions:
             manifest = read_json(Path(paths.set_dir(domain, condition)) / "collect.json")
             excluded[domain, condition] = {e["name"]: e["reason"] for e in manifest.get("excluded", [])}
 
@@ -149,7 +154,7 @@ def gather(
         rec = ClipRecord(clip, label, name_of(label) or str(label), target, name_of(target), attack=dict(row))
         for model in models:
             for domain in DOMAINS:
-                for condition in CONDITIONS:
+                for condition in conditions:
                     pred_row = predictions[model, domain, condition].get(clip)
                     p = rec.predictions.setdefault(model, {}).setdefault(domain, {})
                     c = rec.confidences.setdefault(model, {}).setdefault(domain, {})
@@ -162,13 +167,52 @@ def gather(
                     p[condition] = int(pred_row["pred"])
                     c[condition] = float(pred_row["confidence"])
         for domain in DOMAINS:
-            for condition in CONDITIONS:
+            for condition in conditions:
                 reason = excluded[domain, condition].get(clip)
                 if reason is not None:
                     rec.excluded[f"{domain}/{condition}"] = reason
                 elif rec.pred(domain, condition) is None:
                     raise ValueError(f"clip {clip}: no {domain}/{condition} prediction and no exclusion recorded")
-        for condition in CONDITIONS:
+        for condition in conditions:
             rec.videos[condition] = video_record(paths, clip, condition)
+        rec.recovery = clip_recovery(paths, clip, conditions)
         records.append(rec)
     return records
+
+
+def _numeric_leaves(value: object, prefix: str = "") -> dict[str, float]:
+    """``{'a': {'b': 1}}`` -> ``{'a.b': 1.0}``: every number of a nested record (booleans excluded)."""
+    if isinstance(value, bool):
+        return {}
+    if isinstance(value, (int, float)):
+        return {prefix: float(value)}
+    if isinstance(value, dict):
+        out: dict[str, float] = {}
+        for k, v in value.items():
+            out.update(_numeric_leaves(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {}
+
+
+def plausibility(attack_summary: dict, conditions: tuple[str, ...] = CONDITIONS) -> dict[str, dict[str, float]]:
+    """The attack's plausibility measures as ``{measure: {condition: value}}``.
+
+    The attack's summary.json holds them under ``plausibility``, keyed either by condition
+    first (``{clean: {measure: v}}``) or by measure first (``{measure: {clean: v}}``); nested
+    measures get dotted names. Empty when the attack recorded none.
+    """
+    block = attack_summary.get("plausibility")
+    if not isinstance(block, dict) or not block:
+        return {}
+    out: dict[str, dict[str, float]] = {}
+    if any(k in conditions for k in block):
+        for condition in conditions:
+            for measure, value in _numeric_leaves(block.get(condition, {})).items():
+                out.setdefault(measure, {})[condition] = value
+        return out
+    for measure, by_condition in block.items():
+        if isinstance(by_condition, dict):
+            for condition in conditions:
+                for leaf, value in _numeric_leaves(by_condition.get(condition), "").items():
+                    out.setdefault(f"{measure}.{leaf}" if leaf else str(measure), {})[condition] = value
+    return out

@@ -119,3 +119,32 @@ def drop(before: Sequence[float], after: Sequence[float], n_boot: int = 2000, se
         raise ValueError(f"paired drop needs equal lengths, got {before.size} and {after.size}")
     value, low, high = bootstrap(lambda a, b: a.mean() - b.mean(), before, after, n_boot=n_boot, seed=seed)
     return Estimate(value, low, high, int(before.size))
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Exact McNemar test of two paired 0/1 outcomes: the clips right in one condition only."""
+
+    first_only: int  # right in the first condition, wrong in the second
+    second_only: int  # wrong in the first, right in the second
+    p_value: float | None  # two-sided; None without any clip
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def mcnemar_exact(first: Sequence[float], second: Sequence[float]) -> PairedTest:
+    """Two-sided exact McNemar p-value: under no difference, each discordant clip is right in the
+    first condition only with probability 1/2, so ``p = min(1, 2 P(X <= min(b, c)))`` with
+    ``X ~ Binomial(b + c, 1/2)``; 1.0 when no clip is discordant."""
+    from scipy.stats import binom
+
+    first, second = np.asarray(first, dtype=bool), np.asarray(second, dtype=bool)
+    if first.shape != second.shape or first.ndim != 1:
+        raise ValueError(f"paired test needs two flat sequences of equal length, got {first.shape} and {second.shape}")
+    b, c = int((first & ~second).sum()), int((~first & second).sum())
+    if first.size == 0:
+        return PairedTest(b, c, None)
+    if b + c == 0:
+        return PairedTest(b, c, 1.0)
+    return PairedTest(b, c, float(min(1.0, 2.0 * binom.cdf(min(b, c), b + c, 0.5))))

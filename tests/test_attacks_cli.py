@@ -174,6 +174,11 @@ def test_attack_cli_shard_writes_per_clip_skeletons_and_honest_counts(small_setu
         (["--error-model", "{missing}"], "not found"),
         (["--error-samples", "3"], "needs --error-model"),
         (["--names", "S001C001P001R001A001,nope"], "not in the data"),
+        (["--plausible", "hinge,wings"], "--plausible"),
+        (["--plausible-method", "magic"], "--plausible-method"),
+        (["--speed-ratio", "0.5"], "--speed-ratio"),
+        (["--plausible-weight", "-1"], "--plausible-weight"),
+        (["--control", "maybe"], "unrecognized arguments"),
     ],
 )
 def test_attack_cli_bad_input_exits_2_and_writes_nothing(small_setup, tmp_path, capsys, extra, message) -> None:
@@ -184,11 +189,15 @@ def test_attack_cli_bad_input_exits_2_and_writes_nothing(small_setup, tmp_path, 
     bad.write_text(json.dumps(model_doc(layout="openpose", v=18)))
     extra = [e.replace("{bad}", str(bad)).replace("{missing}", str(tmp_path / "none.json")) for e in extra]
     out, clips = tmp_path / "out", tmp_path / "clips"
-    rc = attack_cli.main(["--checkpoint", str(ckpt), "--data", str(data), "--out", str(out), "--clips-out",
-                          str(clips), "--max-iter", "1", "--no-gan", "--device", "cpu", "--quiet", *extra])  # fmt: skip
+    argv = ["--checkpoint", str(ckpt), "--data", str(data), "--out", str(out), "--clips-out",
+            str(clips), "--max-iter", "1", "--no-gan", "--device", "cpu", "--quiet", *extra]  # fmt: skip
+    try:
+        rc = attack_cli.main(argv)
+    except SystemExit as exc:  # argparse's own refusal of a flag value
+        rc = exc.code
     assert rc == 2
     err = capsys.readouterr().err
-    assert message in err and err.startswith("error:")
+    assert message in err and (err.startswith("error:") or "ciasa.attack: error:" in err)  # ours or argparse's
     assert _tree(out) == [] and _tree(clips) == []
 
 
@@ -231,3 +240,80 @@ def test_strips_figure(small_setup, tmp_path) -> None:
     for fig in record["figures"]:
         assert Path(fig["path"]).stat().st_size > 1000
         assert len(fig["frames"]) == 5
+
+
+def test_attack_cli_writes_the_control_and_plausibility_summary(small_setup, tmp_path, capsys) -> None:
+    from ciasa.attacks import plausibility as P
+    from ciasa.attacks.metrics import joint_displacement
+
+    ckpt, data = small_setup
+    out, clips = tmp_path / "out", tmp_path / "clips"
+    names = load_split(data, "val", mmap=False).names[:3]
+    argv = ["--checkpoint", str(ckpt), "--data", str(data), "--out", str(out), "--names", ",".join(names),
+            "--clips-out", str(clips), "--mode", "advanced", "--target", "untargeted", "--max-iter", "3",
+            "--batch-size", "2", "--device", "cpu", "--no-progress"]  # fmt: skip
+    assert attack_cli.main(argv) == 0
+    log = capsys.readouterr().err
+    assert "realised L-inf max" in log and "control flipped" in log and "hyperextended" in log
+    summary = json.loads((out / "summary.json").read_text())
+    clean_all = np.stack([np.load(clips / n / "clean.npy") for n in names])
+    control = np.stack([np.load(clips / n / "control.npy") for n in names])
+    adv = np.stack([np.load(clips / n / "perturbed.npy") for n in names])
+    assert control.dtype == np.float32 and control.shape == clean_all.shape
+    legs = list(NTU_RGBD.region_joints("legs"))
+    others = [j for j in range(25) if j not in legs]
+    assert np.array_equal(control[:, :, :, others], clean_all[:, :, :, others])
+    assert not np.array_equal(control, clean_all) and not np.array_equal(control, adv)
+    # a clip's control follows from its clean and perturbed skeletons and its name alone
+    from ciasa.attacks.control import control_batch
+
+    legs_mask = torch.zeros(25, dtype=torch.bool)
+    legs_mask[legs] = True
+    alone = control_batch(torch.from_numpy(clean_all[1:2]), torch.from_numpy(adv[1:2]), names[1:2], NTU_RGBD,
+                          legs_mask, P.Plausibility()).skeleton
+    assert np.array_equal(alone.numpy()[0], control[1])
+    # and a second run writes the same files, bit for bit
+    out2, clips2 = tmp_path / "out2", tmp_path / "clips2"
+    argv2 = [a if a not in (str(out), str(clips)) else (str(out2) if a == str(out) else str(clips2)) for a in argv]
+    assert attack_cli.main(argv2) == 0
+    assert all(np.array_equal(np.load(clips2 / n / "control.npy"), control[i]) for i, n in enumerate(names))
+    # summary keys the pipeline reads
+    c = summary["control"]
+    assert c["file"] == "control.npy" and c["n"] == 3
+    assert set(c["accuracy"]) == {"clean", "control", "perturbed"}
+    assert c["accuracy"]["clean"] == summary["clean_accuracy"]
+    assert c["accuracy"]["perturbed"] == summary["attacked_accuracy"]
+    assert c["flipped"]["of"] == summary["n_clean_correct"]
+    disp = c["realised_displacement"]
+    got = joint_displacement(torch.from_numpy(control), torch.from_numpy(clean_all))[:, :, legs].mean() * 1000
+    assert disp["control_mean_mm"] == pytest.approx(float(got), rel=1e-3)
+    assert disp["ratio"] == pytest.approx(disp["control_mean_mm"] / disp["perturbed_mean_mm"])
+    for side in ("clean", "perturbed", "control"):
+        block = summary["plausibility"][side]
+        for key in ("leg_hyperextended_10deg", "leg_hyperextended_20deg", "under_floor_2cm", "foot_skating_mm",
+                    "max_speed_ratio", "clips_under_floor"):
+            assert key in block, (side, key)
+    lim = P.clean_limits(torch.from_numpy(clean_all), NTU_RGBD, P.Plausibility(method="projection"))
+    # the control is projected onto the frame-local limits (speed and planted feet are measured only)
+    assert P.is_plausible(torch.from_numpy(control), lim, NTU_RGBD, ("hinge", "hip", "ankle", "floor")).all()
+    assert summary["plausibility_settings"]["method"] == "penalty"  # the default, chosen on training clips
+    assert summary["plausibility_settings"]["penalised"] == list(P.CONSTRAINTS)
+    assert summary["plausibility_settings"]["active"] == list(P.CONSTRAINTS)
+    d = summary["realised_displacement"]
+    assert d["eps_min_mm"] == pytest.approx(10.0) and d["eps_max_mm"] == pytest.approx(250.0)
+    assert d["linf_max_mm"] == pytest.approx(1000 * np.abs(adv - clean_all).max(), rel=1e-4)
+    rows = list(csv.DictReader((out / "per_sample.csv").open()))
+    assert {"control_pred", "control_correct", "leg_hyperext_10", "under_floor", "speed_ratio"} <= set(rows[0])
+
+
+def test_attack_cli_no_control_and_constraints_off(small_setup, tmp_path) -> None:
+    ckpt, data = small_setup
+    out, clips = tmp_path / "out", tmp_path / "clips"
+    rc = attack_cli.main(["--checkpoint", str(ckpt), "--data", str(data), "--out", str(out), "--limit", "2",
+                          "--clips-out", str(clips), "--max-iter", "2", "--no-control", "--plausible", "none",
+                          "--device", "cpu", "--quiet"])  # fmt: skip
+    assert rc == 0
+    assert not list(clips.rglob("control.npy")) and len(list(clips.rglob("perturbed.npy"))) == 2
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["control"] is None and "control" not in summary["plausibility"]
+    assert summary["plausibility_settings"]["method"] is None and summary["plausibility_settings"]["active"] == []

@@ -24,6 +24,7 @@ def model_doc(v: int = 25, layout: str = "ntu-rgbd") -> dict:
         "joints": {"bias": (rng.normal(size=(v, 3)) * 0.01).tolist(), "cov": (a @ a.transpose(0, 2, 1)).tolist(),
                    "ar1": np.full((v, 3), 0.5).tolist()},
         "n_frames": 1000, "sources": [{"name": "test", "frames": 1000}], "options": {},
+        "fit_samples": ["S001C002P001R001A001"], "fit_split": "xview/train",  # ciasa.fit_record
     }  # fmt: skip
 
 

@@ -90,3 +90,20 @@ def test_fgsm_2d_moves_only_detected_xy(model_and_data):
     delta = (adv[:, :2] - x[:, :2]).abs()
     assert torch.allclose(delta[detected].max(), torch.tensor(0.02), atol=1e-6)
     assert torch.count_nonzero(delta[~detected]) == 0
+
+
+def test_ciasa_2d_records_the_plausibility_constraints_it_skips(model_and_data):
+    """OpenPose-18 is 2-D image space: no joint angles or floor in metres; only the speed limit applies."""
+    from ciasa.attacks import plausibility
+
+    model, x, y = model_and_data
+    hard = plausibility.Plausibility(method="both")
+    result = CIASA(model, mode="basic", eps=0.01, max_iter=2, seed=0, plausible=hard)(x, y)
+    settings = result.extra["settings"]["plausibility_settings"]
+    assert settings["active"] == ["speed"] and settings["projected"] == ["speed"]
+    assert set(settings["skipped"]) == {"hinge", "hip", "ankle", "floor", "plant"}
+    lim = plausibility.clean_limits(x, OPENPOSE_18, hard)
+    assert plausibility.is_plausible(result.adversarial, lim, OPENPOSE_18, lim.hard).all()
+    # a missed joint's jump to (0, 0) is no motion: it does not set the clip's top speed
+    m = plausibility.measures(result.adversarial, x, OPENPOSE_18)
+    assert np.isfinite(m["speed_ratio"]).all() and (m["speed_ratio"] <= 1.0 + 1e-3 / float(lim.max_speed.min())).all()

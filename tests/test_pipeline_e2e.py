@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.paths import CONDITIONS
+
 pytestmark = pytest.mark.slow
 
 
@@ -55,9 +57,21 @@ def test_report_numbers_and_files(tiny_run):
     assert h["skeleton_flipped"]["n"] == h["skeleton_clean_accuracy"]["k"]
     assert 0 <= h["skeleton_flipped"]["k"] <= h["skeleton_flipped"]["n"]
     for clip in summary["clips"]:
-        for condition in ("clean", "perturbed"):
+        for condition in CONDITIONS:
             assert (report / "media" / clip["name"] / f"{condition}.mp4").stat().st_size > 1000
+        rec = clip["recovery"]["conditions"]
+        assert set(rec) == set(CONDITIONS) and "survival" in rec["perturbed"] and "survival" in rec["control"]
     assert "| skeleton | clean accuracy" in (report / "summary.md").read_text()
+    # the matched control: rendered, extracted and classified; the attributable drop leads the report
+    assert summary["conditions"] == list(CONDITIONS)
+    assert h["skeleton_control_accuracy"]["n"] == 2
+    assert h["rgb_attributable_drop"]["n"] == h["n_rgb_control_pairs"] <= 2
+    p = h["rgb_attributable_drop_p"]
+    assert p is None if h["n_rgb_control_pairs"] == 0 else 0 < p <= 1
+    assert set(summary["plausibility"]["leg_hyperextended_10deg"]) == set(CONDITIONS)
+    assert summary["pose_recovery"]["control"]["pa_mpjpe_mm"]["n"] >= 1
+    md = (report / "summary.md").read_text()
+    assert md.index("attributable drop") < md.index("clean accuracy (attacked model")
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs the Debian package chromium")
@@ -67,7 +81,7 @@ def test_report_opens_in_chromium(tiny_run, artifacts_dir):
     page = tiny_run / "report" / "index.html"
     check = check_page(page)
     assert check.ok, check.errors
-    assert check.video_tags == 4 and check.videos_loaded == 4
+    assert check.video_tags == 2 * len(CONDITIONS) and check.videos_loaded == 2 * len(CONDITIONS)
     assert check.per_clip_rows == 2
     screenshot(page, artifacts_dir / "report_ci_tiny.png")
 
@@ -88,10 +102,11 @@ def test_redo_one_clip_reruns_it_and_what_depends_on_it(repo_root, tiny_run):
     proc = subprocess.run(cmd, cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = job_counts(proc.stdout + proc.stderr)
-    assert counts.get("render_video") == 2 and counts.get("extract_pose") == 2 and counts.get("overlay_video") == 2
+    n = len(CONDITIONS)  # one render job per clip draws every condition
+    assert counts.get("render_video") == 1 and counts.get("extract_pose") == n and counts.get("overlay_video") == n
     assert counts.get("plot_strip") == 1 and counts.get("report") == 1
     models = len([d for d in (tiny_run / "classify").iterdir() if d.is_dir()])  # attacked + other classifiers
-    assert counts.get("collect_set") == 2 and counts.get("classify_set") == 2 * models  # the RGB sets only
+    assert counts.get("collect_set") == n and counts.get("classify_set") == n * models  # the RGB sets only
     assert not {"train_model", "attack_shard", "make_synth_data", "evaluate_model", "select_clips"} & set(counts)
 
 
@@ -127,7 +142,8 @@ def test_rerun_redoes_only_what_is_missing(repo_root, tiny_run):
         (tiny_run / path.format(clip)).unlink()
     proc = snakemake(repo_root, tiny_run, "-n", timeout=300)
     counts = job_counts(proc.stdout + proc.stderr)
-    assert counts.get("render_video") == 1 and counts.get("extract_pose") == 1 and counts.get("report") == 1
+    # the clip's render job draws every condition again, so each of its videos is extracted again
+    assert counts.get("render_video") == 1 and counts.get("extract_pose") == len(CONDITIONS) and counts.get("report") == 1
     assert not {"train_model", "attack_shard", "make_synth_data", "evaluate_model"} & set(counts)
     # one video and what it needs, as a target
     proc = snakemake(repo_root, tiny_run, str(tiny_run / "videos" / clip / "perturbed.mp4"), timeout=600)

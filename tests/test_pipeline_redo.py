@@ -40,7 +40,9 @@ def test_forces_the_clips_jobs_so_everything_downstream_follows(tmp_path, monkey
     assert cmd[cmd.index("--configfile") + 1] == "config/ci_tiny.yaml"
     calls.clear()
     assert redo.main(["S001C001P002R001A002", "--root", str(root), "-n"]) == 0
-    assert "-n" in calls[0] and calls[0][-3:] == ["--forcerun", f"{root}/videos/S001C001P002R001A002/clean.mp4",
+    # nothing rendered yet: every condition's video (clean, control, perturbed)
+    assert "-n" in calls[0] and calls[0][-4:] == ["--forcerun", f"{root}/videos/S001C001P002R001A002/clean.mp4",
+                                                  f"{root}/videos/S001C001P002R001A002/control.mp4",
                                                   f"{root}/videos/S001C001P002R001A002/perturbed.mp4"]
 
 

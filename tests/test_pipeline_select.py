@@ -65,3 +65,38 @@ def test_cli_writes_the_list_and_rejects_unknown_clips(tmp_path, capsys):
     rc = main(["--data", str(tmp_path / "d"), "--names", "S001C001P001R001A099", "--out", str(out)])
     assert rc == 2
     assert "S001C001P001R001A099" in capsys.readouterr().err
+
+
+def test_fitted_performances_leave_the_draw_and_named_ones_are_refused():
+    """A clip whose performance (any camera of it) a fitted artefact saw is not drawn, whatever
+    the seed, and naming one is an error that names the artefact (pipeline.fit_check)."""
+    seen = {"S001P002R001A001": "err.json (fit sample S001C002P002R001A001)",
+            "S001P003R001A006": "err.json (fit sample S001C003P003R001A006)"}  # fmt: skip
+    banned = {"S001C001P002R001A001", "S001C001P003R001A006"}
+    for seed in range(10):
+        drawn = select_clips(NAMES, LABELS, count=20, seed=seed, exclude=seen)
+        assert len(drawn) == 20 and not set(drawn) & banned
+    assert select_clips(NAMES, LABELS, count=0, exclude=seen) == sorted(set(NAMES) - banned)
+    assert select_clips(NAMES, LABELS, count=0, exclude={}) == sorted(NAMES)
+    with pytest.raises(SelectionError, match="S001C001P002R001A001: err.json \\(fit sample S001C002P002R001A001\\)"):
+        select_clips(NAMES, LABELS, explicit=["S001C001P002R001A001"], exclude=seen)
+
+
+def test_cli_leaves_out_what_an_artefact_was_fitted_on(tmp_path, capsys):
+    import json
+
+    data = np.random.default_rng(0).normal(size=(len(NAMES), 3, 4, 25, 1)).astype(np.float32)
+    save_split(tmp_path / "d", "val", data, NAMES, LABELS, class_names=CLASSES)
+    artefact = tmp_path / "err.json"
+    artefact.write_text(json.dumps({"fit_samples": ["S001C002P002R001A001"], "fit_split": "xview/train"}))
+    out = tmp_path / "clips.txt"
+    args = ["--data", str(tmp_path / "d"), "--exclude-fit-of", str(artefact), "--out", str(out)]
+    assert main(args) == 0
+    assert read_name_list(out) == sorted(set(NAMES) - {"S001C001P002R001A001"})
+    assert main([*args, "--names", "S001C001P002R001A001"]) == 2
+    assert "err.json" in capsys.readouterr().err
+    bare = tmp_path / "bare.json"
+    bare.write_text("{}")
+    out.unlink()
+    assert main(["--data", str(tmp_path / "d"), "--exclude-fit-of", str(bare), "--out", str(out)]) == 2
+    assert "bare.json: no 'fit_samples'" in capsys.readouterr().err and not out.exists()

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.paths import CONDITIONS
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -185,7 +187,7 @@ def test_report_written(slurm_run):
     assert summary["headline"]["n_clips"] == 2
     assert (report / "index.html").stat().st_size > 1000
     for clip in summary["clips"]:
-        for condition in ("clean", "perturbed"):
+        for condition in CONDITIONS:
             assert (report / "media" / clip["name"] / f"{condition}.mp4").stat().st_size > 1000
 
 

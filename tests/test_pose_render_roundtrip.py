@@ -59,7 +59,7 @@ def test_extraction_recovers_the_rendered_skeleton(rendered, tmp_path):
     assert summary["scale_source"] == "mediapipe", "by default MediaPipe's own body size sets the depth"
     assert summary["rejected_frames"] == len(summary["rejected"])
     assert summary["refiner"] is None, "the refiner is off by default (it hurts real motion)"
-    assert summary["options"]["facing"] == "continuity"
+    assert summary["options"]["facing"] == "sequence"
     landmarks = np.load(out.with_suffix(".landmarks.npz"))
     assert landmarks["image"].shape == (FRAMES, 33, 2) and landmarks["world"].shape == (FRAMES, 33, 3)
     assert landmarks["visibility"].shape == (FRAMES, 33) and landmarks["detected"].sum() == summary["detected"]

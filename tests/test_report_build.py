@@ -1,7 +1,9 @@
 """The report builder on a small hand-made results tree, and the page in headless Chromium.
 
 Three clips with known outcomes: A survives everything, B's perturbed render failed
-(recorded by the guard), C's perturbed render is classified as the attack's target.
+(recorded by the guard), C's perturbed render is classified as the attack's target. The
+matched control is classified right everywhere, so the attributable drop is what the
+attack's direction costs.
 """
 
 from __future__ import annotations
@@ -32,7 +34,12 @@ PREDS = {
     ("skeleton", "perturbed"): [2, 0, 2],
     ("rgb", "clean"): [0, 1, 2],
     ("rgb", "perturbed"): [0, None, 1],
+    ("skeleton", "control"): [0, 1, 2],
+    ("rgb", "control"): [0, 1, 2],
 }
+PLAUSIBILITY = {"clean": {"hyperextended_leg_frames": 0.0, "foot_under_floor_frames": 0.0},
+                "control": {"hyperextended_leg_frames": 0.01, "foot_under_floor_frames": 0.0},
+                "perturbed": {"hyperextended_leg_frames": 0.02, "foot_under_floor_frames": 0.005}}
 
 
 def _skeleton(rng, frames=8) -> np.ndarray:
@@ -65,8 +72,9 @@ def make_results(root: Path) -> tuple[Paths, Path, Path]:
         [[clip, LABELS[i], TARGETS[i], PREDS["skeleton", "clean"][i], PREDS["skeleton", "perturbed"][i],
           int(PREDS["skeleton", "perturbed"][i] == TARGETS[i])] for i, clip in enumerate(CLIPS)],
     )  # fmt: skip
+    atomic_write_json(paths.attack_summary(), {"plausibility": PLAUSIBILITY})
     for i, clip in enumerate(CLIPS):
-        for condition in ("clean", "perturbed"):
+        for condition in ("clean", "control", "perturbed"):
             Path(paths.skeleton(clip, condition)).parent.mkdir(parents=True, exist_ok=True)
             np.save(paths.skeleton(clip, condition), _skeleton(rng))
             if clip == CLIPS[1] and condition == "perturbed":
@@ -118,10 +126,69 @@ def test_headline_numbers_by_hand(built):
     assert h["rgb_perturbed_target_rate"]["value"] == pytest.approx(0.5)
     assert h["rgb_clean_retention"]["value"] == pytest.approx(1.0) and h["rgb_clean_retention"]["n"] == 2
     assert h["rgb_perturbed_accuracy_all"]["value"] == pytest.approx(1 / 3)  # the failed clip counted wrong
-    assert h["renders_failed"] == {"clean": 0, "perturbed": 1}
-    assert h["detection_rate"] == {"clean": pytest.approx(0.875), "perturbed": pytest.approx(0.875)}
+    assert h["renders_failed"] == {"clean": 0, "control": 0, "perturbed": 1}
+    assert h["detection_rate"] == {c: pytest.approx(0.875) for c in ("clean", "control", "perturbed")}
     assert CLIPS[1] in h["rgb_excluded"]
     assert h["attack_disagreements"] == []
+
+
+def test_attributable_drop_by_hand(built):
+    """Control right on every clip; under attack A and B wrong on skeletons, C wrong on its render."""
+    _, summary = built
+    h = summary["headline"]
+    assert h["conditions"] == ["clean", "control", "perturbed"]
+    assert (h["skeleton_control_accuracy"]["k"], h["skeleton_control_accuracy"]["n"]) == (3, 3)
+    assert h["skeleton_attributable_drop"]["value"] == pytest.approx(2 / 3) and h["skeleton_attributable_drop"]["n"] == 3
+    # McNemar on skeletons: 2 clips right on the control only, 0 under attack only -> p = 2 * 0.5**2
+    assert h["skeleton_attributable_discordant"] == {"control_only": 2, "perturbed_only": 0}
+    assert h["skeleton_attributable_drop_p"] == pytest.approx(0.5)
+    # RGB: B's perturbed render failed, so the pairs are A and C: control 2/2, perturbed 1/2
+    assert h["n_rgb_control_pairs"] == 2
+    assert (h["rgb_control_accuracy"]["k"], h["rgb_control_accuracy"]["n"]) == (2, 2)
+    assert set(h["rgb_control_accuracy"]) == {"value", "low", "high", "n", "k"}
+    assert h["rgb_perturbed_accuracy_control_pairs"]["value"] == pytest.approx(0.5)
+    assert h["rgb_attributable_drop"]["value"] == pytest.approx(0.5) and h["rgb_attributable_drop"]["n"] == 2
+    assert h["rgb_attributable_drop"]["low"] is not None and h["rgb_attributable_drop"]["high"] <= 1.0
+    assert h["rgb_attributable_drop_p"] == pytest.approx(1.0)  # one discordant clip: p = 2 * 0.5
+    assert h["rgb_control_drop"]["value"] == pytest.approx(0.0) and h["rgb_control_drop"]["n"] == 3
+    assert h["renders_failed"] == {"clean": 0, "control": 0, "perturbed": 1}
+    assert summary["models"]["attacked"]["rgb/attributable_drop"]["value"] == pytest.approx(0.5)
+
+
+def test_report_leads_with_the_attributable_drop_and_shows_plausibility(built):
+    root, summary = built
+    page = (root / "report" / "index.html").read_text()
+    headline = page[page.index('id="headline"'):]
+    first_row = headline[:headline.index("</table>")].split("<tr")[2]  # [1] is the header
+    assert "attributable drop: control renders - perturbed renders" in first_row and "p = 1.000" in first_row
+    assert 'id="plausibility"' in page and "hyperextended_leg_frames" in page
+    assert summary["plausibility"]["foot_under_floor_frames"] == {"clean": 0.0, "control": 0.0, "perturbed": 0.005}
+    assert 'id="recovery"' in page
+    assert set(summary["pose_recovery"]) == {"clean", "control", "perturbed"}
+    assert "survival" not in summary["pose_recovery"]["clean"]
+    rec = summary["clips"][0]["recovery"]["conditions"]
+    assert rec["control"]["pa_mpjpe_mm"] is not None and "survival" in rec["perturbed"]
+    # B's perturbed render failed: no recovery numbers for it
+    assert summary["clips"][1]["recovery"]["conditions"]["perturbed"]["pa_mpjpe_mm"] is None
+    md = (root / "report" / "summary.md").read_text()
+    assert md.index("attributable drop: control renders") < md.index("clean accuracy (attacked model")
+    assert "| RGB | accuracy on control renders (same clips) | 100.0 % (2/2)" in md
+    assert all((root / "report" / "media" / c / "control.mp4").is_file() for c in CLIPS)
+    assert ".pair.three{grid-template-columns:repeat(3" in page and page.count('data-condition="control"') == 3
+
+
+def test_a_run_without_control_has_empty_control_numbers(tmp_path):
+    paths, data, clips_file = make_results(tmp_path)
+    summary = build_report(ReportOptions(root=str(tmp_path), clips_file=str(clips_file), data_dir=str(data), n_boot=50,
+                                         conditions=("clean", "perturbed")))
+    h = summary["headline"]
+    assert h["conditions"] == ["clean", "perturbed"]
+    assert h["rgb_attributable_drop"] == {"value": None, "low": None, "high": None, "n": 0, "k": 0}
+    assert h["rgb_attributable_drop_p"] is None
+    assert any("no control condition" in n["text"] for n in summary["notes"])
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "attributable drop" not in page and 'data-condition="control"' not in page
+    assert set(summary["pose_recovery"]) == {"clean", "perturbed"}
 
 
 def test_failures_and_low_accuracy_are_reported_not_dropped(built):
@@ -162,7 +229,7 @@ def test_page_loads_in_headless_chromium(built, artifacts_dir):
     page = root / "report" / "index.html"
     check = check_page(page)
     assert check.ok, check.errors
-    assert check.video_tags == 6 and check.videos_loaded == 6
+    assert check.video_tags == 9 and check.videos_loaded == 9
     assert check.headline_rows >= 12 and check.per_clip_rows == 3
     shot = screenshot(page, artifacts_dir / "report_unit_page.png")
     assert shot.stat().st_size > 10_000
@@ -178,4 +245,14 @@ def test_check_notices_a_missing_video(built, tmp_path):
     (copy / "media" / CLIPS[0] / "perturbed.mp4").unlink()
     check = check_page(copy / "index.html", budget_ms=5000)
     assert not check.ok
-    assert check.videos_loaded == 5 and check.videos_error == 1
+    assert check.videos_loaded == 8 and check.videos_error == 1
+
+
+def test_conditions_without_clean_or_perturbed_are_bad_input(tmp_path, capsys):
+    from report.__main__ import main
+
+    argv = ["--root", str(tmp_path), "--clips", str(tmp_path / "clips.txt"), "--data", str(tmp_path / "data"),
+            "--conditions", "clean", "control"]
+    assert main(argv) == 2
+    assert "--conditions must include clean and perturbed (missing: perturbed)" in capsys.readouterr().err
+    assert not (tmp_path / "report").exists()

@@ -70,3 +70,62 @@ def test_paired_drop_by_hand():
 def test_percent_formatting():
     assert Estimate(0.5, 0.25, 0.75, 4, 2).percent() == "50.0 % (2/4) [25.0, 75.0]"
     assert Estimate(None, None, None, 0, 0).percent() == "n/a (0/0)"
+
+
+def test_exact_mcnemar_by_hand():
+    from report.stats import mcnemar_exact
+
+    # 7 clips right in the first condition only, 1 in the second only, 4 concordant:
+    # p = 2 * P(X <= 1), X ~ Bin(8, 1/2) = 2 * (1 + 8) / 256
+    first = [1] * 7 + [0] + [1, 1, 0, 0]
+    second = [0] * 7 + [1] + [1, 1, 0, 0]
+    t = mcnemar_exact(first, second)
+    assert (t.first_only, t.second_only) == (7, 1)
+    assert t.p_value == pytest.approx(18 / 256)
+    assert mcnemar_exact(second, first).p_value == pytest.approx(18 / 256)  # two-sided: symmetric
+    assert mcnemar_exact([1] * 5, [0] * 5).p_value == pytest.approx(2 / 32)
+    assert mcnemar_exact([1, 0], [1, 0]).p_value == 1.0  # no discordant clip
+    assert mcnemar_exact([1, 0, 1], [0, 1, 0]).p_value == 1.0  # 2 vs 1: capped at 1
+    assert mcnemar_exact([], []).p_value is None
+    with pytest.raises(ValueError, match="equal length"):
+        mcnemar_exact([1, 0], [1])
+
+
+def test_attributable_drop_on_hand_made_records():
+    """Control minus perturbed, paired over the same clips, in both domains, with McNemar."""
+    from report.metrics import headline
+    from report.records import ClipRecord, VideoRecord
+
+    def rec(name, label, sk, rgb):  # sk / rgb: predictions (clean, control, perturbed)
+        r = ClipRecord(name, label, str(label), -1, None)
+        r.predictions["attacked"] = {"skeleton": dict(zip(("clean", "control", "perturbed"), sk)),
+                                     "rgb": dict(zip(("clean", "control", "perturbed"), rgb))}
+        r.videos = {c: VideoRecord(rendered=True, pose_ok=True, detection_rate=1.0) for c in ("clean", "control", "perturbed")}
+        return r
+
+    recs = [
+        rec("a", 0, (0, 0, 1), (0, 0, 1)),  # control right, attack wrong: discordant for the attack
+        rec("b", 0, (0, 0, 1), (0, 0, 1)),
+        rec("c", 0, (0, 0, 1), (0, 0, 1)),
+        rec("d", 0, (0, 1, 0), (0, 1, 0)),  # control wrong, attack right: discordant the other way
+        rec("e", 0, (0, 0, 0), (0, 0, 0)),  # both right
+        rec("f", 0, (0, 1, 1), (0, 1, None)),  # both wrong on skeletons; perturbed video gave nothing
+    ]
+    h = headline(recs, n_boot=500, seed=0, conditions=("clean", "control", "perturbed"))
+    # skeleton: control right on a b c e (4/6), perturbed right on d e (2/6) -> 1/3; discordant 3 vs 1
+    assert (h.skeleton_control_accuracy.k, h.skeleton_control_accuracy.n) == (4, 6)
+    assert h.skeleton_attributable_drop.value == pytest.approx(2 / 6) and h.skeleton_attributable_drop.n == 6
+    assert h.skeleton_attributable_discordant == {"control_only": 3, "perturbed_only": 1}
+    assert h.skeleton_attributable_drop_p == pytest.approx(2 * 5 / 16)  # 2 * P(Bin(4, 1/2) <= 1)
+    # RGB: f has no perturbed render, so 5 pairs: control 4/5, perturbed 2/5
+    assert h.n_rgb_control_pairs == 5
+    assert (h.rgb_control_accuracy.k, h.rgb_control_accuracy.n) == (4, 5)
+    assert (h.rgb_perturbed_accuracy_control_pairs.k, h.rgb_perturbed_accuracy_control_pairs.n) == (2, 5)
+    assert h.rgb_attributable_drop.value == pytest.approx(0.4)
+    assert h.rgb_attributable_drop.low <= 0.4 <= h.rgb_attributable_drop.high
+    assert h.rgb_attributable_drop_p == pytest.approx(2 * 5 / 16)
+    # clean - control renders over the 6 clips with both: 6/6 - 4/6
+    assert h.rgb_control_drop.value == pytest.approx(2 / 6) and h.rgb_control_drop.n == 6
+    d = h.as_dict()
+    assert set(d["rgb_attributable_drop"]) == {"value", "low", "high", "n", "k"}
+    assert d["conditions"] == ["clean", "control", "perturbed"]

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ciasa.attacks import constraints, losses, objectives
+from ciasa.attacks import constraints, losses, objectives, plausibility
 from ciasa.attacks.base import (
     AttackResult,
     as_tensor_batch,
@@ -58,6 +58,7 @@ class _Batch:
     labels: Tensor
     clean_logits: Tensor
     target: Tensor | None  # None: untargeted
+    limits: plausibility.Limits | None = None  # the clean clips' human-possible limits
 
 
 @dataclass
@@ -140,6 +141,10 @@ class CIASA:
             'perturbation').
         box (str): 'loose' (SSR may carry joints past their eps) or 'strict'.
         error_model (ErrorModel | None), error_samples (int): the transfer-aware term.
+        plausible (Plausibility | None): human-possible limits (knee/elbow hinges, hip and
+            ankle ranges, floor, planted feet, joint speed; :mod:`ciasa.attacks.plausibility`),
+            projected and penalised (default ``Plausibility()``: all on, 'both');
+            ``Plausibility.off()`` for the unconstrained attack.
         early_stop (float | None): stop a sample once its objective is met with at least
             this probability of the predicted class; None runs every iteration.
         real_source: clean skeletons ``(N, C, T, V, M)`` (tensor, array or a
@@ -185,6 +190,7 @@ class CIASA:
         box: str = "loose",
         error_model: ErrorModel | None = None,
         error_samples: int = 0,
+        plausible: plausibility.Plausibility | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown CIASA mode {mode!r} (use one of {', '.join(MODES)})")
@@ -241,6 +247,10 @@ class CIASA:
         self.optimize = optimize
         self.smooth = smooth
         self.box = box
+        if plausible is not None and not isinstance(plausible, plausibility.Plausibility):
+            raise TypeError(f"plausible must be a Plausibility, got {type(plausible).__name__}")
+        self.plausible = plausibility.Plausibility() if plausible is None else plausible
+        self.groups = plausibility.limb_groups(self.joint_mask, self.layout)
         self.error_model = error_model
         self.error_samples = int(error_samples) if error_model is not None else 0
         self.early_stop = early_stop
@@ -265,6 +275,7 @@ class CIASA:
             "ssr": self.use_ssr, "gan": self.use_gan, "lam": self.lam, "lr": self.lr, "max_iter": self.max_iter,
             "error_model": None if self.error_model is None else self.error_model.source,
             "error_samples": self.error_samples,
+            "plausibility_settings": self.plausible.settings(self.layout),
         }  # fmt: skip
 
     # ------------------------------------------------------------------ set-up
@@ -285,11 +296,13 @@ class CIASA:
         if clean_logits.dim() != 2 or clean_logits.shape[0] != n:
             raise ValueError(f"model returned logits of shape {tuple(clean_logits.shape)} for {n} samples")
         labels = check_labels(torch.as_tensor(y), n, clean_logits.shape[1], "labels").to(self.device)
+        limits = (plausibility.clean_limits(clean, self.layout, self.plausible, channels)
+                  if self.plausible.enabled else None)
         return _Batch(
             clean=clean, frames=constraints.frame_mask(clean),
             movable=constraints.movable_mask(clean, self.joint_mask, channels), channels=channels,
             eps=self.eps.to(self.device).view(1, 1, 1, -1, 1), labels=labels, clean_logits=clean_logits,
-            target=objectives.choose_target(self.target, clean_logits, labels, gen),
+            target=objectives.choose_target(self.target, clean_logits, labels, gen), limits=limits,
         )  # fmt: skip
 
     def _real_maps(self, clean: Tensor, channels: Tensor, gen: torch.Generator) -> Tensor:
@@ -319,11 +332,32 @@ class CIASA:
         return start.requires_grad_(True)
 
     # ------------------------------------------------------------------ one iteration
-    def _candidate(self, var: Tensor, b: _Batch) -> Tensor:
-        """The skeleton the model sees: ``V'`` itself, or ``SSR(clip(V + delta))``."""
+    def _realign(self, delta: Tensor, b: _Batch) -> Tensor:
+        """``SSR(clip(V + delta))`` without gradient: the plausibility projection's trial point."""
+        moved = constraints.clip(b.clean + delta, b.clean, b.eps, b.movable)
+        return constraints.ssr(moved, b.clean, self.layout, b.movable, b.channels) if self.use_ssr else moved
+
+    def _plausible_scale(self, delta: Tensor, b: _Batch) -> Tensor | None:
+        """Per-joint factors that make ``SSR(clip(V + factor * delta))`` human-possible (None: no projection)."""
+        if b.limits is None or not self.plausible.projects:
+            return None
+        return plausibility.projection_scales(delta.detach(), b.limits, self.layout, self.groups,
+                                              lambda d: self._realign(d, b), self.plausible.steps)
+
+    def _candidate(self, var: Tensor, b: _Batch, project: bool = True) -> Tensor:
+        """The skeleton the model sees: ``V'`` itself, or ``SSR(clip(V + delta))``.
+
+        With the plausibility projection, delta is first scaled (per body-frame and limb,
+        factors found without gradient) so that the realigned skeleton meets the limits;
+        the gradient then flows through the scaled perturbation. ``project=False`` gives
+        the realigned skeleton before that scaling (what the penalty is charged on)."""
         if self.optimize == "skeleton":
             return var
-        moved = torch.where(b.movable, b.clean + var * b.eps, b.clean)
+        delta = var * b.eps
+        scale = self._plausible_scale(delta, b) if project else None
+        if scale is not None:
+            delta = delta * scale
+        moved = torch.where(b.movable, b.clean + delta, b.clean)
         if not self.use_ssr:
             return moved
         return constraints.ssr_differentiable(moved, b.clean, self.layout, b.movable, b.channels)
@@ -343,9 +377,19 @@ class CIASA:
         return all_logits[:n], loss.view(k + 1, n).mean(dim=0)
 
     def _objective(self, adv: Tensor, pred_loss: Tensor, b: _Batch, gan: _Gan | None,
-                   gen: torch.Generator) -> tuple[Tensor, Tensor | None]:
-        """``L_pred + lam * (L_smooth + L_adv(A))`` summed over the batch, and ``L_adv(D)``."""
+                   gen: torch.Generator, var: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """``L_pred + lam * (L_smooth + L_adv(A))`` summed over the batch, and ``L_adv(D)``.
+
+        The plausibility penalty (when on) is added with its own weight. With the projection
+        on too, it is charged on the realigned skeleton *before* the projection's scaling:
+        the projected one meets the limits already, and the penalty is there to steer the
+        perturbation itself towards them, so that the projection takes back little."""
         loss = pred_loss.sum()
+        if b.limits is not None and self.plausible.penalises:
+            at = adv
+            if var is not None and self.plausible.projects and self.optimize == "perturbation":
+                at = self._candidate(var, b, project=False)
+            loss = loss + self.plausible.weight * plausibility.penalty(at, b.limits, self.layout).sum()
         joint_w = self.joint_mask.to(self.device)
         if self.use_smooth:
             smooth = losses.smoothness_term(self.smooth, adv, b.clean, b.frames, joint_w, b.channels)
@@ -392,6 +436,9 @@ class CIASA:
                 _, projected = constraints.shrink_into_box(projected - b.clean, b.clean, b.eps.flatten(),
                                                            b.movable, self.layout, b.channels)
             if self.optimize == "skeleton":
+                scale = self._plausible_scale(projected - b.clean, b)
+                if scale is not None:
+                    projected = self._realign(scale * (projected - b.clean), b)
                 var.copy_(projected)
             elif self.box == "strict" and self.use_ssr:
                 var.copy_(torch.where(b.movable, (projected - b.clean) / b.eps.clamp_min(1e-12), var))
@@ -432,7 +479,7 @@ class CIASA:
                 self._track(it, adv, logits, b, p)
                 if self.early_stop is not None and bool(p.done.all()):
                     break
-                loss, loss_d = self._objective(adv, pred_loss, b, gan, gen)
+                loss, loss_d = self._objective(adv, pred_loss, b, gan, gen, var)
                 self._step(loss, loss_d, var, opt, gan, b)
                 self._project(var, b)
                 if var.is_cuda:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ciasa.attacks import constraints
+from ciasa.attacks import constraints, plausibility
 from ciasa.attacks.base import AttackResult
 from ciasa.attacks.losses import acceleration, acceleration_valid
 from ciasa.skeleton import SkeletonLayout
@@ -186,7 +186,12 @@ def per_sample_stats(
     bone = bone_length_error(adv, clean, layout, channels)
     linf = linf_per_joint(adv, clean, channels)
     over = (linf - eps.view(1, -1)).clamp_min(0)
+    # human-possible measures of the attacked clip and, beside them, of the clean one
+    moved = plausibility.measures(adv, clean, layout, joints)
+    still = plausibility.measures(clean, clean, layout, joints)
     return {
+        **{f"_plaus_{k}": v for k, v in moved.items()},
+        **{f"_plaus_clean_{k}": v for k, v in still.items()},
         "joint_var_min": var["min"].numpy(),
         "joint_var_max": var["max"].numpy(),
         "joint_var_mean": var["mean"].numpy(),
@@ -225,4 +230,42 @@ def summarize_stats(stats: dict[str, np.ndarray], eps: Tensor, joints: Tensor) -
             "perturbation": float(stats["accel_energy_perturbation"].mean()),
         },
         "eps_overshoot": eps_overshoot(torch.from_numpy(stats["_linf"]), eps, joints),
+        "realised_displacement": realised_displacement(stats, eps, joints),
+        **({"plausibility": {
+            "clean": plausibility.summarize_measures(_prefixed(stats, "_plaus_clean_")),
+            "perturbed": plausibility.summarize_measures(_prefixed(stats, "_plaus_")),
+        }} if "_plaus_speed_ratio" in stats else {}),
+    }
+
+
+def _prefixed(stats: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The per-clip arrays stored under ``prefix`` (``_plaus_`` does not pick up ``_plaus_clean_``)."""
+    out = {k[len(prefix):]: v for k, v in stats.items() if k.startswith(prefix)}
+    return {k: v for k, v in out.items() if not k.startswith("clean_")}
+
+
+def realised_displacement(stats: dict[str, np.ndarray], eps: Tensor, joints: Tensor) -> dict[str, Any]:
+    """How far joints actually moved, next to the eps they were clipped to (millimetres).
+
+    SSR carries a parent's move to its children, so with the loose box the realised L-inf
+    displacement is several times eps: compare attacks at equal realised displacement, not
+    only at equal eps. ``linf`` is the largest coordinate change (the clipping's measure),
+    ``mean``/``max`` the Euclidean joint displacement over the attacked joints and frames.
+    """
+    sel = joints.cpu().bool()
+    e = eps.cpu()[sel] if bool(sel.any()) else eps.cpu()
+    linf = stats["linf_max"]
+    mean, top = stats["joint_var_mean"], stats["joint_var_max"]
+    mean, top = mean[np.isfinite(mean)], top[np.isfinite(top)]
+    per_joint = stats["_linf"][:, sel.numpy()] if bool(sel.any()) else stats["_linf"]
+    ratio = per_joint / np.maximum(e.numpy()[None, :], 1e-12)
+    return {
+        "unit": "mm",
+        "eps_min_mm": float(e.min()) * 1000.0,
+        "eps_max_mm": float(e.max()) * 1000.0,
+        "linf_max_mm": float(linf.max()) * 1000.0 if linf.size else None,
+        "linf_mean_mm": float(linf.mean()) * 1000.0 if linf.size else None,
+        "mean_mm": float(mean.mean()) * 1000.0 if mean.size else None,
+        "max_mm": float(top.max()) * 1000.0 if top.size else None,
+        "linf_over_eps_max": float(ratio.max()) if ratio.size else None,
     }

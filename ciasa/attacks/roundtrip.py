@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ciasa.fit_record import require_fit_record
 from ciasa.skeleton import LAYOUTS, SkeletonLayout, get_layout
 
 FORMAT = "ciasa-roundtrip-error/1"
@@ -84,7 +85,9 @@ def load_error_model(path: str | Path, layout: str | SkeletonLayout | None = Non
         doc = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ErrorModelError(f"{path}: not a readable JSON file ({err})") from None
-    return parse_error_model(doc, layout, source=str(path))
+    model = parse_error_model(doc, layout, source=str(path))
+    require_fit_record(doc, str(path))  # it must say which clips it saw (pipeline.fit_check compares them)
+    return model
 
 
 def parse_error_model(doc: object, layout: str | SkeletonLayout | None = None, source: str = "<memory>") -> ErrorModel:

@@ -1,4 +1,6 @@
-"""Reader for raw NTU RGB+D ``.skeleton`` text files (Kinect v2, 25 joints).
+"""Readers for raw NTU RGB+D skeletons (Kinect v2, 25 joints): the ``.skeleton`` text files
+and the ``.skeleton.npy`` dicts NTU's own ``txt2npy`` script writes (:func:`read_ntu_txt2npy`;
+:func:`read_ntu_clip` picks by the file name).
 
 File format (one value group per line, whitespace separated)::
 
@@ -152,3 +154,85 @@ def read_ntu_skeleton(path: str | Path, max_body: int = 2) -> np.ndarray:
     for slot, k in enumerate(kept):
         out[..., slot] = xyz[ids[k]].transpose(2, 0, 1)
     return out
+
+
+def _load_txt2npy_dict(path: Path) -> dict:
+    """The dict saved by NTU's ``txt2npy`` script (a 0-d object ``.npy``), read without running code."""
+    import io
+    import pickle
+
+    import numpy.lib.format as npy_format
+
+    allowed = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar")}  # fmt: skip
+
+    class _Safe(pickle.Unpickler):
+        def find_class(self, module: str, name: str):  # type: ignore[no-untyped-def]
+            if (module, name) in allowed or module.startswith("numpy.dtypes"):
+                return super().find_class(module, name)
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+    try:
+        with open(path, "rb") as fh:
+            version = npy_format.read_magic(fh)
+            header = npy_format.read_array_header_1_0(fh) if version == (1, 0) else npy_format.read_array_header_2_0(fh)
+            if header[2] != np.dtype(object) or header[0] != ():
+                raise SkeletonFileError(f"{path}: not a txt2npy skeleton dict (a {header[2]} array of shape {header[0]})")
+            obj = _Safe(io.BytesIO(fh.read())).load()
+    except SkeletonFileError:
+        raise
+    except Exception as err:
+        raise SkeletonFileError(f"{path}: not a readable txt2npy .npy file ({type(err).__name__}: {err})") from None
+    if isinstance(obj, np.ndarray) and obj.shape == () and obj.dtype == object:
+        obj = obj.item()
+    if not isinstance(obj, dict):
+        raise SkeletonFileError(f"{path}: not a txt2npy skeleton dict (holds a {type(obj).__name__})")
+    return obj
+
+
+def read_ntu_txt2npy(path: str | Path, max_body: int = 2) -> np.ndarray:
+    """A ``.skeleton.npy`` written by NTU's ``txt2npy`` script as float32 ``(3, T, 25, max_body)``.
+
+    The dict holds ``skel_body{i}`` ``(T, 25, 3)`` per body slot of the text file (zero
+    where that slot is empty) and ``nbodys`` per frame. Bodies are chosen and ordered by
+    the same motion rule as :func:`read_ntu_skeleton` (with ``txt2npy``'s slots standing
+    in for Kinect body ids), so both formats of one clip give the same array.
+    """
+    if max_body < 1:
+        raise ValueError(f"max_body must be at least 1, got {max_body}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: skeleton file not found")
+    d = _load_txt2npy_dict(path)
+    slots = sorted((k for k in d if k.startswith("skel_body")), key=lambda k: int(k[len("skel_body"):] or 0))
+    if not slots:
+        raise SkeletonFileError(f"{path}: no 'skel_body0' entry (keys: {', '.join(map(str, d))})")
+    bodies = []
+    for key in slots:
+        arr = np.asarray(d[key], dtype=np.float32)
+        if arr.ndim != 3 or arr.shape[1:] != (NUM_JOINTS, 3):
+            raise SkeletonFileError(f"{path}: {key!r} has shape {arr.shape}, expected (T, {NUM_JOINTS}, 3)")
+        if not np.isfinite(arr).all():
+            raise SkeletonFileError(f"{path}: {key!r} holds non-finite coordinates")
+        bodies.append(arr)
+    frames = bodies[0].shape[0]
+    if any(b.shape[0] != frames for b in bodies):
+        raise SkeletonFileError(f"{path}: the skel_body arrays have different frame counts")
+    tracked = [np.abs(b).sum(axis=(1, 2)) > 0 for b in bodies]
+    first = [int(np.argmax(t)) if t.any() else frames for t in tracked]
+    scores = [motion_score(b, t) for b, t in zip(bodies, tracked)]
+    ranked = sorted(range(len(bodies)), key=lambda k: (-scores[k], first[k]))[:max_body]
+    kept = sorted(ranked, key=lambda k: (first[k], k))
+    out = np.zeros((3, frames, NUM_JOINTS, max_body), np.float32)
+    for slot, k in enumerate(kept):
+        out[..., slot] = bodies[k].transpose(2, 0, 1)
+    return out
+
+
+def read_ntu_clip(path: str | Path, max_body: int = 2) -> np.ndarray:
+    """Either NTU format by its name: ``.skeleton`` text or ``txt2npy``'s ``.skeleton.npy``/``.npy``."""
+    path = Path(path)
+    if path.suffix == ".npy":
+        return read_ntu_txt2npy(path, max_body)
+    return read_ntu_skeleton(path, max_body)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ciasa import cli
+from ciasa.attacks.plausibility import Plausibility
 from ciasa.experiments import sweeps
 from ciasa.experiments.results import RESULTS_FORMAT
 from ciasa.io import atomic_write_json
@@ -169,6 +170,9 @@ def unit_settings(unit: Unit, args: argparse.Namespace, specs: dict[str, str], p
         "early_stop": args.early_stop,
         "seed": args.seed,
         "formulation": unit.formulation,
+        # CIASA keeps perturbations human-possible by default (ciasa.attacks.plausibility):
+        # units measured before that default must not be taken as done
+        "plausibility": {"constraints": list(Plausibility().constraints), "method": Plausibility().method},
     }
     if unit.table == "table3":
         settings.update(mode=unit.mode, models={k: prints[f"model:{k}"] for k in specs})

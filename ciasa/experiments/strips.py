@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ciasa import cli
 from ciasa.io import atomic_path, atomic_write_json
@@ -95,6 +94,10 @@ def draw_strip(
 
 
 def run_strips(args: argparse.Namespace) -> dict[str, Any]:
+    # torch only here: the drawing helpers above are imported by the report's strips, which
+    # must not pay torch's import (seconds) to draw lines
+    import torch
+
     from ciasa.attacks import CIASA
     from ciasa.data.model_fit import load_split_for_model, take
     from ciasa.data.stgcn import load_split

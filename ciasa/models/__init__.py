@@ -1,8 +1,10 @@
 """Skeleton action recognition models.
 
 ``build_model(arch, **model_args)`` builds a registered architecture ('stgcn'; 'agcn', 'agcn_bone',
-'agcn_2s' and 'pa_lstm' are imported on first use);
-``load_model(path)`` rebuilds one from our checkpoint or an official state dict.
+'agcn_2s', 'pa_lstm' and the published NTU-60 models 'efficientgcn', 'shift_gcn',
+'shift_gcn_bone' are imported on first use);
+``load_model(path)`` rebuilds one from our checkpoint or an official state dict (its
+architecture read off its keys).
 """
 
 from ciasa.models.checkpoint import load_model, save_checkpoint

@@ -10,11 +10,22 @@ value the user gives (``num_class``, ``layout``, ``in_channels``) must agree wit
 Loading is strict: missing or unexpected keys, shape mismatches and files that are not
 checkpoints raise :class:`CheckpointError` naming the file. The only leniency is
 BatchNorm's ``num_batches_tracked`` counters, absent from older releases.
+
+Other published formats read here (never executing pickled code): a trainer's wrapper
+dict (``{'model': state_dict, ...}`` or ``{'state_dict': ...}``), and a plain pickle of
+numpy arrays under PyTorch key names (how EfficientGCN's weights circulate after a
+Paddle conversion: BatchNorm statistics named ``_mean`` / ``_variance`` are mapped to
+``running_mean`` / ``running_var``). A plain state dict's architecture is read off its
+keys (:func:`ciasa.models.registry.detect_arch`) unless ``arch=`` names it.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import pickle
+import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +35,7 @@ from torch import nn
 
 from ciasa.io import atomic_path
 from ciasa.models.errors import CheckpointError
-from ciasa.models.registry import build_model, get_arch
+from ciasa.models.registry import build_model, detect_arch, get_arch
 
 log = logging.getLogger(__name__)
 
@@ -55,33 +66,103 @@ def save_checkpoint(
         torch.save(payload, tmp)
 
 
+# The only globals a pickle of numpy arrays needs; anything else is refused.
+_NUMPY_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict"),
+}  # fmt: skip
+
+
+class _NumpyUnpickler(pickle.Unpickler):
+    """Unpickles dicts, lists and numpy arrays only (no code runs)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _NUMPY_GLOBALS:
+            return super().find_class(module, name)
+        if module == "numpy" and name.startswith("dtype") or module.startswith("numpy.dtypes"):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only numpy arrays are read)")
+
+
+def load_numpy_pickle(path: Path) -> Any:
+    """A pickle of plain containers and numpy arrays, read without executing code."""
+    with open(path, "rb") as fh:
+        return _NumpyUnpickler(io.BytesIO(fh.read())).load()
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint file as a dict of plain data, refusing pickled code."""
+    """Load a checkpoint file as a dict of plain data, refusing pickled code.
+
+    PyTorch files are read with ``weights_only=True`` (numpy arrays allowed in the
+    trainer's extras); anything else is tried as a pickle of numpy arrays.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = _torch_load(path)
     except Exception as exc:  # torch raises many types for non-checkpoint bytes
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {exc})") from None
+        try:
+            obj = load_numpy_pickle(path)
+        except Exception:
+            raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {exc})") from None
     if not isinstance(obj, Mapping):
         raise CheckpointError(f"{path}: not a checkpoint (holds a {type(obj).__name__}, expected a dict)")
     return dict(obj)
+
+
+def _torch_load(path: Path) -> Any:
+    try:
+        with warnings.catch_warnings():  # a plain pickle draws a protocol warning before failing
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        if not zipfile.is_zipfile(path):
+            raise
+        import numpy as np
+
+        allowed = [np.core.multiarray._reconstruct, np.ndarray, np.dtype, np.core.multiarray.scalar]
+        allowed += [type(np.dtype(t)) for t in ("float32", "float64", "int64", "int32", "bool")]
+        with torch.serialization.safe_globals(allowed):
+            return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def is_ours(ckpt: Mapping[str, Any]) -> bool:
     return ckpt.get("format") == CHECKPOINT_FORMAT
 
 
+_PADDLE_BN = {"_mean": "running_mean", "_variance": "running_var"}
+
+
 def plain_state_dict(ckpt: Mapping[str, Any], path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of an official-style state dict (a 'module.' prefix from DataParallel is dropped)."""
+    """The tensors of an official-style state dict.
+
+    A trainer's wrapper (``state_dict`` or ``model`` entry) is opened, a 'module.' prefix
+    from DataParallel is dropped, numpy arrays become tensors and Paddle's BatchNorm
+    statistic names become PyTorch's.
+    """
     if "format" in ckpt:
         raise CheckpointError(f"{path}: unknown checkpoint format {ckpt['format']!r} (expected {CHECKPOINT_FORMAT!r})")
-    if "state_dict" in ckpt and isinstance(ckpt["state_dict"], Mapping):
-        ckpt = ckpt["state_dict"]  # common wrapping by other trainers
-    if not ckpt or not all(isinstance(v, torch.Tensor) for v in ckpt.values()):
+    for wrapper in ("state_dict", "model"):
+        if wrapper in ckpt and isinstance(ckpt[wrapper], Mapping):
+            ckpt = ckpt[wrapper]  # common wrapping by other trainers
+            break
+    import numpy as np
+
+    state: dict[str, torch.Tensor] = {}
+    converted = any(isinstance(v, np.ndarray) for v in ckpt.values())  # a Paddle-converted pickle
+    for key, value in ckpt.items():
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            value = torch.from_numpy(np.array(value))
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{path}: not a model checkpoint (entry {key!r} is a {type(value).__name__}, expected tensors)")
+        head, _, last = str(key).rpartition(".")
+        if converted and last in _PADDLE_BN and head:
+            key = f"{head}.{_PADDLE_BN[last]}"
+        state[str(key)] = value
+    if not state:
         raise CheckpointError(f"{path}: not a model checkpoint (expected a state dict of tensors)")
-    state = dict(ckpt)
     if all(k.startswith("module.") for k in state):
         state = {k[len("module."):]: v for k, v in state.items()}
     return state
@@ -149,7 +230,7 @@ def load_model(
             raise CheckpointError(f"{path}: holds a {arch!r} model, not the requested architecture")
     else:
         state = plain_state_dict(ckpt, path)
-        arch = overrides.pop("arch", "stgcn")
+        arch = overrides.pop("arch", None) or detect_arch(state, path)
         spec = get_arch(arch)
         if spec.from_state_dict is None:
             raise CheckpointError(f"{path}: plain state dicts are not supported for arch {arch!r}")
@@ -186,7 +267,7 @@ def _apply_overrides(model_args: dict[str, Any], overrides: dict[str, Any], path
             if have is not None and have != value:
                 raise CheckpointError(f"{path}: the checkpoint's graph {key} is {have!r}, not {value!r}")
             graph_args[key] = value
-        elif key in args and args[key] != value:
+        elif key in args and args[key] is not None and args[key] != value:
             what = "class count" if key == "num_class" else key
             raise CheckpointError(f"{path}: the checkpoint's {what} is {args[key]!r}, not {value!r}")
         else:

@@ -34,7 +34,19 @@ _ARCHS: dict[str, ArchSpec] = {}
 # Architectures whose module registers itself on import; imported on first use so that
 # ``import ciasa.models`` stays light and ``load_model`` still finds every architecture.
 _LAZY = {"agcn": "ciasa.models.agcn", "agcn_bone": "ciasa.models.agcn", "agcn_2s": "ciasa.models.agcn",
-         "pa_lstm": "ciasa.models.pa_lstm"}
+         "pa_lstm": "ciasa.models.pa_lstm", "efficientgcn": "ciasa.models.efficientgcn",
+         "shift_gcn": "ciasa.models.shift_gcn", "shift_gcn_bone": "ciasa.models.shift_gcn"}
+# Keys that only one family of public state dicts has, for telling a plain state dict's
+# architecture when the user names none. Joint and bone streams share their keys: the
+# file name decides ('bone' in it -> the bone stream), as the public releases name them.
+_SIGNATURES = (
+    ("st_gcn_networks.0.gcn.conv.weight", "stgcn", None),
+    ("joint.l1.gcn1.PA", "agcn_2s", None),
+    ("l1.gcn1.PA", "agcn", "agcn_bone"),
+    ("l1.gcn1.Feature_Mask", "shift_gcn", "shift_gcn_bone"),
+    ("input_branches.0.init_bn.weight", "efficientgcn", None),
+)
+DEFAULT_ARCH = "stgcn"
 
 
 def register_model(name: str, cls: Callable[..., nn.Module], from_state_dict: StateDictReader | None = None) -> None:
@@ -53,6 +65,16 @@ def get_arch(name: str) -> ArchSpec:
 
 def available_archs() -> list[str]:
     return sorted(set(_ARCHS) | set(_LAZY))
+
+
+def detect_arch(state: Mapping[str, torch.Tensor], path: str | Path = "<state dict>") -> str:
+    """The architecture of a plain public state dict, by its keys (ST-GCN when none matches,
+    so that its reader names the missing key)."""
+    bone = "bone" in Path(str(path)).name.lower()
+    for key, arch, bone_arch in _SIGNATURES:
+        if key in state:
+            return bone_arch if bone and bone_arch else arch
+    return DEFAULT_ARCH
 
 
 def build_model(arch: str, **model_args: Any) -> nn.Module:

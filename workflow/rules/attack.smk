@@ -13,6 +13,7 @@ checkpoint select_clips:
         names_file=f"--names-file {config['clips']['names_file']}" if config["clips"]["names_file"] else "",
         classes=" ".join(shlex.quote(str(c)) for c in config["clips"]["classes"]),
         shard=config["clips"]["shard"],
+        fit=pipeline_fit_check.select_flags(config),  # clips fitted artefacts saw leave the draw
     log:
         log_path("select_clips", f"selection{P.tag}"),
     benchmark:
@@ -23,7 +24,7 @@ checkpoint select_clips:
     shell:
         "{PY} -m pipeline.select --data {DATA} --split {SPLIT} --count {params.n} --seed {params.seed} "
         "--names {params.names} {params.names_file} --classes {params.classes} --shard '{params.shard}' "
-        "--out {output} > {log} 2>&1"
+        "{params.fit} --out {output} > {log} 2>&1"
 
 
 rule attack_shard:

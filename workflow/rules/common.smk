@@ -12,15 +12,21 @@ min_version("9.0")
 sys.path.insert(0, workflow.basedir)  # the repository root, when run outside the project's venv
 
 from pipeline import config as pipeline_config
+from pipeline import fit_check as pipeline_fit_check
 from pipeline.paths import ATTACKED_MODEL, CONDITIONS, DOMAINS
 from ciasa.cli import read_name_list
 
-validate(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 try:
+    validate(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+    pipeline_fit_check.check_config(config)  # no evaluated clip among a fitted artefact's fit samples
     pipeline_config.check_startup(config)
     CLASSIFIERS = pipeline_config.classifiers(config)
-except (pipeline_config.ConfigError, ValueError) as err:
-    raise WorkflowError(f"config: {err}")
+    # the conditions every clip is rendered, extracted and classified in (pipeline.paths.CONDITIONS)
+    CONDS = pipeline_config.conditions(config)
+except (WorkflowError, pipeline_config.ConfigError, ValueError) as err:
+    # bad input: the message names the key, exit 2 before any job ran or any file was written
+    print(f"config: {err}", file=sys.stderr)
+    raise SystemExit(2)
 
 P = pipeline_config.paths_of(config)
 PY = config["python"] or sys.executable
@@ -31,7 +37,7 @@ flags = pipeline_config.cli_flags
 
 wildcard_constraints:
     clip=r"[A-Za-z0-9_.\-]+",
-    condition="|".join(CONDITIONS),
+    condition="|".join(CONDS),
     domain="|".join(DOMAINS),
     model="|".join(re.escape(name) for name in CLASSIFIERS),
 
@@ -65,3 +71,12 @@ def selected_clips(wildcards=None):
     if clips is None:
         return read_name_list(checkpoints.select_clips.get().output[0])
     return clips
+
+
+def attacked_model_origin(model):
+    """The report's one-line answer to 'which model was attacked'."""
+    if model.get("checkpoint"):
+        return model["checkpoint"]
+    if model.get("shipped"):
+        return f"shipped demo checkpoint {model['shipped']} ({Path(model['shipped']).with_suffix('.json')})"
+    return "ST-GCN trained by the pipeline"

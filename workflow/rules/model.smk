@@ -1,6 +1,52 @@
-# Stage 2: the classifier that is attacked (trained here, or the user's checkpoint).
+# Stage 2: the classifier that is attacked (the shipped demo checkpoint, trained here, or the
+# user's checkpoint) and the extra classifiers the pipeline provides.
 
-if not config["model"]["checkpoint"]:
+import json
+
+from pipeline import shipped as pipeline_shipped
+
+# The demo's models ship in models/demo/ (model.shipped, classifiers.NAME.shipped): used while
+# the config's training block and data are the ones they were trained with, checked here so
+# that a changed recipe fails in the first second; `shipped: null` trains them as before.
+SHIPPED = pipeline_shipped.shipped_models(config)
+try:
+    pipeline_shipped.check_all(config, Path(workflow.basedir))
+except (pipeline_shipped.ShippedError, ValueError) as err:
+    # bad input, like common.smk's config errors: the message names both files, exit 2
+    print(f"config: {err}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def install_command(name):
+    """The install call with the config's deciding part as JSON (configfiles and --config included)."""
+    part = json.dumps(pipeline_shipped.minimal_config(config, name), sort_keys=True)
+    return f"{PY} -m pipeline.shipped install --name {name} --config-json {shlex.quote(part)}"
+
+
+if not config["model"]["checkpoint"] and ATTACKED_MODEL in SHIPPED:
+
+    rule install_model:
+        """The shipped demo checkpoint, checked against the config's recipe, copied to model.pt."""
+        input:
+            checkpoint=SHIPPED[ATTACKED_MODEL],
+            provenance=str(pipeline_shipped.provenance_path(SHIPPED[ATTACKED_MODEL])),
+            settings=config["model"]["train"].get("config", []),
+        output:
+            P.model_checkpoint(),
+        params:
+            command=install_command(ATTACKED_MODEL),
+        priority: 20
+        log:
+            log_path("install_model"),
+        benchmark:
+            bench_path("install_model")
+        resources:
+            mem_mb=res("install_model", "mem_mb", 500),
+            runtime=res("install_model", "runtime", 5),
+        shell:
+            "{params.command} --out {output} > {log} 2>&1"
+
+elif not config["model"]["checkpoint"]:
 
     rule train_model:
         input:
@@ -33,7 +79,35 @@ if not config["model"]["checkpoint"]:
 
 
 
-TRAINED_CLASSIFIERS = pipeline_config.trained_classifiers(config)
+SHIPPED_CLASSIFIERS = {n: p for n, p in SHIPPED.items() if n != ATTACKED_MODEL}
+TRAINED_CLASSIFIERS = {n: t for n, t in pipeline_config.trained_classifiers(config).items()
+                       if n not in SHIPPED_CLASSIFIERS}
+
+if SHIPPED_CLASSIFIERS:
+
+    rule install_classifier:
+        """An extra classifier's shipped demo checkpoint (classifiers.NAME.shipped), checked and copied."""
+        input:
+            checkpoint=lambda wc: SHIPPED_CLASSIFIERS[wc.model],
+            provenance=lambda wc: str(pipeline_shipped.provenance_path(SHIPPED_CLASSIFIERS[wc.model])),
+            settings=lambda wc: config["classifiers"][wc.model]["train"].get("config", []),
+        output:
+            P.classifier_checkpoint(),
+        params:
+            command=lambda wc: install_command(wc.model),
+        wildcard_constraints:
+            model="|".join(re.escape(name) for name in SHIPPED_CLASSIFIERS),
+        priority: 20
+        log:
+            log_path("install_classifier", "{model}"),
+        benchmark:
+            bench_path("install_classifier", "{model}")
+        resources:
+            mem_mb=res("install_classifier", "mem_mb", 500),
+            runtime=res("install_classifier", "runtime", 5),
+        shell:
+            "{params.command} --out {output} > {log} 2>&1"
+
 
 if TRAINED_CLASSIFIERS:
 

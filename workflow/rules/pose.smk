@@ -46,9 +46,10 @@ rule overlay_video:
         ),
     params:
         source=P.skeleton(),
-        # the perturbed video rings the joints the attack moved (> 1 cm from the clean skeleton)
+        # the perturbed video rings the joints the attack moved (> 1 cm from the clean skeleton);
+        # the control's moved joints are not ringed (the overlay's legend says "by the attack")
         reference=lambda wc: f"--reference {P.skeleton(wc.clip, 'clean')}" if wc.condition == "perturbed" else "",
-        color=lambda wc: "green" if wc.condition == "clean" else "red",
+        color=lambda wc: {"clean": "green", "control": "blue"}.get(wc.condition, "red"),
     log:
         log_path("overlay_video", "{clip}/{condition}"),
     benchmark:

@@ -2,30 +2,30 @@
 
 
 rule plot_strip:
+    """The clip's strip, drawn with OpenCV from the arrays (pipeline.strip): every condition's
+    source skeleton on top, the skeleton recovered from each video below."""
     input:
-        attack=P.attack_summary(),  # wrote the two source skeletons below
-        recovered_clean=P.pose(condition="clean"),
-        recovered_perturbed=P.pose(condition="perturbed"),
-        info_clean=P.pose_info(condition="clean"),
-        info_perturbed=P.pose_info(condition="perturbed"),
+        attack=P.attack_summary(),  # wrote the source skeletons below
+        recovered=[P.pose(condition=c) for c in CONDS],
+        info=[P.pose_info(condition=c) for c in CONDS],
     output:
         report(P.strip(), caption="../report/strip.rst", category="Skeleton strips", labels={"clip": "{clip}"}),
     params:
-        source_clean=P.skeleton(condition="clean"),
-        source_perturbed=P.skeleton(condition="perturbed"),
+        conditions=lambda wc: " ".join(
+            f"--source {c}={P.skeleton(wc.clip, c)} --recovered {c}={P.pose(wc.clip, c)} "
+            f"--pose-info {c}={P.pose_info(wc.clip, c)}" for c in CONDS
+        ),
         frames=config["report"]["strip_frames"],
     log:
         log_path("plot_strip", "{clip}"),
     benchmark:
         bench_path("plot_strip", "{clip}")
     resources:
-        mem_mb=res("plot_strip", "mem_mb", 1000),
+        mem_mb=res("plot_strip", "mem_mb", 500),
         runtime=res("plot_strip", "runtime", 5),
     shell:
-        "{PY} -m report.figures --source-clean {params.source_clean} --source-perturbed {params.source_perturbed} "
-        "--recovered-clean {input.recovered_clean} --recovered-perturbed {input.recovered_perturbed} "
-        "--pose-info-clean {input.info_clean} --pose-info-perturbed {input.info_perturbed} "
-        "--title {wildcards.clip} --frames {params.frames} --out {output} > {log} 2>&1"
+        "{PY} -m pipeline.strip {params.conditions} --title {wildcards.clip} --frames {params.frames} "
+        "--out {output} > {log} 2>&1"
 
 
 def report_inputs(wildcards):
@@ -34,10 +34,13 @@ def report_inputs(wildcards):
         "clips": P.selection(),
         "label": f"{DATA}/{SPLIT}_label.pkl",
         "attack": P.attack_per_sample(),
-        "media": [P.media(c, cond) for c in clips for cond in CONDITIONS],
+        "attack_summary": P.attack_summary(),  # its plausibility measures
+        "media": [P.media(c, cond) for c in clips for cond in CONDS],
         "strips": [P.strip(c) for c in clips],
-        "sets": [f"{P.set_dir(d, cond)}/collect.json" for d in DOMAINS for cond in CONDITIONS],
-        "predictions": [P.predictions(m, d, cond) for m in CLASSIFIERS for d in DOMAINS for cond in CONDITIONS],
+        "sets": [f"{P.set_dir(d, cond)}/collect.json" for d in DOMAINS for cond in CONDS],
+        "predictions": [P.predictions(m, d, cond) for m in CLASSIFIERS for d in DOMAINS for cond in CONDS],
+        # pose recovery per condition compares each extracted skeleton with the rendered one
+        "poses": [P.pose(c, cond) for c in clips for cond in CONDS],
     }
     if config["model"]["evaluate"]:
         inputs["model_eval"] = f"{P.model_eval_dir()}/metrics.json"
@@ -63,7 +66,7 @@ rule report:
             shlex.quote(f"--info={k}={v}")
             for k, v in (
                 ("data", f"{config['data']['source']} {config['data'].get('benchmark', '')} / {SPLIT}"),
-                ("model", config["model"]["checkpoint"] or "ST-GCN trained by the pipeline"),
+                ("model", attacked_model_origin(config["model"])),
                 ("attack", f"CIASA {config['attack']['mode']} {flags(config['attack']['options'])}".strip()),
                 ("render", f"{config['render']['quality']} preset"
                  + "".join(f", {k} {config['render'][k]}" for k in ("engine", "body") if config["render"].get(k))
@@ -76,6 +79,7 @@ rule report:
         bootstrap=config["report"]["bootstrap"],
         seed=config["report"]["seed"],
         min_clean=config["report"]["min_clean_accuracy"],
+        conditions=" ".join(CONDS),
         frames=config["report"]["strip_frames"],
         title=shlex.quote(config["report"]["title"]),
     log:
@@ -85,6 +89,6 @@ rule report:
         runtime=res("report", "runtime", 15),
     shell:
         "{PY} -m report --root {params.root} --tag '{params.tag}' --clips {params.clips} --data {DATA} "
-        "--split {SPLIT} --models {params.models} --out {params.out} --bootstrap {params.bootstrap} "
+        "--split {SPLIT} --models {params.models} --conditions {params.conditions} --out {params.out} --bootstrap {params.bootstrap} "
         "--seed {params.seed} --min-clean-accuracy {params.min_clean} --strip-frames {params.frames} "
         "--title {params.title} {params.model_eval} {params.info} > {log} 2>&1"
