@@ -12,8 +12,8 @@ these numbers say whether it did, for the clean, control and perturbed renders a
   projection of recovered-minus-recovered-clean onto rendered-minus-rendered-clean
   (1 = kept in full, 0 = erased, negative = reversed).
 
-The definitions are those of ``pose_extract.accuracy`` (``similarity_procrustes``,
-``swapped_frames``), which ``pipeline`` may not import (tests/test_architecture.py);
+The definitions are ``ciasa.pose_metrics``' (``similarity_procrustes``,
+``swapped_frames``), the same ones ``pose_extract.accuracy`` uses;
 tests/test_pipeline_recovery.py checks that both give the same numbers.
 """
 
@@ -23,16 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.pose_metrics import similarity_procrustes, swapped_frames
 from ciasa.skeleton import NTU_RGBD
 from pipeline.guard import is_failed, read_record
 from pipeline.paths import CONDITIONS, Paths
 
 ROOT = NTU_RGBD.index("spine_base")
-# The limb pairs checked for left/right swaps (as pose_extract.accuracy.SWAP_PAIRS).
-SWAP_PAIRS: tuple[tuple[int, int], ...] = tuple(
-    (NTU_RGBD.index(f"left_{p}"), NTU_RGBD.index(f"right_{p}"))
-    for p in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
-)
 # A joint counts as attacked when the perturbation moves it this far (m) in some frame.
 MOVED_M = 1e-3
 
@@ -49,41 +45,11 @@ def present(joints: np.ndarray) -> np.ndarray:
     return np.isfinite(joints).all(axis=(1, 2)) & (np.abs(joints).sum(axis=(1, 2)) > 0)
 
 
-def similarity_procrustes(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """``pred`` (T, V, 3) moved by the per-frame similarity that best fits it to ``truth``
-    (Umeyama's closed form, reflection excluded)."""
-    mp, mt = pred.mean(axis=1, keepdims=True), truth.mean(axis=1, keepdims=True)
-    p, t = pred - mp, truth - mt
-    cov = np.einsum("fvi,fvj->fij", t, p)
-    u, s, vt = np.linalg.svd(cov)
-    d = np.sign(np.linalg.det(u @ vt))
-    fix = np.ones_like(s)
-    fix[:, -1] = d
-    rot = u @ (fix[..., None] * vt)
-    scale = (s * fix).sum(axis=1) / np.maximum((p**2).sum(axis=(1, 2)), 1e-12)
-    return scale[:, None, None] * np.einsum("fij,fvj->fvi", rot, p) + mt
-
-
 def pa_mpjpe(pred: np.ndarray, truth: np.ndarray) -> float | None:
     """Mean similarity-Procrustes joint error (m) over frames and all joints; None for no frame."""
     if len(pred) == 0:
         return None
     return float(np.linalg.norm(similarity_procrustes(pred, truth) - truth, axis=-1).mean())
-
-
-def swapped_frames(pred: np.ndarray, truth: np.ndarray, root: int = ROOT) -> np.ndarray:
-    """Per frame: relabelling every left joint as right and vice versa fits the truth better."""
-    p = pred - pred[:, root : root + 1]
-    t = truth - truth[:, root : root + 1]
-    left = [a for a, _ in SWAP_PAIRS]
-    right = [b for _, b in SWAP_PAIRS]
-
-    def err(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(a - b, axis=-1).sum(axis=1)
-
-    own = err(p[:, left], t[:, left]) + err(p[:, right], t[:, right])
-    flipped = err(p[:, left], t[:, right]) + err(p[:, right], t[:, left])
-    return flipped < own
 
 
 def moved_joints(perturbed: np.ndarray, clean: np.ndarray, threshold: float = MOVED_M) -> list[int]:
