@@ -146,6 +146,15 @@ def test_dag_for_user_data_and_checkpoint(repo_root, tmp_path):
         "model": {"checkpoint": str(tmp_path / "m.pt")},
         "clips": {"names": [names[2]]},
     }))  # fmt: skip
+    # the demo's shipped robust classifier was made for the embedded data: on other data the
+    # pipeline refuses it at start-up and says how to train it instead
+    target = str(tmp_path / "results" / "videos" / names[2] / "perturbed.mp4")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", target, "-n", "--cores", "1", "--configfile", str(override)],
+                          cwd=repo_root, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and "classifiers.robust.shipped: null" in proc.stdout + proc.stderr
+    config = yaml.safe_load(override.read_text())
+    config["classifiers"] = {"robust": {"shipped": None}}
+    override.write_text(yaml.safe_dump(config))
     # the selection cannot be known before select_clips runs, so ask for one clip's video
     target = str(tmp_path / "results" / "videos" / names[2] / "perturbed.mp4")
     proc = subprocess.run([sys.executable, "-m", "snakemake", target, "-n", "--cores", "1", "--configfile", str(override)],
