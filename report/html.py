@@ -258,8 +258,8 @@ def headline_section(c: PageContent) -> Html:
     if CONTROL in h.conditions:
         intro = join([intro, el("p", "The first rows are the attributable drop: accuracy on the matched control (each "
                                 "clip perturbed at random, smoothly, by the attack's own per-joint, per-frame amounts, "
-                                "through the same bone realignment and plausibility limits, and rendered in the same "
-                                "scene) minus accuracy under attack, paired over the same clips, with a paired-bootstrap "
+                                "through the same bone realignment and the frame-local plausibility limits, scaled to "
+                                "the attack's realised size, and rendered in the same scene) minus accuracy under attack, paired over the same clips, with a paired-bootstrap "
                                 "interval and an exact McNemar p-value. A drop that the control shows as well is the "
                                 "classifier's fragility to any such motion, not the attack's doing.")])
     parts = [el("h2", "Headline"), intro, el("table", head, rows, id="headline")]
