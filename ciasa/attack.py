@@ -96,24 +96,10 @@ def parse_plausible(text: str) -> tuple[str, ...]:
 
 
 def parse_speed_ratio(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--speed-ratio: not a number: {text!r}") from None
-    if not (np.isfinite(value) and value >= 1.0):
-        raise argparse.ArgumentTypeError(
-            f"--speed-ratio {text}: a ratio below 1 excludes the clean clip's own speeds (need >= 1)"
-        )
-    return value
-
-
-def parse_weight(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--plausible-weight: not a number: {text!r}") from None
-    if not (np.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"--plausible-weight must be a number >= 0, got {text}")
+    """A joint speed limit as a multiple of the clean clip's own top speed (>= 1)."""
+    value = cli.non_negative_float(text)
+    if value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: a ratio below 1 excludes the clean clip's own speeds (need >= 1)")
     return value
 
 
@@ -191,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "attack), or both")
     h.add_argument("--speed-ratio", type=parse_speed_ratio, default=1.0,
                    help="joint speed limit as a multiple of the clean clip's top speed of that joint (>= 1)")
-    h.add_argument("--plausible-weight", type=parse_weight, default=plausibility.Plausibility().weight,
+    h.add_argument("--plausible-weight", type=cli.non_negative_float, default=plausibility.Plausibility().weight,
                    help="weight of the plausibility penalty in the loss")
     h.add_argument("--control", action=argparse.BooleanOptionalAction, default=True,
                    help="also make the matched control for every clip (random smooth directions, the adversarial "

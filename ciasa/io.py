@@ -4,8 +4,10 @@ never leaves a truncated file that a resumed run (or Snakemake) would take as do
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
+import pickle
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,3 +63,41 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+# The only globals a pickle of numpy arrays needs; anything else is refused.
+_NUMPY_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict"),
+}  # fmt: skip
+
+
+class _NumpyUnpickler(pickle.Unpickler):
+    """Unpickles dicts, lists and numpy arrays only: published weights and NTU's txt2npy
+    dicts circulate as pickles, and a pickle from the internet must not run code."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _NUMPY_GLOBALS:
+            return super().find_class(module, name)
+        if module == "numpy" and name.startswith("dtype") or module.startswith("numpy.dtypes"):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only numpy arrays are read)")
+
+
+def load_numpy_pickle(source: str | Path | bytes) -> Any:
+    """A pickle of plain containers and numpy arrays (a file, or its bytes), read without executing code."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    return _NumpyUnpickler(io.BytesIO(data)).load()
+
+
+def read_json(path: str | Path, what: str = "file") -> Any:
+    """A JSON file whose errors name it: FileNotFoundError when it is missing, ValueError
+    when it is not JSON (``what`` says what the file is, e.g. "body prior")."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {what} not found")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: {what} is not valid JSON: {err}") from None

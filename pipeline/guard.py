@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ciasa import cli
-from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json
+from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +121,7 @@ def write_failure(
 
 def read_record(path: str | Path) -> dict:
     """A stage's JSON record (render, pose, collect, attack), the error naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON: {err}") from None
+    return read_json(path)
 
 
 def is_failed(record: str | Path) -> bool:

@@ -37,7 +37,7 @@ from typing import Any
 import yaml
 
 from ciasa import cli
-from ciasa.io import atomic_path, atomic_write_json
+from ciasa.io import atomic_path, atomic_write_json, read_json
 from pipeline.paths import ATTACKED_MODEL
 
 log = logging.getLogger(__name__)
@@ -162,12 +162,7 @@ def _differences(recorded: Mapping[str, Any], current: Mapping[str, Any], prefix
 
 def read_provenance(checkpoint: str | Path) -> dict[str, Any]:
     path = provenance_path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
-    try:
-        record = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON: {err}") from None
+    record = read_json(path, "shipped-checkpoint record")
     if record.get("format") != FORMAT:
         raise ValueError(f"{path}: not a shipped-checkpoint record ({FORMAT})")
     return record

@@ -14,13 +14,12 @@ root ~0.5 m too far (docs/pose_extract.md).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ciasa.io import atomic_write_json
+from ciasa.io import atomic_write_json, read_json
 from pose_extract.lifting import SIZE_SEGMENTS, segment_lengths
 
 PRIOR_FORMAT = "pose-extract-body-prior/1"
@@ -49,12 +48,7 @@ class BodyPrior:
     @classmethod
     def load(cls, path: str | Path) -> "BodyPrior":
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: body prior file not found")
-        try:
-            d = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: body prior is not valid JSON: {err}") from None
+        d = read_json(path, "body prior file")
         if d.get("format") != PRIOR_FORMAT:
             raise ValueError(f"{path}: format is {d.get('format')!r}, expected {PRIOR_FORMAT!r}")
         if [tuple(s) for s in d.get("segments", [])] != list(SIZE_SEGMENTS):

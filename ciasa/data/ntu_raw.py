@@ -158,20 +158,9 @@ def read_ntu_skeleton(path: str | Path, max_body: int = 2) -> np.ndarray:
 
 def _load_txt2npy_dict(path: Path) -> dict:
     """The dict saved by NTU's ``txt2npy`` script (a 0-d object ``.npy``), read without running code."""
-    import io
-    import pickle
-
     import numpy.lib.format as npy_format
 
-    allowed = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-               ("numpy._core.multiarray", "scalar")}  # fmt: skip
-
-    class _Safe(pickle.Unpickler):
-        def find_class(self, module: str, name: str):  # type: ignore[no-untyped-def]
-            if (module, name) in allowed or module.startswith("numpy.dtypes"):
-                return super().find_class(module, name)
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+    from ciasa.io import load_numpy_pickle
 
     try:
         with open(path, "rb") as fh:
@@ -179,7 +168,7 @@ def _load_txt2npy_dict(path: Path) -> dict:
             header = npy_format.read_array_header_1_0(fh) if version == (1, 0) else npy_format.read_array_header_2_0(fh)
             if header[2] != np.dtype(object) or header[0] != ():
                 raise SkeletonFileError(f"{path}: not a txt2npy skeleton dict (a {header[2]} array of shape {header[0]})")
-            obj = _Safe(io.BytesIO(fh.read())).load()
+            obj = load_numpy_pickle(fh.read())
     except SkeletonFileError:
         raise
     except Exception as err:

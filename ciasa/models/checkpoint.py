@@ -21,9 +21,7 @@ keys (:func:`ciasa.models.registry.detect_arch`) unless ``arch=`` names it.
 
 from __future__ import annotations
 
-import io
 import logging
-import pickle
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -33,7 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ciasa.io import atomic_path
+from ciasa.io import atomic_path, load_numpy_pickle
 from ciasa.models.errors import CheckpointError
 from ciasa.models.registry import build_model, detect_arch, get_arch
 
@@ -64,31 +62,6 @@ def save_checkpoint(
         payload.update(extra)
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(payload, tmp)
-
-
-# The only globals a pickle of numpy arrays needs; anything else is refused.
-_NUMPY_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict"),
-}  # fmt: skip
-
-
-class _NumpyUnpickler(pickle.Unpickler):
-    """Unpickles dicts, lists and numpy arrays only (no code runs)."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _NUMPY_GLOBALS:
-            return super().find_class(module, name)
-        if module == "numpy" and name.startswith("dtype") or module.startswith("numpy.dtypes"):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only numpy arrays are read)")
-
-
-def load_numpy_pickle(path: Path) -> Any:
-    """A pickle of plain containers and numpy arrays, read without executing code."""
-    with open(path, "rb") as fh:
-        return _NumpyUnpickler(io.BytesIO(fh.read())).load()
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
