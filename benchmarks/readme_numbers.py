@@ -98,12 +98,13 @@ def row_attack() -> list[str]:
     speed = {r["formulation"]: r for r in load("attack_speed.json")["rows"] if r["setting"].startswith("ntu")}
     chunks = load("discriminator_chunks.json")["rows"]
     return [
-        f"| CIASA basic, eps 0.01, least-likely target, plain model, 100 clean-correct xsub val clips | "
+        f"| CIASA basic, eps 0.01, least-likely target, plain model, 100 clean-correct xsub val clips (plausibility "
+        f"limits off: measured before they existed, the same as `--plausible none`) | "
         f"Algorithm 1 as printed (`--optimize skeleton`): on target {count(basic_s['targeted_success'])}, "
         f"flipped {count(basic_s['flipped'])}; perturbation formulation (default): on target "
         f"{count(basic_p['targeted_success'])}, flipped {count(basic_p['flipped'])} | "
         f"`benchmarks/attack_formulations.py` → `attack_basic_*.json` |",
-        f"| CIASA advanced (legs), untargeted, lambda 5, same clips | flipped {count(adv_run['flipped'])}; "
+        f"| CIASA advanced (legs), untargeted, lambda 5, same clips, plausibility limits off | flipped {count(adv_run['flipped'])}; "
         f"leg displacement mean {1000 * adv_run['joint_variation']['mean']:.0f} mm, max "
         f"{1000 * adv_run['joint_variation']['max']:.0f} mm | same → `attack_advanced_lam5.json` |",
         f"| one CIASA iteration vs a plain forward+backward (official width, T=300, M=2, batch 8, CPU) | "
@@ -117,6 +118,29 @@ def row_attack() -> list[str]:
         + ", ".join(f"{r['setting'].split(' (')[0]} ({r['maps']:,} maps) {r['speedup']:.1f}x faster" for r in chunks)
         + " | `benchmarks/discriminator_chunks.py` → `discriminator_chunks.json` |",
     ]
+
+
+def row_plausibility() -> list[str]:
+    """Flips and plausibility, limits off vs the default, on the demo's and the plain model."""
+    d = load("attack_plausibility.json")
+    rows = []
+    for name, m in d["models"].items():
+        runs = m["runs"]
+        if "off" not in runs or "default" not in runs:
+            continue
+        off, on = runs["off"], runs["default"]
+        pc, po, pn = on["plausibility"]["clean"], off["plausibility"]["perturbed"], on["plausibility"]["perturbed"]
+        rows.append(
+            f"| plausibility, {name} model (advanced, untargeted, `perturbation`, lambda 5, no error model; "
+            f"n = {on['n']} random clean-correct val clips) | flipped {count(off['flipped'])} without the limits, "
+            f"{count(on['flipped'])} with the default (penalty); knee hyperextended > 10 deg "
+            f"{pct(po['leg_hyperextended_10deg'])} → {pct(pn['leg_hyperextended_10deg'])} of leg-frames (clean "
+            f"{pct(pc['leg_hyperextended_10deg'])}); foot > 2 cm under the floor {pct(po['under_floor_2cm'])} → "
+            f"{pct(pn['under_floor_2cm'])}; top joint speed ratio {po['max_speed_ratio']:.2f} → {pn['max_speed_ratio']:.2f}; "
+            f"control (measured before its size matching) flipped {count(on['control']['flipped'])} | `benchmarks/attack_plausibility.py` → "
+            "`attack_plausibility.json` |"
+        )
+    return rows
 
 
 def row_pose() -> list[str]:
@@ -217,7 +241,8 @@ def row_transfer_seeds() -> list[str]:
     ] if spread["mean"] is not None else []
 
 
-ROWS: tuple[Callable[[], list[str]], ...] = (row_data, row_pipeline, row_transfer_seeds, row_attack, row_paper, row_pose,
+ROWS: tuple[Callable[[], list[str]], ...] = (row_data, row_pipeline, row_transfer_seeds, row_plausibility, row_attack,
+                                             row_paper, row_pose,
                                              row_render)
 
 
