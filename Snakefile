@@ -3,6 +3,7 @@
 #   snakemake --cores 2                                   the demo (config/config.yaml)
 #   snakemake --cores 2 --configfile config/ci_tiny.yaml  overrides on top of it
 #   snakemake results/videos/<CLIP>/perturbed.mp4         one video and what it needs
+#   snakemake results/skeletons/<CLIP>/perturbed.npy      one clip's skeleton (from the shard's attack)
 #
 # Rules are thin calls into the packages' CLIs; see docs/pipeline.md.
 

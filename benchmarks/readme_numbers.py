@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from report.stats import wilson  # noqa: E402
+
 RESULTS = REPO / "benchmarks" / "results"
 README = REPO / "README.md"
 BEGIN, END = "<!-- numbers:begin -->", "<!-- numbers:end -->"
@@ -40,11 +44,18 @@ def count(entry: dict[str, Any]) -> str:
 
 
 def interval(entry: dict[str, Any], scale: float = 100.0, unit: str = " %") -> str:
-    """Value, 95 % bootstrap interval and the count behind it (``n = N`` for a paired drop)."""
+    """Value, 95 % interval and the count behind it (``n = N`` for a paired drop).
+
+    A rate's interval is Wilson's, computed here from its k and n (``report.stats.wilson``, as
+    the report does), so results recorded before the report moved from bootstrap to Wilson
+    intervals read the same as new ones; a paired drop keeps its recorded bootstrap interval."""
     if entry.get("value") is None:
         return f"n/a ({count(entry)})"
-    counted = count(entry) if entry.get("k") is not None or "count" in entry else f"n = {entry['n']}"
-    return f"{scale * entry['value']:.1f}{unit} [{scale * entry['low']:.1f}, {scale * entry['high']:.1f}] ({counted})"
+    rate = entry.get("k") is not None or "count" in entry
+    low, high = (wilson(int(entry.get("count", entry.get("k"))), int(entry.get("of", entry.get("n")))) if rate
+                 else (entry["low"], entry["high"]))
+    counted = count(entry) if rate else f"n = {entry['n']}"
+    return f"{scale * entry['value']:.1f}{unit} [{scale * low:.1f}, {scale * high:.1f}] ({counted})"
 
 
 # ---------------------------------------------------------------------- rows
@@ -177,14 +188,17 @@ def row_pose() -> list[str]:
 
 
 def row_render() -> list[str]:
+    """The presets as measured (the draft with FXAA then) and the draft without anti-aliasing, its
+    preset since, from the alternating FXAA / no-AA run (docs/render.md, "Anti-aliasing")."""
     rows = load("render_speed_presets.json")["presets"]
-    cells = []
-    for quality in ("draft", "standard", "photo"):
+    aa = load("render_speed_aa.json")["aa"]["median_cpu_s_per_frame"]["320x240"]
+    cells = [f"draft {aa['OFF']:.3g} (no anti-aliasing, the preset; {aa['FXAA']:.3g} with FXAA, same run)"]
+    for quality in ("standard", "photo"):
         r = next((r for r in rows if r["quality"] == quality and r["resolution"] == "320x240"), None)
         if r is not None:
             cells.append(f"{quality} {r['cpu_s_per_frame']:.3g}")
     return [f"| render, CPU-seconds per frame at 320x240 on one core | {', '.join(cells)} | "
-            f"`benchmarks/render_speed.py --parts presets` → `render_speed_presets.json` |"]
+            f"`benchmarks/render_speed.py --parts aa,presets` → `render_speed_aa.json`, `render_speed_presets.json` |"]
 
 
 def row_paper() -> list[str]:

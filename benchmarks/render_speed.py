@@ -2,6 +2,7 @@
 core, per engine, per-clip overhead with and without batch mode, retargeting error.
 
     .venv/bin/python benchmarks/render_speed.py --parts presets   # -> results/render_speed_presets.json
+    .venv/bin/python benchmarks/render_speed.py --parts aa        # draft with/without FXAA -> results/render_speed_aa.json
     .venv/bin/python benchmarks/render_speed.py [--quick] [--eevee] --parts speed,retarget
     .venv/bin/python benchmarks/render_speed.py --parts clip [--repeats 3]  # -> results/render_clip_session.json
 
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,6 +95,33 @@ def preset_speed(tmp: Path, configs: list[tuple[str, str, str, int]]) -> list[di
         print(json.dumps(row), flush=True)
         rows.append(row)
     return rows
+
+
+def aa_speed(tmp: Path, repeats: int, frames: int, resolutions: tuple[str, ...] = ("320x240", "480x360")) -> dict:
+    """The draft preset with and without FXAA, alternating in one process on one thread: CPU
+    seconds per frame (the second clip of each renderer, as :func:`preset_speed`)."""
+    from render.clip import RenderOptions, Renderer, parse_resolution
+
+    rows = []
+    for res in resolutions:
+        w, h = parse_resolution(res)
+        for i in range(repeats):
+            for aa in ("FXAA", "OFF"):  # one Blender session at a time: bpy is one per process
+                renderer = Renderer(RenderOptions(quality="draft", width=w, height=h, threads=1, workbench_aa=aa),
+                                    progress=False)
+                renderer.render(waving_clip(1), tmp / f"warm_{aa}_{res}.mp4", seed=1)
+                rep = renderer.render(waving_clip(frames), tmp / f"aa_{aa}_{res}.mp4", seed=1)
+                row = {"resolution": res, "workbench_aa": aa, "repeat": i, "frames": frames,
+                       "cpu_s_per_frame": round(rep.seconds["per_frame_render_cpu_s"], 4),
+                       "wall_s_per_frame": round(rep.seconds["per_frame_render_s"], 4),
+                       "loadavg_1m": round(os.getloadavg()[0], 2)}
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+    medians = {res: {aa: statistics.median(r["cpu_s_per_frame"] for r in rows
+                                           if r["resolution"] == res and r["workbench_aa"] == aa)
+                     for aa in ("FXAA", "OFF")} for res in resolutions}
+    return {"rows": rows, "median_cpu_s_per_frame": medians,
+            "cpu_ratio_off_over_fxaa": {res: round(m["OFF"] / m["FXAA"], 3) for res, m in medians.items()}}
 
 
 def batch_overhead(tmp: Path, clips: int, frames: int, res: str) -> dict:
@@ -233,8 +262,6 @@ def clip_session(tmp: Path, repeats: int, frames: int = 64, res: str = "320x240"
         row["loadavg_1m"] = os.getloadavg()[0]
         print(json.dumps(row), flush=True)
         rows.append(row)
-    import statistics
-
     med = {w: {k: statistics.median(r[w][k] for r in rows) for k in ("wall_s", "cpu_s", "startup_s", "render_cpu_s")}
            for w in ("separate", "one")}
     sep = med["separate"]
@@ -254,7 +281,8 @@ def main() -> int:
     ap.add_argument("--eevee", action="store_true", help="also time EEVEE (software GL: slow)")
     ap.add_argument("--parts", default="presets",
                     help="comma list of: presets (quality presets on one core), speed (engines + batch overhead), "
-                         "retarget, clip (a clip's conditions: one process each vs one session)")
+                         "retarget, clip (a clip's conditions: one process each vs one session), aa (the draft "
+                         "preset with and without FXAA)")
     ap.add_argument("--repeats", type=int, default=3, help="clip: alternating separate/one-session pairs")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
@@ -297,6 +325,14 @@ def main() -> int:
                                "clip_session": result})
             print(f"one session per clip / one process per condition: CPU x{result['median_cpu_ratio_one_over_separate']}"
                   f", wall x{result['median_wall_ratio_one_over_separate']} (median of {args.repeats} pairs)")
+        if "aa" in parts:
+            load0 = _machine()
+            result = aa_speed(tmp, args.repeats, frames=8 if args.quick else 32)
+            atomic_write_json(results / "render_speed_aa.json",
+                              {"machine": load0, "loadavg_1m_end": os.getloadavg()[0], "command": command,
+                               "aa": result, "note": "one thread; cpu_s_per_frame is the process's CPU time over "
+                                                     "the frames, medians over the alternating repeats"})
+            print(f"draft, CPU s/frame OFF / FXAA: {result['cpu_ratio_off_over_fxaa']}")
         if "retarget" in parts:
             atomic_write_json(results / "render_retarget.json",
                               {"machine": _machine(), "command": command, "retarget": retarget_error(tmp)})

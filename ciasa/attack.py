@@ -50,11 +50,12 @@ import torch
 from ciasa import cli
 from ciasa.attacks import plausibility
 from ciasa.attacks.control import MAX_GAIN
-from ciasa.attacks.ciasa import BOXES, CIASA, DEFAULT_LR, DEFAULT_MAX_ITER, MODES, OPTIMIZE
+from ciasa.attacks.ciasa import BOXES, CIASA, DEFAULT_EPS, DEFAULT_LR, DEFAULT_MAX_ITER, MODES, OPTIMIZE
 from ciasa.attacks.losses import SMOOTHNESS
 from ciasa.attacks.objectives import TARGET_RULES, parse_target
 from ciasa.attacks.runner import attack_dataset
 from ciasa.io import atomic_save_npy, atomic_write_json, atomic_write_text
+from ciasa.skeleton import EPS_NAMES, NTU_RGBD
 
 log = logging.getLogger("ciasa.attack")
 
@@ -74,18 +75,41 @@ _CONTROL_COLUMNS = CSV_COLUMNS[CSV_COLUMNS.index("control_pred"):]
 _STAT_COLUMNS = CSV_COLUMNS[11:CSV_COLUMNS.index("leg_hyperext_10")]
 
 
-def parse_eps(text: str | None) -> float | list[float] | None:
-    """'0.01' -> 0.01; '0.01,0.05,...' (one value per joint) -> list."""
+def parse_eps(text: str | None) -> float | list[float] | dict[str, float] | None:
+    """'0.01' -> 0.01; '0.01,0.05,...' (one value per joint) -> list;
+    'knees=0.05,feet=0.3' -> {'knees': 0.05, 'feet': 0.3} (the other joints keep the mode's radius)."""
     if text is None:
         return None
     parts = [p for p in text.replace(" ", "").split(",") if p]
+    if not parts:
+        raise argparse.ArgumentTypeError("--eps is empty")
+    if any("=" in p for p in parts):
+        return _parse_named_eps(parts, text)
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--eps: not a number or comma-separated list of numbers: {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("--eps is empty")
+        raise argparse.ArgumentTypeError(
+            f"--eps: not a number, a comma-separated list of numbers or NAME=VALUE pairs: {text!r}"
+        ) from None
     return values[0] if len(values) == 1 else values
+
+
+def _parse_named_eps(parts: list[str], text: str) -> dict[str, float]:
+    radii: dict[str, float] = {}
+    for part in parts:
+        name, _, value = part.partition("=")
+        if name not in EPS_NAMES:  # CIASA checks them against the attacked model's layout
+            raise argparse.ArgumentTypeError(
+                f"--eps: {name!r} in {text!r} is neither a leg level ({', '.join(NTU_RGBD.leg_radii)}) nor a joint name"
+            )
+        try:
+            radius = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--eps: {part!r} needs NAME=METRES") from None
+        if not (radius >= 0 and np.isfinite(radius)) or name in radii:
+            raise argparse.ArgumentTypeError(f"--eps: {part!r}: each name once, with a radius >= 0 in metres")
+        radii[name] = radius
+    return radii
 
 
 def parse_plausible(text: str) -> tuple[str, ...]:
@@ -108,9 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
         "python -m ciasa.attack",
         "Attack a selection of one split of an ST-GCN-layout data set with CIASA (Liu et al., TNNLS 2020) "
         "and write the perturbed skeletons, a per-clip CSV and a summary JSON. Modes: basic (all joints, "
-        "global eps 0.01), localized (one region, eps 0.04), advanced (the two legs, hierarchical eps hips "
-        "0.01 / knees 0.05 / ankles 0.15 / feet 0.25). docs/attacks.md explains every option and its measured "
-        "effect.",
+        f"global eps {DEFAULT_EPS['basic']:g}), localized (one region, eps {DEFAULT_EPS['localized']:g}), advanced "
+        f"(the two legs, hierarchical eps {NTU_RGBD.leg_radii_text()} m). docs/attacks.md explains every option "
+        "and its measured effect.",
     )
     io_ = p.add_argument_group("input and output")
     cli.add_checkpoint_flag(io_)
@@ -142,8 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="loose: SSR may carry a joint past its eps (the paper); strict: after SSR every joint "
                         "is brought back inside its eps box, bones kept at their clean length")
     a.add_argument("--eps", type=parse_eps, default=None,
-                   help="clipping radius in metres: one number, or one per joint comma-separated "
-                        "(unset: the mode's)")
+                   help="clipping radius in metres: one number, one per joint comma-separated, or by name, "
+                        "e.g. feet=0.3 or knees=0.05,left_foot=0.2 (a leg level or a joint; the joints not named "
+                        f"keep the mode's radius) (unset: the mode's; advanced: {NTU_RGBD.leg_radii_text()})")
     a.add_argument("--region", default=None, help="attack region: all, legs, set-1..set-4 (unset: the mode's)")
     a.add_argument("--max-iter", type=cli.positive_int, default=DEFAULT_MAX_ITER, help="attack iterations")
     a.add_argument("--early-stop", type=float, default=None,
@@ -201,14 +226,14 @@ def select_samples(names: list[str], wanted: list[str] | None, limit: int | None
         where = {n: i for i, n in enumerate(names)}
         missing = [n for n in wanted if n not in where]
         if missing:
-            raise ValueError(f"{source}: {len(missing)} of the --names are not in the data, e.g. {missing[:3]}")
+            raise cli.BadInput(f"{source}: {len(missing)} of the --names are not in the data, e.g. {missing[:3]}")
         if len(set(wanted)) != len(wanted):
-            raise ValueError("--names lists a sample more than once")
+            raise cli.BadInput("--names lists a sample more than once")
         index = np.array([where[n] for n in wanted], dtype=np.int64)
     if limit is not None:
         index = index[:limit]
     if index.size == 0:
-        raise ValueError("no samples selected to attack")
+        raise cli.BadInput("no samples selected to attack")
     return index
 
 
@@ -216,7 +241,7 @@ def check_clip_names(names: Sequence[str]) -> None:
     """Names become directories under --clips-out: no separators, no '.'/'..'."""
     bad = [n for n in names if not n or n in (".", "..") or "/" in n or "\\" in n or "\0" in n]
     if bad:
-        raise ValueError(f"--clips-out: sample names that cannot be directory names: {bad[:3]}")
+        raise cli.BadInput(f"--clips-out: sample names that cannot be directory names: {bad[:3]}")
 
 
 def per_sample_csv(names: Sequence[str], run: Any, control: dict[str, Any] | None = None) -> str:
@@ -340,21 +365,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data = load_split(args.data, args.split, layout=layout)
     n_class = int(meta.get("model_args", {}).get("num_class") or getattr(model, "num_class", 0)) or None
     if n_class is not None and data.labels.size and data.labels.max() >= n_class:
-        raise ValueError(
+        raise cli.BadInput(
             f"{data.source}: label {int(data.labels.max())} out of range for the model's {n_class} classes "
             f"({args.checkpoint})"
         )
     in_channels = getattr(model, "in_channels", None)
     if in_channels is not None and data.shape[1] != in_channels:
-        raise ValueError(
+        raise cli.BadInput(
             f"{data.source}: {data.shape[1]} channels but the model ({args.checkpoint}) takes {in_channels}"
         )
     target = parse_target(args.target, meta.get("class_names") or data.class_names, n_class)
     error_model = load_error_model(args.error_model, layout) if args.error_model else None
     if args.error_samples is not None and args.error_samples < 0:
-        raise ValueError(f"--error-samples must be >= 0, got {args.error_samples}")
+        raise cli.BadInput(f"--error-samples must be >= 0, got {args.error_samples}")
     if args.error_samples and error_model is None:
-        raise ValueError("--error-samples needs --error-model")
+        raise cli.BadInput("--error-samples needs --error-model")
     samples = (4 if args.error_samples is None else args.error_samples) if error_model is not None else 0
     index = select_samples(data.names, args.names, args.limit, data.source)
     names = [data.names[i] for i in index]

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.cli import BadInput
+
 CAMERA_FORMAT = "ciasa-camera/1"
 
 
@@ -42,9 +44,9 @@ class Camera:
         """Square-pixel camera with the given horizontal field of view (Kinect v2 colour: ~84 deg,
         depth: ~70 deg), principal point at the image centre."""
         if width <= 0 or height <= 0:
-            raise ValueError(f"camera size must be positive, got {width}x{height}")
+            raise BadInput(f"camera size must be positive, got {width}x{height}")
         if not 1.0 < hfov_deg < 179.0:
-            raise ValueError(f"horizontal field of view must lie in (1, 179) degrees, got {hfov_deg}")
+            raise BadInput(f"horizontal field of view must lie in (1, 179) degrees, got {hfov_deg}")
         f = (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
         return cls(width, height, f, f, width / 2.0, height / 2.0, fps=fps)
 
@@ -99,7 +101,7 @@ class Camera:
     def from_json(cls, d: dict, source: str = "<dict>") -> "Camera":
         try:
             if d.get("format") != CAMERA_FORMAT:
-                raise ValueError(f"format is {d.get('format')!r}, expected {CAMERA_FORMAT!r}")
+                raise BadInput(f"format is {d.get('format')!r}, expected {CAMERA_FORMAT!r}")
             cam = cls(
                 width=int(d["width"]),
                 height=int(d["height"]),
@@ -113,11 +115,11 @@ class Camera:
                 extra=dict(d.get("extra", {})),
             )
         except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{source}: not a valid camera file: {err}") from None
+            raise BadInput(f"{source}: not a valid camera file: {err}") from None
         if np.asarray(cam.rotation).shape != (3, 3) or len(cam.translation) != 3:
-            raise ValueError(f"{source}: rotation must be 3x3 and translation 3 values")
+            raise BadInput(f"{source}: rotation must be 3x3 and translation 3 values")
         if cam.width <= 0 or cam.height <= 0 or cam.fx <= 0 or cam.fy <= 0:
-            raise ValueError(f"{source}: image size and focal lengths must be positive")
+            raise BadInput(f"{source}: image size and focal lengths must be positive")
         return cam
 
     def save(self, path: str | Path) -> None:
@@ -133,5 +135,5 @@ class Camera:
         try:
             d = json.loads(path.read_text())
         except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: camera file is not valid JSON: {err}") from None
+            raise BadInput(f"{path}: camera file is not valid JSON: {err}") from None
         return cls.from_json(d, source=str(path))

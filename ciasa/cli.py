@@ -17,6 +17,7 @@ import argparse
 import errno
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,21 +31,34 @@ EXIT_CODES_HELP = "exit codes: 0 ok, 1 work failed, 2 bad input (nothing written
 
 
 class BadInput(ValueError):
-    """The user's input (a file, a flag, a config) is wrong; maps to exit code 2."""
+    """The user's input (a file, a flag, a config) is wrong; maps to exit code 2.
+
+    Raise it (or a subclass: ``VideoError``, ``CheckpointError``, ``ConfigError``, ...)
+    only where a check of what the user gave fails; a plain ``ValueError`` or
+    ``KeyError`` is a bug, and :func:`run_main` lets it crash with its traceback. It stays
+    a ``ValueError`` so that library callers catching ``ValueError`` keep working.
+    """
+
+
+class UnknownName(BadInput, KeyError):
+    """A name the user gave (a layout, a region, an architecture) that is not a known one:
+    bad input, and still the ``KeyError`` a failed lookup's callers expect."""
+
+    def __str__(self) -> str:  # KeyError's own str() would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class WorkFailed(RuntimeError):
     """The input was fine but the work did not succeed (a render, a clip without a person); exit 1."""
 
 
-# Exceptions that mean "bad input": the message names the file or flag, exit 2.
+# Exceptions that mean "bad input": the message names the file or flag, exit 2. A path
+# that is missing or of the wrong kind is the user's by nature; nothing else is.
 BAD_INPUT_ERRORS: tuple[type[BaseException], ...] = (
     BadInput,
     FileNotFoundError,
     NotADirectoryError,
     IsADirectoryError,
-    ValueError,
-    KeyError,
 )
 
 
@@ -186,10 +200,11 @@ def show_progress(args: argparse.Namespace) -> bool:
 def run_main(work: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
     """Run ``work(args)`` and turn its outcome into the project's exit code.
 
-    Bad input -> 2 with ``error: <message>``; a full disk -> 1 with "no space left on
-    device" (it is not the input's fault and not a bug); Ctrl-C -> 130. Other exceptions
-    propagate with their traceback: they are bugs, and the traceback is what a bug
-    report needs.
+    Bad input (:data:`BAD_INPUT_ERRORS`) -> 2 with one ``error: <message>`` line;
+    :class:`WorkFailed` or a full disk -> 1 with ``error: <message>`` (not the input's
+    fault and not a bug); ``--verbose`` adds the traceback to either. Ctrl-C -> 130. Every
+    other exception, a ``ValueError`` or ``KeyError`` included, propagates with its
+    traceback (Python exits 1): it is a bug, and the traceback is what a bug report needs.
     """
     setup_logging(args)
     try:
@@ -197,29 +212,26 @@ def run_main(work: Callable[[argparse.Namespace], int | None], args: argparse.Na
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BAD_INPUT_ERRORS as err:
+        _print_error(err, args)
+        return EXIT_BAD_INPUT
     except WorkFailed as err:
-        print(f"error: {err}", file=sys.stderr)
+        _print_error(err, args)
         return EXIT_FAILED
     except OSError as err:
-        if err.errno == errno.ENOSPC:
-            where = f" ({err.filename})" if err.filename else ""
-            print(f"error: no space left on device{where}", file=sys.stderr)
-            return EXIT_FAILED
-        if isinstance(err, BAD_INPUT_ERRORS):
-            print(f"error: {error_message(err)}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        raise
-    except BAD_INPUT_ERRORS as err:
-        print(f"error: {error_message(err)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        if err.errno != errno.ENOSPC:
+            raise
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"error: no space left on device{where}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK if code is None else int(code)
 
 
-def error_message(err: BaseException) -> str:
-    """``KeyError('x')`` prints as ``'x'`` with quotes; show its message as written."""
-    if isinstance(err, KeyError) and err.args:
-        return str(err.args[0])
-    return str(err)
+def _print_error(err: BaseException, args: argparse.Namespace) -> None:
+    """One ``error:`` line; with ``--verbose`` the traceback above it, to find where it came from."""
+    if getattr(args, "verbose", False):
+        traceback.print_exception(err, file=sys.stderr)
+    print(f"error: {err}", file=sys.stderr)
 
 
 def main_of(build: Callable[[], argparse.ArgumentParser], work: Callable[[argparse.Namespace], Any]

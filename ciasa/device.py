@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ciasa.cli import BadInput
+
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """'auto' -> the first CUDA GPU when present, else the CPU; 'cpu', 'cuda', 'cuda:N' as given.
@@ -20,9 +22,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} requested but CUDA is not available here (use 'auto' or 'cpu')")
+            raise BadInput(f"device {device!r} requested but CUDA is not available here (use 'auto' or 'cpu')")
         dev = torch.device(name)
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+            raise BadInput(f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
         return dev
-    raise ValueError(f"unknown device {device!r} (use 'auto', 'cpu', 'cuda' or 'cuda:N')")
+    raise BadInput(f"unknown device {device!r} (use 'auto', 'cpu', 'cuda' or 'cuda:N')")

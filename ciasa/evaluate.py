@@ -76,7 +76,7 @@ def summarize(logits: torch.Tensor, labels: np.ndarray | torch.Tensor, class_nam
     labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     num_class = logits.shape[1]
     if len(labels) and int(labels.max()) >= num_class:
-        raise ValueError(f"label {int(labels.max())} is outside the model's {num_class} classes")
+        raise cli.BadInput(f"label {int(labels.max())} is outside the model's {num_class} classes")
     pred = logits.argmax(dim=1)
     confusion = torch.zeros(num_class, num_class, dtype=torch.long)
     confusion.index_put_((labels, pred), torch.ones_like(labels), accumulate=True)
@@ -196,9 +196,9 @@ def _load_or_empty(data_dir, split, model, meta, checkpoint, allow_class_mismatc
     try:
         empty = np.load(data_path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
-        raise ValueError(f"{data_path}: not a readable .npy array: {err}") from None
+        raise cli.BadInput(f"{data_path}: not a readable .npy array: {err}") from None
     if empty.ndim != 5 or len(empty) != 0:
-        raise ValueError(f"{data_path}: {label_path.name} lists no sample but the data has shape {empty.shape}")
+        raise cli.BadInput(f"{data_path}: {label_path.name} lists no sample but the data has shape {empty.shape}")
     check_class_names(meta["class_names"], load_class_names(data_dir), str(checkpoint),
                       str(Path(data_dir) / "classes.json"), allow_class_mismatch)
     log.warning("%s: empty split: writing metrics with n = 0", data_path)

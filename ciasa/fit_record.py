@@ -23,10 +23,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ciasa.cli import BadInput
+
 _NTU_NAME = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 
 
-class FitRecordError(ValueError):
+class FitRecordError(BadInput):
     """An artefact does not say what it was fitted on, or says it wrongly."""
 
 

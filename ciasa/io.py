@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ciasa.cli import BadInput
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -100,4 +102,4 @@ def read_json(path: str | Path, what: str = "file") -> Any:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: {what} is not valid JSON: {err}") from None
+        raise BadInput(f"{path}: {what} is not valid JSON: {err}") from None

@@ -24,10 +24,13 @@ Joint indices below are 0-based (the NTU documentation is 1-based).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+
+from ciasa.cli import UnknownName
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,7 @@ class SkeletonLayout:
             return self.leg_joints
         if region not in self.regions:
             known = ", ".join(["all", "legs", *self.regions])
-            raise KeyError(f"layout {self.name!r} has no attack region {region!r} (known: {known})")
+            raise UnknownName(f"layout {self.name!r} has no attack region {region!r} (known: {known})")
         return self.regions[region]
 
     def hierarchical_eps(self) -> np.ndarray:
@@ -176,6 +179,35 @@ class SkeletonLayout:
         eps = np.zeros(self.num_joints, dtype=np.float32)
         for _, joints, radius in self.leg_levels:
             eps[list(joints)] = radius
+        return eps
+
+    @property
+    def leg_radii(self) -> dict[str, float]:
+        """The advanced mode's default radius per leg level, by name (``{'hips': 0.01, ...}``):
+        the names a config or ``--eps hips=...`` may use, so they are spelled once, here."""
+        return {name: radius for name, _, radius in self.leg_levels}
+
+    def leg_radii_text(self) -> str:
+        """'hips 0.01, knees 0.05, ankles 0.15, feet 0.25' (metres) for help texts and reports."""
+        return ", ".join(f"{name} {radius:g}" for name, radius in self.leg_radii.items())
+
+    def named_eps(self, radii: Mapping[str, float], base: float | np.ndarray) -> np.ndarray:
+        """Per-joint radius ``(V,)``: ``base`` (a scalar or a per-joint vector) with the named
+        entries replaced; a leg level's name (:attr:`leg_radii`) sets both of its joints, a
+        joint's name sets that joint. Raises :class:`ciasa.cli.UnknownName` naming the unknown
+        name and the known ones, since the names come from a config or a flag."""
+        eps = np.array(np.broadcast_to(np.asarray(base, dtype=np.float32), (self.num_joints,)))
+        levels = {name: joints for name, joints, _ in self.leg_levels}
+        for name, radius in radii.items():
+            if name in levels:
+                eps[list(levels[name])] = radius
+            elif name in self.joint_names:
+                eps[self.joint_names.index(name)] = radius
+            else:
+                raise UnknownName(
+                    f"eps: layout {self.name!r} has no leg level or joint named {name!r} (leg levels: "
+                    f"{', '.join(levels)}; joints: {', '.join(self.joint_names)})"
+                )
         return eps
 
     def validate(self) -> None:
@@ -349,6 +381,9 @@ OPENPOSE_18 = SkeletonLayout(
 )
 
 LAYOUTS: dict[str, SkeletonLayout] = {NTU_RGBD.name: NTU_RGBD, OPENPOSE_18.name: OPENPOSE_18}
+# Names a radius may be given by (``--eps feet=0.3``, the config's ``attack.options.eps``):
+# a leg level or a joint of some layout; the attacked model's layout decides which apply.
+EPS_NAMES = frozenset(name for layout in LAYOUTS.values() for name in (*layout.leg_radii, *layout.joint_names))
 
 
 def get_layout(name: str | SkeletonLayout) -> SkeletonLayout:
@@ -358,7 +393,7 @@ def get_layout(name: str | SkeletonLayout) -> SkeletonLayout:
     try:
         return LAYOUTS[name]
     except KeyError:
-        raise KeyError(f"unknown skeleton layout {name!r} (known: {', '.join(LAYOUTS)})") from None
+        raise UnknownName(f"unknown skeleton layout {name!r} (known: {', '.join(LAYOUTS)})") from None
 
 
 def bone_lengths(joints: np.ndarray, layout: SkeletonLayout, channel_axis: int = 0) -> np.ndarray:

@@ -48,7 +48,7 @@ from ciasa.data.stgcn import SkeletonSet, load_split
 from ciasa.device import resolve_device
 from ciasa.evaluate import predict, topk_accuracy
 from ciasa.io import atomic_write_json
-from ciasa.models import build_model, save_checkpoint
+from ciasa.models import available_archs, build_model, save_checkpoint
 from ciasa.models.checkpoint import CheckpointError, read_checkpoint
 from ciasa.skeleton import LAYOUTS
 
@@ -131,13 +131,20 @@ def check_settings(settings: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def validate_config(cfg: TrainConfig) -> None:
-    """Refuse settings that would train nothing or crash mid-run, before any data is read."""
+    """Refuse settings that would train nothing or crash mid-run, before any data is read.
+
+    The pipeline runs this on its config's training blocks at start-up
+    (``pipeline.config.check_train_options``), and the config schema's ``$defs/train``
+    states the same types and ranges (``tests/test_config_cli_sync.py`` compares them).
+    """
+    if cfg.arch not in available_archs():
+        raise cli.BadInput(f"--arch {cfg.arch!r} is not one of {', '.join(available_archs())}")
     positive = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "base_channels": cfg.base_channels,
                 "val_every": cfg.val_every}
     for key, value in positive.items():
         if value < 1:
             raise cli.BadInput(f"--{key.replace('_', '-')} must be >= 1, got {value}")
-    for key in ("num_workers", "threads", "warmup_epochs", "weight_decay", "momentum"):
+    for key in ("num_workers", "threads", "warmup_epochs", "weight_decay", "momentum", "seed"):
         if getattr(cfg, key) < 0:
             raise cli.BadInput(f"--{key.replace('_', '-')} must be >= 0, got {getattr(cfg, key)}")
     if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
@@ -162,14 +169,14 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
-        raise ValueError(f"{path}: not valid YAML: {err}") from None
+        raise cli.BadInput(f"{path}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
+        raise cli.BadInput(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     cfg = {k.replace("-", "_"): v for k, v in raw.items()}
     unknown = sorted(set(cfg) - known)
     if unknown:
-        raise ValueError(f"{path}: unknown settings {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        raise cli.BadInput(f"{path}: unknown settings {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     return check_settings(cfg, str(path))
 
 
@@ -178,7 +185,7 @@ def infer_layout(data: SkeletonSet) -> str:
     for name, layout in LAYOUTS.items():
         if layout.num_joints == V:
             return name
-    raise ValueError(f"{data.source}: {V} joints per frame matches no known layout ({', '.join(LAYOUTS)})")
+    raise cli.BadInput(f"{data.source}: {V} joints per frame matches no known layout ({', '.join(LAYOUTS)})")
 
 
 class BatchFetcher(torch.utils.data.Dataset):
@@ -207,7 +214,7 @@ def lr_factor(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
         return 0.5 * (1.0 + math.cos(math.pi * min((epoch - warm) / total, 1.0)))
     if cfg.schedule == "step":
         return 0.1 ** sum(epoch >= s for s in cfg.lr_steps)
-    raise ValueError(f"unknown lr schedule {cfg.schedule!r} (use cosine or step)")
+    raise cli.BadInput(f"unknown lr schedule {cfg.schedule!r} (use cosine or step)")
 
 
 def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -216,13 +223,13 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
                                weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    raise ValueError(f"unknown optimizer {cfg.optimizer!r} (use sgd or adam)")
+    raise cli.BadInput(f"unknown optimizer {cfg.optimizer!r} (use sgd or adam)")
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run (or resume) a training; returns the final log dict also written to train_log.json."""
     if not cfg.data or not cfg.out:
-        raise ValueError("both a data directory and an output directory are needed")
+        raise cli.BadInput("both a data directory and an output directory are needed")
     validate_config(cfg)
     torch.manual_seed(cfg.seed)
     if cfg.threads:
@@ -286,9 +293,9 @@ def _load_sets(cfg: TrainConfig) -> tuple[SkeletonSet, SkeletonSet | None]:
     val_set = load_split(cfg.data, cfg.split_val, mmap=True) if cfg.split_val else None
     if val_set is not None:
         if val_set.shape[1] != train_set.shape[1] or val_set.shape[3] != train_set.shape[3]:
-            raise ValueError(f"{val_set.source}: shape {val_set.shape} does not fit the training data {train_set.shape}")
+            raise cli.BadInput(f"{val_set.source}: shape {val_set.shape} does not fit the training data {train_set.shape}")
         if len(val_set) and int(val_set.labels.max()) >= len(train_set.class_names):
-            raise ValueError(f"{val_set.source}: label {int(val_set.labels.max())} has no class in the training set")
+            raise cli.BadInput(f"{val_set.source}: label {int(val_set.labels.max())} has no class in the training set")
     return train_set, val_set
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.cli import BadInput
 from ciasa.io import atomic_path
 
 
-class VideoError(ValueError):
+class VideoError(BadInput):
     """A video that is missing, unreadable or inconsistent with its side files (bad input)."""
 
 
@@ -153,6 +154,10 @@ def encode_h264(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.
 
 
 def _raw_encoder(out: Path, size: tuple[int, int], fps: float, crf: int) -> subprocess.Popen:
+    # Not imageio_ffmpeg.write_frames: it is as fast (benchmarks/video_write.py: same ffmpeg CPU
+    # time, same bytes) but never reads ffmpeg's exit status (a failed encode returns quietly,
+    # leaving an empty file we would rename into place) and does not capture its stderr (the
+    # disk-full and failure messages above need it).
     cmd = [ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
            "-s", f"{size[0]}x{size[1]}", "-framerate", f"{fps:g}", "-i", "-",
            *_H264_ARGS, "-crf", str(crf), "-preset", "veryfast", str(out)]

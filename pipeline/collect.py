@@ -64,13 +64,13 @@ def collect(
     arrays, names, out_labels, excluded = [], [], [], []
     for clip in clips:
         if clip not in labels:
-            raise KeyError(f"clip {clip} has no label in the source data")
+            raise cli.UnknownName(f"clip {clip} has no label in the source data")
         reason = exclusion_reason(paths, domain, clip, condition)
         source = paths.skeleton(clip, condition) if domain == "skeleton" else paths.pose(clip, condition)
         if reason is None:
             array = np.load(source)
             if array.ndim != 4 or array.shape[0] != 3 or array.shape[2] != 25:
-                raise ValueError(f"{source}: expected a (3, T, 25, M) skeleton, got shape {array.shape}")
+                raise cli.BadInput(f"{source}: expected a (3, T, 25, M) skeleton, got shape {array.shape}")
             if not np.isfinite(array).all():
                 reason = "skeleton holds NaN/inf values"
             elif not array.any():

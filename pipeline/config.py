@@ -7,17 +7,19 @@ the first second with a message naming the key, instead of an hour into the run.
 
 from __future__ import annotations
 
+import argparse
 import shlex
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from ciasa.cli import read_name_list
+from ciasa.cli import BadInput, read_name_list
+from ciasa.skeleton import EPS_NAMES, NTU_RGBD
 from pipeline.paths import ATTACKED_MODEL, CONDITIONS, CONTROL, Paths, shard_tag
 from pipeline.select import SelectionError, parse_shard, select_clips
 
 
-class ConfigError(ValueError):
+class ConfigError(BadInput):
     """The config names something that does not exist or does not fit."""
 
 
@@ -27,7 +29,8 @@ def cli_flags(options: Mapping[str, Any] | None, negatable: Collection[str] = ()
     Keys are the CLI's option names with '_' for '-'. ``true`` gives the bare flag;
     ``false`` gives ``--no-KEY`` for the keys in ``negatable`` (argparse's
     BooleanOptionalAction flags) and nothing otherwise (a plain switch left off);
-    ``null`` gives nothing; a list gives the option followed by its values.
+    ``null`` gives nothing; a list gives the option followed by its values; a mapping gives
+    one ``NAME=VALUE,...`` value (``--eps feet=0.3,knees=0.05``).
     """
     parts: list[str] = []
     for key, value in (options or {}).items():
@@ -42,6 +45,8 @@ def cli_flags(options: Mapping[str, Any] | None, negatable: Collection[str] = ()
         elif isinstance(value, (list, tuple)):
             parts.append(flag)
             parts.extend(str(v) for v in value)
+        elif isinstance(value, Mapping):
+            parts.extend([flag, ",".join(f"{k}={v}" for k, v in value.items())])
         else:
             parts.extend([flag, str(value)])
     return " ".join(shlex.quote(p) for p in parts)
@@ -51,6 +56,96 @@ def cli_flags(options: Mapping[str, Any] | None, negatable: Collection[str] = ()
 TRAIN_NEGATABLE = ("augment", "progress", "resume")
 # ciasa.data.synth's switches that have a --no- form.
 SYNTH_NEGATABLE = ("posture_cues",)
+# pose_extract's switches that have a --no- form (the config spells them `smooth: false`).
+POSE_NEGATABLE = ("smooth", "rays", "redetect")
+# ciasa.attack's switches that have a --no- form.
+ATTACK_NEGATABLE = ("control",)
+
+
+def attack_flags(options: Mapping[str, Any]) -> str:
+    """``attack.options`` as ``python -m ciasa.attack`` flags: a per-joint eps list becomes one
+    comma-separated value, eps by name ``--eps feet=0.3``, ``control: false`` ``--no-control``."""
+    return cli_flags(
+        {k: ",".join(map(str, v)) if k == "eps" and isinstance(v, list) else v for k, v in options.items()},
+        ATTACK_NEGATABLE,
+    )
+
+
+def check_train_options(config: Mapping[str, Any]) -> None:
+    """Run ``python -m ciasa.train``'s own validation on every training block of the config,
+    its ``config`` file included, so that a value training would refuse (``dropout: 1``,
+    warm-up as long as the run, an unknown arch) fails at start-up naming the key, not
+    inside the job. A block with a ``shipped`` checkpoint trains nothing (pipeline.shipped
+    checks it equals the recipe that checkpoint was trained with), and this imports torch,
+    so only the blocks that will train are checked."""
+    specs = config.get("classifiers") or {}
+    trained = trained_classifiers(config)
+    blocks = {f"classifiers.{name}.train": trained[name] for name in trained if not specs[name].get("shipped")}
+    model = config["model"]
+    if not model["checkpoint"] and not model.get("shipped"):
+        blocks = {"model.train": model["train"], **blocks}
+    if not blocks:
+        return
+    from ciasa.train import build_parser, config_from_namespace
+
+    for key, options in blocks.items():
+        argv = ["--data", "DATA", "--out", "OUT", *shlex.split(cli_flags(options, TRAIN_NEGATABLE))]
+        parser = build_parser()
+        parser.exit_on_error = False
+        try:
+            config_from_namespace(parser.parse_args(argv))
+        except (BadInput, FileNotFoundError, argparse.ArgumentError) as err:
+            raise ConfigError(f"{key}: {err}") from None
+        except SystemExit:  # argparse has printed its message
+            raise ConfigError(f"{key}: python -m ciasa.train refuses these options (see above)") from None
+
+
+def check_attack_options(config: Mapping[str, Any]) -> None:
+    """What the attack job would refuse or the next rule miss, checked at start-up: eps by
+    name (``{feet: 0.3}``) names leg levels or joints of :mod:`ciasa.skeleton`, and no control
+    skeleton is switched off in the attack while the run renders one."""
+    options = config["attack"]["options"]
+    eps = options.get("eps")
+    unknown = sorted(set(eps) - EPS_NAMES) if isinstance(eps, Mapping) else []
+    if unknown:
+        raise ConfigError(
+            f"attack.options.eps: {', '.join(unknown)}: neither a leg level ({NTU_RGBD.leg_radii_text()} m) "
+            "nor a joint name (ciasa/skeleton.py)"
+        )
+    if options.get("control") is False and config.get("control", True):
+        raise ConfigError("attack.options.control: false makes no control skeleton, which control: true renders; "
+                          "set the top-level control: false as well")
+
+
+# Job resources: the config's `resources` table (and model.gpu / attack.gpu) is the one place
+# they are set (docs/pipeline.md, "Resources"); a profile holds executor settings only. What
+# a profile's set-resources / set-threads (or the same flags) may therefore not set, since
+# Snakemake would let it win over the config:
+CONFIG_OWNED_RESOURCES = frozenset({"threads", "_cores", "mem", "mem_mb", "mem_mib", "runtime", "gpu"})
+
+
+def resource(config: Mapping[str, Any], rule: str, key: str) -> int:
+    """``resources.RULE.KEY`` of the config, else ``resources.default.KEY``."""
+    table = config.get("resources") or {}
+    value = (table.get(rule) or {}).get(key, (table.get("default") or {}).get(key))
+    if value is None:
+        raise ConfigError(f"resources.default.{key}: not set, and resources.{rule} does not set it")
+    return int(value)
+
+
+def check_resource_overrides(set_resources: Mapping[str, Mapping[str, Any]], set_threads: Mapping[str, Any]) -> None:
+    """Refuse threads, memory, run time or GPUs set by a profile or ``--set-resources`` /
+    ``--set-threads``: Snakemake lets those win over the rules' values, i.e. over the
+    config, without a word."""
+    clashes = [f"set-threads {rule}" for rule in set_threads]
+    for rule, values in set_resources.items():
+        clashes += [f"set-resources {rule}.{key}" for key in dict(values) if key in CONFIG_OWNED_RESOURCES]
+    if clashes:
+        raise ConfigError(
+            f"resources: {', '.join(clashes)} would override the config; set threads, mem_mb and runtime in "
+            "the config's resources table and GPUs with model.gpu / attack.gpu (docs/pipeline.md, "
+            "\"Resources\"); a profile holds executor settings (partition, account, jobs) only"
+        )
 
 
 # Keys of model/classifiers entries passed to ciasa.evaluate as flags; allow_class_mismatch
@@ -115,6 +210,8 @@ def check_startup(config: Mapping[str, Any]) -> list[str]:
     data = config["data"]
     source = data["source"]
     conditions(config)
+    check_train_options(config)
+    check_attack_options(config)
     try:
         shard = parse_shard(str(config["clips"]["shard"]))
     except SelectionError as err:

@@ -42,7 +42,7 @@ DEFAULT_REFINER = MODELS / "refiner_default.npz"
 DEFAULT_BODY_PRIOR = MODELS / "body_prior_default.json"
 
 
-class FitOverlapError(ValueError):
+class FitOverlapError(cli.BadInput):
     """A selected clip's performance is among an artefact's fit samples."""
 
 

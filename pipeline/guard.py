@@ -7,7 +7,9 @@ record file with ``"status": "failed"``, the exit code and the tail of its outpu
 writes explicit failure outputs for the rest (a video card saying the render failed,
 an empty skeleton), so downstream jobs run, the collector leaves the clip out of the
 classified set, and the report lists it with the reason. ``--on-failure stop`` passes
-the failure through (the Snakemake job fails).
+the failure through (the Snakemake job fails). A crash (the command died of an uncaught
+exception, with its traceback: a bug, not the clip's fault) is never recorded as a failed
+clip: it passes through either way.
 
 To retry a recorded failure: ``python -m pipeline.redo CLIP`` (see docs/pipeline.md).
 """
@@ -15,7 +17,6 @@ To retry a recorded failure: ``python -m pipeline.redo CLIP`` (see docs/pipeline
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import subprocess
 import sys
@@ -24,14 +25,15 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from ciasa import cli
-from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json, read_json
+from ciasa.failure import FAILED, is_failed, message_card, write_failure
+from ciasa.io import read_json
+
+# the failure records' format lives in ciasa.failure (pose_extract writes them too); these names stay here
+__all__ = ["FAILED", "is_failed", "message_card", "read_record", "run_guarded", "write_failure"]
 
 log = logging.getLogger(__name__)
 
-FAILED = "failed"
 # Exit codes of a command stopped by Ctrl-C or a kill: not a failure of the clip.
 INTERRUPTED = frozenset({cli.EXIT_INTERRUPTED, 143, -2, -15})
 
@@ -51,13 +53,19 @@ def run_guarded(
     tail: deque[str] = deque(maxlen=40)
     proc = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     assert proc.stdout is not None
+    crashed = False
     for line in proc.stdout:
         sys.stdout.write(line)
         tail.append(line.rstrip("\n"))
+        crashed = _crash_seen(line, crashed)
     rc = proc.wait()
     if rc in INTERRUPTED:
         log.error("%s interrupted (exit code %d): nothing recorded, a rerun redoes it", stage, rc)
         return cli.EXIT_INTERRUPTED
+    if rc != 0 and crashed:
+        log.error("%s crashed (exit code %d; the traceback is above): a bug, not a failure of the clip, so "
+                  "nothing is recorded", stage, rc)
+        return rc
     missing = [p for p in (record, *placeholders) if not p.exists()]
     if rc == 0 and not missing:
         return 0
@@ -74,65 +82,20 @@ def run_guarded(
     return 0
 
 
-def write_failure(
-    record: Path,
-    placeholders: Sequence[Path],
-    stage: str,
-    error: str,
-    returncode: int,
-    tail: list[str],
-    seconds: float,
-    size: tuple[int, int],
-    hfov: float,
-    fps: float,
-) -> None:
-    from ciasa.camera import Camera
-    from ciasa.video import encode_h264
-
-    for path in placeholders:
-        name = path.name
-        if name.endswith(".mp4"):
-            card = message_card(f"{stage} FAILED\n{error}", *size)
-            encode_h264([card] * int(fps), path, fps=fps)
-        elif name.endswith(".camera.json"):
-            Camera.from_fov(size[0], size[1], hfov, fps).save(path)
-        elif name.endswith(".npy"):
-            # One zero frame: never valid skeleton data; the record says why.
-            atomic_save_npy(path, np.zeros((3, 1, 25, 1), dtype=np.float32))
-        elif name.endswith(".npz"):
-            with atomic_path(path, suffix=".npz") as tmp:
-                np.savez_compressed(tmp, failed=np.array(True))
-        elif name.endswith(".json"):
-            atomic_write_json(path, {"status": FAILED, "stage": stage, "error": error})
-        else:
-            raise ValueError(f"{path}: no failure placeholder for this kind of file")
-    atomic_write_json(
-        record,
-        {
-            "status": FAILED,
-            "stage": stage,
-            "error": error,
-            "returncode": returncode,
-            "seconds": round(seconds, 3),
-            "log_tail": tail,
-        },
-    )
-
-
 def read_record(path: str | Path) -> dict:
     """A stage's JSON record (render, pose, collect, attack), the error naming the file."""
     return read_json(path)
 
 
-def is_failed(record: str | Path) -> bool:
-    """True when ``record`` (a render/pose JSON) was written by the guard for a failed run."""
-    path = Path(record)
-    if not path.is_file():
+def _crash_seen(line: str, crashed: bool) -> bool:
+    """Whether the output so far ends in an uncaught exception: Python's traceback header
+    not followed by the ``error:`` line that :func:`ciasa.cli.run_main` prints for bad input
+    or failed work (``--verbose`` shows their tracebacks too), so the exception escaped."""
+    if line.startswith("Traceback (most recent call last):"):
+        return True
+    if line.startswith(("error: ", "interrupted")):
         return False
-    try:
-        return json.loads(path.read_text()).get("status") == FAILED
-    except (json.JSONDecodeError, AttributeError):
-        return False
+    return crashed
 
 
 def _last_error(lines: Sequence[str]) -> str:
@@ -178,33 +141,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                            a.size, a.hfov, a.fps)
 
     return cli.run_main(work, args)
-
-
-def message_card(text: str, width: int, height: int) -> np.ndarray:
-    """A dark frame with ``text`` on it (the video shown for a clip whose render failed)."""
-    import cv2
-
-    frame = np.full((height, width, 3), 40, dtype=np.uint8)
-    scale = max(0.3, min(width, height) / 400.0)
-    y = int(height * 0.3)
-    for line in _wrap(text, max(10, int(width / (scale * 20)))):
-        cv2.putText(frame, line, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (240, 90, 90), 1, cv2.LINE_AA)
-        y += int(30 * scale) + 4
-    return frame
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    lines: list[str] = []
-    for words in (p.split() for p in text.splitlines()):
-        line = ""
-        for word in words:
-            if line and len(line) + 1 + len(word) > width:
-                lines.append(line)
-                line = word
-            else:
-                line = f"{line} {word}".strip()
-        lines.append(line)
-    return lines[:12]
 
 
 if __name__ == "__main__":

@@ -170,7 +170,7 @@ def load_skeleton(path: str | None, what: str) -> np.ndarray | None:
         return None
     array = np.load(path)
     if array.ndim != 4 or array.shape[0] != 3:
-        raise ValueError(f"{path}: {what} must be a (3, T, V, M) skeleton, got shape {array.shape}")
+        raise cli.BadInput(f"{path}: {what} must be a (3, T, V, M) skeleton, got shape {array.shape}")
     return array
 
 

@@ -12,7 +12,9 @@ Under ``ROOT`` (``results_dir`` in the config, ``results/`` by default)::
     classifiers/{model}/model.pt                 extra classifiers the pipeline trains (classifiers.NAME.train)
     clips/selection{tag}.txt                     the selected clip names, one per line
     attack{tag}/...                              ciasa.attack output for the shard's clips (one job)
-    skeletons/{clip}/{condition}.npy             (3, T, 25, M) clip given to the renderer (written by the attack)
+    attack{tag}/clips/{clip}/{condition}.npy     every clip's skeletons as the attack wrote them (``--clips-out``)
+    skeletons/{clip}/{condition}.npy             (3, T, 25, M) clip given to the renderer (one per-clip job
+                                                 copies it from the attack's clips/: a declared file)
     videos/{clip}/{condition}.mp4                rendered video (+ .camera.json, .render.json)
     poses/{clip}/{condition}.npy                 re-extracted skeleton (+ .json, .landmarks.npz)
     media/{clip}/{condition}.mp4                 video with the recovered skeleton drawn on it
@@ -64,18 +66,28 @@ class Paths:
     def converted_dir(self, source: str, benchmark: str) -> str:
         return self._p(f"data/{source}/{benchmark}")
 
+    @staticmethod
+    def model_place(name: str) -> str:
+        """Where model ``name`` lives under the root: ``model`` for the attacked model,
+        ``classifiers/NAME`` for an extra classifier. One training rule builds both, its
+        ``{trained}`` wildcard being this place."""
+        return "model" if name == ATTACKED_MODEL else f"classifiers/{name}"
+
+    def trained_checkpoint(self, place: str = "{trained}") -> str:
+        return self._p(f"{place}/model.pt")
+
     def model_dir(self) -> str:
-        return self._p("model")
+        return self._p(self.model_place(ATTACKED_MODEL))
 
     def model_checkpoint(self) -> str:
-        return self._p("model/model.pt")
+        return self.trained_checkpoint(self.model_place(ATTACKED_MODEL))
 
     def classifier_dir(self, name: str = "{model}") -> str:
         """An extra classifier the pipeline trains (config ``classifiers.NAME.train``)."""
-        return self._p(f"classifiers/{name}")
+        return self._p(self.model_place(name))
 
     def classifier_checkpoint(self, name: str = "{model}") -> str:
-        return f"{self.classifier_dir(name)}/model.pt"
+        return self.trained_checkpoint(self.model_place(name))
 
     def model_eval_dir(self) -> str:
         return self._p("model/eval")
@@ -94,9 +106,11 @@ class Paths:
     def attack_per_sample(self) -> str:
         return f"{self.attack_dir()}/per_sample.csv"
 
-    def skeletons_dir(self) -> str:
-        """Per-clip skeletons the attack writes (``--clips-out``) and the renderer reads."""
-        return self._p("skeletons")
+    def attack_clips_dir(self) -> str:
+        """Where the shard's attack writes every clip's skeletons (``--clips-out``); the
+        per-clip :meth:`skeleton` files are copied from here, so that each is a declared
+        output of its own small job while the attack stays one batched job per shard."""
+        return f"{self.attack_dir()}/clips"
 
     # --- per (clip, condition) ----------------------------------------------------------
     def skeleton(self, clip: str = "{clip}", condition: str = "{condition}") -> str:

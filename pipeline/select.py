@@ -36,7 +36,7 @@ _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 _ACTION_CODE = re.compile(r"^A(\d{3})$")
 
 
-class SelectionError(ValueError):
+class SelectionError(cli.BadInput):
     """The clip selection asks for something the data does not have."""
 
 

@@ -80,8 +80,8 @@ def entry(config: Mapping[str, Any], name: str) -> tuple[str, Mapping[str, Any]]
         return "model", config.get("model") or {}
     spec = (config.get("classifiers") or {}).get(name)
     if spec is None:
-        raise KeyError(f"--name {name}: no such classifier in the config (known: "
-                       f"{', '.join([ATTACKED_MODEL, *(config.get('classifiers') or {})])})")
+        raise cli.UnknownName(f"--name {name}: no such classifier in the config (known: "
+                              f"{', '.join([ATTACKED_MODEL, *(config.get('classifiers') or {})])})")
     return f"classifiers.{name}", spec
 
 
@@ -164,7 +164,7 @@ def read_provenance(checkpoint: str | Path) -> dict[str, Any]:
     path = provenance_path(checkpoint)
     record = read_json(path, "shipped-checkpoint record")
     if record.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a shipped-checkpoint record ({FORMAT})")
+        raise cli.BadInput(f"{path}: not a shipped-checkpoint record ({FORMAT})")
     return record
 
 

@@ -2,6 +2,7 @@
 
 Forms:
   (none)       extract one video
+  clip         extract a clip's videos (its conditions) in one process, recording a failed one
   batch        extract many videos and write an ST-GCN split for ``python -m ciasa.evaluate``
   prior        measure a body-size prior from a skeleton data set's training split
   error-model  fit the round trip's error model (docs/CONTRACTS.md) from rendered clips
@@ -18,21 +19,26 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from ciasa import cli
+from ciasa.failure import write_failure
+from pose_extract.estimator import DEFAULT_ESTIMATOR, available, get_estimator
 from pose_extract.extract import ExtractOptions, extract, write_outputs
 from pose_extract.facing import METHODS
-from pose_extract.landmarks import DEFAULT_RULES
 
 log = logging.getLogger("pose_extract")
-FORMS = ("batch", "prior", "error-model")
+FORMS = ("clip", "batch", "prior", "error-model")
 
 
 def _add_options(p: argparse.ArgumentParser) -> None:
     d = ExtractOptions()
     g = p.add_argument_group("extraction (defaults chosen on renders of real motion; docs/pose_extract.md)")
+    g.add_argument("--estimator", choices=available(), default=d.estimator,
+                   help="pose estimator that reads the person (a module of pose_extract/estimators; "
+                        "docs/pose_extract.md, 'Pose estimators'); the detector flags below are its settings")
     g.add_argument("--max-gap", type=int, default=d.max_gap,
                    help="interpolate runs of at most this many missed frames")
     g.add_argument("--min-detection-rate", type=float, default=d.min_detection_rate,
@@ -65,11 +71,11 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                    help="reject (then interpolate) frames whose limb landmarks sit further than this many torso "
                         "lengths from their 5-frame running median; 'none' turns it off")
     g.add_argument("--min-detection-confidence", type=float, default=d.min_detection_confidence,
-                   help="MediaPipe's person detector threshold")
+                   help="the estimator's person detector threshold (MediaPipe's by default)")
     g.add_argument("--min-tracking-confidence", type=float, default=d.min_tracking_confidence,
-                   help="MediaPipe's tracking threshold (below it the detector runs again)")
+                   help="the estimator's tracking threshold (MediaPipe: below it the detector runs again)")
     g.add_argument("--smooth", action=argparse.BooleanOptionalAction, default=d.smooth,
-                   help="MediaPipe's temporal landmark filter")
+                   help="the estimator's temporal landmark filter (MediaPipe's)")
     g.add_argument("--redetect", action=argparse.BooleanOptionalAction, default=d.redetect,
                    help="try a frame the tracker misses again on an enlarged crop around the person's last "
                         "position (finds people too small for MediaPipe's whole-frame detector)")
@@ -77,7 +83,8 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                    help="take x and y from the 2-D landmarks' rays (depth from the 3-D pose either way); "
                         "--no-rays keeps MediaPipe's 3-D x and y")
     g.add_argument("--rule", action="append", default=[], metavar="NAME=VALUE",
-                   help=f"override a mapping constant ({', '.join(DEFAULT_RULES)}); repeatable")
+                   help="override a constant of the estimator's mapping to NTU-25 (--estimator "
+                        f"{DEFAULT_ESTIMATOR}: {', '.join(get_estimator(DEFAULT_ESTIMATOR).rules)}); repeatable")
     cli.add_logging_flags(p)
     cli.add_progress_flag(p)
 
@@ -94,11 +101,16 @@ def _none_or_float(text: str, flag: str) -> float | None:
 def options_from(args: argparse.Namespace) -> ExtractOptions:
     """The extraction options of parsed flags; a malformed value is bad input."""
     rules = {}
+    known = get_estimator(args.estimator).rules
     for item in args.rule:
         name, sep, value = item.partition("=")
-        if not sep or name not in DEFAULT_RULES:
-            raise cli.BadInput(f"--rule {item!r}: expected NAME=VALUE with NAME one of {', '.join(DEFAULT_RULES)}")
-        rules[name] = float(value)
+        if not sep or name not in known:
+            raise cli.BadInput(f"--rule {item!r}: expected NAME=VALUE with NAME one of {', '.join(known)} (the "
+                               f"mapping constants of --estimator {args.estimator})")  # fmt: skip
+        try:
+            rules[name] = float(value)
+        except ValueError:
+            raise cli.BadInput(f"--rule {item!r}: {value!r} is not a number") from None
     floor: str | tuple[float, ...] = args.floor_plane
     if floor not in ("auto", "off"):
         try:
@@ -123,6 +135,7 @@ def options_from(args: argparse.Namespace) -> ExtractOptions:
         max_jump=_none_or_float(args.max_jump, "--max-jump"),
         refiner=None if args.refiner.lower() == "none" else args.refiner,
         rules=rules,
+        estimator=args.estimator,
     )
 
 
@@ -130,9 +143,10 @@ def options_from(args: argparse.Namespace) -> ExtractOptions:
 def single_parser() -> argparse.ArgumentParser:
     p = cli.parser(
         "python -m pose_extract",
-        "Extract the NTU-25 3-D skeleton (Kinect camera space) of the person in a video with MediaPipe Pose. "
-        "Writes OUT (.npy, (3, T, 25, 1) float32), OUT's .landmarks.npz (the 33 BlazePose landmarks) and "
-        ".json (summary). Other forms: `python -m pose_extract {batch,prior,error-model} -h`.",
+        "Extract the NTU-25 3-D skeleton (Kinect camera space) of the person in a video with a pose estimator "
+        "(--estimator; MediaPipe Pose by default). Writes OUT (.npy, (3, T, 25, 1) float32), OUT's .landmarks.npz "
+        "(the estimator's landmarks: MediaPipe's 33 BlazePose landmarks) and "
+        ".json (summary). Other forms: `python -m pose_extract {clip,batch,prior,error-model} -h`.",
     )
     p.add_argument("--video", required=True, type=Path, help="input video (anything OpenCV reads)")
     p.add_argument("--camera", type=Path, help="camera file (ciasa-camera/1); default: VIDEO's .camera.json")
@@ -143,16 +157,65 @@ def single_parser() -> argparse.ArgumentParser:
 
 
 def run_single(args: argparse.Namespace) -> int:
-    extraction = extract(args.video, args.camera, options_from(args), progress=cli.show_progress(args))
-    paths = write_outputs(extraction, args.out)
+    _extract_one(args.video, args.camera, args.out, options_from(args), cli.show_progress(args), args.strict)
+    return cli.EXIT_OK
+
+
+def _extract_one(video: Path, camera: Path | None, out: Path, options: ExtractOptions, progress: bool,
+                 strict: bool) -> None:
+    extraction = extract(video, camera, options, progress=progress)
+    paths = write_outputs(extraction, out)
     s = extraction.summary
     log.info(
         "%s: %d frames, detected %d (%.1f%%), filled %d, %.1f frames/s -> %s",
-        args.video, s["frames"], s["detected"], 100 * s["detection_rate"], s["filled_frames"], s["fps"],
+        video, s["frames"], s["detected"], 100 * s["detection_rate"], s["filled_frames"], s["fps"],
         paths["skeleton"],
     )
-    if s["flagged"] and args.strict:
-        raise cli.WorkFailed(f"{args.video}: flagged ({s['reason']}); outputs written, --strict")
+    if s["flagged"] and strict:
+        raise cli.WorkFailed(f"{video}: flagged ({s['reason']}); outputs written, --strict")
+
+
+# ----------------------------------------------------------------------------- a clip's videos
+def clip_parser() -> argparse.ArgumentParser:
+    p = cli.parser(
+        "python -m pose_extract clip",
+        "Extract each --pair VIDEO CAMERA OUT (a clip's conditions: clean, control, perturbed) in one process, "
+        "with the same options and outputs as `python -m pose_extract` on each: Python's and the estimator's "
+        "start-up (about 1.5 s on a 2-core machine, a third of a 64-frame video's job) is paid once. With "
+        "--on-failure record a video that is bad input or whose extraction fails (nobody found) gets a failure "
+        "record (OUT's .json, status failed; ciasa.failure) and placeholder outputs, and the next video is still "
+        "extracted; a bug stops the job with its traceback.",
+    )
+    p.add_argument("--pair", nargs=3, action="append", required=True, type=Path, metavar=("VIDEO", "CAMERA", "OUT"),
+                   help="a video, its camera file and the skeleton to write (OUT's .landmarks.npz and .json beside)")
+    p.add_argument("--on-failure", choices=("record", "stop"), default="stop",
+                   help="record: write a failed video's failure record and placeholders and go on (exit 0); "
+                        "stop: the first failure ends the job with its exit code")
+    p.add_argument("--strict", action="store_true", help="a flagged clip counts as failed")
+    _add_options(p)
+    return p
+
+
+def run_clip(args: argparse.Namespace) -> int:
+    outs = [out for _, _, out in args.pair]
+    if len(set(outs)) != len(outs):
+        raise cli.BadInput(f"--pair: the same OUT twice ({', '.join(map(str, outs))})")
+    options, progress = options_from(args), cli.show_progress(args)
+    failed = 0
+    for video, camera, out in args.pair:
+        start = time.perf_counter()
+        try:
+            _extract_one(video, camera, out, options, progress, args.strict)
+        except (cli.BadInput, cli.WorkFailed, FileNotFoundError) as err:
+            if args.on_failure != "record":
+                raise
+            failed += 1
+            code = cli.EXIT_FAILED if isinstance(err, cli.WorkFailed) else cli.EXIT_BAD_INPUT
+            message = f"{type(err).__name__}: {err}"
+            record, landmarks = out.with_suffix(".json"), out.with_name(out.stem + ".landmarks.npz")
+            write_failure(record, [out, landmarks], "pose", message, code, [message], time.perf_counter() - start)
+            log.warning("%s: extraction failed (%s); recorded in %s", video, message, record)
+    log.info("%d videos extracted, %d failures recorded", len(args.pair) - failed, failed)
     return cli.EXIT_OK
 
 
@@ -278,6 +341,7 @@ def run_error_model(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- dispatch
 FORM_CLI = {
+    "clip": (clip_parser, run_clip),
     "batch": (batch_parser, run_batch_cli),
     "prior": (prior_parser, run_prior),
     "error-model": (error_model_parser, run_error_model),

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.cli import BadInput
 from ciasa.io import atomic_write_json
 from pose_extract.extract import ExtractOptions, NoPersonError, extract, output_paths, side_file, write_outputs
-from ciasa.video import VideoError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def infer_labels(names: Sequence[str]) -> list[int]:
     try:
         return [parse_sample_name(n).label for n in names]
     except ValueError as err:
-        raise ValueError(f"no --labels given and the names are not NTU sample names: {err}") from None
+        raise BadInput(f"no --labels given and the names are not NTU sample names: {err}") from None
 
 
 def fit_length(clip: np.ndarray, frames: int, bodies: int) -> np.ndarray:
@@ -82,20 +82,20 @@ def run_batch(
     from ciasa.data.stgcn import save_split
 
     if on_failure not in ("error", "skip"):
-        raise ValueError(f"on_failure must be 'error' or 'skip', got {on_failure!r}")
+        raise BadInput(f"on_failure must be 'error' or 'skip', got {on_failure!r}")
     videos = [Path(v) for v in videos]
     if not videos:
-        raise ValueError("no videos given")
+        raise BadInput("no videos given")
     names = list(names) if names is not None else [v.stem for v in videos]
     if len(names) != len(videos):
-        raise ValueError(f"{len(names)} names for {len(videos)} videos")
+        raise BadInput(f"{len(names)} names for {len(videos)} videos")
     if len(set(names)) != len(names):
-        raise ValueError("sample names must be unique (two videos share a stem? give --names)")
+        raise BadInput("sample names must be unique (two videos share a stem? give --names)")
     labels = list(labels) if labels is not None else infer_labels(names)
     if len(labels) != len(videos):
-        raise ValueError(f"{len(labels)} labels for {len(videos)} videos")
+        raise BadInput(f"{len(labels)} labels for {len(videos)} videos")
     if bodies < 1 or (frames is not None and frames < 1):
-        raise ValueError("--frames and --bodies must be positive")
+        raise BadInput("--frames and --bodies must be positive")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -114,7 +114,7 @@ def run_batch(
                 write_outputs(extraction, out)
                 summaries[name] = extraction.summary
             clips[name] = np.load(out)
-        except (VideoError, NoPersonError, FileNotFoundError, ValueError) as err:
+        except (BadInput, NoPersonError, FileNotFoundError) as err:  # this clip's input; a bug propagates
             log.error("%s", err)
             failed[name] = str(err)
 

@@ -4,7 +4,8 @@ The legacy ``mp.solutions.pose`` graph of mediapipe 0.10.21 is used because that
 ships its ``model_complexity=1`` models (the other complexities try to download theirs
 and fail offline). One tracker per video: with ``static_image_mode=False`` MediaPipe
 runs the person detector only until it has a pose, then tracks it from frame to frame,
-which is both faster and steadier than detecting every frame afresh.
+which is both faster and steadier than detecting every frame afresh. The rest of
+``pose_extract`` sees it through :mod:`pose_extract.estimators.mediapipe`.
 """
 
 from __future__ import annotations
@@ -16,42 +17,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
+from pose_extract.estimator import Detections
 from pose_extract.landmarks import NUM_LANDMARKS
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Detections:
-    """MediaPipe's output for T frames; undetected frames hold zeros.
-
-    ``image``: (T, 33, 2) pixels (u right, v down); ``image_z``: (T, 33) MediaPipe's
-    relative depth of the image landmarks (in units of the image width); ``world``:
-    (T, 33, 3) metres, hip-centred, MediaPipe axes (x right, y down, z away);
-    ``visibility``, ``presence``: (T, 33) in [0, 1]; ``detected``: (T,) bool;
-    ``redetected``: (T,) bool, the detected frames found only on an enlarged crop.
-    """
-
-    image: np.ndarray
-    image_z: np.ndarray
-    world: np.ndarray
-    visibility: np.ndarray
-    presence: np.ndarray
-    detected: np.ndarray
-    seconds: float
-    redetected: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        if self.redetected is None:
-            self.redetected = np.zeros(len(self.detected), dtype=bool)
-
-    @property
-    def frames(self) -> int:
-        return len(self.detected)
 
 
 # Re-detection on crops. MediaPipe's person detector sees the whole frame shrunk to 224 px,
@@ -78,7 +50,9 @@ def detect(
     With ``redetect``, a frame the tracker misses is tried again on an enlarged crop: around
     the last detection's box when there is one, else (every :data:`SCAN_EVERY` missed
     frames) in half-height windows over the frame. ``progress`` is an optional callable
-    invoked once per frame (e.g. ``tqdm.update``).
+    invoked once per frame (e.g. ``tqdm.update``). The :class:`Detections` hold BlazePose's
+    33 landmarks: ``image_z`` MediaPipe's relative depth in units of the image width,
+    ``world`` metres, hip-centred, MediaPipe's axes (x right, y down, z away).
     """
     import mediapipe as mp  # imported here: ~1 s, and only this module needs it
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.cli import BadInput
 from ciasa.fit_record import require_fit_record
 from ciasa.skeleton import NTU_RGBD
 
@@ -105,17 +106,17 @@ def fit_error_model(
     frames count alike (frame-weighted pooling)."""
     pairs = [p for group in sources.values() for p in group]
     if not pairs:
-        raise ValueError("no clips to fit the error model on")
+        raise BadInput("no clips to fit the error model on")
     num_joints = pairs[0].truth.shape[1]
     if num_joints != len(NTU_RGBD.joint_names) and layout_name == NTU_RGBD.name:
-        raise ValueError(f"{pairs[0].name}: {num_joints} joints, the {layout_name} layout has {len(NTU_RGBD.joint_names)}")
+        raise BadInput(f"{pairs[0].name}: {num_joints} joints, the {layout_name} layout has {len(NTU_RGBD.joint_names)}")
     glob, joints = _Moments(1), _Moments(num_joints)
     counts = {}
     for name, group in sources.items():
         frames = 0
         for p in group:
             if p.truth.shape[1] != num_joints:
-                raise ValueError(f"{p.name}: {p.truth.shape[1]} joints, expected {num_joints}")
+                raise BadInput(f"{p.name}: {p.truth.shape[1]} joints, expected {num_joints}")
             err = p.recovered.astype(np.float64) - p.truth.astype(np.float64)
             g = err.mean(axis=1, keepdims=True)  # (T, 1, 3)
             glob.add(g, p.valid)
@@ -123,7 +124,7 @@ def fit_error_model(
             frames += int(p.valid.sum())
         counts[name] = frames
     if glob.n < MIN_FRAMES:
-        raise ValueError(f"only {glob.n} valid frames: need at least {MIN_FRAMES} to fit an error model")
+        raise BadInput(f"only {glob.n} valid frames: need at least {MIN_FRAMES} to fit an error model")
     gb, gc, ga = glob.stats()
     jb, jc, ja = joints.stats()
     model = {
@@ -153,22 +154,22 @@ def check_error_model(model: dict, where: str = "error model") -> None:
     """Raise ``ValueError`` naming ``where`` unless ``model`` keeps the contract."""
     require_fit_record(model, where)
     if model.get("format") != ERROR_MODEL_FORMAT:
-        raise ValueError(f"{where}: format {model.get('format')!r}, expected {ERROR_MODEL_FORMAT!r}")
+        raise BadInput(f"{where}: format {model.get('format')!r}, expected {ERROR_MODEL_FORMAT!r}")
     v = int(model.get("num_joints", -1))
     shapes = {("global", "bias"): (3,), ("global", "cov"): (3, 3), ("global", "ar1"): (3,),
               ("joints", "bias"): (v, 3), ("joints", "cov"): (v, 3, 3), ("joints", "ar1"): (v, 3)}  # fmt: skip
     for (part, key), shape in shapes.items():
         a = np.asarray(model[part][key], dtype=np.float64)
         if a.shape != shape:
-            raise ValueError(f"{where}: {part}.{key} has shape {a.shape}, expected {shape}")
+            raise BadInput(f"{where}: {part}.{key} has shape {a.shape}, expected {shape}")
         if not np.all(np.isfinite(a)):
-            raise ValueError(f"{where}: {part}.{key} holds non-finite values")
+            raise BadInput(f"{where}: {part}.{key} holds non-finite values")
         if key == "cov":
             c = a.reshape(-1, 3, 3)
             if not np.allclose(c, np.swapaxes(c, 1, 2), atol=1e-9) or np.linalg.eigvalsh(c).min() < -1e-9:
-                raise ValueError(f"{where}: {part}.cov is not symmetric positive semi-definite")
+                raise BadInput(f"{where}: {part}.cov is not symmetric positive semi-definite")
         if key == "ar1" and np.abs(a).max() >= 1:
-            raise ValueError(f"{where}: {part}.ar1 must lie in (-1, 1)")
+            raise BadInput(f"{where}: {part}.ar1 must lie in (-1, 1)")
 
 
 def sample_errors(model: dict, frames: int, rng: np.random.Generator) -> np.ndarray:
@@ -210,7 +211,7 @@ def pairs_from_dir(folder: Path) -> tuple[list[ErrorPair], dict]:
         raise FileNotFoundError(f"{folder}: not a directory")
     sources = sorted(folder.glob("*.src.npy"))
     if not sources:
-        raise ValueError(f"{folder}: no CLIP.src.npy (rendered skeleton) in it")
+        raise BadInput(f"{folder}: no CLIP.src.npy (rendered skeleton) in it")
     pairs, options = [], None
     for src in sources:
         name = src.name[: -len(".src.npy")]
@@ -220,16 +221,16 @@ def pairs_from_dir(folder: Path) -> tuple[list[ErrorPair], dict]:
                 raise FileNotFoundError(f"{path}: missing (extract {name}'s video with python -m pose_extract)")
         truth, rec = np.load(src), np.load(rec_path)
         if truth.ndim != 4 or truth.shape[0] != 3 or rec.ndim != 4 or rec.shape[0] != 3 or rec.shape[2] != truth.shape[2]:
-            raise ValueError(f"{src}: shape {truth.shape} and {rec_path.name} {rec.shape} are not both (3, T, V, M)")
+            raise BadInput(f"{src}: shape {truth.shape} and {rec_path.name} {rec.shape} are not both (3, T, V, M)")
         frames = rec.shape[1]
         if truth.shape[1] < frames:
-            raise ValueError(f"{src}: {truth.shape[1]} frames, fewer than the {frames} extracted in {rec_path.name}")
+            raise BadInput(f"{src}: {truth.shape[1]} frames, fewer than the {frames} extracted in {rec_path.name}")
         info = json.loads(info_path.read_text())
         found = {**info.get("options", {}), "resolution": "x".join(str(v) for v in info.get("size", []))}
         if options is None:
             options = found
         elif found != options:
-            raise ValueError(f"{info_path}: extracted with other options than the other clips of {folder}")
+            raise BadInput(f"{info_path}: extracted with other options than the other clips of {folder}")
         t = np.transpose(truth[:, :frames, :, 0], (1, 2, 0))
         r = np.transpose(rec[:, :, :, 0], (1, 2, 0))
         valid = (np.abs(t).sum(axis=(1, 2)) > 0) & (np.abs(r).sum(axis=(1, 2)) > 0)

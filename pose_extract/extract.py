@@ -2,19 +2,21 @@
 
 :func:`extract` runs one clip in named steps:
 
-1. :func:`open_inputs`: the video's container, the camera file (same image size), the
-   body prior and refiner files, the renderer's record (``CLIP.render.json``) if any;
-2. :func:`run_detector`: MediaPipe Pose, one tracker for the whole video
-   (:mod:`pose_extract.detect`), then the decoded frame count checked against the
+1. :func:`open_inputs`: the pose estimator (``options.estimator``, MediaPipe by default;
+   :mod:`pose_extract.estimator`), the video's container, the camera file (same image
+   size), the body prior and refiner files, the renderer's record (``CLIP.render.json``)
+   if any;
+2. :func:`run_detector`: the estimator over the whole video (MediaPipe: one tracker,
+   :mod:`pose_extract.detect`), then the decoded frame count checked against the
    container's and the record's (:mod:`pose_extract.integrity`);
-3. :func:`prepare`: undo MediaPipe's mirrored readings with the facing decision
+3. :func:`prepare`: undo the estimator's mirrored readings with the facing decision
    (:mod:`pose_extract.facing`, with a confidence per frame), reject frames whose 2-D
    pose jumps away from its neighbours' (:mod:`pose_extract.temporal`), fill gaps of at
    most ``max_gap`` frames;
-4. :func:`lift`: MediaPipe's world pose in Kinect axes, optionally resized (floor plane or
-   body-size prior), placed by the least-squares root translation through the camera
-   intrinsics (:mod:`pose_extract.lifting`), mapped to the 25 NTU joints
-   (:mod:`pose_extract.landmarks`), optionally refined, and taken into the skeleton's
+4. :func:`lift`: the estimator's world pose in Kinect axes, optionally resized (floor plane
+   or body-size prior), placed by the least-squares root translation through the camera
+   intrinsics (:mod:`pose_extract.lifting`), mapped to the 25 NTU joints (the estimator's
+   mapping; MediaPipe's: :mod:`pose_extract.landmarks`), optionally refined, and taken into the skeleton's
    frame through the camera extrinsics;
 5. :func:`summarise`: the clip's record; :func:`write_outputs` then writes ``CLIP.npy``
    (3, T, 25, 1), ``CLIP.landmarks.npz`` and ``CLIP.json``, each atomically, the ``.npy``
@@ -36,16 +38,15 @@ from typing import NamedTuple
 import numpy as np
 
 from ciasa.camera import Camera
-from ciasa.cli import WorkFailed
+from ciasa.cli import BadInput, WorkFailed
 from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json
-from pose_extract.detect import Detections, detect
+from pose_extract.estimator import DEFAULT_ESTIMATOR, Detections, PoseEstimator, get_estimator
 from pose_extract.facing import decide_facing, mirror
 from pose_extract.gaps import fill_gaps, runs
-from pose_extract.landmarks import BLAZEPOSE_LANDMARKS, mapping_matrix, to_ntu
+from pose_extract.landmarks import to_ntu
 from pose_extract.lifting import (
     body_scale,
     floor_scale,
-    mediapipe_to_kinect,
     reprojection_error,
     onto_rays,
     solve_translation,
@@ -103,17 +104,20 @@ class ExtractOptions:
     # synthetic training clips), 'none', or a refiner file. Off by default: on renders of
     # real motion it made the pose worse (docs/pose_extract.md)
     refiner: str | Path | Refiner | None = "none"
+    # the pose estimator (pose_extract.estimator; a module of pose_extract/estimators); its
+    # detector honours min_detection_confidence, min_tracking_confidence, smooth and redetect
+    estimator: str = DEFAULT_ESTIMATOR
 
 
 @dataclass
 class Extraction:
     skeleton: np.ndarray  # (3, T, 25, 1) float32, skeleton (Kinect) space
-    detections: Detections  # raw MediaPipe output
-    image: np.ndarray  # (T, 33, 2) after the facing prior and gap filling
-    image_z: np.ndarray  # (T, 33) after the facing prior (not gap filled)
-    presence: np.ndarray  # (T, 33) after the facing prior (not gap filled)
-    world: np.ndarray  # (T, 33, 3) MediaPipe axes, after the facing prior and gap filling
-    visibility: np.ndarray  # (T, 33) after the facing prior and gap filling
+    detections: Detections  # raw estimator output (L landmarks; MediaPipe: 33)
+    image: np.ndarray  # (T, L, 2) after the facing prior and gap filling
+    image_z: np.ndarray  # (T, L) after the facing prior (not gap filled)
+    presence: np.ndarray  # (T, L) after the facing prior (not gap filled)
+    world: np.ndarray  # (T, L, 3) the estimator's axes, after the facing prior and gap filling
+    visibility: np.ndarray  # (T, L) after the facing prior and gap filling
     mirrored: np.ndarray  # (T,) bool: back-view readings undone by the facing prior
     rejected: np.ndarray  # (T,) bool: detections rejected as jumps (then filled when the gap is short)
     filled: np.ndarray  # (T,) bool
@@ -124,6 +128,7 @@ class Extraction:
     # (T,) probability that the facing decision of each frame is right (NaN: no detection, or
     # a facing method without a model); added after the fields above, so positional use stands
     facing_confidence: np.ndarray | None = None
+    landmark_names: tuple[str, ...] | None = None  # the estimator's (None: MediaPipe's)
 
 
 # Frames whose facing decision is less certain than this are listed in CLIP.json.
@@ -134,7 +139,7 @@ def output_paths(out: str | Path) -> dict[str, Path]:
     """The three files written for ``out`` = ``CLIP.npy``."""
     out = Path(out)
     if out.suffix != ".npy":
-        raise ValueError(f"{out}: the output must be a .npy path")
+        raise BadInput(f"{out}: the output must be a .npy path")
     return {"skeleton": out, "landmarks": out.with_suffix(".landmarks.npz"), "summary": out.with_suffix(".json")}
 
 
@@ -175,7 +180,7 @@ def floor_plane_for(camera: Camera, spec: str | tuple[float, ...] | None) -> np.
         return None
     if isinstance(spec, str):
         if spec != "auto":
-            raise ValueError(f"floor_plane must be 'auto', 'off' or four numbers, got {spec!r}")
+            raise BadInput(f"floor_plane must be 'auto', 'off' or four numbers, got {spec!r}")
         spec = camera.extra.get("floor_plane")
         if spec is None and "floor_normal" in camera.extra:  # n . X = d, as the synthetic set writes it
             spec = (*camera.extra["floor_normal"], -float(camera.extra["floor_offset"]))
@@ -183,18 +188,18 @@ def floor_plane_for(camera: Camera, spec: str | tuple[float, ...] | None) -> np.
             return None
     plane = np.asarray(spec, dtype=np.float64)
     if plane.shape != (4,):
-        raise ValueError(f"floor plane must be four numbers (a, b, c, d), got {spec!r}")
+        raise BadInput(f"floor plane must be four numbers (a, b, c, d), got {spec!r}")
     return plane
 
 
 class Lifted(NamedTuple):
     joints: np.ndarray  # (T, 25, 3) skeleton space
     translation: np.ndarray  # (T, 3) root (hip midpoint) in the camera frame
-    scale: float  # factor applied to MediaPipe's body
+    scale: float  # factor applied to the estimator's body
     reprojection_px: np.ndarray  # (T,) visibility-weighted mean pixel error
-    scale_source: str  # 'floor', 'body_prior' or 'mediapipe'
-    on_rays: np.ndarray  # (T, 33, 3) camera-frame landmarks on their pixels' rays
-    pose_points: np.ndarray  # (T, 33, 3) camera-frame landmarks as MediaPipe's 3-D pose places them
+    scale_source: str  # 'floor', 'body_prior' or the estimator's name (its own size: 'mediapipe')
+    on_rays: np.ndarray  # (T, L, 3) camera-frame landmarks on their pixels' rays
+    pose_points: np.ndarray  # (T, L, 3) camera-frame landmarks as the estimator's 3-D pose places them
 
 
 def lift(
@@ -209,32 +214,40 @@ def lift(
     sole_height: float = SOLE_HEIGHT,
     rays: bool = True,
     refiner: Refiner | None = None,
+    estimator: PoseEstimator | str | None = None,
 ) -> Lifted:
-    """Landmarks of T frames -> NTU joints (T, 25, 3) in skeleton space.
+    """Landmarks of T frames of ``estimator`` (default MediaPipe) -> NTU joints (T, 25, 3)
+    in skeleton space.
 
     The body's scale comes from the ``floor`` plane when one is given (and usable), else
-    from the body-size ``prior``, else it is MediaPipe's own (1). With ``rays`` each
-    landmark then keeps only its depth from MediaPipe's 3-D pose and takes its image
+    from the body-size ``prior``, else it is the estimator's own (1; only a metric world
+    pose has one). With ``rays`` each
+    landmark then keeps only its depth from the estimator's 3-D pose and takes its image
     position from the 2-D landmark (:func:`~pose_extract.lifting.onto_rays`); the
     reported reprojection error is the 3-D pose's before that. A ``refiner``
     (:mod:`pose_extract.refine`) then corrects the joints relative to the spine base.
     Invalid frames are zero.
     """
-    matrix = mapping_matrix(**(rules or {}))
-    world_k = mediapipe_to_kinect(world)
+    est = get_estimator(estimator)
+    layout = est.layout
+    matrix = est.ntu_matrix(rules)
+    world_k = layout.to_kinect(world)
     weights = np.clip(visibility, 0.05, 1.0)
     t1 = np.zeros((len(valid), 3))
     t1[valid] = solve_translation(world_k[valid], image[valid], camera, weights[valid])
-    scale, source = 1.0, "mediapipe"
+    scale, source = 1.0, est.name
     if floor is not None:
-        scale, used = floor_scale(world_k + t1[:, None, :], valid, camera, floor, sole_height)
+        scale, used = floor_scale(world_k + t1[:, None, :], valid, camera, floor, sole_height, layout)
         source = "floor"
         if used == 0:
             log.warning("no frame shows a foot below the camera: floor plane unusable, falling back")
     if floor is None or not np.isfinite(scale):
-        scale, source = 1.0, "mediapipe"
+        scale, source = 1.0, est.name
         if prior is not None:
             scale, source = body_scale(to_ntu(world_k, matrix), prior.lengths, valid), "body_prior"
+        elif not est.metric_world:
+            raise WorkFailed(f"estimator {est.name!r} gives no metric body size and no usable floor plane or body "
+                             "prior was given: the depth is unknown")  # fmt: skip
     # Scaling the world pose scales its least-squares translation alike (same pixels).
     cam_points = scale * (world_k + t1[:, None, :])
     t = scale * t1
@@ -245,23 +258,25 @@ def lift(
     on_rays = onto_rays(cam_points, image, camera)
     ntu = to_ntu(on_rays if rays else cam_points, matrix)
     if refiner is not None and valid.any():
-        ntu[valid] = refiner.apply(ntu[valid], on_rays[valid], cam_points[valid], visibility[valid])
+        ntu[valid] = refiner.apply(ntu[valid], on_rays[valid], cam_points[valid], visibility[valid], layout)
     joints = camera.from_camera(ntu)
     joints[~valid] = 0.0
     return Lifted(joints, t, scale, reproj, source, on_rays, cam_points)
 
 
 def prepare(det: Detections, options: ExtractOptions) -> dict[str, np.ndarray]:
-    """MediaPipe's raw output -> the landmarks that get lifted: back-view readings undone
+    """The estimator's raw output -> the landmarks that get lifted: back-view readings undone
     (facing prior), jumps rejected (after the facing prior, so that a frame it left
     unconverted among converted neighbours stands out), short gaps filled. Returns
     image, image_z, world, visibility, presence and the frame masks mirrored, rejected,
     filled, valid (kept detections or filled), and the facing decision's confidence (T,)."""
-    mirrored, facing_confidence = decide_facing(det.world, det.detected, options.facing, options.max_turn_deg)
+    layout = get_estimator(options.estimator).layout
+    mirrored, facing_confidence = decide_facing(det.world, det.detected, options.facing, options.max_turn_deg,
+                                                layout=layout)  # fmt: skip
     image, image_z, world, visibility, presence = mirror(
-        mirrored, det.image, det.image_z, det.world, det.visibility, det.presence
+        mirrored, det.image, det.image_z, det.world, det.visibility, det.presence, layout=layout
     )
-    rejected = jump_frames(image, det.detected, options.max_jump)
+    rejected = jump_frames(image, det.detected, options.max_jump, layout=layout)
     kept = det.detected & ~rejected
     image, filled = fill_gaps(image, kept, options.max_gap)
     world, _ = fill_gaps(world, kept, options.max_gap)
@@ -281,7 +296,7 @@ def extract(
 
     Raises :class:`VideoError` for a missing, unreadable, truncated or inconsistent video,
     ``ValueError``/``FileNotFoundError`` for a bad camera file and
-    :class:`NoPersonError` when MediaPipe finds nobody in any frame.
+    :class:`NoPersonError` when the estimator finds nobody in any frame.
     """
     options = options or ExtractOptions()
     video = Path(video)
@@ -291,7 +306,7 @@ def extract(
     p = prepare(det, options)
     floor = floor_plane_for(inputs.camera, options.floor_plane)
     lifted = lift(p["image"], p["world"], p["visibility"], p["valid"], inputs.camera, inputs.prior, options.rules,
-                  floor, options.sole_height, options.rays, inputs.refiner)  # fmt: skip
+                  floor, options.sole_height, options.rays, inputs.refiner, inputs.estimator)  # fmt: skip
     skeleton = np.ascontiguousarray(np.transpose(lifted.joints, (2, 0, 1))[..., None], dtype=np.float32)
     summary = summarise(video, inputs, det, p, lifted, floor, options, time.perf_counter() - start)
     if summary["flagged"]:
@@ -299,22 +314,26 @@ def extract(
     return Extraction(
         skeleton, det, p["image"], p["image_z"], p["presence"], p["world"], p["visibility"], p["mirrored"],
         p["rejected"], p["filled"], p["valid"], lifted.translation, lifted.scale, summary, p["facing_confidence"],
+        inputs.estimator.layout.names,
     )  # fmt: skip
 
 
 class Inputs(NamedTuple):
-    """What one extraction reads besides the frames, checked before MediaPipe starts."""
+    """What one extraction reads besides the frames, checked before the estimator starts."""
 
     info: VideoInfo
     camera: Camera
     prior: BodyPrior | None
     refiner: Refiner | None
     promised: int | None  # frame count of the renderer's record, if any
+    estimator: PoseEstimator
 
 
 def open_inputs(video: Path, camera: str | Path | Camera | None, options: ExtractOptions) -> Inputs:
-    """Step 1: the video's container, the camera (same image size), the prior and refiner
-    files, and the renderer's promised frame count; every problem names its file."""
+    """Step 1: the estimator, the video's container, the camera (same image size), the prior
+    and refiner files (fit for the estimator), and the renderer's promised frame count;
+    every problem names its file or option."""
+    estimator = get_estimator(options.estimator)
     info = probe(video)
     cam = load_camera_for(video, camera)
     if (cam.width, cam.height) != (info.width, info.height):
@@ -331,29 +350,30 @@ def open_inputs(video: Path, camera: str | Path | Camera | None, options: Extrac
             f"{video}: the video holds {info.frame_count} frames but {side_file(video, '.render.json').name} "
             f"records {promised}: truncated or mismatched video"
         )
-    return Inputs(info, cam, resolve_prior(options.body_prior), resolve_refiner(options.refiner), promised)
+    prior, refiner = resolve_prior(options.body_prior), resolve_refiner(options.refiner)
+    if refiner is not None:
+        refiner.check_estimator(estimator)
+    if not estimator.metric_world and prior is None and options.floor_plane == "off":
+        raise BadInput(f"estimator {estimator.name!r} gives its 3-D pose only up to scale: give a body-size prior "
+                       "(--body-prior default or a prior file) or a floor plane (--floor-plane) to set the "
+                       "depth")  # fmt: skip
+    return Inputs(info, cam, prior, refiner, promised, estimator)
 
 
 def run_detector(video: Path, inputs: Inputs, options: ExtractOptions, progress: bool) -> Detections:
-    """Step 2: MediaPipe over every decoded frame, then the decoded count checked against
+    """Step 2: the estimator over every decoded frame, then the decoded count checked against
     the container and the renderer's record (a cut file must not pass as a short clip)."""
     from tqdm import tqdm
 
     bar = tqdm(total=inputs.info.frame_count or None, desc=video.name, unit="frame", disable=not progress, leave=False)
     try:
-        det = detect(
-            iter_frames(video),
-            min_detection_confidence=options.min_detection_confidence,
-            min_tracking_confidence=options.min_tracking_confidence,
-            smooth=options.smooth,
-            progress=bar.update,
-            redetect=options.redetect,
-        )
+        det = inputs.estimator.estimate(iter_frames(video), options, progress=bar.update)
     finally:
         bar.close()
+    det.check(inputs.estimator)
     check_frame_count(video, det.frames, inputs.info, inputs.promised, side_file(video, ".render.json").name)
     if not det.detected.any():
-        raise NoPersonError(f"{video}: MediaPipe found no person in any of its {det.frames} frames")
+        raise NoPersonError(f"{video}: {inputs.estimator.title} found no person in any of its {det.frames} frames")
     return det
 
 
@@ -432,7 +452,7 @@ def write_outputs(extraction: Extraction, out: str | Path) -> dict[str, Path]:
     with atomic_path(paths["landmarks"], suffix=".npz") as tmp:
         np.savez_compressed(
             tmp,
-            names=np.array(BLAZEPOSE_LANDMARKS),
+            names=np.array(extraction.landmark_names or get_estimator(DEFAULT_ESTIMATOR).layout.names),
             image=extraction.image.astype(np.float32),
             image_z=extraction.image_z.astype(np.float32),
             world=extraction.world.astype(np.float32),

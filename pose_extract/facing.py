@@ -59,14 +59,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ciasa.cli import BadInput
+from pose_extract.estimator import LandmarkLayout, mirror_permutation, resolve_layout
 from pose_extract.landmarks import BLAZEPOSE_LANDMARKS
-from pose_extract.lifting import mediapipe_to_kinect
 
-_I = {n: i for i, n in enumerate(BLAZEPOSE_LANDMARKS)}
-# Landmark order with every left_* and right_* exchanged.
-MIRROR_PERMUTATION = np.array(
-    [_I[n.replace("left", "#").replace("right", "left").replace("#", "right")] for n in BLAZEPOSE_LANDMARKS]
-)
+# MediaPipe's landmark order with every left_* and right_* exchanged (another estimator's:
+# its layout's ``mirror_permutation``; the functions below take the ``layout``).
+MIRROR_PERMUTATION = mirror_permutation(BLAZEPOSE_LANDMARKS)
 # The earlier rule ('continuity'), chosen on the dev subjects of the real-motion renders;
 # kept selectable for the benchmark's comparison.
 SWITCH_COST = 30.0  # degrees of heading change one switch must explain away
@@ -100,12 +99,15 @@ class FacingDecision(NamedTuple):
     confidence: np.ndarray  # (T,) posterior probability of the decision; NaN where not detected / no model
 
 
-def facing_angle(world: np.ndarray) -> np.ndarray:
-    """Heading of the torso (T,) in degrees from MediaPipe world landmarks (T, 33, 3):
-    0 = facing the camera, +-180 = back to the camera, positive = turned to its left."""
-    k = mediapipe_to_kinect(world)
-    left = k[:, _I["left_shoulder"]] - k[:, _I["right_shoulder"]] + k[:, _I["left_hip"]] - k[:, _I["right_hip"]]
-    up = k[:, _I["left_shoulder"]] + k[:, _I["right_shoulder"]] - k[:, _I["left_hip"]] - k[:, _I["right_hip"]]
+def facing_angle(world: np.ndarray, layout: LandmarkLayout | None = None) -> np.ndarray:
+    """Heading of the torso (T,) in degrees from world landmarks (T, L, 3) of ``layout``
+    (default MediaPipe's 33): 0 = facing the camera, +-180 = back to the camera, positive =
+    turned to its left."""
+    layout = resolve_layout(layout)
+    k = layout.to_kinect(world)
+    sl, sr, hl, hr = layout.indices(("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
+    left = k[:, sl] - k[:, sr] + k[:, hl] - k[:, hr]
+    up = k[:, sl] + k[:, sr] - k[:, hl] - k[:, hr]
     forward = np.cross(left, up)  # Kinect axes: towards the camera is -z
     return np.degrees(np.arctan2(forward[:, 0], -forward[:, 2]))
 
@@ -196,6 +198,7 @@ def decide_facing(
     method: str = "sequence",
     max_turn_deg: float | None = None,
     model: SequenceModel | None = None,
+    layout: LandmarkLayout | None = None,
 ) -> FacingDecision:
     """Which detected frames' readings (T,) are mirrored ones, and the confidence per frame.
 
@@ -203,15 +206,16 @@ def decide_facing(
     (module docstring), ``model`` its weights; ``'continuity'``: the earlier rule (the same
     decoder, no trust, pull to the camera); ``'turn'``: every frame read as turned more than
     ``max_turn_deg`` from the camera (no confidence); ``'off'``: none (no confidence).
+    ``layout``: the estimator's landmarks (default MediaPipe's).
     """
     if method not in METHODS:
-        raise ValueError(f"facing prior method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
+        raise BadInput(f"facing prior method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
     detected = np.asarray(detected, dtype=bool)
     out = np.zeros(len(detected), dtype=bool)
     confidence = np.full(len(detected), np.nan)
     if method == "off" or not detected.any():
         return FacingDecision(out, confidence)
-    heading = facing_angle(np.asarray(world)[detected])
+    heading = facing_angle(np.asarray(world)[detected], layout)
     if method == "turn":
         if max_turn_deg is not None:
             out[detected] = np.abs(heading) > max_turn_deg
@@ -239,16 +243,23 @@ def back_view_frames(
 
 
 def mirror(
-    frames: np.ndarray, image: np.ndarray, image_z: np.ndarray, world: np.ndarray, *per_landmark: np.ndarray
+    frames: np.ndarray,
+    image: np.ndarray,
+    image_z: np.ndarray,
+    world: np.ndarray,
+    *per_landmark: np.ndarray,
+    layout: LandmarkLayout | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Copies of the arrays with the mirrored reading of ``frames`` undone: labels exchanged
-    everywhere, depth (world z, image z) negated about the hips. ``per_landmark`` are
-    further (T, 33) arrays (visibility, presence) whose labels are exchanged."""
+    everywhere (``layout``'s pairs, default MediaPipe's), depth (world z, image z) negated
+    about the hips. ``per_landmark`` are further (T, L) arrays (visibility, presence) whose
+    labels are exchanged."""
     f = np.asarray(frames, dtype=bool)
+    permutation = resolve_layout(layout).mirror_permutation
     out = []
     for array, negate_z in ((image, False), (image_z, True), (world, True), *((a, False) for a in per_landmark)):
         a = np.array(array, copy=True)
-        a[f] = a[f][:, MIRROR_PERMUTATION]
+        a[f] = a[f][:, permutation]
         if negate_z:
             if a.ndim == 3:
                 a[f, :, 2] *= -1.0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ciasa.cli import BadInput
+
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Half-open ``[start, stop)`` runs of True in a 1-D boolean mask."""
@@ -24,7 +26,7 @@ def fill_gaps(values: np.ndarray, detected: np.ndarray, max_gap: int) -> tuple[n
     if detected.shape != values.shape[:1]:
         raise ValueError(f"detected mask {detected.shape} does not match {values.shape[0]} frames")
     if max_gap < 0:
-        raise ValueError(f"max_gap must be >= 0, got {max_gap}")
+        raise BadInput(f"max_gap must be >= 0, got {max_gap}")
     out = values.astype(np.float64 if values.dtype.kind != "f" else values.dtype, copy=True)
     filled = np.zeros(len(values), dtype=bool)
     if not detected.any():

@@ -1,5 +1,8 @@
 """BlazePose's 33 landmarks and the rules that turn them into the 25 NTU (Kinect v2) joints.
 
+MediaPipe's mapping (:mod:`pose_extract.estimators.mediapipe` declares it to the rest of
+``pose_extract``; another estimator brings its own).
+
 BlazePose and Kinect disagree on more than names: Kinect's skeleton has joints with no
 BlazePose counterpart (spine base/mid/shoulder, neck, hand, hand tip, foot) and places
 some shared ones differently (its "head" is the centre of the skull, its "foot" sits on
@@ -37,7 +40,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ciasa.cli import UnknownName
 from ciasa.skeleton import NTU_RGBD
+from pose_extract.estimator import ntu_matrix
 
 BLAZEPOSE_LANDMARKS: tuple[str, ...] = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer",
@@ -95,7 +100,7 @@ def mapping_matrix(**rules: float) -> np.ndarray:
     """
     unknown = set(rules) - set(DEFAULT_RULES)
     if unknown:
-        raise KeyError(f"unknown mapping rule(s) {sorted(unknown)}; known: {sorted(DEFAULT_RULES)}")
+        raise UnknownName(f"unknown mapping rule(s) {sorted(unknown)}; known: {sorted(DEFAULT_RULES)}")
     r = {**DEFAULT_RULES, **rules}
 
     hip_l, hip_r = _lm("left_hip"), _lm("right_hip")
@@ -125,17 +130,18 @@ def mapping_matrix(**rules: float) -> np.ndarray:
         ankle = _lm(f"{side}_ankle")
         rows[f"{side}_foot"] = ankle + r["foot_at"] * (_lm(f"{side}_foot_index") - ankle)
 
-    matrix = np.stack([rows[name] for name in NTU_RGBD.joint_names])
-    assert np.allclose(matrix.sum(axis=1), 1.0), "every rule must be an affine combination"
-    return matrix
+    return ntu_matrix(rows)
 
 
 def to_ntu(landmarks: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
-    """Map BlazePose points (..., 33, C) to NTU joints (..., 25, C)."""
+    """Map landmarks (..., L, C) to NTU joints (..., 25, C) with a (25, L) ``matrix`` (an
+    estimator's :meth:`~pose_extract.estimator.PoseEstimator.ntu_matrix`); by default
+    BlazePose's 33 with :func:`mapping_matrix`."""
     landmarks = np.asarray(landmarks)
-    if landmarks.shape[-2] != NUM_LANDMARKS:
-        raise ValueError(f"expected {NUM_LANDMARKS} BlazePose landmarks on axis -2, got shape {landmarks.shape}")
     m = mapping_matrix() if matrix is None else matrix
+    if landmarks.shape[-2] != m.shape[1]:
+        what = "BlazePose landmarks" if matrix is None else "landmarks (the mapping's columns)"
+        raise ValueError(f"expected {m.shape[1]} {what} on axis -2, got shape {landmarks.shape}")
     return np.einsum("jl,...lc->...jc", m, landmarks)
 
 

@@ -15,6 +15,9 @@ the true pixel residuals then remove the depth weighting that the linear form br
 idea of the body's size decides the depth. :func:`body_scale` compares MediaPipe's
 limb lengths with a prior (the expected limb lengths of the population the camera
 films), once per clip, and rescales the world pose before the translation is solved.
+
+Nothing here is MediaPipe's beyond its constants: another estimator's world pose comes
+into Kinect axes through its layout's ``world_to_kinect`` (:mod:`pose_extract.estimator`).
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from __future__ import annotations
 import numpy as np
 
 from ciasa.camera import Camera
+from ciasa.cli import BadInput
 from ciasa.skeleton import NTU_RGBD
+from pose_extract.estimator import LandmarkLayout, resolve_layout
 
-# MediaPipe world axes (x right, y down, z away) -> Kinect axes (x left, y up, z away).
+# MediaPipe world axes (x right, y down, z away) -> Kinect axes (x left, y up, z away); MediaPipe's
+# layout's ``world_to_kinect`` (pose_extract.estimators.mediapipe); another estimator's says its own.
 MEDIAPIPE_TO_KINECT = np.array([-1.0, -1.0, 1.0])
 
 # NTU segments whose length MediaPipe estimates well (both ends are joints it observes
@@ -136,16 +142,23 @@ def reprojection_error(points: np.ndarray, pixels: np.ndarray, camera: Camera) -
     return np.hypot(u - pixels[..., 0], v - pixels[..., 1])
 
 
-# BlazePose landmarks on the sole of the foot: the lowest of them rests on the floor.
+# BlazePose landmarks on the sole of the foot: the lowest of them rests on the floor
+# (MediaPipe's layout's ``sole``).
 SOLE_LANDMARKS: tuple[str, ...] = ("left_heel", "right_heel", "left_foot_index", "right_foot_index")
 
 
 def floor_scale(
-    points: np.ndarray, valid: np.ndarray, camera: Camera, plane: np.ndarray, sole_height: float
+    points: np.ndarray,
+    valid: np.ndarray,
+    camera: Camera,
+    plane: np.ndarray,
+    sole_height: float,
+    layout: LandmarkLayout | None = None,
 ) -> tuple[float, int]:
     """Body scale that puts the lowest sole landmark ``sole_height`` metres above a known floor.
 
-    ``points`` (T, 33, 3): landmarks lifted at scale 1, camera frame. Scaling the world
+    ``points`` (T, L, 3): landmarks of ``layout`` (default MediaPipe's; its ``sole``
+    landmarks are the ones on the floor) lifted at scale 1, camera frame. Scaling the world
     pose by ``s`` scales its least-squares translation by ``s`` too (the pixels are
     unchanged), so the whole lifted pose scales about the camera centre and each frame
     gives the ``s`` at which its lowest sole point meets the floor. The clip's scale is
@@ -154,18 +167,17 @@ def floor_scale(
     ``FloorClipPlane`` convention. Returns (scale, frames used); (nan, 0) when no frame
     has a sole point below the camera's height (or the camera is not above the floor).
     """
-    from pose_extract.landmarks import BLAZEPOSE_LANDMARKS
-
     plane = np.asarray(plane, dtype=np.float64)
     if plane.shape != (4,) or not np.all(np.isfinite(plane)) or np.linalg.norm(plane[:3]) < 1e-9:
-        raise ValueError(f"floor plane must be 4 finite numbers (a, b, c, d) with a normal, got {plane}")
+        raise BadInput(f"floor plane must be 4 finite numbers (a, b, c, d) with a normal, got {plane}")
     norm = np.linalg.norm(plane[:3])
     n, d = plane[:3] / norm, plane[3] / norm
     n_cam = camera.R @ n
     d_cam = d - n_cam @ camera.t  # the plane in the camera frame: n_cam . Xc + d_cam = 0
     if d_cam <= sole_height:  # the camera is not above the floor: no foot can rest on it
         return float("nan"), 0
-    soles = [BLAZEPOSE_LANDMARKS.index(s) for s in SOLE_LANDMARKS]
+    layout = resolve_layout(layout)
+    soles = layout.indices(layout.sole)
     along = points[np.asarray(valid, dtype=bool)][:, soles] @ n_cam  # (T', 4)
     lowest = along.min(axis=1)
     usable = lowest < -1e-6  # below the camera's height over the floor

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.cli import BadInput
 from ciasa.io import atomic_write_json, read_json
 from pose_extract.lifting import SIZE_SEGMENTS, segment_lengths
 
@@ -50,12 +51,12 @@ class BodyPrior:
         path = Path(path)
         d = read_json(path, "body prior file")
         if d.get("format") != PRIOR_FORMAT:
-            raise ValueError(f"{path}: format is {d.get('format')!r}, expected {PRIOR_FORMAT!r}")
+            raise BadInput(f"{path}: format is {d.get('format')!r}, expected {PRIOR_FORMAT!r}")
         if [tuple(s) for s in d.get("segments", [])] != list(SIZE_SEGMENTS):
-            raise ValueError(f"{path}: the prior's segments differ from this version's {SIZE_SEGMENTS}")
+            raise BadInput(f"{path}: the prior's segments differ from this version's {SIZE_SEGMENTS}")
         lengths = np.asarray(d["lengths"], dtype=np.float64)
         if not (np.all(np.isfinite(lengths)) and np.all(lengths > 0)):
-            raise ValueError(f"{path}: segment lengths must be positive numbers")
+            raise BadInput(f"{path}: segment lengths must be positive numbers")
         return cls(lengths, str(d.get("source", path)))
 
 
@@ -63,12 +64,12 @@ def prior_from_skeletons(data: np.ndarray, source: str) -> BodyPrior:
     """Mean segment lengths over every non-empty body-frame of NTU skeletons (N, C, T, 25, M)."""
     x = np.asarray(data, dtype=np.float64)
     if x.ndim != 5 or x.shape[1] != 3 or x.shape[3] != 25:
-        raise ValueError(f"{source}: expected NTU skeletons (N, 3, T, 25, M), got shape {x.shape}")
+        raise BadInput(f"{source}: expected NTU skeletons (N, 3, T, 25, M), got shape {x.shape}")
     joints = np.moveaxis(x, 1, -1)  # (N, T, V, M, 3)
     joints = np.moveaxis(joints, 3, 2).reshape(-1, 25, 3)  # (N*T*M, V, 3)
     present = np.abs(joints).sum(axis=(1, 2)) > 0
     if not present.any():
-        raise ValueError(f"{source}: no non-empty frame to measure")
+        raise BadInput(f"{source}: no non-empty frame to measure")
     lengths = segment_lengths(joints[present])
     return BodyPrior(np.median(lengths, axis=0), source)
 

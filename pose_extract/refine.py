@@ -22,6 +22,10 @@ clip's source skeleton), never on the clips it is evaluated on
 this renderer's bodies and the synthetic set's motions, and it is off by default: on
 renders of real motion capture it makes the pose worse (docs/pose_extract.md). Use it
 (``--refiner default``) for renders of the synthetic set, or refit it for other footage.
+
+Its features are one pose estimator's landmarks (the packaged refiner: MediaPipe's 33);
+a refiner file names that estimator in its ``meta`` (``estimator``; none recorded means
+MediaPipe's), and extraction with another estimator refuses it as bad input.
 """
 
 from __future__ import annotations
@@ -32,31 +36,38 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.cli import BadInput
 from ciasa.fit_record import require_fit_record
 from ciasa.io import atomic_path
-from pose_extract.landmarks import BLAZEPOSE_LANDMARKS
+from pose_extract.estimator import DEFAULT_ESTIMATOR, LandmarkLayout, PoseEstimator, resolve_layout
+from pose_extract.landmarks import NUM_LANDMARKS
 
 REFINER_FORMAT = "pose-extract-refiner/1"
 DEFAULT_REFINER_PATH = Path(__file__).resolve().parent / "models" / "refiner_default.npz"
-_HIPS = [BLAZEPOSE_LANDMARKS.index("left_hip"), BLAZEPOSE_LANDMARKS.index("right_hip")]
-NUM_FEATURES = 33 * 3 + 33 * 2 + 33
+FEATURES_PER_LANDMARK = 3 + 2 + 1  # position on the ray, the 3-D pose's x and y, visibility
+NUM_FEATURES = FEATURES_PER_LANDMARK * NUM_LANDMARKS  # on MediaPipe's 33 landmarks
 NUM_OUTPUTS = 25 * 3
 
 
-def features(on_rays: np.ndarray, pose: np.ndarray, visibility: np.ndarray) -> np.ndarray:
-    """Per-frame features (T, :data:`NUM_FEATURES`).
+def features(
+    on_rays: np.ndarray, pose: np.ndarray, visibility: np.ndarray, layout: LandmarkLayout | None = None
+) -> np.ndarray:
+    """Per-frame features (T, 6 L): :data:`NUM_FEATURES` on MediaPipe's landmarks.
 
-    ``on_rays`` (T, 33, 3): camera-frame landmarks with x, y from their pixels' rays;
-    ``pose`` (T, 33, 3): the same before that (MediaPipe's 3-D pose, placed and sized);
-    ``visibility`` (T, 33). Positions are taken relative to the hip midpoint on the rays.
+    ``on_rays`` (T, L, 3): camera-frame landmarks of ``layout`` (default MediaPipe's) with
+    x, y from their pixels' rays; ``pose`` (T, L, 3): the same before that (the estimator's
+    3-D pose, placed and sized); ``visibility`` (T, L). Positions are taken relative to the
+    hip midpoint on the rays.
     """
+    layout = resolve_layout(layout)
     on_rays = np.asarray(on_rays, dtype=np.float64)
     pose = np.asarray(pose, dtype=np.float64)
     visibility = np.asarray(visibility, dtype=np.float64)
-    n = len(on_rays)
-    if on_rays.shape != (n, 33, 3) or pose.shape != (n, 33, 3) or visibility.shape != (n, 33):
-        raise ValueError(f"expected (T, 33, 3), (T, 33, 3), (T, 33); got {on_rays.shape}, {pose.shape}, {visibility.shape}")
-    root = on_rays[:, _HIPS].mean(axis=1, keepdims=True)
+    n, size = len(on_rays), layout.size
+    if on_rays.shape != (n, size, 3) or pose.shape != (n, size, 3) or visibility.shape != (n, size):
+        raise ValueError(f"expected (T, {size}, 3), (T, {size}, 3), (T, {size}); got {on_rays.shape}, {pose.shape}, "
+                         f"{visibility.shape}")  # fmt: skip
+    root = on_rays[:, layout.indices(("left_hip", "right_hip"))].mean(axis=1, keepdims=True)
     return np.concatenate(
         [(on_rays - root).reshape(n, -1), (pose - root)[..., :2].reshape(n, -1), visibility], axis=1
     )
@@ -99,9 +110,30 @@ class Refiner:
                 h = np.maximum(h, 0.0)
         return h.reshape(len(h), 25, 3)
 
-    def apply(self, joints: np.ndarray, on_rays: np.ndarray, pose: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    @property
+    def estimator(self) -> str:
+        """The pose estimator whose landmarks it was fitted on (files without the record
+        predate the estimator interface: MediaPipe's)."""
+        return str(self.meta.get("estimator", DEFAULT_ESTIMATOR))
+
+    def check_estimator(self, estimator: PoseEstimator) -> None:
+        """A refiner reads one estimator's landmarks; another's is bad input, named."""
+        expected = FEATURES_PER_LANDMARK * estimator.layout.size
+        if self.estimator != estimator.name or self.mean.shape != (expected,):
+            raise BadInput(f"refiner {self.source}: fitted on {self.estimator}'s landmarks ({self.mean.shape[0]} "
+                           f"features), cannot refine estimator {estimator.name!r}'s ({expected}); use --refiner "
+                           "none or one fitted on that estimator")  # fmt: skip
+
+    def apply(
+        self,
+        joints: np.ndarray,
+        on_rays: np.ndarray,
+        pose: np.ndarray,
+        visibility: np.ndarray,
+        layout: LandmarkLayout | None = None,
+    ) -> np.ndarray:
         """Camera-frame NTU joints (T, 25, 3) corrected (see the module docstring)."""
-        return np.asarray(joints, dtype=np.float64) + self.correction(features(on_rays, pose, visibility))
+        return np.asarray(joints, dtype=np.float64) + self.correction(features(on_rays, pose, visibility, layout))
 
     def save(self, path: str | Path) -> None:
         with atomic_path(path, suffix=".npz") as tmp:
@@ -121,31 +153,36 @@ class Refiner:
             meta = json.loads(str(arrays.pop("meta")))
             mean, std = arrays.pop("mean"), arrays.pop("std")
         except (OSError, ValueError, KeyError) as err:
-            raise ValueError(f"{path}: not a refiner file ({err})") from None
+            raise BadInput(f"{path}: not a refiner file ({err})") from None
         if meta.get("format") != REFINER_FORMAT:
-            raise ValueError(f"{path}: format is {meta.get('format')!r}, expected {REFINER_FORMAT!r}")
+            raise BadInput(f"{path}: format is {meta.get('format')!r}, expected {REFINER_FORMAT!r}")
         n = len(arrays) // 2
         layers = tuple((arrays.get(f"w{i}"), arrays.get(f"b{i}")) for i in range(n))
-        width = NUM_FEATURES
-        ok = n >= 1 and len(arrays) == 2 * n and mean.shape == std.shape == (NUM_FEATURES,)
+        width = mean.shape[0] if mean.ndim == 1 else -1  # FEATURES_PER_LANDMARK per landmark of its estimator
+        ok = n >= 1 and len(arrays) == 2 * n and mean.shape == std.shape == (width,) and _landmark_features(width)
         for w, b in layers:
             ok = ok and w is not None and b is not None and w.ndim == 2 and w.shape[0] == width and b.shape == w.shape[1:]
             width = w.shape[1] if ok else width
         ok = ok and width == NUM_OUTPUTS and all(np.all(np.isfinite(a)) for a in (mean, std, *arrays.values()))
         if not ok:
             shapes = {k: a.shape for k, a in {"mean": mean, "std": std, **arrays}.items()}
-            raise ValueError(f"{path}: refiner arrays have shapes {shapes}: expected mean/std ({NUM_FEATURES},) and "
-                             f"layers w0, b0, ... chaining {NUM_FEATURES} features to {NUM_OUTPUTS} outputs (finite)")
+            raise BadInput(f"{path}: refiner arrays have shapes {shapes}: expected mean/std (F,) with F = "
+                           f"{FEATURES_PER_LANDMARK} x landmarks ({NUM_FEATURES} for MediaPipe's) and layers w0, b0, "
+                           f"... chaining F features to {NUM_OUTPUTS} outputs (finite)")
         meta.setdefault("source", str(path))
         return cls(mean, std, layers, meta)
+
+
+def _landmark_features(width: int) -> bool:
+    return width > 0 and width % FEATURES_PER_LANDMARK == 0
 
 
 def _checked(feats: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     x = np.asarray(feats, dtype=np.float64)
     y = np.asarray(target, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != NUM_FEATURES or y.shape != (len(x), NUM_OUTPUTS) or len(x) < 2:
-        raise ValueError(f"expected features (N, {NUM_FEATURES}) and targets (N, {NUM_OUTPUTS}), N >= 2; "
-                         f"got {x.shape}, {y.shape}")  # fmt: skip
+    if x.ndim != 2 or not _landmark_features(x.shape[1]) or y.shape != (len(x), NUM_OUTPUTS) or len(x) < 2:
+        raise BadInput(f"expected features (N, {FEATURES_PER_LANDMARK} x landmarks: {NUM_FEATURES} for MediaPipe's) "
+                       f"and targets (N, {NUM_OUTPUTS}), N >= 2; got {x.shape}, {y.shape}")  # fmt: skip
     return x, y, x.mean(axis=0), x.std(axis=0) + 1e-6
 
 
@@ -154,7 +191,7 @@ def fit(feats: np.ndarray, target: np.ndarray, alpha: float, meta: dict | None =
     the penalty per sample (the normal equations get ``alpha * N`` on the diagonal)."""
     x, y, mean, std = _checked(feats, target)
     if alpha <= 0:
-        raise ValueError(f"ridge needs alpha > 0, got {alpha}")
+        raise BadInput(f"ridge needs alpha > 0, got {alpha}")
     z = (x - mean) / std
     bias = y.mean(axis=0)
     weights = np.linalg.solve(z.T @ z + alpha * len(z) * np.eye(z.shape[1]), z.T @ (y - bias))
@@ -197,7 +234,7 @@ def _train(x, y, mean, std, hidden, epochs, dropout, weight_decay, lr, seed) -> 
     xt = torch.tensor((x - mean) / std, dtype=torch.float32)
     yt = torch.tensor(y, dtype=torch.float32)
     net = torch.nn.Sequential(
-        torch.nn.Linear(NUM_FEATURES, hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout),
+        torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout),
         torch.nn.Linear(hidden, hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout),
         torch.nn.Linear(hidden, NUM_OUTPUTS),
     )  # fmt: skip

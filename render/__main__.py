@@ -52,7 +52,7 @@ def _add_render_flags(p: argparse.ArgumentParser) -> None:
                    help="where Cycles renders: auto (a GPU when Blender finds one, else CPU), cpu, gpu (any GPU), "
                         "or a GPU backend; asking for a GPU that is not there is an error")
     e.add_argument("--cycles-device", dest="device", choices=DEVICES, help="old name of --device")
-    e.add_argument("--workbench-aa", help="Workbench anti-aliasing: OFF, FXAA (the presets' choice), 5, 8, 11, 16, "
+    e.add_argument("--workbench-aa", help="Workbench anti-aliasing: OFF (the draft preset's), FXAA (standard's), 5, 8, 11, 16, "
                                           "32 samples")
     e.add_argument("--threads", type=cli.positive_int,
                    help="CPU threads Blender renders with (Cycles and Mesa's software GL); unset: all cores")
@@ -145,6 +145,8 @@ def _run_pairs(args: argparse.Namespace) -> int:
     """The conditions of one clip in one session. Every input is read and checked before the
     first frame (bad input writes nothing); a failing render is logged, the next one still
     runs, and the exit code is 1 when any failed."""
+    from ciasa.video import EncodeError
+    from render.blender import BlenderError
     from render.clip import RenderInputError, Renderer, load_skeleton
 
     if args.seed is None and args.scene_id is None:
@@ -177,7 +179,7 @@ def _run_pairs(args: argparse.Namespace) -> int:
             log.error("%s: %s", out, err)
             bad.append(str(err))
             continue
-        except Exception as err:  # noqa: BLE001 - the other conditions still render; the exit code says it
+        except (BlenderError, EncodeError) as err:  # the other conditions still render; the exit code says it
             log.error("%s: %s: %s", out, type(err).__name__, err)
             failed.append(out)
             continue

@@ -14,6 +14,7 @@ import logging
 import time
 from pathlib import Path
 
+from ciasa.cli import BadInput, UnknownName
 from ciasa.io import atomic_write_json
 from render.clip import RenderOptions, Renderer
 
@@ -29,7 +30,7 @@ def parse_conditions(data: list[str] | str) -> list[tuple[str | None, Path]]:
         out.append((label, Path(path)) if sep else (None, Path(item)))
     labels = [lab for lab, _ in out]
     if len(out) > 1 and (None in labels or len(set(labels)) != len(labels)):
-        raise ValueError("several --data directories need distinct labels: --data clean=DIR1 --data adv=DIR2")
+        raise BadInput("several --data directories need distinct labels: --data clean=DIR1 --data adv=DIR2")
     return out
 
 
@@ -67,8 +68,8 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
         chosen = wanted if wanted is not None else list(ds.names)
         missing = [n for n in chosen if n not in index]
         if missing:
-            raise KeyError(f"{directory} ({split}): no samples named {', '.join(missing[:5])}"
-                           f"{' ...' if len(missing) > 5 else ''}")
+            raise UnknownName(f"{directory} ({split}): no samples named {', '.join(missing[:5])}"
+                              f"{' ...' if len(missing) > 5 else ''}")
         if limit is not None:
             chosen = chosen[:limit]
         target = out_dir / label if label else out_dir
@@ -86,6 +87,9 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
     summary["startup_s"] = round(time.perf_counter() - t0, 4)
     from tqdm import tqdm
 
+    from ciasa.video import EncodeError
+    from render.blender import BlenderError
+
     bar_off = None if progress is None or progress else True
     for ds, i, name, video, reference, label in tqdm(todo, desc="render batch", unit="clip", disable=bar_off):
         t_clip = time.perf_counter()
@@ -94,7 +98,7 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
             if reference is not None:
                 ref_ds, ref_index = reference
                 if name not in ref_index:
-                    raise KeyError(f"{name} is not in the first (reference) condition {ref_ds.source}")
+                    raise UnknownName(f"{name} is not in the first (reference) condition {ref_ds.source}")
                 ref = ref_ds.data[ref_index[name]]
             frames = None
             if frames_dir is not None:
@@ -107,7 +111,7 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
             log.error("%s: %s", name, err)
             summary["failed"].append({"name": name, "video": str(video), "error": f"{type(err).__name__}: {err}"})
             continue
-        except Exception as err:  # one bad clip must not stop a long batch; it is reported
+        except (BlenderError, EncodeError, BadInput) as err:  # one clip failing must not stop a long batch; a bug does
             log.error("%s: %s", name, err)
             summary["failed"].append({"name": name, "video": str(video), "error": f"{type(err).__name__}: {err}"})
             continue

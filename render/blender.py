@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
+from ciasa.cli import BadInput
 from render.body_default import BodyMesh
 from render.retarget import BONE_NAMES, BONES, RestSkeleton, Retarget
 from render.scene_params import Appearance, SceneParams
@@ -36,31 +38,9 @@ def _bpy():
 
 
 def _quat_from_matrix(m: np.ndarray) -> np.ndarray:
-    """Unit quaternions (..., 4) as (w, x, y, z) from rotation matrices (..., 3, 3)."""
-    m = np.asarray(m, dtype=np.float64)
-    q = np.empty(m.shape[:-2] + (4,))
-    tr = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
-    # Shepperd's method, vectorised: pick the largest of w, x, y, z to divide by.
-    cand = np.stack([tr, m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]], axis=-1)
-    k = np.argmax(cand, axis=-1)
-    for case in range(4):
-        sel = k == case
-        if not np.any(sel):
-            continue
-        a = m[sel]
-        if case == 0:
-            s = np.sqrt(np.maximum(1.0 + a[:, 0, 0] + a[:, 1, 1] + a[:, 2, 2], 1e-12)) * 2
-            q[sel] = np.stack([0.25 * s, (a[:, 2, 1] - a[:, 1, 2]) / s, (a[:, 0, 2] - a[:, 2, 0]) / s, (a[:, 1, 0] - a[:, 0, 1]) / s], -1)
-        elif case == 1:
-            s = np.sqrt(np.maximum(1.0 + a[:, 0, 0] - a[:, 1, 1] - a[:, 2, 2], 1e-12)) * 2
-            q[sel] = np.stack([(a[:, 2, 1] - a[:, 1, 2]) / s, 0.25 * s, (a[:, 0, 1] + a[:, 1, 0]) / s, (a[:, 0, 2] + a[:, 2, 0]) / s], -1)
-        elif case == 2:
-            s = np.sqrt(np.maximum(1.0 + a[:, 1, 1] - a[:, 0, 0] - a[:, 2, 2], 1e-12)) * 2
-            q[sel] = np.stack([(a[:, 0, 2] - a[:, 2, 0]) / s, (a[:, 0, 1] + a[:, 1, 0]) / s, 0.25 * s, (a[:, 1, 2] + a[:, 2, 1]) / s], -1)
-        else:
-            s = np.sqrt(np.maximum(1.0 + a[:, 2, 2] - a[:, 0, 0] - a[:, 1, 1], 1e-12)) * 2
-            q[sel] = np.stack([(a[:, 1, 0] - a[:, 0, 1]) / s, (a[:, 0, 2] + a[:, 2, 0]) / s, (a[:, 1, 2] + a[:, 2, 1]) / s, 0.25 * s], -1)
-    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    """Unit quaternions (..., 4) as (w, x, y, z), Blender's order, from rotation matrices (..., 3, 3)
+    (``scipy.spatial.transform.Rotation``), the first frame with w >= 0."""
+    q = Rotation.from_matrix(np.asarray(m, dtype=np.float64)).as_quat(canonical=True, scalar_first=True)
     # Keep consecutive frames on the same hemisphere (no flips when interpolating).
     # Flipping frame t-1 flips the sign of its dot product with frame t, so the sign
     # each frame needs is the running product of the raw neighbour signs.
@@ -87,7 +67,7 @@ class Figure:
         return self.rest.frames
 
 
-class DeviceError(ValueError):
+class DeviceError(BadInput):
     """A GPU was asked for where Blender finds none (bad input: exit 2)."""
 
 
@@ -147,6 +127,9 @@ class BlenderSession:
         r.image_settings.file_format = "PNG"
         r.image_settings.color_mode = "RGB"
         r.image_settings.color_depth = "8"
+        # The frames are read once by ffmpeg and deleted: zlib's effort buys nothing, and
+        # PNG stays lossless at any level (the same pixels; ~4 % of a draft render's CPU).
+        r.image_settings.compression = 0
         r.use_file_extension = True
         if st.threads:
             r.threads_mode = "FIXED"

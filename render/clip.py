@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ciasa.camera import Camera
+from ciasa.cli import BadInput
 from ciasa.io import atomic_path, atomic_write_json
 from render.retarget import J, LAYOUT, assemble_joints, blender_to_kinect, joint_error, retarget, subject_size
 from render.scene_params import scene_params, seed_from_name
@@ -31,7 +32,7 @@ _HEAD_TOP = 0.13
 _MAX_AUTO_HFOV = 120.0
 
 
-class RenderInputError(ValueError):
+class RenderInputError(BadInput):
     """The skeleton cannot be rendered (bad file, shape, values)."""
 
 
@@ -54,7 +55,7 @@ class RenderOptions:
     cycles_denoise: bool = True
     device: str = "auto"
     crf: int = 18
-    # FXAA renders ~2x faster than 8 samples here and looks the same at 480x360.
+    # None: the preset's (draft OFF, standard FXAA; docs/render.md, "Anti-aliasing")
     workbench_aa: str | None = None
     threads: int | None = None
     textures: Path | None = None  # a folder of detail maps replacing render/assets/textures
@@ -70,21 +71,21 @@ class RenderOptions:
         self.cycles_samples = self.cycles_samples or preset.cycles_samples
         self.width, self.height, self.hfov = camera_size(self.camera, self.width, self.height, self.hfov)
         if self.body not in BODIES:
-            raise ValueError(f"unknown body {self.body!r} (known: {', '.join(BODIES)})")
+            raise BadInput(f"unknown body {self.body!r} (known: {', '.join(BODIES)})")
         if self.engine not in ENGINES:
-            raise ValueError(f"unknown engine {self.engine!r} (known: {', '.join(ENGINES)})")
+            raise BadInput(f"unknown engine {self.engine!r} (known: {', '.join(ENGINES)})")
         if self.device not in DEVICES:
-            raise ValueError(f"unknown device {self.device!r} (known: {', '.join(DEVICES)})")
+            raise BadInput(f"unknown device {self.device!r} (known: {', '.join(DEVICES)})")
         if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
-            raise ValueError(f"resolution must be even and at least 16x16 (H.264 yuv420p), got {self.width}x{self.height}")
+            raise BadInput(f"resolution must be even and at least 16x16 (H.264 yuv420p), got {self.width}x{self.height}")
         if not 1.0 < self.hfov < 179.0:
-            raise ValueError(f"--hfov must lie in (1, 179) degrees, got {self.hfov}")
+            raise BadInput(f"--hfov must lie in (1, 179) degrees, got {self.hfov}")
         if not (self.fps > 0 and math.isfinite(self.fps)):
-            raise ValueError(f"--fps must be positive, got {self.fps}")
+            raise BadInput(f"--fps must be positive, got {self.fps}")
         if self.cycles_samples < 1:
-            raise ValueError(f"--cycles-samples must be >= 1, got {self.cycles_samples}")
+            raise BadInput(f"--cycles-samples must be >= 1, got {self.cycles_samples}")
         if self.threads is not None and self.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {self.threads}")
+            raise BadInput(f"--threads must be >= 1, got {self.threads}")
         if self.textures is not None and not Path(self.textures).is_dir():
             raise FileNotFoundError(f"{self.textures}: texture folder not found")
 
@@ -103,7 +104,7 @@ def parse_resolution(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise ValueError(f"resolution must look like 480x360, got {text!r}") from None
+        raise BadInput(f"resolution must look like 480x360, got {text!r}") from None
     return w, h
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ciasa.cli import BadInput
+
 
 @dataclass(frozen=True)
 class Quality:
@@ -28,7 +30,9 @@ class Quality:
 
 
 QUALITIES: dict[str, Quality] = {
-    "draft": Quality("draft", "default", "workbench", textured=False, light_rig=False, workbench_aa="FXAA",
+    # no anti-aliasing in the draft: FXAA was a third of its CPU time on Mesa's software GL, and
+    # MediaPipe reads the un-smoothed edges as well or better (docs/render.md, "Anti-aliasing")
+    "draft": Quality("draft", "default", "workbench", textured=False, light_rig=False, workbench_aa="OFF",
                      cycles_samples=16, summary="procedural mannequin, flat colours, plain wall and floor, Workbench "
                                                 "(the demo's cheap default)"),
     "standard": Quality("standard", "makehuman", "workbench", textured=True, light_rig=False, workbench_aa="FXAA",
@@ -65,13 +69,13 @@ CAMERAS: dict[str, CameraPreset] = {
 
 def quality(name: str) -> Quality:
     if name not in QUALITIES:
-        raise ValueError(f"unknown quality {name!r} (known: {', '.join(QUALITIES)})")
+        raise BadInput(f"unknown quality {name!r} (known: {', '.join(QUALITIES)})")
     return QUALITIES[name]
 
 
 def camera_preset(name: str) -> CameraPreset:
     if name not in CAMERAS:
-        raise ValueError(f"unknown camera {name!r} (known: {', '.join(CAMERAS)})")
+        raise BadInput(f"unknown camera {name!r} (known: {', '.join(CAMERAS)})")
     return CAMERAS[name]
 
 
@@ -82,10 +86,10 @@ def camera_size(name: str, width: int | None, height: int | None, hfov: float | 
     if name == "default":
         return width or cam.width, height or cam.height, cam.hfov_deg if hfov is None else hfov
     if hfov is not None and abs(hfov - cam.hfov_deg) > 1e-6:
-        raise ValueError(f"--hfov {hfov:g} contradicts --camera {name} ({cam.hfov_deg:g} deg); leave --hfov out")
+        raise BadInput(f"--hfov {hfov:g} contradicts --camera {name} ({cam.hfov_deg:g} deg); leave --hfov out")
     if width is None and height is None:
         return cam.width, cam.height, cam.hfov_deg
     if width is None or height is None or abs(width * cam.height - height * cam.width) > 0.01 * cam.width * height:
-        raise ValueError(f"--camera {name} is {cam.width}x{cam.height}: a --resolution for it must keep that aspect "
-                         f"ratio (e.g. {cam.width // 2}x{cam.height // 2}), got {width}x{height}")
+        raise BadInput(f"--camera {name} is {cam.width}x{cam.height}: a --resolution for it must keep that aspect "
+                       f"ratio (e.g. {cam.width // 2}x{cam.height // 2}), got {width}x{height}")
     return width, height, cam.hfov_deg

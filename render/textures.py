@@ -18,10 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.cli import BadInput
+
 ASSETS = Path(__file__).resolve().parent / "assets" / "textures"
 
 
-class TextureError(ValueError):
+class TextureError(BadInput):
     """A texture file is missing or cannot be read (bad input: exit 2)."""
 
 

@@ -11,6 +11,7 @@ import csv
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ciasa.cli import BadInput
 from pipeline.guard import read_record
 from pipeline.paths import ATTACKED_MODEL, CONDITIONS, DOMAINS, Paths
 from pipeline.recovery import clip_recovery
@@ -73,7 +74,7 @@ def _int(row: dict[str, str], key: str, source: str) -> int:
     try:
         return int(float(row[key]))
     except (KeyError, ValueError):
-        raise ValueError(f"{source}: column {key!r} missing or not an integer in row {row}") from None
+        raise BadInput(f"{source}: column {key!r} missing or not an integer in row {row}") from None
 
 
 def attack_row(paths: Paths, clip: str) -> dict[str, str]:
@@ -81,7 +82,7 @@ def attack_row(paths: Paths, clip: str) -> dict[str, str]:
     path = Path(paths.attack_per_sample())
     rows = [r for r in read_csv(path) if r.get("name") == clip]
     if not rows:
-        raise ValueError(f"{path}: no row for clip {clip}")
+        raise BadInput(f"{path}: no row for clip {clip}")
     return rows[0]
 
 
@@ -144,12 +145,12 @@ def gather(
     records = []
     for clip in clips:
         if clip not in labels:
-            raise ValueError(f"clip {clip} is not in the source data's labels")
+            raise BadInput(f"clip {clip} is not in the source data's labels")
         label = labels[clip]
         row = attack_row(paths, clip)
         source = paths.attack_per_sample()
         if _int(row, "label", source) != label:
-            raise ValueError(f"{source}: label {row['label']} for {clip}, but the data says {label}")
+            raise BadInput(f"{source}: label {row['label']} for {clip}, but the data says {label}")
         target = _int(row, "target", source)
         rec = ClipRecord(clip, label, name_of(label) or str(label), target, name_of(target), attack=dict(row))
         for model in models:
@@ -163,7 +164,7 @@ def gather(
                         c[condition] = None
                         continue
                     if int(pred_row["label"]) != label:
-                        raise ValueError(f"{paths.predictions(model, domain, condition)}: wrong label for {clip}")
+                        raise BadInput(f"{paths.predictions(model, domain, condition)}: wrong label for {clip}")
                     p[condition] = int(pred_row["pred"])
                     c[condition] = float(pred_row["confidence"])
         for domain in DOMAINS:
@@ -172,7 +173,7 @@ def gather(
                 if reason is not None:
                     rec.excluded[f"{domain}/{condition}"] = reason
                 elif rec.pred(domain, condition) is None:
-                    raise ValueError(f"clip {clip}: no {domain}/{condition} prediction and no exclusion recorded")
+                    raise BadInput(f"clip {clip}: no {domain}/{condition} prediction and no exclusion recorded")
         for condition in conditions:
             rec.videos[condition] = video_record(paths, clip, condition)
         rec.recovery = clip_recovery(paths, clip, conditions)

@@ -13,11 +13,13 @@ import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ciasa.cli import BadInput
+
 # Rule directory -> stage label, in pipeline order.
 STAGES: dict[str, str] = {
     "make_synth_data": "data (generate)",
     "convert_data": "data (convert)",
-    "train_model": "model (train)",
+    "train_model": "models (train)",
     "install_model": "model (shipped checkpoint)",
     "train_classifier": "other classifiers (train)",
     "install_classifier": "other classifiers (shipped checkpoint)",
@@ -55,7 +57,7 @@ def read_benchmark(path: Path) -> dict[str, float]:
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     if not rows:
-        raise ValueError(f"{path}: empty benchmark file")
+        raise BadInput(f"{path}: empty benchmark file")
     row = rows[-1]
     out = {}
     for key in ("s", "max_rss"):

@@ -145,3 +145,29 @@ def test_load_split_errors_name_the_right_file_and_problem(tmp_path):
         pickle.dump((["a", "b"], [0, 1]), f)
     with pytest.raises(ValueError, match=r"val_label\.pkl: 2 samples listed but val_data\.npy holds 12"):
         load_split(d, "val")
+
+
+@pytest.mark.parametrize(
+    "shape, dtype, message",
+    [
+        ((2, 2, 4, 25, 1), np.float32, "2 coordinate channels"),
+        ((2, 3, 4, 24, 1), np.float32, "24 joints on axis V"),
+        ((2, 3, 0, 25, 1), np.float32, "T = 0"),
+        ((2, 3, 4, 25, 0), np.float32, "M = 0"),
+        ((0, 3, 4, 25, 1), np.float32, "N = 0"),
+        ((2, 3, 4, 25, 1), np.int64, "floating point"),
+    ],
+)
+def test_the_attacks_input_check_applies_the_data_formats_rules(shape, dtype, message):
+    """One set of shape rules: a file the data loader refuses, the attacks refuse as a batch."""
+    import torch
+
+    from ciasa.attacks.base import check_batch
+    from ciasa.cli import BadInput
+    from ciasa.skeleton import NTU_RGBD
+
+    array = np.ones(shape, dtype)
+    with pytest.raises(BadInput, match=f"a.npy: .*{message}"):
+        validate_skeletons(array, NTU_RGBD, "a.npy")
+    with pytest.raises(BadInput, match=f"input batch: .*{message}"):
+        check_batch(torch.from_numpy(array), NTU_RGBD)

@@ -371,3 +371,21 @@ def test_posture_cues_can_be_turned_off(tmp_path):
                  "--quiet"])
     assert code == 0
     assert json.loads((tmp_path / "meta.json").read_text())["posture_cues"] is False
+
+
+def test_body_rotations_by_hand():
+    """pitch leans U towards F, yaw turns F towards L, roll lifts L towards U (right-handed, degrees);
+    a trunk segment turns by yaw, then pitch, then roll about the turned axes."""
+    from ciasa.data.synth.body import pitch, roll, trunk_rotation, yaw
+
+    e_l, e_u, e_f = np.eye(3)
+    np.testing.assert_allclose(pitch(np.array([90.0]))[0] @ e_u, e_f, atol=1e-12)
+    np.testing.assert_allclose(yaw(np.array([90.0]))[0] @ e_f, e_l, atol=1e-12)
+    np.testing.assert_allclose(roll(np.array([90.0]))[0] @ e_l, e_u, atol=1e-12)
+    c, s = np.cos(np.radians(30.0)), np.sin(np.radians(30.0))
+    np.testing.assert_allclose(pitch(30.0), [[1, 0, 0], [0, c, -s], [0, s, c]], atol=1e-12)  # one angle: one matrix
+    assert yaw(np.zeros((4, 5))).shape == (4, 5, 3, 3)
+    rng = np.random.default_rng(0)
+    tr = {f"neck_{a}": rng.uniform(-60, 60, 7) for a in ("yaw", "pitch", "roll")}
+    by_hand = yaw(tr["neck_yaw"]) @ pitch(tr["neck_pitch"]) @ roll(tr["neck_roll"])
+    np.testing.assert_allclose(trunk_rotation(tr, "neck"), by_hand, atol=1e-12)

@@ -313,3 +313,26 @@ def test_wrong_input_shape_is_reported():
         STGCN(3, 5, NTU, bogus=1)
     with pytest.raises(KeyError, match="unknown model architecture"):
         build_model("resnet", num_class=3)
+
+
+@pytest.mark.parametrize("c_in, c_out, stride, residual, kind", [
+    (4, 4, 1, False, "none"), (4, 4, 1, True, "identity"), (4, 8, 1, True, "conv"), (4, 4, 2, True, "conv"),
+])
+def test_stgcn_and_agcn_blocks_share_the_residual_rule_and_keep_their_key_names(c_in, c_out, stride, residual, kind):
+    """One shortcut rule for both architectures; the projection keeps each public checkpoint's names."""
+    from ciasa.models.agcn import AGCNBlock, agcn_adjacency
+    from ciasa.models.st_gcn import STGCNBlock
+
+    st = STGCNBlock(c_in, c_out, 3, stride, residual=residual)
+    ag = AGCNBlock(c_in, c_out, agcn_adjacency("ntu-rgb+d"), stride=stride, residual=residual)
+    assert st.residual_kind == ag.residual_kind == kind
+    st_keys = {k for k in st.state_dict() if k.startswith("residual.")}
+    ag_keys = {k for k in ag.state_dict() if k.startswith("residual.")}
+    if kind == "conv":
+        assert {"residual.0.weight", "residual.1.running_mean"} <= st_keys
+        assert {"residual.conv.weight", "residual.bn.running_mean"} <= ag_keys
+    else:
+        assert not st_keys and not ag_keys
+    x = torch.randn(2, c_in, 8, 25)
+    y = st(x, torch.tensor(Graph(**NTU).A))
+    assert y.shape == (2, c_out, 8 // stride, 25) and (y >= 0).all()  # ReLU after the sum

@@ -66,6 +66,12 @@ def test_shipped_configs_validate(repo_root, override):
         (("attack", "mode"), "strong"),
         (("attack", "options", "max_iters"), 10),  # typo of an attack option
         (("resources", "render"), {"threads": 2}),  # not a rule name
+        (("model", "train", "dropout"), 1),  # training refuses dropout 1 (validate_config)
+        (("model", "train", "label_smoothing"), 1),
+        (("model", "train", "seed"), -1),
+        (("classifiers", "robust", "train", "lr_steps"), [-1]),
+        (("pose", "options", "no_smooth"), True),  # one spelling: smooth: false
+        (("attack", "options", "eps"), {"feet": -0.1}),
     ],
 )
 def test_schema_rejects_typos_and_bad_values(repo_root, base_config, path, value):
@@ -78,8 +84,90 @@ def test_schema_rejects_typos_and_bad_values(repo_root, base_config, path, value
         validate(config, str(repo_root / SCHEMA))
 
 
+def test_schema_takes_what_training_takes(repo_root, base_config):
+    """warmup_epochs is a number of epochs that may be fractional, as in TrainConfig."""
+    config = copy.deepcopy(base_config)
+    config["model"]["shipped"] = config["classifiers"]["robust"]["shipped"] = None
+    config["model"]["train"]["warmup_epochs"] = 0.5
+    config["classifiers"]["robust"]["train"]["warmup_epochs"] = 0.5
+    validate(config, str(repo_root / SCHEMA))
+    check_startup(config)
+
+
+@pytest.mark.parametrize(
+    "block, value, message",
+    [
+        ({"warmup_epochs": 30, "epochs": 20}, None, "model.train: --warmup-epochs .30. must be shorter than --epochs"),
+        ({"arch": "no_such_net"}, None, "model.train: --arch 'no_such_net' is not one of"),
+        ({"config": "config/no_such_file.yaml"}, None, "model.train: .*no_such_file.yaml"),
+        (None, {"warmup_epochs": 45}, "classifiers.robust.train: --warmup-epochs .45. must be shorter than"),
+    ],
+)
+def test_startup_runs_trainings_own_checks(repo_root, base_config, block, value, message):
+    """What training would refuse inside the job (here: a warm-up longer than the run, the
+    epochs coming from the block and from its config file) fails at start-up, naming the key."""
+    config = copy.deepcopy(base_config)
+    config["model"]["shipped"] = config["classifiers"]["robust"]["shipped"] = None  # train them here
+    if block:
+        config["model"]["train"].update(block)
+    if value:
+        config["classifiers"]["robust"]["train"].update(value)
+    validate(config, str(repo_root / SCHEMA))  # valid one key at a time
+    with pytest.raises(ConfigError, match=message):
+        check_startup(config)
+
+
+def test_attack_control_switched_off_only_with_the_runs_control(base_config):
+    from pipeline.config import attack_flags, check_attack_options
+
+    config = copy.deepcopy(base_config)
+    config["attack"]["options"]["control"] = False
+    assert "--no-control" in attack_flags(config["attack"]["options"])  # not left out: the CLI's default is on
+    with pytest.raises(ConfigError, match="attack.options.control: false"):
+        check_attack_options(config)
+    config["control"] = False
+    check_attack_options(config)
+
+
+def test_resources_come_from_the_config_alone(base_config):
+    from pipeline.config import check_resource_overrides, resource
+
+    assert resource(base_config, "attack_shard", "threads") == 2
+    assert resource(base_config, "classify_set", "mem_mb") == 3000
+    assert resource(base_config, "classify_set", "runtime") == base_config["resources"]["default"]["runtime"]
+    assert resource(base_config, "report", "threads") == base_config["resources"]["default"]["threads"]
+    check_resource_overrides({"attack_shard": {"slurm_partition": "gpu"}}, {})  # executor settings are fine
+    with pytest.raises(ConfigError, match="set-resources render_video.mem_mb.*config's resources table"):
+        check_resource_overrides({"render_video": {"mem_mb": 100, "slurm_partition": "cpu"}}, {})
+    with pytest.raises(ConfigError, match="set-threads train_model"):
+        check_resource_overrides({}, {"train_model": 8})
+
+
+def test_the_profiles_hold_executor_settings_only(repo_root):
+    from pipeline.config import CONFIG_OWNED_RESOURCES
+
+    for path in sorted((repo_root / "workflow" / "profiles").glob("*/config.yaml")):
+        profile = yaml.safe_load(path.read_text())
+        assert "set-threads" not in profile, path
+        tables = [profile.get("default-resources") or {}, *(profile.get("set-resources") or {}).values()]
+        owned = [key for table in tables for key in table if key in CONFIG_OWNED_RESOURCES]
+        assert not owned, f"{path}: {owned} belong in the config's resources table"
+
+
+def test_snakemake_refuses_a_resource_set_outside_the_config(repo_root, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--set-resources", "attack_shard:mem_mb=100",
+         "--config", f"results_dir={tmp_path / 'results'}"],
+        cwd=repo_root, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "set-resources attack_shard.mem_mb" in proc.stdout + proc.stderr
+
+
 def test_cli_flags():
     assert cli_flags({"max_gap": 5, "no_smooth": True, "body_prior": None}) == "--max-gap 5 --no-smooth"
+    assert cli_flags({"smooth": False}, negatable=("smooth",)) == "--no-smooth"
+    assert cli_flags({"eps": {"feet": 0.3, "knees": 0.05}}) == "--eps feet=0.3,knees=0.05"
     assert cli_flags({"augment": False, "adapt_fov": False}, negatable=("augment",)) == "--no-augment"
     assert cli_flags({"lr_steps": [10, 50], "title": "a b"}) == "--lr-steps 10 50 --title 'a b'"
 

@@ -179,3 +179,23 @@ def test_quaternions_stay_on_one_hemisphere_across_frames():
     half = angles / 2
     expected = np.stack([np.cos(half), np.zeros(90), np.zeros(90), np.sin(half)], axis=-1)
     assert np.abs(np.abs(np.sum(q[:, 0] * expected, axis=-1)) - 1).max() < 1e-9
+
+
+def test_quaternions_encode_their_matrices_in_blenders_order():
+    """(w, x, y, z) for arbitrary rotations, checked against the closed-form quaternion-to-matrix
+    formula; the first frame has w >= 0."""
+    from render.blender import _quat_from_matrix
+
+    rng = np.random.default_rng(3)
+    axes = rng.normal(size=(40, 3, 3))
+    m, _ = np.linalg.qr(axes)
+    m *= np.sign(np.linalg.det(m))[:, None, None]  # proper rotations
+    q = _quat_from_matrix(m.reshape(20, 2, 3, 3))
+    assert q.shape == (20, 2, 4) and (q[0, :, 0] >= 0).all()
+    w, x, y, z = np.moveaxis(q.reshape(40, 4), -1, 0)
+    back = np.stack([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+    ]).transpose(2, 0, 1)
+    np.testing.assert_allclose(back, m, atol=1e-12)

@@ -98,3 +98,16 @@ def test_an_untargeted_attack_names_no_target_class():
 
     assert str(class_label(-1, ["a", "b"])) == "untargeted"
     assert "b" in str(class_label(1, ["a", "b"]))
+
+
+def test_every_text_the_template_shows_is_escaped():
+    """Autoescape covers the title, run information, notes, clip names and failure messages alike."""
+    from report import html
+
+    bad = "<script>alert(1)</script>"
+    rec = record("S001C001P001R001A001", 0, 1, 0, 1, 0, 1)
+    rec.videos["perturbed"] = VideoRecord(rendered=False, render_error=bad)
+    page = html.page(html.PageContent(bad, [(bad, bad)], [("warn", bad)], headline([rec], n_boot=0), {}, [rec],
+                                      [bad, "wave"]))
+    assert bad not in page and page.count(html.esc(bad)) >= 6
+    assert page.count("<script>") == 1  # the page's own

@@ -26,22 +26,58 @@ def test_hits_rejects_mismatched_lengths():
 
 def test_bootstrap_is_seeded_and_brackets_the_mean():
     outcomes = np.array([1, 1, 1, 0, 1, 0, 1, 1, 0, 1], dtype=float)  # mean 0.7
-    a = rate(outcomes, n_boot=500, seed=3)
-    b = rate(outcomes, n_boot=500, seed=3)
-    c = rate(outcomes, n_boot=500, seed=4)
+    a = bootstrap(np.mean, outcomes, n_boot=500, seed=3)
+    b = bootstrap(np.mean, outcomes, n_boot=500, seed=3)
+    c = bootstrap(np.mean, outcomes, n_boot=500, seed=4)
     assert a == b
-    assert a.value == pytest.approx(0.7)
-    assert a.low <= 0.7 <= a.high
-    assert 0.0 <= a.low < a.high <= 1.0
-    assert (a.low, a.high) != (c.low, c.high)  # a different seed resamples differently
-    assert a.n == 10
+    assert a[0] == pytest.approx(0.7)
+    assert a[1] <= 0.7 <= a[2]
+    assert 0.0 <= a[1] < a[2] <= 1.0
+    assert a[1:] != c[1:]  # a different seed resamples differently
+    e = rate(outcomes, n_boot=500, seed=3)
+    assert e.value == pytest.approx(0.7) and e.low <= 0.7 <= e.high and 0.0 <= e.low < e.high <= 1.0
+    assert e.n == 10 and e.k == 7
 
 
 def test_bootstrap_degenerate_cases():
-    assert rate([1, 1, 1], n_boot=200) == Estimate(1.0, 1.0, 1.0, 3, 3)  # no variation: zero-width interval
+    # no variation: the bootstrap has nothing to resample, a zero-width interval ...
+    assert bootstrap(np.mean, np.ones(3), n_boot=200) == (1.0, 1.0, 1.0)
+    assert bootstrap(np.mean, np.ones(1), n_boot=200) == (1.0, 1.0, 1.0)  # one clip
+    # ... which is why a rate's interval is Wilson's: 3/3 still leaves room below 100 %
+    z2 = 1.959963984540054**2
+    assert rate([1, 1, 1], n_boot=200) == Estimate(1.0, pytest.approx(3 / (3 + z2)), 1.0, 3, 3)
     assert rate([], n_boot=200) == Estimate(None, None, None, 0, 0)
+    assert rate([1, 0, 1], n_boot=0) == Estimate(2 / 3, None, None, 3, 2)  # no intervals asked for
     value, low, high = bootstrap(np.mean, np.array([0.0, 1.0]), n_boot=0)
     assert value == 0.5 and low is None and high is None
+    with pytest.raises(ValueError, match="0/1 outcomes"):
+        rate([0.5, 1.0])
+
+
+def test_rate_interval_is_wilson_not_a_degenerate_percentile():
+    """23/24 (the demo's clean skeleton accuracy): a percentile bootstrap put the upper end at
+    100 % (a third of the resamples hold no miss); Wilson's interval, by hand, does not."""
+    z = 1.959963984540054
+    k, n = 23, 24
+    centre = (k + z * z / 2) / (n + z * z)
+    half = z / (n + z * z) * np.sqrt(k * (n - k) / n + z * z / 4)
+    e = rate([1.0] * k + [0.0] * (n - k))
+    assert (e.k, e.n, e.value) == (23, 24, pytest.approx(23 / 24))
+    assert (e.low, e.high) == (pytest.approx(centre - half), pytest.approx(centre + half))
+    assert e.high < 1.0 and e.low < 0.875
+    assert e.percent() == "95.8 % (23/24) [79.8, 99.3]"
+
+
+def test_paired_bootstrap_resamples_clips_not_columns():
+    """scipy's paired bootstrap draws one set of clip indices per resample for both columns,
+    then takes the percentile interval: the same as doing it by hand with the same generator."""
+    rng = np.random.default_rng(7)
+    before, after = (rng.random(30) < 0.8).astype(float), (rng.random(30) < 0.5).astype(float)
+    d = drop(before, after, n_boot=400, seed=5)
+    idx = np.random.default_rng(5).integers(0, 30, size=(400, 30))
+    by_hand = np.quantile(before[idx].mean(axis=1) - after[idx].mean(axis=1), [0.025, 0.975])
+    assert (d.low, d.high) == (pytest.approx(by_hand[0]), pytest.approx(by_hand[1]))
+    assert d.value == pytest.approx(before.mean() - after.mean())
 
 
 def test_bootstrap_interval_matches_binomial_width():

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ciasa.cli import BadInput
+from ciasa.data.stgcn import check_skeleton_shape
 from ciasa.skeleton import LAYOUTS, SkeletonLayout, get_layout
 
 
@@ -40,7 +42,7 @@ def resolve_layout(layout: str | SkeletonLayout | None, model: nn.Module, num_jo
         chosen = get_layout(layout)
         declared = model_layout(model)
         if declared is not None and declared.name != chosen.name:
-            raise ValueError(
+            raise BadInput(
                 f"layout {chosen.name!r} was given but the model was built for {declared.name!r}"
             )
         return chosen
@@ -51,34 +53,19 @@ def resolve_layout(layout: str | SkeletonLayout | None, model: nn.Module, num_jo
         for candidate in LAYOUTS.values():
             if candidate.num_joints == num_joints:
                 return candidate
-        raise ValueError(f"no known skeleton layout has {num_joints} joints")
-    raise ValueError("cannot tell the skeleton layout: pass layout=")
+        raise BadInput(f"no known skeleton layout has {num_joints} joints")
+    raise BadInput("cannot tell the skeleton layout: pass layout=")
 
 
 def check_batch(x: Tensor, layout: SkeletonLayout) -> None:
-    """Clear errors for inputs that are not ``(N, C, T, V, M)`` skeletons of ``layout``."""
+    """Clear errors for inputs that are not ``(N, C, T, V, M)`` skeletons of ``layout``: the
+    data format's shape rules (:func:`ciasa.data.stgcn.check_skeleton_shape`), then finite values."""
     if not isinstance(x, Tensor):
         raise TypeError(f"expected a torch.Tensor batch, got {type(x).__name__}")
-    if x.dim() != 5:
-        raise ValueError(f"expected an (N, C, T, V, M) batch, got shape {tuple(x.shape)}")
-    n, c, t, v, m = x.shape
-    if v != layout.num_joints:
-        raise ValueError(
-            f"input has {v} joints on axis V of shape {tuple(x.shape)} but layout {layout.name!r} "
-            f"(the model's) has {layout.num_joints}: wrong layout for this model?"
-        )
-    allowed = (2, 3) if layout.name == "openpose" else (layout.channels,)
-    if c not in allowed:
-        raise ValueError(
-            f"input has {c} channels on axis C of shape {tuple(x.shape)}; layout {layout.name!r} needs "
-            f"{' or '.join(map(str, allowed))}"
-        )
-    if n == 0:
-        raise ValueError("empty batch (N = 0)")
-    if not torch.is_floating_point(x):
-        raise ValueError(f"skeleton batch must be floating point, got {x.dtype}")
+    check_skeleton_shape(tuple(x.shape), torch.is_floating_point(x), x.dtype, layout, "input batch", dims=(5,),
+                         joints_hint=" (the model's layout: wrong layout for this model?)")
     if not torch.isfinite(x).all():
-        raise ValueError("skeleton batch holds NaN or inf values")
+        raise BadInput("input batch: holds NaN or inf values")
 
 
 def check_labels(labels: Tensor, n: int, num_classes: int, what: str = "labels") -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -23,6 +24,7 @@ from ciasa.attacks.base import (
 )
 from ciasa.attacks.discriminator import BoneCosineDiscriminator
 from ciasa.attacks.roundtrip import ErrorModel
+from ciasa.cli import BadInput
 from ciasa.device import resolve_device
 from ciasa.skeleton import SkeletonLayout
 
@@ -122,9 +124,11 @@ class CIASA:
             weights untouched.
         mode (str): 'basic' (all joints, global eps), 'localized' (one region, global
             eps), 'advanced' (the two legs, hierarchical eps) (default 'basic').
-        eps (float | sequence | None): clipping radius in metres: a scalar, or one value
-            per joint (default: basic 0.01, localized 0.04, advanced the layout's
-            hierarchical radii: hips 0.01, knees 0.05, ankles 0.15, feet 0.25).
+        eps (float | sequence | mapping | None): clipping radius in metres: a scalar, one
+            value per joint, or radii by name (``{'feet': 0.3}``: a leg level of
+            ``layout.leg_levels`` or a joint name) replacing those of the mode's default
+            (default: :data:`DEFAULT_EPS`; advanced: the layout's per-level radii,
+            :meth:`SkeletonLayout.leg_radii` in ciasa/skeleton.py).
         region (str | None): attack region: 'all', 'legs' or a name in ``layout.regions``
             (default: basic 'all', localized 'set-1', advanced 'legs'). With SSR on, a
             region joint whose bone-tree descendants leave the region is frozen.
@@ -170,7 +174,7 @@ class CIASA:
         self,
         model: nn.Module,
         mode: str = "basic",
-        eps: float | Tensor | np.ndarray | list[float] | None = None,
+        eps: float | Tensor | np.ndarray | list[float] | Mapping[str, float] | None = None,
         region: str | None = None,
         lam: float = 10.0,
         lr: float | None = None,
@@ -193,28 +197,28 @@ class CIASA:
         plausible: plausibility.Plausibility | None = None,
     ) -> None:
         if mode not in MODES:
-            raise ValueError(f"unknown CIASA mode {mode!r} (use one of {', '.join(MODES)})")
+            raise BadInput(f"unknown CIASA mode {mode!r} (use one of {', '.join(MODES)})")
         if optimize not in OPTIMIZE:
-            raise ValueError(f"unknown formulation optimize={optimize!r} (use one of {', '.join(OPTIMIZE)})")
+            raise BadInput(f"unknown formulation optimize={optimize!r} (use one of {', '.join(OPTIMIZE)})")
         if smooth not in losses.SMOOTHNESS:
-            raise ValueError(f"unknown smoothness term {smooth!r} (use one of {', '.join(losses.SMOOTHNESS)})")
+            raise BadInput(f"unknown smoothness term {smooth!r} (use one of {', '.join(losses.SMOOTHNESS)})")
         if box not in BOXES:
-            raise ValueError(f"unknown box rule {box!r} (use one of {', '.join(BOXES)})")
+            raise BadInput(f"unknown box rule {box!r} (use one of {', '.join(BOXES)})")
         if max_iter < 1:
-            raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+            raise BadInput(f"max_iter must be >= 1, got {max_iter}")
         lr = DEFAULT_LR[optimize] if lr is None else lr
         if lr <= 0 or lam < 0:
-            raise ValueError(f"need lr > 0 and lam >= 0, got lr={lr}, lam={lam}")
+            raise BadInput(f"need lr > 0 and lam >= 0, got lr={lr}, lam={lam}")
         if early_stop is not None and not (0.0 <= early_stop <= 1.0):
-            raise ValueError(f"early_stop is a probability in [0, 1], got {early_stop}")
+            raise BadInput(f"early_stop is a probability in [0, 1], got {early_stop}")
         if error_samples < 0 or (error_samples > 0 and error_model is None):
-            raise ValueError(f"error_samples={error_samples} needs an error model and must be >= 0")
+            raise BadInput(f"error_samples={error_samples} needs an error model and must be >= 0")
         self.model = model
         self.mode = mode
         # Without a layout from the user or the model, NTU-25 (the paper's main data set).
         self.layout = resolve_layout(layout, model, num_joints=25)
         if error_model is not None and error_model.layout.name != self.layout.name:
-            raise ValueError(
+            raise BadInput(
                 f"{error_model.source}: error model for layout {error_model.layout.name!r}, "
                 f"the attacked data is {self.layout.name!r}"
             )
@@ -222,8 +226,11 @@ class CIASA:
         self.region = region if region is not None else DEFAULT_REGION[mode]
         joints = self.layout.region_joints(self.region)  # KeyError names the known regions
         self.region_mask = constraints.region_mask(joints, self.layout.num_joints)
+        default_eps = self.layout.hierarchical_eps() if mode == "advanced" else DEFAULT_EPS[mode]
         if eps is None:
-            eps = self.layout.hierarchical_eps() if mode == "advanced" else DEFAULT_EPS[mode]
+            eps = default_eps
+        elif isinstance(eps, Mapping):
+            eps = self.layout.named_eps(eps, default_eps)
         self.eps = constraints.joint_eps(eps, self.layout.num_joints)
         self.use_ssr = use_ssr
         self.joint_mask = self.region_mask & (self.eps > 0)
@@ -235,7 +242,7 @@ class CIASA:
                 log.info("region %s: SSR freezes %s (their bone-tree children lie outside the region)", self.region, names)
             self.joint_mask = movable
         if not self.joint_mask.any():
-            raise ValueError(
+            raise BadInput(
                 f"region {self.region!r} with this eps leaves no joint the attack may move "
                 f"(with SSR a joint moves only if its whole subtree is in the region)"
             )
@@ -320,7 +327,7 @@ class CIASA:
         disc = BoneCosineDiscriminator(len(self.layout.major_bones)).to(self.device)
         real = self._real_maps(b.clean, b.channels, gen)
         if real.shape[0] == 0:
-            raise ValueError("the real data for the discriminator holds no non-empty frame")
+            raise BadInput("the real data for the discriminator holds no non-empty frame")
         frame_sel = b.frames.squeeze(3).squeeze(1)  # (N, T, M)
         fake_index = frame_sel.nonzero()[:, 0]
         per_sample = torch.bincount(fake_index, minlength=b.clean.shape[0]).clamp_min(1).to(b.clean.dtype)
@@ -541,12 +548,12 @@ def real_frame_bank(
     """
     data = source if isinstance(source, (np.ndarray, Tensor)) else getattr(source, "data", source)
     if data.ndim != 5 or data.shape[3] != layout.num_joints:
-        raise ValueError(
+        raise BadInput(
             f"real data for the discriminator must be (N, C, T, V={layout.num_joints}, M), "
             f"got shape {tuple(data.shape)}"
         )
     if data.shape[1] != channels.numel():
-        raise ValueError(
+        raise BadInput(
             f"real data has {data.shape[1]} channels but the attacked data has {channels.numel()}"
         )
     order = torch.randperm(data.shape[0], generator=gen).numpy()

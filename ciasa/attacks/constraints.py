@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ciasa.cli import BadInput
 from ciasa.skeleton import SkeletonLayout
 
 # Below this a bone vector has no usable direction (zero-length bones occur in real
@@ -56,16 +57,16 @@ def joint_eps(eps: float | Sequence[float] | np.ndarray | Tensor, num_joints: in
     if t.dim() == 0:
         value = float(t)
         if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"eps must be a positive number of metres, got {value}")
+            raise BadInput(f"eps must be a positive number of metres, got {value}")
         return torch.full((num_joints,), value, dtype=torch.float32)
     if t.dim() != 1 or t.numel() != num_joints:
-        raise ValueError(
+        raise BadInput(
             f"per-joint eps must have one entry per joint ({num_joints}), got shape {tuple(t.shape)}"
         )
     if not torch.isfinite(t).all() or (t < 0).any():
-        raise ValueError(f"per-joint eps must be finite and >= 0, got {t.tolist()}")
+        raise BadInput(f"per-joint eps must be finite and >= 0, got {t.tolist()}")
     if not (t > 0).any():
-        raise ValueError("per-joint eps is zero for every joint: nothing could be perturbed")
+        raise BadInput("per-joint eps is zero for every joint: nothing could be perturbed")
     return t.clone()
 
 
@@ -74,9 +75,9 @@ def region_mask(joints: Sequence[int], num_joints: int) -> Tensor:
     joints = list(joints)
     bad = [j for j in joints if not (0 <= int(j) < num_joints)]
     if bad:
-        raise ValueError(f"attack region names joints {bad} outside the layout's {num_joints} joints")
+        raise BadInput(f"attack region names joints {bad} outside the layout's {num_joints} joints")
     if not joints:
-        raise ValueError("the attack region is empty")
+        raise BadInput("the attack region is empty")
     mask = torch.zeros(num_joints, dtype=torch.bool)
     mask[joints] = True
     return mask

@@ -16,6 +16,7 @@ from ciasa.attacks.base import (
     model_device,
     resolve_layout,
 )
+from ciasa.cli import BadInput
 from ciasa.device import resolve_device
 from ciasa.skeleton import SkeletonLayout
 
@@ -59,7 +60,7 @@ class FGSM:
         device: str | torch.device = "auto",
     ) -> None:
         if not np.isfinite(eps) or eps <= 0:
-            raise ValueError(f"eps must be a positive number of metres, got {eps}")
+            raise BadInput(f"eps must be a positive number of metres, got {eps}")
         self.model = model
         self.eps = float(eps)
         self.targeted = targeted

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ciasa.cli import BadInput
+
 TARGET_RULES = ("least_likely", "random", "nearest", "untargeted")
 # Margin (nats) beyond which an untargeted clip no longer adds to the loss.
 UNTARGETED_KAPPA = 5.0
@@ -48,12 +50,12 @@ def parse_target(spec: str | int | Tensor, class_names: Sequence[str] | None = N
             index = list(class_names).index(text)
         else:
             known = f"; or a class name: {', '.join(class_names)}" if class_names else ""
-            raise ValueError(
+            raise BadInput(
                 f"unknown target {text!r}: use {', '.join(TARGET_RULES)}, a class index{known}"
             )
     if index < 0 or (num_classes is not None and index >= num_classes):
         bound = f"0..{num_classes - 1}" if num_classes is not None else ">= 0"
-        raise ValueError(f"target class {index} out of range (the model has classes {bound})")
+        raise BadInput(f"target class {index} out of range (the model has classes {bound})")
     return index
 
 
@@ -68,7 +70,7 @@ def choose_target(rule: str | int | Tensor, clean_logits: Tensor, labels: Tensor
         return target
     if isinstance(rule, int):
         if not 0 <= rule < k:
-            raise ValueError(f"target class {rule} out of range (the model has classes 0..{k - 1})")
+            raise BadInput(f"target class {rule} out of range (the model has classes 0..{k - 1})")
         return torch.full((n,), rule, dtype=torch.long, device=device)
     if rule == "untargeted":
         return None
@@ -76,14 +78,14 @@ def choose_target(rule: str | int | Tensor, clean_logits: Tensor, labels: Tensor
         return clean_logits.argmin(dim=1)
     if rule == "nearest":
         if k < 2:
-            raise ValueError("a 'nearest' target needs at least two classes")
+            raise BadInput("a 'nearest' target needs at least two classes")
         return clean_logits.topk(2, dim=1).indices[:, 1]
     if rule == "random":
         if k < 2:
-            raise ValueError("a random target needs at least two classes")
+            raise BadInput("a random target needs at least two classes")
         shift = torch.randint(1, k, (n,), generator=gen).to(device)
         return (labels.to(device) + shift) % k
-    raise ValueError(f"unknown target rule {rule!r} (use one of {', '.join(TARGET_RULES)})")
+    raise BadInput(f"unknown target rule {rule!r} (use one of {', '.join(TARGET_RULES)})")
 
 
 def prediction_loss(logits: Tensor, target: Tensor | None, labels: Tensor, kappa: float = UNTARGETED_KAPPA) -> Tensor:

@@ -68,6 +68,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ciasa.attacks import constraints
+from ciasa.cli import BadInput
 from ciasa.skeleton import Hinge, SkeletonLayout
 
 CONSTRAINTS = ("hinge", "hip", "ankle", "floor", "plant", "speed")
@@ -110,7 +111,7 @@ def parse_constraints(text: str | None) -> tuple[str, ...]:
         return ()
     bad = [p for p in parts if p not in CONSTRAINTS]
     if bad or not parts:
-        raise ValueError(
+        raise BadInput(
             f"unknown plausibility constraint(s) {bad or [text]} (use all, none, or a comma-separated "
             f"subset of {', '.join(CONSTRAINTS)})"
         )
@@ -140,17 +141,17 @@ class Plausibility:
     def __post_init__(self) -> None:
         bad = [c for c in (*self.constraints, *self.soft) if c not in CONSTRAINTS]
         if bad:
-            raise ValueError(f"unknown plausibility constraint(s) {bad} (use {', '.join(CONSTRAINTS)})")
+            raise BadInput(f"unknown plausibility constraint(s) {bad} (use {', '.join(CONSTRAINTS)})")
         if self.method not in METHODS:
-            raise ValueError(f"unknown plausibility method {self.method!r} (use one of {', '.join(METHODS)})")
+            raise BadInput(f"unknown plausibility method {self.method!r} (use one of {', '.join(METHODS)})")
         if not (math.isfinite(self.speed_ratio) and self.speed_ratio >= 1.0):
-            raise ValueError(
+            raise BadInput(
                 f"speed ratio {self.speed_ratio} would exclude the clean clip itself (its own speeds): need >= 1"
             )
         if not (math.isfinite(self.weight) and self.weight >= 0):
-            raise ValueError(f"plausibility penalty weight must be >= 0, got {self.weight}")
+            raise BadInput(f"plausibility penalty weight must be >= 0, got {self.weight}")
         if self.steps < 1:
-            raise ValueError(f"plausibility bisection steps must be >= 1, got {self.steps}")
+            raise BadInput(f"plausibility bisection steps must be >= 1, got {self.steps}")
 
     @classmethod
     def off(cls) -> "Plausibility":

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ciasa.cli import BadInput
 from ciasa.fit_record import require_fit_record
 from ciasa.skeleton import LAYOUTS, SkeletonLayout, get_layout
 
@@ -29,7 +30,7 @@ FORMAT = "ciasa-roundtrip-error/1"
 _PSD_TOL = 1e-6
 
 
-class ErrorModelError(ValueError):
+class ErrorModelError(BadInput):
     """The error-model file is unreadable or does not match its contract."""
 
 

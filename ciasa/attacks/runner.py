@@ -19,6 +19,7 @@ from tqdm import tqdm
 from ciasa.attacks import metrics
 from ciasa.attacks.base import AttackResult
 from ciasa.attacks.ciasa import CIASA
+from ciasa.cli import BadInput
 from ciasa.skeleton import SkeletonLayout
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def attack_dataset(
     batch, so only the adversarial output is held for the whole set.
     """
     if batch_size < 1:
-        raise ValueError(f"batch size must be >= 1, got {batch_size}")
+        raise BadInput(f"batch size must be >= 1, got {batch_size}")
     n = len(labels)
     parts: list[AttackResult] = []
     stats: list[dict[str, np.ndarray]] = []

@@ -76,7 +76,7 @@ class SplitWriter:
     def close(self, class_names: list[str]) -> int:
         n = len(self.names)
         if n == 0:
-            raise ValueError(f"{self.directory}: the {self.split} split is empty")
+            raise cli.BadInput(f"{self.directory}: the {self.split} split is empty")
         self.data.flush()
         final = self.directory / f"{self.split}_data.npy"
         if n == self.data.shape[0]:
@@ -130,7 +130,7 @@ def convert_ntu(
         n_train = sum(in_training_set(s, bench) for _, s in candidates)
         counts[bench] = (n_train, len(candidates) - n_train)
         if 0 in counts[bench]:
-            raise ValueError(
+            raise cli.BadInput(
                 f"{raw}: {bench} would have {n_train} training and {len(candidates) - n_train} test samples; "
                 "both splits need samples (check the folder holds training and test performers/cameras)"
             )
@@ -210,11 +210,11 @@ def convert_pyskl(ann: str | Path, split_name: str, out: str | Path, split: str,
 
     anns = read_pyskl(ann, split_name)
     if not anns:
-        raise ValueError(f"{ann}: split {split_name!r} is empty")
+        raise cli.BadInput(f"{ann}: split {split_name!r} is empty")
     c, _, v, _ = anns[0].clip.shape
     layouts = {a.layout for a in anns}
     if len(layouts) > 1 or len({a.clip.shape[0] for a in anns}) > 1:
-        raise ValueError(f"{ann}: split {split_name!r} mixes joint layouts or channel counts")
+        raise cli.BadInput(f"{ann}: split {split_name!r} mixes joint layouts or channel counts")
     items = ((a.name, a.label, a.clip) for a in anns)
     return _write_clips(Path(out), split, items, len(anns), (c, max_frames, v, max_body), None, anns[0].layout, progress)
 

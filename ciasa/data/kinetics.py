@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.cli import BadInput
 from ciasa.skeleton import OPENPOSE_18
 
 V = OPENPOSE_18.num_joints
@@ -48,25 +49,25 @@ def read_kinetics_json(
     try:
         info = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not valid JSON: {err}") from None
+        raise BadInput(f"{path}: not valid JSON: {err}") from None
     if not isinstance(info, dict) or not isinstance(info.get("data"), list):
-        raise ValueError(f"{path}: expected an object with a 'data' list of frames")
+        raise BadInput(f"{path}: expected an object with a 'data' list of frames")
     label = info.get("label_index")
     if not isinstance(label, int):
-        raise ValueError(f"{path}: 'label_index' must be an integer, got {label!r}")
+        raise BadInput(f"{path}: 'label_index' must be an integer, got {label!r}")
 
     frames = info["data"]
     indices = []
     for i, frame in enumerate(frames):
         if not isinstance(frame, dict) or "frame_index" not in frame or "skeleton" not in frame:
-            raise ValueError(f"{path}: data[{i}] needs 'frame_index' and 'skeleton'")
+            raise BadInput(f"{path}: data[{i}] needs 'frame_index' and 'skeleton'")
         k = frame["frame_index"]
         if not isinstance(k, int) or k < frame_base:
-            raise ValueError(f"{path}: data[{i}] has frame_index {k!r}, expected an integer >= {frame_base}")
+            raise BadInput(f"{path}: data[{i}] has frame_index {k!r}, expected an integer >= {frame_base}")
         indices.append(k - frame_base)
     t = max_frames if max_frames is not None else (max(indices) + 1 if indices else 0)
     if t <= 0:
-        raise ValueError(f"{path}: no frames")
+        raise BadInput(f"{path}: no frames")
 
     buf = np.zeros((3, t, V, num_person_in), np.float32)
     for i, (frame, ti) in enumerate(zip(frames, indices)):
@@ -76,7 +77,7 @@ def read_kinetics_json(
             pose = np.asarray(person.get("pose", []), dtype=np.float32)
             score = np.asarray(person.get("score", []), dtype=np.float32)
             if pose.shape != (2 * V,) or score.shape != (V,):
-                raise ValueError(
+                raise BadInput(
                     f"{path}: data[{i}] skeleton {m}: expected {2 * V} pose values and {V} scores "
                     f"(OpenPose-18), got {pose.size} and {score.size}"
                 )
@@ -84,7 +85,7 @@ def read_kinetics_json(
             buf[1, ti, :, m] = pose[1::2]
             buf[2, ti, :, m] = score
     if not np.isfinite(buf).all():
-        raise ValueError(f"{path}: pose or score values hold NaN or inf")
+        raise BadInput(f"{path}: pose or score values hold NaN or inf")
 
     buf[0:2] -= 0.5
     absent = buf[2] == 0

@@ -138,7 +138,7 @@ def project_to_kinetics(
     if ntu.ndim != 5 or ntu.shape[1] != 3 or ntu.shape[3] != NTU_RGBD.num_joints:
         raise ValueError(f"expected NTU-25 3-D skeletons (N, 3, T, 25, M), got shape {ntu.shape}")
     if not 0.0 <= missing_rate < 1.0:
-        raise ValueError(f"missing_rate must lie in [0, 1), got {missing_rate}")
+        raise cli.BadInput(f"missing_rate must lie in [0, 1), got {missing_rate}")
     camera = camera or Camera.from_fov(*IMAGE_SIZE, hfov_deg=DEFAULT_HFOV)
     rng = np.random.default_rng(seed)
     pts = np.moveaxis(ntu, 1, -1).astype(np.float64)  # (N, T, V, M, 3)
@@ -198,7 +198,7 @@ def convert_dir(
     for k, split in enumerate(splits):
         data = load_split(src, split, mmap=True, layout=NTU_RGBD)
         if data.data.shape[1] != 3:
-            raise ValueError(f"{src}/{split}_data.npy: expected 3-D NTU joints, got {data.data.shape[1]} channels")
+            raise cli.BadInput(f"{src}/{split}_data.npy: expected 3-D NTU joints, got {data.data.shape[1]} channels")
         out = project_to_kinetics(np.asarray(data.data), camera, missing_rate, noise_px, seed + 1000 * k)
         save_split(dst, split, out, data.names, data.labels, data.class_names, layout=OPENPOSE_18)
         present = np.abs(out).sum(axis=(1, 3)) > 0  # (N, T, M)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ciasa.cli import BadInput
 from ciasa.data.stgcn import SkeletonSet, load_class_names, load_split
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 _GENERIC = re.compile(r"^class[_ ]?\d+$")
 
 
-class ClassMismatch(ValueError):
+class ClassMismatch(BadInput):
     """The model's class names differ from the data's ``classes.json`` (bad input, exit 2)."""
 
 
@@ -93,15 +94,15 @@ def check_fits(
     A = getattr(model, "A", None)
     want_v = int(A.shape[-1]) if A is not None and hasattr(A, "shape") else None
     if want_v is not None and joints != want_v:
-        raise ValueError(
+        raise BadInput(
             f"{data.source}: data has {joints} joints per frame but the model {checkpoint} "
             f"(layout {meta.get('layout')!r}) has {want_v}"
         )
     if want_c is not None and channels != want_c:
-        raise ValueError(f"{data.source}: data has {channels} coordinate channels but the model {checkpoint} takes {want_c}")
+        raise BadInput(f"{data.source}: data has {channels} coordinate channels but the model {checkpoint} takes {want_c}")
     class_names = meta.get("class_names") or []
     if len(data) and int(data.labels.max()) >= len(class_names):
-        raise ValueError(
+        raise BadInput(
             f"{data.source}: label {int(data.labels.max())} but the model {checkpoint} has only {len(class_names)} classes"
         )
     check_class_names(class_names, load_class_names(data_dir), str(checkpoint), str(Path(data_dir) / "classes.json"),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ciasa.cli import BadInput
+
 # Index 0 is A001. The first 60 are NTU RGB+D 60, all 120 are NTU RGB+D 120.
 NTU_ACTIONS: tuple[str, ...] = (
     "drink water", "eat meal/snack", "brushing teeth", "brushing hair", "drop",
@@ -92,7 +94,7 @@ def parse_sample_name(name: str) -> SampleName:
     stem = name.replace("\\", "/").rsplit("/", 1)[-1]
     m = _NAME_RE.match(stem)
     if m is None:
-        raise ValueError(f"{name!r} is not an NTU sample name (expected SsssCcccPpppRrrrAaaa)")
+        raise BadInput(f"{name!r} is not an NTU sample name (expected SsssCcccPpppRrrrAaaa)")
     return SampleName(*(int(g) for g in m.groups()))
 
 
@@ -118,7 +120,7 @@ def in_training_set(name: str | SampleName, benchmark: str) -> bool:
         return s.performer in XSUB120_TRAIN_SUBJECTS
     if benchmark == "xset":
         return s.setup in XSET_TRAIN_SETUPS
-    raise ValueError(f"unknown NTU benchmark {benchmark!r} (known: {', '.join(BENCHMARKS)})")
+    raise BadInput(f"unknown NTU benchmark {benchmark!r} (known: {', '.join(BENCHMARKS)})")
 
 
 def default_class_names(num_classes: int) -> list[str]:

@@ -37,12 +37,14 @@ from typing import Iterator
 
 import numpy as np
 
+from ciasa.cli import BadInput
+
 NUM_JOINTS = 25
 _BODY_FIELDS = 10
 _JOINT_FIELDS = 12
 
 
-class SkeletonFileError(ValueError):
+class SkeletonFileError(BadInput):
     """A malformed ``.skeleton`` file; the message names the file and the line."""
 
 
@@ -144,7 +146,7 @@ def motion_score(xyz: np.ndarray, tracked: np.ndarray) -> float:
 def read_ntu_skeleton(path: str | Path, max_body: int = 2) -> np.ndarray:
     """A raw NTU ``.skeleton`` file as float32 ``(3, T, 25, max_body)`` (see the module doc)."""
     if max_body < 1:
-        raise ValueError(f"max_body must be at least 1, got {max_body}")
+        raise BadInput(f"max_body must be at least 1, got {max_body}")
     frames, xyz, tracked = parse_ntu_skeleton(path)
     out = np.zeros((3, frames, NUM_JOINTS, max_body), np.float32)
     ids = list(xyz)  # order of first appearance
@@ -189,7 +191,7 @@ def read_ntu_txt2npy(path: str | Path, max_body: int = 2) -> np.ndarray:
     in for Kinect body ids), so both formats of one clip give the same array.
     """
     if max_body < 1:
-        raise ValueError(f"max_body must be at least 1, got {max_body}")
+        raise BadInput(f"max_body must be at least 1, got {max_body}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: skeleton file not found")

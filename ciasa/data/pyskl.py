@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ciasa.cli import BadInput
 from ciasa.skeleton import LAYOUTS
 
 
@@ -35,11 +36,11 @@ def load_pyskl(path: str | Path) -> dict:
         with path.open("rb") as f:
             obj = pickle.load(f)
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError) as err:
-        raise ValueError(f"{path}: not a readable annotation pickle: {err}") from None
+        raise BadInput(f"{path}: not a readable annotation pickle: {err}") from None
     if isinstance(obj, list):  # older mmaction2 files: a bare list of annotations
         obj = {"annotations": obj}
     if not isinstance(obj, dict) or "annotations" not in obj:
-        raise ValueError(f"{path}: expected a dict with 'annotations' (and 'split'), got {type(obj).__name__}")
+        raise BadInput(f"{path}: expected a dict with 'annotations' (and 'split'), got {type(obj).__name__}")
     return obj
 
 
@@ -51,13 +52,13 @@ def read_pyskl(path: str | Path, split: str | None = None) -> list[Annotation]:
     if split is not None:
         splits = obj.get("split")
         if not isinstance(splits, dict):
-            raise ValueError(f"{path}: has no 'split' dict, cannot select split {split!r}")
+            raise BadInput(f"{path}: has no 'split' dict, cannot select split {split!r}")
         if split not in splits:
-            raise ValueError(f"{path}: no split {split!r} (has: {', '.join(map(str, splits))})")
+            raise BadInput(f"{path}: no split {split!r} (has: {', '.join(map(str, splits))})")
         by_name = {a.get("frame_dir"): a for a in anns if isinstance(a, dict)}
         missing = [n for n in splits[split] if n not in by_name]
         if missing:
-            raise ValueError(
+            raise BadInput(
                 f"{path}: split {split!r} names {len(missing)} samples without an annotation, e.g. {missing[0]!r}"
             )
         anns = [by_name[n] for n in splits[split]]
@@ -67,35 +68,35 @@ def read_pyskl(path: str | Path, split: str | None = None) -> list[Annotation]:
 def _convert(ann: object, path: Path, index: int) -> Annotation:
     where = f"{path}: annotation {index}"
     if not isinstance(ann, dict):
-        raise ValueError(f"{where}: expected a dict, got {type(ann).__name__}")
+        raise BadInput(f"{where}: expected a dict, got {type(ann).__name__}")
     for key in ("frame_dir", "label", "keypoint"):
         if key not in ann:
-            raise ValueError(f"{where}: missing key {key!r}")
+            raise BadInput(f"{where}: missing key {key!r}")
     name = str(ann["frame_dir"])
     where = f"{path}: sample {name}"
     label = ann["label"]
     if isinstance(label, (float, np.floating)) and float(label).is_integer():
         label = int(label)
     if not isinstance(label, (int, np.integer)) or label < 0:
-        raise ValueError(f"{where}: label must be a non-negative integer, got {label!r}")
+        raise BadInput(f"{where}: label must be a non-negative integer, got {label!r}")
     kp = np.asarray(ann["keypoint"], dtype=np.float32)
     if kp.ndim != 4:
-        raise ValueError(f"{where}: keypoint must be (M, T, V, C), got shape {kp.shape}")
+        raise BadInput(f"{where}: keypoint must be (M, T, V, C), got shape {kp.shape}")
     m, t, v, c = kp.shape
     total = ann.get("total_frames", t)
     if int(total) != t:
-        raise ValueError(f"{where}: total_frames is {total} but keypoint holds {t} frames")
+        raise BadInput(f"{where}: total_frames is {total} but keypoint holds {t} frames")
     if t == 0 or m == 0:
-        raise ValueError(f"{where}: empty sequence (keypoint shape {kp.shape})")
+        raise BadInput(f"{where}: empty sequence (keypoint shape {kp.shape})")
     layout = next((lay for lay in LAYOUTS.values() if lay.num_joints == v), None)
     if layout is None:
         known = ", ".join(f"{lay.name} ({lay.num_joints})" for lay in LAYOUTS.values())
-        raise ValueError(f"{where}: {v} joints per body, but the known layouts have {known}")
+        raise BadInput(f"{where}: {v} joints per body, but the known layouts have {known}")
     if c == 2 and "keypoint_score" in ann:
         score = np.asarray(ann["keypoint_score"], dtype=np.float32)
         if score.shape != kp.shape[:3]:
-            raise ValueError(f"{where}: keypoint_score shape {score.shape} does not match keypoint {kp.shape}")
+            raise BadInput(f"{where}: keypoint_score shape {score.shape} does not match keypoint {kp.shape}")
         kp = np.concatenate([kp, score[..., None]], axis=-1)
     if not np.isfinite(kp).all():
-        raise ValueError(f"{where}: keypoints hold NaN or inf values")
+        raise BadInput(f"{where}: keypoints hold NaN or inf values")
     return Annotation(name, int(label), np.ascontiguousarray(kp.transpose(3, 1, 2, 0)), layout.name)

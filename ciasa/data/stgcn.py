@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ciasa.cli import BadInput
 from ciasa.data.ntu import default_class_names
 from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json
 from ciasa.skeleton import NTU_RGBD, SkeletonLayout, get_layout
@@ -59,6 +60,48 @@ def split_paths(directory: str | Path, split: str) -> tuple[Path, Path]:
     return directory / f"{split}_data.npy", directory / f"{split}_label.pkl"
 
 
+_FORMS = {5: "(N, C, T, V, M)", 4: "(C, T, V, M)"}
+
+
+def check_skeleton_shape(
+    shape: tuple[int, ...],
+    floating: bool,
+    dtype: object,
+    layout: SkeletonLayout,
+    source: str,
+    dims: tuple[int, ...] = (5, 4),
+    joints_hint: str = "",
+) -> None:
+    """The rules any skeleton data meets, numpy array or torch batch alike: one of the
+    ``dims`` (5: a batch, 4: one clip), ``layout``'s channel count (3 for NTU; 2 or 3
+    for OpenPose, with or without the score) and joint count, no empty axis, floating
+    point. Raises BadInput naming ``source``; ``joints_hint`` ends a joint-count
+    message where the caller knows the likely cause."""
+    if len(shape) not in dims:
+        forms = " or ".join(_FORMS[d] for d in dims)
+        raise BadInput(f"{source}: expected {forms} skeleton data, got {len(shape)} dimensions {shape}")
+    n, c, t, v, m = shape if len(shape) == 5 else (1, *shape)
+    allowed_c = (2, 3) if layout.name == "openpose" else (layout.channels,)
+    if c not in allowed_c:
+        raise BadInput(
+            f"{source}: {c} coordinate channels on axis C of shape {shape}; layout {layout.name!r} "
+            f"needs {' or '.join(map(str, allowed_c))} (is the array in (N, C, T, V, M) order?)"
+        )
+    if v != layout.num_joints:
+        raise BadInput(
+            f"{source}: {v} joints on axis V of shape {shape}, but layout {layout.name!r} has "
+            f"{layout.num_joints}{joints_hint}"
+        )
+    if t == 0:
+        raise BadInput(f"{source}: empty sequence (T = 0 frames), shape {shape}")
+    if m == 0:
+        raise BadInput(f"{source}: no body slot (M = 0), shape {shape}")
+    if n == 0:
+        raise BadInput(f"{source}: no samples (N = 0)")
+    if not floating:
+        raise BadInput(f"{source}: skeleton data must be floating point, got {dtype}")
+
+
 def validate_skeletons(
     array: np.ndarray,
     layout: str | SkeletonLayout = NTU_RGBD,
@@ -70,56 +113,31 @@ def validate_skeletons(
     """Raise ValueError naming ``source`` and the problem if ``array`` is not usable skeleton data.
 
     ``array`` is one clip ``(C, T, V, M)`` or a batch ``(N, C, T, V, M)``. Checks:
-    dimensions, channel count (3 for NTU; 2 or 3 for OpenPose, with or without the
-    score), joint count of ``layout``, non-empty time/body axes, and (``check_values``)
-    finite values and no all-zero sample. ``labels``/``names`` must match N and
-    labels must be integers.
+    :func:`check_skeleton_shape` (the attacks' input check shares it), and
+    (``check_values``) finite values and no all-zero sample. ``labels``/``names`` must
+    match N and labels must be integers.
     """
     layout = get_layout(layout)
-    shape = tuple(array.shape)
-    if len(shape) not in (4, 5):
-        raise ValueError(
-            f"{source}: expected (N, C, T, V, M) or (C, T, V, M) skeleton data, got {len(shape)} "
-            f"dimensions {shape}"
-        )
-    batch = array if len(shape) == 5 else array[None]
+    check_skeleton_shape(tuple(array.shape), np.issubdtype(array.dtype, np.floating), array.dtype, layout, source)
+    batch = array if array.ndim == 5 else array[None]
     n, c, t, v, m = batch.shape
-    allowed_c = (2, 3) if layout.name == "openpose" else (layout.channels,)
-    if c not in allowed_c:
-        raise ValueError(
-            f"{source}: {c} coordinate channels on axis C of shape {shape}; layout {layout.name!r} "
-            f"needs {' or '.join(map(str, allowed_c))} (is the array in (N, C, T, V, M) order?)"
-        )
-    if v != layout.num_joints:
-        raise ValueError(
-            f"{source}: {v} joints on axis V of shape {shape}, but layout {layout.name!r} has "
-            f"{layout.num_joints}"
-        )
-    if t == 0:
-        raise ValueError(f"{source}: empty sequence (T = 0 frames), shape {shape}")
-    if m == 0:
-        raise ValueError(f"{source}: no body slot (M = 0), shape {shape}")
-    if n == 0:
-        raise ValueError(f"{source}: no samples (N = 0)")
-    if not np.issubdtype(batch.dtype, np.floating):
-        raise ValueError(f"{source}: skeleton data must be floating point, got {batch.dtype}")
 
     if labels is not None:
         labels_arr = np.asarray(labels)
         if labels_arr.ndim != 1:
-            raise ValueError(f"{source}: labels must be a flat list, got shape {labels_arr.shape}")
+            raise BadInput(f"{source}: labels must be a flat list, got shape {labels_arr.shape}")
         if labels_arr.size and not np.issubdtype(labels_arr.dtype, np.integer):
             if not (np.issubdtype(labels_arr.dtype, np.floating) and np.all(labels_arr == np.round(labels_arr))):
-                raise ValueError(f"{source}: labels must be integers, got dtype {labels_arr.dtype}")
+                raise BadInput(f"{source}: labels must be integers, got dtype {labels_arr.dtype}")
         if len(labels_arr) != n:
-            raise ValueError(f"{source}: {len(labels_arr)} labels for {n} samples (label/data length mismatch)")
+            raise BadInput(f"{source}: {len(labels_arr)} labels for {n} samples (label/data length mismatch)")
         if labels_arr.size and labels_arr.min() < 0:
-            raise ValueError(f"{source}: negative label {int(labels_arr.min())}")
+            raise BadInput(f"{source}: negative label {int(labels_arr.min())}")
     if names is not None:
         if len(names) != n:
-            raise ValueError(f"{source}: {len(names)} sample names for {n} samples (label/data length mismatch)")
+            raise BadInput(f"{source}: {len(names)} sample names for {n} samples (label/data length mismatch)")
         if not all(isinstance(s, str) for s in names):
-            raise ValueError(f"{source}: sample names must be strings")
+            raise BadInput(f"{source}: sample names must be strings")
 
     if not check_values:
         return
@@ -131,11 +149,11 @@ def validate_skeletons(
         if not finite.all():
             bad = int(np.argwhere(~finite.reshape(len(chunk), -1).all(axis=1))[0, 0]) + start
             what = "NaN" if np.isnan(chunk).any() else "inf"
-            raise ValueError(f"{source}: sample {_sample_id(bad, names)} holds {what} values")
+            raise BadInput(f"{source}: sample {_sample_id(bad, names)} holds {what} values")
         empty = ~chunk.reshape(len(chunk), -1).any(axis=1)
         if empty.any():
             bad = int(np.argmax(empty)) + start
-            raise ValueError(f"{source}: sample {_sample_id(bad, names)} is empty (every joint of every frame is zero)")
+            raise BadInput(f"{source}: sample {_sample_id(bad, names)} is empty (every joint of every frame is zero)")
 
 
 def _sample_id(index: int, names: Sequence[str] | None) -> str:
@@ -151,21 +169,21 @@ def load_labels(path: str | Path) -> tuple[list[str], np.ndarray]:
         with path.open("rb") as f:
             obj = pickle.load(f, encoding="latin1")  # the official files were written by Python 2
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as err:
-        raise ValueError(f"{path}: not a readable label pickle: {err}") from None
+        raise BadInput(f"{path}: not a readable label pickle: {err}") from None
     if not (isinstance(obj, (tuple, list)) and len(obj) == 2):
-        raise ValueError(f"{path}: expected a pickled pair (sample_names, labels), got {type(obj).__name__}")
+        raise BadInput(f"{path}: expected a pickled pair (sample_names, labels), got {type(obj).__name__}")
     names, labels = obj
     names = [n.decode() if isinstance(n, bytes) else n for n in names]
     if not all(isinstance(n, str) for n in names):
-        raise ValueError(f"{path}: sample names must be strings")
+        raise BadInput(f"{path}: sample names must be strings")
     labels_arr = np.asarray(list(labels))
     if labels_arr.size and not np.issubdtype(labels_arr.dtype, np.integer):
         if np.issubdtype(labels_arr.dtype, np.floating) and np.all(labels_arr == np.round(labels_arr)):
             labels_arr = labels_arr.astype(np.int64)
         else:
-            raise ValueError(f"{path}: labels must be integers, got {labels_arr.dtype}")
+            raise BadInput(f"{path}: labels must be integers, got {labels_arr.dtype}")
     if len(labels_arr) != len(names):
-        raise ValueError(f"{path}: {len(names)} sample names but {len(labels_arr)} labels")
+        raise BadInput(f"{path}: {len(names)} sample names but {len(labels_arr)} labels")
     return names, labels_arr.astype(np.int64).reshape(-1)
 
 
@@ -177,9 +195,9 @@ def read_class_names_file(path: str | Path) -> list[str]:
     try:
         names = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON: {err}") from None
+        raise BadInput(f"{path}: not valid JSON: {err}") from None
     if not (isinstance(names, list) and all(isinstance(s, str) for s in names)):
-        raise ValueError(f"{path}: expected a JSON list of class names")
+        raise BadInput(f"{path}: expected a JSON list of class names")
     return names
 
 
@@ -190,7 +208,7 @@ def load_class_names(directory: str | Path, num_classes: int | None = None) -> l
         return None
     names = read_class_names_file(path)
     if num_classes is not None and len(names) < num_classes:
-        raise ValueError(f"{path}: {len(names)} class names but labels go up to {num_classes - 1}")
+        raise BadInput(f"{path}: {len(names)} class names but labels go up to {num_classes - 1}")
     return names
 
 
@@ -215,15 +233,15 @@ def load_split(
     try:
         data = np.load(data_path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
-        raise ValueError(f"{data_path}: not a readable .npy array: {err}") from None
+        raise BadInput(f"{data_path}: not a readable .npy array: {err}") from None
     if data.ndim != 5:
         hint = " (one clip (C, T, V, M)? a split holds a batch (N, C, T, V, M))" if data.ndim == 4 else ""
-        raise ValueError(f"{data_path}: expected (N, C, T, V, M) skeleton data, got {data.ndim} dimensions "
-                         f"{tuple(data.shape)}{hint}")
+        raise BadInput(f"{data_path}: expected (N, C, T, V, M) skeleton data, got {data.ndim} dimensions "
+                       f"{tuple(data.shape)}{hint}")
     names, labels = load_labels(label_path)
     if len(names) != len(data):
-        raise ValueError(f"{label_path}: {len(names)} samples listed but {data_path.name} holds {len(data)} "
-                         "(label/data length mismatch)")
+        raise BadInput(f"{label_path}: {len(names)} samples listed but {data_path.name} holds {len(data)} "
+                       "(label/data length mismatch)")
     if layout is None:
         layout = _guess_layout(data, data_path)
     if data.dtype != np.float32 and not mmap:
@@ -264,7 +282,7 @@ def save_split(
     validate_skeletons(data, layout, f"{directory}/{split}", labels=labels, names=list(names))
     labels_list = [int(x) for x in np.asarray(labels).reshape(-1)]
     if class_names is not None and labels_list and max(labels_list) >= len(class_names):
-        raise ValueError(
+        raise BadInput(
             f"{directory}/{split}: label {max(labels_list)} has no class name ({len(class_names)} given)"
         )
     data_path, label_path = split_paths(directory, split)

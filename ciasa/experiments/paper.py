@@ -136,9 +136,9 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
     from ciasa.models import load_model
 
     if (args.kinetics_checkpoint is None) != (args.kinetics_data is None):
-        raise ValueError("--kinetics-checkpoint and --kinetics-data go together (give both or neither)")
+        raise cli.BadInput("--kinetics-checkpoint and --kinetics-data go together (give both or neither)")
     if "kinetics" in datasets_of(args) and args.kinetics_checkpoint is None:
-        raise ValueError("--datasets kinetics needs --kinetics-checkpoint and --kinetics-data")
+        raise cli.BadInput("--datasets kinetics needs --kinetics-checkpoint and --kinetics-data")
     pairs = [(args.checkpoint, args.data)]
     if args.kinetics_checkpoint:
         pairs.append((args.kinetics_checkpoint, args.kinetics_data))
@@ -149,7 +149,7 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
     specs: dict[str, str] = {}
     if "table3" in args.tables and "ntu" in datasets_of(args):
         if not args.transfer_models:
-            raise ValueError("table3 needs --transfer-models js=JS.pt bs=BS.pt pa_lstm=PA.pt (or leave table3 out)")
+            raise cli.BadInput("table3 needs --transfer-models js=JS.pt bs=BS.pt pa_lstm=PA.pt (or leave table3 out)")
         specs = transfer.parse_model_specs(args.transfer_models)
         options = transfer.TransferOptions(split=args.split, allow_class_mismatch=args.allow_class_mismatch)
         transfer.load_checked(args.checkpoint, args.data, specs, options, "cpu")

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from ciasa import cli
 from ciasa.experiments import paper_numbers as paper
 from ciasa.io import atomic_path, atomic_write_text
+from ciasa.skeleton import NTU_RGBD
 
 RESULTS_FORMAT = "ciasa-paper-results/1"
 TRANSFER_ORDER = ("source", "js", "bs", "2s", "pa_lstm")
@@ -154,8 +155,8 @@ def table2(results: dict[str, Any]) -> list[str]:
         "Regions are ours (`ciasa.skeleton`: four of 7/7/6/5 joints, covering the body once); with SSR on, a "
         "region joint whose bone-tree descendants leave the region stays put, so the attack moves the joints "
         "counted in the second column. The paper's Fig. 4 draws its four sets without listing the joints, so only "
-        "the order is shared. The advanced row (legs, hierarchical eps 0.01/0.05/0.15/0.25 m) has no paper "
-        "number in a table.", "",
+        "the order is shared. The advanced row (legs, hierarchical eps "
+        f"{'/'.join(f'{radius:g}' for radius in NTU_RGBD.leg_radii.values())} m) has no paper number in a table.", "",
         *_table(head, rows),
     ]  # fmt: skip
 
@@ -306,9 +307,9 @@ def load_results(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise FileNotFoundError(f"{p}: no such file (a run of `python -m ciasa.experiments all` writes it)") from None
     except json.JSONDecodeError as err:
-        raise ValueError(f"{p}: not JSON ({err})") from None
+        raise cli.BadInput(f"{p}: not JSON ({err})") from None
     if results.get("format") != RESULTS_FORMAT:
-        raise ValueError(f"{p}: not a results.json of `experiments all` (format {results.get('format')!r})")
+        raise cli.BadInput(f"{p}: not a results.json of `experiments all` (format {results.get('format')!r})")
     return results
 
 

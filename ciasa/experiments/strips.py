@@ -112,7 +112,7 @@ def run_strips(args: argparse.Namespace) -> dict[str, Any]:
     names = args.names or data.names[: args.count]
     missing = [n for n in names if n not in where]
     if missing:
-        raise ValueError(f"{data.source}: no samples named {missing}")
+        raise cli.BadInput(f"{data.source}: no samples named {missing}")
     idx = [where[n] for n in names]
     clean = take(data.data, idx)
     labels = data.labels[idx]
@@ -121,7 +121,7 @@ def run_strips(args: argparse.Namespace) -> dict[str, Any]:
         adv_where = {n: i for i, n in enumerate(adv_set.names)}
         absent = [n for n in names if n not in adv_where]
         if absent:
-            raise ValueError(f"{args.attacked}: the attack output lacks samples {absent}")
+            raise cli.BadInput(f"{args.attacked}: the attack output lacks samples {absent}")
         perturbed = take(adv_set.data, [adv_where[n] for n in names])
         moved = np.flatnonzero(np.abs(perturbed - clean).sum(axis=(0, 1, 2, 4)) > 0).tolist()
         preds = None

@@ -93,7 +93,7 @@ def load_setup(args: argparse.Namespace) -> Setup:
     clean_acc = float(correct.mean()) if len(labels) else None
     keep = np.arange(len(labels)) if args.all_samples else np.flatnonzero(correct)
     if keep.size == 0:
-        raise ValueError(
+        raise cli.BadInput(
             f"{data.source}: the model classifies no sample correctly (clean accuracy {clean_acc}); "
             "nothing to attack (use --all-samples to attack them anyway)"
         )

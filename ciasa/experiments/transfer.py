@@ -76,11 +76,11 @@ def parse_model_specs(specs: list[str]) -> dict[str, str]:
         name, sep, path = spec.partition("=")
         name = name.strip()
         if not sep or not name or not path:
-            raise ValueError(f"model spec {spec!r}: expected NAME=CHECKPOINT (e.g. js=runs/agcn/model.pt)")
+            raise cli.BadInput(f"model spec {spec!r}: expected NAME=CHECKPOINT (e.g. js=runs/agcn/model.pt)")
         if name in out:
-            raise ValueError(f"model name {name!r} given twice")
+            raise cli.BadInput(f"model name {name!r} given twice")
         if name == "source":
-            raise ValueError("'source' is reserved for the attacked ST-GCN")
+            raise cli.BadInput("'source' is reserved for the attacked ST-GCN")
         out[name] = path
     return out
 
@@ -97,13 +97,13 @@ def load_transfer_models(
         model, meta = load_model(path, device=device)
         expected = _EXPECTED_ARCH.get(name)
         if expected and meta["arch"] not in expected:
-            raise ValueError(f"{path}: '{name}' should be a {' or '.join(expected)} checkpoint, found {meta['arch']!r}")
+            raise cli.BadInput(f"{path}: '{name}' should be a {' or '.join(expected)} checkpoint, found {meta['arch']!r}")
         models[name] = (model, meta)
     if ensemble and "2s" not in models and "js" in models and "bs" in models:
         (joint, jmeta), (bone, bmeta) = models["js"], models["bs"]
         if type(joint) is AGCN and isinstance(bone, AGCNBone):
             if jmeta["class_names"] != bmeta["class_names"]:
-                raise ValueError(f"{specs['js']} and {specs['bs']}: the two streams have different class lists")
+                raise cli.BadInput(f"{specs['js']} and {specs['bs']}: the two streams have different class lists")
             two = TwoStreamAGCN.from_streams(joint, bone).eval()
             models["2s"] = (two, dict(jmeta, arch="agcn_2s", path=f"{jmeta['path']}+{bmeta['path']}"))
     order = ["js", "bs", "2s", "pa_lstm"]
@@ -115,7 +115,7 @@ def select_samples(n_total: int, limit: int | None, seed: int) -> np.ndarray:
     if limit is None or limit >= n_total:
         return np.arange(n_total)
     if limit < 1:
-        raise ValueError(f"--limit must be >= 1, got {limit}")
+        raise cli.BadInput(f"--limit must be >= 1, got {limit}")
     return np.sort(np.random.default_rng(seed).permutation(n_total)[:limit])
 
 
@@ -183,7 +183,7 @@ def load_adversarial(directory: Path, split: str, names: list[str]) -> tuple[np.
     index = {n: i for i, n in enumerate(adv.names)}
     missing = [n for n in names if n not in index]
     if missing:
-        raise ValueError(f"{directory}: no perturbed clip for {len(missing)} sample(s), e.g. {missing[:3]}")
+        raise cli.BadInput(f"{directory}: no perturbed clip for {len(missing)} sample(s), e.g. {missing[:3]}")
     rows = [index[n] for n in names]
     data = np.asarray(adv.data[rows], dtype=np.float32)
     targets = None
@@ -304,9 +304,9 @@ def run_transfer(
     started = time.time()
     out = Path(out)
     if o.eps <= 0:
-        raise ValueError(f"eps must be positive, got {o.eps}")
+        raise cli.BadInput(f"eps must be positive, got {o.eps}")
     if o.mode not in ("basic", "advanced"):
-        raise ValueError(f"transfer attacks in basic or advanced mode, got mode={o.mode!r}")
+        raise cli.BadInput(f"transfer attacks in basic or advanced mode, got mode={o.mode!r}")
     dev = resolve_device(o.device)
     scored, dataset = load_checked(source_checkpoint, data, models, o, dev)
     clips = _draw_clips(dataset, o)
@@ -343,14 +343,14 @@ def load_checked(source_checkpoint, data, models, o: TransferOptions, dev):
     source, smeta = load_model(source_checkpoint, device=dev)
     transfer_models = load_transfer_models(models, dev)
     if not transfer_models:
-        raise ValueError("no transfer model given (--models js=... bs=... pa_lstm=...)")
+        raise cli.BadInput("no transfer model given (--models js=... bs=... pa_lstm=...)")
     dataset = load_split(data, o.split, mmap=True)
     scored = {"source": (source, smeta), **transfer_models}
     for key, (_, meta) in scored.items():
         check_class_names(meta["class_names"], load_class_names(data), meta["path"], f"{data}/classes.json",
                           o.allow_class_mismatch)
         if len(meta["class_names"]) != dataset.num_classes:
-            raise ValueError(
+            raise cli.BadInput(
                 f"{meta['path']}: the {DISPLAY_NAMES.get(key, key)} model has {len(meta['class_names'])} classes, "
                 f"{dataset.source} has {dataset.num_classes}"
             )
@@ -395,7 +395,7 @@ def _perturb(source, clips: Clips, dataset, data, adv_dir: Path, run_settings: d
         atomic_write_json(done, run_settings)
         where = str(adv_dir)
     if clips.adversarial.shape != clips.clean.shape:
-        raise ValueError(f"perturbed clips have shape {clips.adversarial.shape}, the clean ones {clips.clean.shape}")
+        raise cli.BadInput(f"perturbed clips have shape {clips.adversarial.shape}, the clean ones {clips.clean.shape}")
     return where
 
 

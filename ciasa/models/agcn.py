@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ciasa.models.graph import Graph, normalize_digraph
+from ciasa.models.residual import ResidualBlock
 from ciasa.skeleton import NTU_RGBD, OPENPOSE_18, SkeletonLayout, get_layout
 
 # Block widths as multiples of base_channels and their temporal strides (public: base 64).
@@ -85,13 +87,6 @@ def joints_to_bones(x: torch.Tensor, src: torch.Tensor | tuple[int, ...]) -> tor
     return x - x.index_select(3, src)
 
 
-def _normalize_digraph(a: np.ndarray) -> np.ndarray:
-    """``A D^-1`` (each column divided by its sum; empty columns stay zero)."""
-    col = a.sum(axis=0)
-    inv = np.divide(1.0, col, out=np.zeros_like(col), where=col > 0)
-    return a * inv[None, :]
-
-
 def agcn_adjacency(layout: str | SkeletonLayout, strategy: str = "spatial") -> np.ndarray:
     """The fixed ``(3, V, V)`` adjacency ``A`` of the adaptive graph convolution.
 
@@ -106,8 +101,6 @@ def agcn_adjacency(layout: str | SkeletonLayout, strategy: str = "spatial") -> n
     """
     layout = get_layout(layout)
     if strategy == "stgcn-spatial":
-        from ciasa.models.graph import Graph
-
         return Graph(layout, strategy="spatial").A.astype(np.float32)
     if strategy != "spatial":
         raise ValueError(f"unknown 2s-AGCN graph strategy {strategy!r} (known: {', '.join(GRAPH_STRATEGIES)})")
@@ -116,7 +109,7 @@ def agcn_adjacency(layout: str | SkeletonLayout, strategy: str = "spatial") -> n
     for i, j in layout.graph_edges:
         inward[j, i] = 1.0  # edge2mat: column i (source) -> row j (destination)
     outward = inward.T.copy()
-    return np.stack([np.eye(v), _normalize_digraph(inward), _normalize_digraph(outward)]).astype(np.float32)
+    return np.stack([np.eye(v), normalize_digraph(inward), normalize_digraph(outward)]).astype(np.float32)
 
 
 def _conv_init(conv: nn.Conv2d) -> None:
@@ -201,28 +194,18 @@ class AdaptiveGraphConv(nn.Module):
         return F.relu(y)
 
 
-class AGCNBlock(nn.Module):
+class AGCNBlock(ResidualBlock):
     """Adaptive GCN -> temporal conv, plus residual, ReLU. Public name: ``TCN_GCN_unit``."""
 
     def __init__(self, in_channels: int, out_channels: int, A: np.ndarray, stride: int = 1, residual: bool = True):
         super().__init__()
         self.gcn1 = AdaptiveGraphConv(in_channels, out_channels, A)
         self.tcn1 = UnitTCN(out_channels, out_channels, stride=stride)
-        if not residual:
-            self.residual_kind = "none"
-        elif in_channels == out_channels and stride == 1:
-            self.residual_kind = "identity"
-        else:
-            self.residual_kind = "conv"
-            self.residual = UnitTCN(in_channels, out_channels, kernel_size=1, stride=stride)
+        self.init_residual(in_channels, out_channels, stride, residual,
+                           lambda: UnitTCN(in_channels, out_channels, kernel_size=1, stride=stride))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.tcn1(self.gcn1(x))
-        if self.residual_kind == "identity":
-            y = y + x
-        elif self.residual_kind == "conv":
-            y = y + self.residual(x)
-        return F.relu(y)
+        return self.add_residual(self.tcn1(self.gcn1(x)), x)
 
 
 class AGCN(nn.Module):

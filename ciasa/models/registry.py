@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ciasa.cli import UnknownName
 from ciasa.models.errors import CheckpointError
 from ciasa.models.st_gcn import STGCN
 from ciasa.skeleton import LAYOUTS
@@ -60,7 +61,7 @@ def get_arch(name: str) -> ArchSpec:
     try:
         return _ARCHS[name]
     except KeyError:
-        raise KeyError(f"unknown model architecture {name!r} (known: {', '.join(sorted(_ARCHS))})") from None
+        raise UnknownName(f"unknown model architecture {name!r} (known: {', '.join(sorted(_ARCHS))})") from None
 
 
 def available_archs() -> list[str]:

@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from ciasa.models.agcn import bone_source_index, joints_to_bones
 from ciasa.models.errors import CheckpointError
 from ciasa.models.ntu_preprocess import body_rows, check_preprocess, fit_clip, pre_normalization
+from ciasa.models.residual import ResidualBlock
 from ciasa.skeleton import NTU_RGBD
 
 BLOCK_WIDTHS = (1, 1, 1, 1, 2, 2, 2, 4, 4, 4)
@@ -138,26 +139,15 @@ class UnitTCN(nn.Module):
         return self.bn(self.conv(x))
 
 
-class ShiftBlock(nn.Module):
+class ShiftBlock(ResidualBlock):
     def __init__(self, c_in: int, c_out: int, num_joints: int, stride: int = 1, residual: bool = True):
         super().__init__()
         self.gcn1 = ShiftGCNLayer(c_in, c_out, num_joints)
         self.tcn1 = ShiftTCN(c_out, c_out, stride)
-        if not residual:
-            self.residual_kind = "none"
-        elif c_in == c_out and stride == 1:
-            self.residual_kind = "identity"
-        else:
-            self.residual_kind = "conv"
-            self.residual = UnitTCN(c_in, c_out, stride)
+        self.init_residual(c_in, c_out, stride, residual, lambda: UnitTCN(c_in, c_out, stride))
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.tcn1(self.gcn1(x))
-        if self.residual_kind == "identity":
-            y = y + x
-        elif self.residual_kind == "conv":
-            y = y + self.residual(x)
-        return torch.relu(y)
+        return self.add_residual(self.tcn1(self.gcn1(x)), x)
 
 
 class ShiftGCN(nn.Module):

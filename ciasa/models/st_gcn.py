@@ -18,10 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ciasa.models.graph import Graph
+from ciasa.models.residual import ResidualBlock
 
 TEMPORAL_KERNEL = 9
 # Block widths as multiples of base_channels and their temporal strides (official: base 64).
@@ -48,7 +48,7 @@ class ConvTemporalGraphical(nn.Module):
         return torch.einsum("nkctv,kvw->nctw", x, A).contiguous()
 
 
-class STGCNBlock(nn.Module):
+class STGCNBlock(ResidualBlock):
     """Spatial graph conv -> BN-ReLU-temporal conv (9x1)-BN-Dropout, plus residual, ReLU.
 
     ``residual`` is 'none' (first block), 'identity' (same width, stride 1) or a
@@ -74,24 +74,13 @@ class STGCNBlock(nn.Module):
             nn.BatchNorm2d(out_channels),
             nn.Dropout(dropout),
         )
-        if not residual:
-            self.residual_kind = "none"
-        elif in_channels == out_channels and stride == 1:
-            self.residual_kind = "identity"
-        else:
-            self.residual_kind = "conv"
-            self.residual = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=(stride, 1)),
-                nn.BatchNorm2d(out_channels),
-            )
+        self.init_residual(in_channels, out_channels, stride, residual, lambda: nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=(stride, 1)),
+            nn.BatchNorm2d(out_channels),
+        ))
 
     def forward(self, x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
-        y = self.tcn(self.gcn(x, A))
-        if self.residual_kind == "identity":
-            y = y + x
-        elif self.residual_kind == "conv":
-            y = y + self.residual(x)
-        return F.relu(y)
+        return self.add_residual(self.tcn(self.gcn(x, A)), x)
 
 
 class STGCN(nn.Module):

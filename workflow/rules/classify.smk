@@ -3,36 +3,30 @@
 # every clip of a condition failed, gives n = 0 and the report says why).
 
 
-def collect_inputs(wildcards):
-    clips = selected_clips()
-    if wildcards.domain == "skeleton":
-        files = [P.attack_summary()]  # the attack wrote every clip's skeletons
-    else:
-        files = [P.pose(c, wildcards.condition) for c in clips] + [P.pose_info(c, wildcards.condition) for c in clips]
-        files += [P.render_info(c, wildcards.condition) for c in clips]
-    return {"clips": P.selection(), "files": files, **split_files(DATA, SPLIT)}
-
-
 rule collect_set:
     input:
         unpack(collect_inputs),
     output:
-        f"{P.set_dir()}/collect.json",
+        collected=f"{P.set_dir()}/collect.json",
     params:
-        out=P.set_dir(),
-        clips=P.selection(),
-        root=P.root,
+        out=output_dir("collected"),
+        root=results_root,
         tag=P.tag,
+        data=data_folder,
+        clips=selection_file,
+        split=SPLIT,
     log:
         log_path("collect_set", f"{{domain}}-{{condition}}{P.tag}"),
     benchmark:
         bench_path("collect_set", f"{{domain}}-{{condition}}{P.tag}")
+    conda:
+        CONDA_ENV
     resources:
-        mem_mb=res("collect_set", "mem_mb", 2000),
-        runtime=res("collect_set", "runtime", 10),
+        mem_mb=res("collect_set", "mem_mb"),
+        runtime=res("collect_set", "runtime"),
     shell:
-        "{PY} -m pipeline.collect --root {params.root} --tag '{params.tag}' --clips {params.clips} "
-        "--domain {wildcards.domain} --condition {wildcards.condition} --data {DATA} --split {SPLIT} "
+        "$PY -m pipeline.collect --root {params.root} --tag '{params.tag}' --clips {params.clips} "
+        "--domain {wildcards.domain} --condition {wildcards.condition} --data {params.data} --split {params.split} "
         "--out {params.out} > {log} 2>&1"
 
 
@@ -44,19 +38,22 @@ rule classify_set:
         predictions=P.predictions(),
         metrics=f"{P.classify_dir()}/metrics.json",
     params:
-        set_dir=P.set_dir(),
-        out=P.classify_dir(),
+        set_dir=input_dir("collected"),
+        split=SPLIT,
+        out=output_dir("metrics"),
         overrides=lambda wc: flags(CLASSIFIERS[wc.model]["overrides"]),
         device=config["model"]["device"],
     log:
         log_path("classify_set", f"{{model}}-{{domain}}-{{condition}}{P.tag}"),
     benchmark:
         bench_path("classify_set", f"{{model}}-{{domain}}-{{condition}}{P.tag}")
-    threads: res("classify_set", "threads", 1)
+    conda:
+        CONDA_ENV
+    threads: res("classify_set", "threads")
     resources:
-        mem_mb=res("classify_set", "mem_mb", 3000),
-        runtime=res("classify_set", "runtime", 30),
+        mem_mb=res("classify_set", "mem_mb"),
+        runtime=res("classify_set", "runtime"),
     shell:
-        "{PY} -m ciasa.evaluate --data {params.set_dir} --split {SPLIT} --checkpoint {input.checkpoint} "
+        "$PY -m ciasa.evaluate --data {params.set_dir} --split {params.split} --checkpoint {input.checkpoint} "
         "--out {params.out} --device {params.device} --threads {threads} --no-progress {params.overrides} "
         "> {log} 2>&1"

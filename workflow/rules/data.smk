@@ -10,19 +10,21 @@ if config["data"]["source"] == "synth":
             data=f"{DATA}/{SPLIT}_data.npy",
             label=f"{DATA}/{SPLIT}_label.pkl",
         params:
-            out=P.synth_dir(),
+            out=output_dir("meta"),
             flags=flags(config["data"]["synth"], pipeline_config.SYNTH_NEGATABLE),
         priority: 30
         log:
             log_path("make_synth_data"),
         benchmark:
             bench_path("make_synth_data")
-        threads: res("make_synth_data", "threads", 1)
+        conda:
+            CONDA_ENV
+        threads: res("make_synth_data", "threads")
         resources:
-            mem_mb=res("make_synth_data", "mem_mb", 2000),
-            runtime=res("make_synth_data", "runtime", 10),
+            mem_mb=res("make_synth_data", "mem_mb"),
+            runtime=res("make_synth_data", "runtime"),
         shell:
-            "{PY} -m ciasa.data.synth --out {params.out} --quiet {params.flags} > {log} 2>&1"
+            "$PY -m ciasa.data.synth --out {params.out} --quiet {params.flags} > {log} 2>&1"
 
 
 elif config["data"]["source"] == "ntu_raw":
@@ -37,19 +39,22 @@ elif config["data"]["source"] == "ntu_raw":
             label=f"{DATA}/{SPLIT}_label.pkl",
         params:
             benchmark=config["data"]["benchmark"],
-            out=str(Path(DATA).parent),
+            # ciasa.data.convert ntu writes OUT/BENCHMARK/ (both benchmarks share the parse)
+            out=lambda wc, output: str(Path(output.data).parent.parent),
             flags=flags(config["data"]["convert"]),
         priority: 30
         log:
             log_path("convert_data"),
         benchmark:
             bench_path("convert_data")
-        threads: res("convert_data", "threads", 2)
+        conda:
+            CONDA_ENV
+        threads: res("convert_data", "threads")
         resources:
-            mem_mb=res("convert_data", "mem_mb", 8000),
-            runtime=res("convert_data", "runtime", 240),
+            mem_mb=res("convert_data", "mem_mb"),
+            runtime=res("convert_data", "runtime"),
         shell:
-            "{PY} -m ciasa.data.convert ntu --raw {input} --out {params.out} --benchmark {params.benchmark} "
+            "$PY -m ciasa.data.convert ntu --raw {input} --out {params.out} --benchmark {params.benchmark} "
             "--quiet {params.flags} > {log} 2>&1"
 
 
@@ -66,18 +71,23 @@ elif config["data"]["source"] == "pyskl":
         params:
             benchmark=config["data"]["benchmark"],
             flags=flags(config["data"]["convert"]),
+            out=output_dir("data"),
+            train_split=TRAIN_SPLIT,
+            split=SPLIT,
         priority: 30
         log:
             log_path("convert_data"),
         benchmark:
             bench_path("convert_data")
-        threads: res("convert_data", "threads", 2)
+        conda:
+            CONDA_ENV
+        threads: res("convert_data", "threads")
         resources:
-            mem_mb=res("convert_data", "mem_mb", 8000),
-            runtime=res("convert_data", "runtime", 240),
+            mem_mb=res("convert_data", "mem_mb"),
+            runtime=res("convert_data", "runtime"),
         shell:
             # pyskl pickles name their splits BENCHMARK_train / BENCHMARK_val
-            "({PY} -m ciasa.data.convert pyskl --ann {input} --split-name {params.benchmark}_{TRAIN_SPLIT} "
-            "--split {TRAIN_SPLIT} --out {DATA} --quiet {params.flags} && "
-            "{PY} -m ciasa.data.convert pyskl --ann {input} --split-name {params.benchmark}_{SPLIT} "
-            "--split {SPLIT} --out {DATA} --quiet {params.flags}) > {log} 2>&1"
+            "($PY -m ciasa.data.convert pyskl --ann {input} --split-name {params.benchmark}_{params.train_split} "
+            "--split {params.train_split} --out {params.out} --quiet {params.flags} && "
+            "$PY -m ciasa.data.convert pyskl --ann {input} --split-name {params.benchmark}_{params.split} "
+            "--split {params.split} --out {params.out} --quiet {params.flags}) > {log} 2>&1"

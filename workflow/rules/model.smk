@@ -1,8 +1,6 @@
 # Stage 2: the classifier that is attacked (the shipped demo checkpoint, trained here, or the
 # user's checkpoint) and the extra classifiers the pipeline provides.
 
-import json
-
 from pipeline import shipped as pipeline_shipped
 
 # The demo's models ship in models/demo/ (model.shipped, classifiers.NAME.shipped): used while
@@ -11,16 +9,20 @@ from pipeline import shipped as pipeline_shipped
 SHIPPED = pipeline_shipped.shipped_models(config)
 try:
     pipeline_shipped.check_all(config, Path(workflow.basedir))
-except (pipeline_shipped.ShippedError, ValueError) as err:
+except BadInput as err:  # ShippedError and the config checks it runs
     # bad input, like common.smk's config errors: the message names both files, exit 2
     print(f"config: {err}", file=sys.stderr)
     raise SystemExit(2)
 
 
-def install_command(name):
-    """The install call with the config's deciding part as JSON (configfiles and --config included)."""
-    part = json.dumps(pipeline_shipped.minimal_config(config, name), sort_keys=True)
-    return f"{PY} -m pipeline.shipped install --name {name} --config-json {shlex.quote(part)}"
+# Every model the pipeline trains, by its place under results (pipeline.paths.Paths.model_place):
+# the attacked model unless a checkpoint is given or shipped, and the extra classifiers with a
+# `train` block. One rule trains them all.
+SHIPPED_CLASSIFIERS = {n: p for n, p in SHIPPED.items() if n != ATTACKED_MODEL}
+TRAINED = {n: t for n, t in pipeline_config.trained_classifiers(config).items() if n not in SHIPPED_CLASSIFIERS}
+if not config["model"]["checkpoint"] and ATTACKED_MODEL not in SHIPPED:
+    TRAINED = {ATTACKED_MODEL: config["model"]["train"], **TRAINED}
+TRAINED_PLACES = {P.model_place(name): name for name in TRAINED}
 
 
 if not config["model"]["checkpoint"] and ATTACKED_MODEL in SHIPPED:
@@ -34,54 +36,21 @@ if not config["model"]["checkpoint"] and ATTACKED_MODEL in SHIPPED:
         output:
             P.model_checkpoint(),
         params:
-            command=install_command(ATTACKED_MODEL),
+            part=shipped_part(ATTACKED_MODEL),
         priority: 20
         log:
             log_path("install_model"),
         benchmark:
             bench_path("install_model")
+        conda:
+            CONDA_ENV
         resources:
-            mem_mb=res("install_model", "mem_mb", 500),
-            runtime=res("install_model", "runtime", 5),
+            mem_mb=res("install_model", "mem_mb"),
+            runtime=res("install_model", "runtime"),
         shell:
-            "{params.command} --out {output} > {log} 2>&1"
+            f"$PY -m pipeline.shipped install --name {ATTACKED_MODEL} --config-json {{params.part:q}} --out {{output}} "
+            "> {log} 2>&1"
 
-elif not config["model"]["checkpoint"]:
-
-    rule train_model:
-        input:
-            data=f"{DATA}/{TRAIN_SPLIT}_data.npy",
-            label=f"{DATA}/{TRAIN_SPLIT}_label.pkl",
-            settings=config["model"]["train"].get("config", []),
-        output:
-            P.model_checkpoint(),
-        params:
-            out=P.model_dir(),
-            flags=flags(config["model"]["train"], pipeline_config.TRAIN_NEGATABLE),
-        priority: 20
-        log:
-            log_path("train_model"),
-        benchmark:
-            bench_path("train_model")
-        threads: res("train_model", "threads", 2)
-        resources:
-            mem_mb=res("train_model", "mem_mb", 4000),
-            runtime=res("train_model", "runtime", 120),
-            gpu=config["model"]["gpu"],
-        # --resume: an interrupted run continues from last.pt (not a declared output, so
-        # Snakemake's clean-up of incomplete jobs leaves it) when its settings match; other
-        # settings keep it aside as last.pt.stale-TIME. One log line per epoch goes to the
-        # log and, through tee, to the terminal.
-        shell:
-            "{PY} -m ciasa.train --data {DATA} --out {params.out} --split-train {TRAIN_SPLIT} --split-val '' "
-            "--device {config[model][device]} --threads {threads} --no-progress --resume {params.flags} "
-            "2>&1 | tee {log} >&2"
-
-
-
-SHIPPED_CLASSIFIERS = {n: p for n, p in SHIPPED.items() if n != ATTACKED_MODEL}
-TRAINED_CLASSIFIERS = {n: t for n, t in pipeline_config.trained_classifiers(config).items()
-                       if n not in SHIPPED_CLASSIFIERS}
 
 if SHIPPED_CLASSIFIERS:
 
@@ -94,7 +63,7 @@ if SHIPPED_CLASSIFIERS:
         output:
             P.classifier_checkpoint(),
         params:
-            command=lambda wc: install_command(wc.model),
+            part=lambda wc: shipped_part(wc.model),
         wildcard_constraints:
             model="|".join(re.escape(name) for name in SHIPPED_CLASSIFIERS),
         priority: 20
@@ -102,43 +71,57 @@ if SHIPPED_CLASSIFIERS:
             log_path("install_classifier", "{model}"),
         benchmark:
             bench_path("install_classifier", "{model}")
+        conda:
+            CONDA_ENV
         resources:
-            mem_mb=res("install_classifier", "mem_mb", 500),
-            runtime=res("install_classifier", "runtime", 5),
+            mem_mb=res("install_classifier", "mem_mb"),
+            runtime=res("install_classifier", "runtime"),
         shell:
-            "{params.command} --out {output} > {log} 2>&1"
+            "$PY -m pipeline.shipped install --name {wildcards.model} --config-json {params.part:q} --out {output} "
+            "> {log} 2>&1"
 
 
-if TRAINED_CLASSIFIERS:
+if TRAINED:
 
-    rule train_classifier:
-        """An extra classifier the pipeline trains (config classifiers.NAME.train), e.g. the
-        noise-robust model the attack's transfer is reported on; same resume rules as above."""
+    rule train_model:
+        """The attacked model (model.train) and every extra classifier the pipeline trains
+        (classifiers.NAME.train, e.g. the noise-robust model the attack's transfer is reported
+        on), one job each; {trained} is the model's place, `model` or `classifiers/NAME`.
+        --resume: an interrupted run continues from last.pt (not a declared output, so
+        Snakemake's clean-up of incomplete jobs leaves it) when its settings match; other
+        settings keep it aside as last.pt.stale-TIME. One log line per epoch, prefixed with the
+        model's name, goes to the log and, through tee, to the terminal."""
         input:
             data=f"{DATA}/{TRAIN_SPLIT}_data.npy",
             label=f"{DATA}/{TRAIN_SPLIT}_label.pkl",
-            settings=lambda wc: TRAINED_CLASSIFIERS[wc.model].get("config", []),
+            settings=lambda wc: TRAINED[trained_name(wc)].get("config", []),
         output:
-            P.classifier_checkpoint(),
+            model=P.trained_checkpoint(),
         params:
-            out=P.classifier_dir(),
-            flags=lambda wc: flags(TRAINED_CLASSIFIERS[wc.model], pipeline_config.TRAIN_NEGATABLE),
+            name=trained_name,
+            data=input_dir("data"),
+            train_split=TRAIN_SPLIT,
+            out=output_dir("model"),
+            device=config["model"]["device"],
+            flags=lambda wc: flags(TRAINED[trained_name(wc)], pipeline_config.TRAIN_NEGATABLE),
         wildcard_constraints:
-            model="|".join(re.escape(name) for name in TRAINED_CLASSIFIERS),
+            trained="|".join(re.escape(place) for place in TRAINED_PLACES),
         priority: 20
         log:
-            log_path("train_classifier", "{model}"),
+            log_path("train_model", "{trained}"),
         benchmark:
-            bench_path("train_classifier", "{model}")
-        threads: res("train_classifier", "threads", 2)
+            bench_path("train_model", "{trained}")
+        conda:
+            CONDA_ENV
+        threads: train_resource("threads")
         resources:
-            mem_mb=res("train_classifier", "mem_mb", 4000),
-            runtime=res("train_classifier", "runtime", 120),
+            mem_mb=train_resource("mem_mb"),
+            runtime=train_resource("runtime"),
             gpu=config["model"]["gpu"],
         shell:
-            "{PY} -m ciasa.train --data {DATA} --out {params.out} --split-train {TRAIN_SPLIT} --split-val '' "
-            "--device {config[model][device]} --threads {threads} --no-progress --resume {params.flags} "
-            "2>&1 | sed -u 's/^/[{wildcards.model}] /' | tee {log} >&2"
+            "$PY -m ciasa.train --data {params.data} --out {params.out} --split-train {params.train_split} --split-val '' "
+            "--device {params.device} --threads {threads} --no-progress --resume {params.flags} "
+            "2>&1 | sed -u 's/^/[{params.name}] /' | tee {log} >&2"
 
 
 rule evaluate_model:
@@ -146,19 +129,24 @@ rule evaluate_model:
         checkpoint=checkpoint_of(ATTACKED_MODEL),
         **split_files(DATA, SPLIT),
     output:
-        f"{P.model_eval_dir()}/metrics.json",
+        metrics=f"{P.model_eval_dir()}/metrics.json",
     params:
-        out=P.model_eval_dir(),
+        out=output_dir("metrics"),
+        data=input_dir("data"),
+        split=SPLIT,
+        device=config["model"]["device"],
         overrides=flags(CLASSIFIERS[ATTACKED_MODEL]["overrides"]),
     log:
         log_path("evaluate_model"),
     benchmark:
         bench_path("evaluate_model")
-    threads: res("evaluate_model", "threads", 2)
+    conda:
+        CONDA_ENV
+    threads: res("evaluate_model", "threads")
     resources:
-        mem_mb=res("evaluate_model", "mem_mb", 4000),
-        runtime=res("evaluate_model", "runtime", 60),
+        mem_mb=res("evaluate_model", "mem_mb"),
+        runtime=res("evaluate_model", "runtime"),
         gpu=config["model"]["gpu"],
     shell:
-        "{PY} -m ciasa.evaluate --checkpoint {input.checkpoint} --data {DATA} --split {SPLIT} --out {params.out} "
-        "--device {config[model][device]} --threads {threads} --no-progress {params.overrides} > {log} 2>&1"
+        "$PY -m ciasa.evaluate --checkpoint {input.checkpoint} --data {params.data} --split {params.split} --out {params.out} "
+        "--device {params.device} --threads {threads} --no-progress {params.overrides} > {log} 2>&1"

@@ -16,6 +16,7 @@ from ciasa.data.synth.generate import (
     write_dataset,
 )
 from ciasa.data.synth.motions import ACTIONS
+from ciasa.data.synth.realism import Realism
 
 log = logging.getLogger("ciasa.data.synth")
 
@@ -46,7 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="classes to generate: all (30), gross (the 14 gross-motion ones), fine (the 16 fine-grained "
         "hand-to-head/torso ones) or a comma list of A-numbers, e.g. 1,3,28; labels are 0..k-1 in the order above",
     )
-    p.add_argument("--jitter", type=float, default=0.008, help="Kinect-like joint noise, metres (hands/feet 1.8x)")
+    p.add_argument("--jitter", type=float, default=None,
+                   help="Kinect-like joint noise, metres (hands/feet 1.8x); default 0.008")
+    real = p.add_argument_group(
+        "sensor realism measured on real clips (ciasa.data.synth.realism, benchmarks/data_realism.py; all off by default)")
+    real.add_argument("--kinect-noise", action="store_true",
+                      help="replace --jitter's noise by the Kinect v2 noise measured on real NTU clips "
+                      "(per joint group and axis, with its spectrum)")
+    real.add_argument("--bone-noise", type=cli.non_negative_float, default=0.0, metavar="SCALE",
+                      help="slow bone-length wobble as measured on real NTU clips, times SCALE (0 off, 1 as measured)")
+    real.add_argument("--dropouts", type=cli.non_negative_float, default=0.0, metavar="SCALE",
+                      help="joints the sensor only infers, held where last seen, at the measured rate and run "
+                      "length times SCALE (0 off, 1 as measured)")
     p.add_argument("--posture-cues", action=argparse.BooleanOptionalAction, default=True,
                    help="class-typical lean, weight shift and knee bend of a few cm (ciasa.data.synth.posture)")
     p.add_argument("--plot", action="store_true", help="also draw OUT/synth_classes.png (skeleton strips per class)")
@@ -56,7 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.jitter >= 0:
+    if args.jitter is not None and args.kinect_noise:
+        raise cli.BadInput("--jitter and --kinect-noise both set the joint noise: give one of them")
+    jitter = 0.008 if args.jitter is None else args.jitter
+    if not jitter >= 0:
         raise cli.BadInput(f"--jitter must be >= 0 metres, got {args.jitter}")
     try:
         cameras = tuple(int(c) for c in args.cameras.split(",") if c.strip())
@@ -70,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
         replications=args.replications,
         cameras=cameras,
         all_views=args.all_views,
-        jitter_m=args.jitter,
+        jitter_m=jitter,
         posture_cues=args.posture_cues,
         actions=args.actions,
+        realism=Realism(kinect_noise=args.kinect_noise, bone_noise=args.bone_noise, dropouts=args.dropouts),
     )
     meta = write_dataset(args.out, config, progress=cli.show_progress(args))
     for benchmark, sizes in meta["sizes"].items():

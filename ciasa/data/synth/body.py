@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from ciasa.skeleton import NTU_RGBD
 
@@ -89,17 +90,9 @@ def sample_body(rng: np.random.Generator, stature_range: tuple[float, float] = (
 # ---------------------------------------------------------------------------------------
 # rotations on (T,) angle arrays (degrees), axes of the (L, U, F) frame
 def _rot(axis: int, deg: np.ndarray) -> np.ndarray:
-    a = np.radians(np.asarray(deg, dtype=np.float64))
-    c, s = np.cos(a), np.sin(a)
-    r = np.zeros(a.shape + (3, 3))
-    i, j = [(1, 2), (2, 0), (0, 1)][axis]  # rotation turns axis i towards axis j
-    k = axis
-    r[..., k, k] = 1.0
-    r[..., i, i] = c
-    r[..., j, j] = c
-    r[..., j, i] = s
-    r[..., i, j] = -s
-    return r
+    """Right-handed rotations ``deg.shape + (3, 3)`` about axis 0 (L), 1 (U) or 2 (F)."""
+    deg = np.asarray(deg, dtype=np.float64)
+    return Rotation.from_euler("xyz"[axis], deg[..., None], degrees=True).as_matrix()
 
 
 def pitch(deg: np.ndarray) -> np.ndarray:
@@ -115,6 +108,13 @@ def yaw(deg: np.ndarray) -> np.ndarray:
 def roll(deg: np.ndarray) -> np.ndarray:
     """Rotation about F turning L towards U: positive lifts the left side (tilts right)."""
     return _rot(2, deg)
+
+
+def trunk_rotation(trunk: dict[str, np.ndarray], segment: str) -> np.ndarray:
+    """(T, 3, 3) rotation of trunk segment 'pelvis', 'spine' or 'neck' against the one below:
+    ``yaw @ pitch @ roll`` of its angles, i.e. intrinsic Euler angles U-L-F."""
+    angles = np.stack([trunk[f"{segment}_{name}"] for name in ("yaw", "pitch", "roll")], axis=-1)
+    return Rotation.from_euler("YXZ", angles, degrees=True).as_matrix()
 
 
 def limb_dir(elev: np.ndarray, azim: np.ndarray, side: int) -> np.ndarray:
@@ -176,9 +176,9 @@ def forward_kinematics(body: Body, pose: Pose) -> np.ndarray:
     def const(v: np.ndarray) -> np.ndarray:
         return np.broadcast_to(v, (t, 3))
 
-    r_pelvis = yaw(tr["pelvis_yaw"]) @ pitch(tr["pelvis_pitch"]) @ roll(tr["pelvis_roll"])
-    r_chest = r_pelvis @ yaw(tr["spine_yaw"]) @ pitch(tr["spine_pitch"]) @ roll(tr["spine_roll"])
-    r_head = r_chest @ yaw(tr["neck_yaw"]) @ pitch(tr["neck_pitch"]) @ roll(tr["neck_roll"])
+    r_pelvis = trunk_rotation(tr, "pelvis")
+    r_chest = r_pelvis @ trunk_rotation(tr, "spine")
+    r_head = r_chest @ trunk_rotation(tr, "neck")
 
     # trunk, pelvis at the origin for now
     x[:, J["spine_mid"]] = _apply(r_pelvis, const(body["lumbar"] * e_u))

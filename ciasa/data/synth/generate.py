@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from ciasa.cli import BadInput
 from ciasa.data.ntu import NTU_ACTIONS, XSUB_TRAIN_SUBJECTS, XVIEW_TRAIN_CAMERAS, format_sample_name
 from ciasa.data.stgcn import save_split
 from ciasa.data.synth.body import forward_kinematics, sample_body
 from ciasa.data.synth.motions import ACTIONS, Action, PoseBuilder, Style, select_actions
 from ciasa.data.synth.posture import add_posture_cues, class_signature
+from ciasa.data.synth.realism import Realism
 from ciasa.data.synth.scene import CAMERA_YAW_DEG, View, kinect_jitter, sample_view, to_camera_space
 from ciasa.io import atomic_write_json
 
@@ -42,23 +44,25 @@ class SynthConfig:
     jitter_m: float = 0.008
     posture_cues: bool = True  # class-typical lean / weight shift (ciasa.data.synth.posture)
     actions: str = "all"  # 'all', 'gross', 'fine' or A-numbers '1,3,28'; labels 0..k-1 in ACTIONS order
+    # measured sensor effects (ciasa.data.synth.realism); all off = the set as it always was
+    realism: Realism = field(default_factory=Realism)
 
     def __post_init__(self) -> None:
         try:
             select_actions(self.actions)
         except ValueError as err:
-            raise ValueError(f"--actions: {err}") from None
+            raise BadInput(f"--actions: {err}") from None
         if self.frames < 16:
-            raise ValueError(f"--frames must be at least 16 (an action needs room), got {self.frames}")
+            raise BadInput(f"--frames must be at least 16 (an action needs room), got {self.frames}")
         if self.bodies < 1:
-            raise ValueError(f"--bodies must be at least 1, got {self.bodies}")
+            raise BadInput(f"--bodies must be at least 1, got {self.bodies}")
         if not self.subjects or min(self.subjects) < 1 or max(self.subjects) > 999:
-            raise ValueError(f"subjects must be numbers 1..999, got {self.subjects}")
+            raise BadInput(f"subjects must be numbers 1..999, got {self.subjects}")
         if self.replications < 1:
-            raise ValueError(f"--replications must be at least 1, got {self.replications}")
+            raise BadInput(f"--replications must be at least 1, got {self.replications}")
         bad = [c for c in self.cameras if c not in CAMERA_YAW_DEG]
         if bad or not self.cameras:
-            raise ValueError(f"cameras must be among {sorted(CAMERA_YAW_DEG)}, got {self.cameras}")
+            raise BadInput(f"cameras must be among {sorted(CAMERA_YAW_DEG)}, got {self.cameras}")
 
 
     @property
@@ -100,10 +104,23 @@ def perform(
     return forward_kinematics(body, builder.build())
 
 
-def render_clip(performance: np.ndarray, view: View, rng: np.random.Generator, jitter_m: float, bodies: int) -> np.ndarray:
-    """A performance seen from ``view``: (3, T, 25, bodies) float32, bodies beyond the first zero."""
+def render_clip(
+    performance: np.ndarray, view: View, rng: np.random.Generator, jitter_m: float, bodies: int,
+    realism: Realism | None = None, realism_rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """A performance seen from ``view``: (3, T, 25, bodies) float32, bodies beyond the first zero.
+
+    ``realism`` (with its own ``realism_rng``, so the default draws stay as they were) adds
+    bone wobble and dropouts, and with ``kinect_noise`` replaces the default jitter."""
     cam = to_camera_space(performance, view)
-    cam = cam + kinect_jitter(rng, cam.shape[:2], jitter_m)
+    if realism is not None and realism.on:
+        if realism_rng is None:
+            raise ValueError("render_clip: realism effects need their own realism_rng")
+        cam = realism.apply(realism_rng, cam)
+    if realism is not None and realism.kinect_noise:
+        cam = cam + realism.noise(realism_rng, cam.shape[0])  # type: ignore[arg-type]
+    else:
+        cam = cam + kinect_jitter(rng, cam.shape[:2], jitter_m)
     clip = np.zeros((3, cam.shape[0], cam.shape[1], bodies), np.float32)
     clip[..., 0] = cam.transpose(2, 0, 1)
     return clip
@@ -140,7 +157,8 @@ def generate(config: SynthConfig, progress: bool = False) -> list[Sample]:
         for cam in cams:
             rng = _rng(config.seed, 3, subject, ntu_id, rep, cam)
             view = sample_view(rng, cam)
-            clip = render_clip(perf, view, rng, config.jitter_m, config.bodies)
+            extra = _rng(config.seed, 5, subject, ntu_id, rep, cam) if config.realism.on else None
+            clip = render_clip(perf, view, rng, config.jitter_m, config.bodies, config.realism, extra)
             name = format_sample_name(SETUP, cam, subject, rep, ntu_id)
             samples.append(Sample(name, label, subject, cam, clip, view))
     return samples
@@ -166,7 +184,7 @@ def write_dataset(out: str | Path, config: SynthConfig, progress: bool = True) -
              for b in ("xsub", "xview") for split in ("train", "val")}
     for (benchmark, split), part in parts.items():  # every split checked before any is written
         if not part:
-            raise ValueError(
+            raise BadInput(
                 f"{out}/{benchmark}: the {split} split is empty with subjects {list(config.subjects)} and "
                 f"cameras {list(config.cameras)}; include training and test subjects/cameras"
             )
@@ -200,6 +218,7 @@ def write_dataset(out: str | Path, config: SynthConfig, progress: bool = True) -
         "camera_height_m": [0.7, 1.2],
         "jitter_m": config.jitter_m,
         "posture_cues": config.posture_cues,
+        **({"realism": config.realism.to_json()} if config.realism.on else {}),
         "actions": config.actions,
         "classes": [{"label": i, "ntu_action": f"A{a.ntu_id:03d}", "name": n} for i, (a, n) in enumerate(zip(actions, names))],
         "xsub_train_subjects": list(XSUB_TRAIN_SUBJECTS),
@@ -229,5 +248,5 @@ def parse_subjects(text: str) -> tuple[int, ...]:
             else:
                 out.append(int(part))
         except ValueError:
-            raise ValueError(f"cannot read subject list {text!r} (use e.g. 1-40 or 1,2,5-8)") from None
+            raise BadInput(f"cannot read subject list {text!r} (use e.g. 1-40 or 1,2,5-8)") from None
     return tuple(sorted(set(out)))

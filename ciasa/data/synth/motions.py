@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
+from ciasa.cli import BadInput
 from ciasa.data.synth.body import TRUNK_ANGLES, Body, Pose, dir_angles, limb_dir, pitch, roll, yaw
 
 LEFT, RIGHT = 1, -1
@@ -893,12 +894,12 @@ def select_actions(spec: str) -> tuple[Action, ...]:
         try:
             wanted.add(int(part))
         except ValueError:
-            raise ValueError(f"cannot read action list {spec!r}: use all, gross, fine or A-numbers like 1,3,28") from None
+            raise BadInput(f"cannot read action list {spec!r}: use all, gross, fine or A-numbers like 1,3,28") from None
     unknown = sorted(wanted - set(by_id))
     if unknown:
-        raise ValueError(
+        raise BadInput(
             f"actions {unknown} are not in the synthetic set {spec!r}; available A-numbers: {sorted(by_id)}"
         )
     if not wanted:
-        raise ValueError(f"action list {spec!r} is empty")
+        raise BadInput(f"action list {spec!r} is empty")
     return tuple(a for a in ACTIONS if a.ntu_id in wanted)
