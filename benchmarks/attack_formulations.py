@@ -26,7 +26,6 @@ the transfer-aware term, evaluated on fresh error samples).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -56,8 +55,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "advanced": {
         "perturbation-untargeted": dict(mode="advanced", optimize="perturbation", target="untargeted"),
-        "perturbation-untargeted-strict": dict(mode="advanced", optimize="perturbation", target="untargeted",
-                                               box="strict"),
+        "perturbation-untargeted-strict": dict(
+            mode="advanced", optimize="perturbation", target="untargeted", box="strict"
+        ),
         "perturbation-untargeted-lam5": dict(mode="advanced", optimize="perturbation", target="untargeted", lam=5.0),
         "skeleton-untargeted": dict(mode="advanced", optimize="skeleton", smooth="ours", target="untargeted"),
         "perturbation-least-likely": dict(mode="advanced", optimize="perturbation"),
@@ -76,12 +76,14 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "lr": {
         **{f"basic-lr{lr:g}": dict(mode="basic", eps=0.01, lr=lr) for lr in (0.02, 0.05, 0.2, 0.5, 1.0)},
-        **{f"advanced-untargeted-lr{lr:g}": dict(mode="advanced", target="untargeted", lr=lr) for lr in (0.05, 0.2, 0.5)},
+        **{
+            f"advanced-untargeted-lr{lr:g}": dict(mode="advanced", target="untargeted", lr=lr)
+            for lr in (0.05, 0.2, 0.5)
+        },
     },
     "ceiling": {
         "perturbation-no-regularisers-100": dict(mode="basic", eps=0.01, use_smooth=False, use_gan=False),
-        "perturbation-no-regularisers-300": dict(mode="basic", eps=0.01, use_smooth=False, use_gan=False,
-                                                 max_iter=300),
+        "perturbation-no-regularisers-300": dict(mode="basic", eps=0.01, use_smooth=False, use_gan=False, max_iter=300),
     },
     "advanced-ceiling": {
         "untargeted-no-regularisers": dict(mode="advanced", target="untargeted", use_smooth=False, use_gan=False),
@@ -119,8 +121,9 @@ def pick_clips(model: torch.nn.Module, data: Any, n: int, seed: int, batch: int 
     return np.array(keep[:n])
 
 
-def displacement_per_joint(adv: torch.Tensor, clean: torch.Tensor, eps: torch.Tensor, joints: torch.Tensor,
-                           names: list[str]) -> dict[str, Any]:
+def displacement_per_joint(
+    adv: torch.Tensor, clean: torch.Tensor, eps: torch.Tensor, joints: torch.Tensor, names: list[str]
+) -> dict[str, Any]:
     linf = metrics.linf_per_joint(adv, clean)  # (N, V)
     euclid = metrics.joint_displacement(adv, clean)  # (N, T, V, M)
     present = (clean != 0).any(dim=1).any(dim=2, keepdim=True).expand_as(euclid)
@@ -128,15 +131,24 @@ def displacement_per_joint(adv: torch.Tensor, clean: torch.Tensor, eps: torch.Te
     for j in joints.nonzero().flatten().tolist():
         d = euclid[:, :, j][present[:, :, j]]
         rows[names[j]] = {
-            "eps": float(eps[j]), "linf_max": float(linf[:, j].max()), "linf_mean": float(linf[:, j].mean()),
+            "eps": float(eps[j]),
+            "linf_max": float(linf[:, j].max()),
+            "linf_mean": float(linf[:, j].mean()),
             "fraction_clips_beyond": float((linf[:, j] > eps[j] + 1e-5).float().mean()),  # 10 um: float32 rounding
             "euclid_mean": float(d.mean()) if d.numel() else None,
-        }  # fmt: skip
+        }
     return rows
 
 
-def fresh_error_eval(model: torch.nn.Module, adv: torch.Tensor, labels: torch.Tensor, clean_ok: torch.Tensor,
-                     error_model: Any, draws: int, seed: int) -> dict[str, Any]:
+def fresh_error_eval(
+    model: torch.nn.Module,
+    adv: torch.Tensor,
+    labels: torch.Tensor,
+    clean_ok: torch.Tensor,
+    error_model: Any,
+    draws: int,
+    seed: int,
+) -> dict[str, Any]:
     """Flipped counts when the result goes through ``draws`` fresh round-trip error samples
     (a proxy for the RGB round trip, not a substitute for it)."""
     gen = torch.Generator().manual_seed(seed + 12345)
@@ -185,11 +197,18 @@ def main() -> int:
     if args.only:
         configs = {k: configs[k] for k in args.only.split(",")}
     record: dict[str, Any] = {
-        "checkpoint": str(args.checkpoint), "data": str(args.data), "split": args.split, "preset": args.preset,
-        "n_clips": int(len(idx)), "selection": f"{len(idx)} random clean-correct clips, seed {args.seed}",
-        "max_iter": args.max_iter, "seed": args.seed, "error_model": None if error_model is None else str(args.error_model),
-        "command": "python " + " ".join(sys.argv), "runs": {},
-    }  # fmt: skip
+        "checkpoint": str(args.checkpoint),
+        "data": str(args.data),
+        "split": args.split,
+        "preset": args.preset,
+        "n_clips": int(len(idx)),
+        "selection": f"{len(idx)} random clean-correct clips, seed {args.seed}",
+        "max_iter": args.max_iter,
+        "seed": args.seed,
+        "error_model": None if error_model is None else str(args.error_model),
+        "command": "python " + " ".join(sys.argv),
+        "runs": {},
+    }
     for name, cfg in configs.items():
         cfg = dict(cfg)
         samples = args.error_samples if cfg.pop("error_samples", 0) else 0
@@ -197,44 +216,70 @@ def main() -> int:
             print(f"skip {name}: needs --error-model", flush=True)
             continue
         iters = cfg.pop("max_iter", args.max_iter)
-        attack = CIASA(model, layout=layout, max_iter=iters, seed=args.seed, real_source=real,
-                       device="cpu", error_model=error_model if samples else None, error_samples=samples, **cfg)
+        attack = CIASA(
+            model,
+            layout=layout,
+            max_iter=iters,
+            seed=args.seed,
+            real_source=real,
+            device="cpu",
+            error_model=error_model if samples else None,
+            error_samples=samples,
+            **cfg,
+        )
         t0 = time.perf_counter()
-        run = attack_dataset(attack, clips, labels, layout, attack.eps, attack.joint_mask, args.batch_size,
-                             progress=False)
+        run = attack_dataset(
+            attack, clips, labels, layout, attack.eps, attack.joint_mask, args.batch_size, progress=False
+        )
         res = run.result
         summary = run.summary(attack.eps, attack.joint_mask)
         clean_t = torch.from_numpy(clips)
         with torch.no_grad():
-            final_gap = objectives.logit_gap(model(res.adversarial), None if summary["targeted_success"] is None
-                                             else res.target, res.labels)
+            final_gap = objectives.logit_gap(
+                model(res.adversarial), None if summary["targeted_success"] is None else res.target, res.labels
+            )
         ok = res.clean_correct
         entry = {
             "settings": attack.settings(),
-            "final_gap_clean_correct": {q: round(float(final_gap[ok].quantile(v)), 3) for q, v in
-                                        (("p10", 0.1), ("median", 0.5), ("p90", 0.9), ("max", 1.0))} if ok.any() else None,
-            "flipped": summary["flipped"], "targeted_success": summary["targeted_success"],
+            "final_gap_clean_correct": {
+                q: round(float(final_gap[ok].quantile(v)), 3)
+                for q, v in (("p10", 0.1), ("median", 0.5), ("p90", 0.9), ("max", 1.0))
+            }
+            if ok.any()
+            else None,
+            "flipped": summary["flipped"],
+            "targeted_success": summary["targeted_success"],
             "gap_curve": [round(g, 3) for g in res.extra.get("gap_curve", [])],
-            "joint_variation": summary["joint_variation"], "bone_length_error": summary["bone_length_error"],
+            "joint_variation": summary["joint_variation"],
+            "bone_length_error": summary["bone_length_error"],
             "acceleration_energy": summary["acceleration_energy"],
-            "eps_overshoot_overall": {k: summary["eps_overshoot"][k] for k in ("overall_overshoot_max", "overall_fraction_beyond")},
-            "per_joint": displacement_per_joint(res.adversarial, clean_t, attack.eps, attack.joint_mask, layout.joint_names),
+            "eps_overshoot_overall": {
+                k: summary["eps_overshoot"][k] for k in ("overall_overshoot_max", "overall_fraction_beyond")
+            },
+            "per_joint": displacement_per_joint(
+                res.adversarial, clean_t, attack.eps, attack.joint_mask, layout.joint_names
+            ),
             "seconds": round(time.perf_counter() - t0, 1),
-        }  # fmt: skip
+        }
         if error_model is not None:
             ok = res.clean_correct
-            entry["under_fresh_error"] = fresh_error_eval(model, res.adversarial, res.labels, ok, error_model,
-                                                          args.eval_draws, args.seed)
-            entry["clean_under_fresh_error"] = fresh_error_eval(model, clean_t, res.labels, ok, error_model,
-                                                                args.eval_draws, args.seed)
+            entry["under_fresh_error"] = fresh_error_eval(
+                model, res.adversarial, res.labels, ok, error_model, args.eval_draws, args.seed
+            )
+            entry["clean_under_fresh_error"] = fresh_error_eval(
+                model, clean_t, res.labels, ok, error_model, args.eval_draws, args.seed
+            )
         record["runs"][name] = entry
         t = entry["targeted_success"]
-        print(f"{name}: flipped {entry['flipped']['count']}/{entry['flipped']['of']}"
-              + (f", on target {t['count']}/{t['of']}" if t else "")
-              + f", gap {entry['gap_curve'][0] if entry['gap_curve'] else '?'} -> "
-              f"{entry['gap_curve'][-1] if entry['gap_curve'] else '?'}, mean disp "
-              f"{summary['joint_variation']['mean']:.4f} max {summary['joint_variation']['max']:.4f}, "
-              f"{entry['seconds']} s", flush=True)
+        print(
+            f"{name}: flipped {entry['flipped']['count']}/{entry['flipped']['of']}"
+            + (f", on target {t['count']}/{t['of']}" if t else "")
+            + f", gap {entry['gap_curve'][0] if entry['gap_curve'] else '?'} -> "
+            f"{entry['gap_curve'][-1] if entry['gap_curve'] else '?'}, mean disp "
+            f"{summary['joint_variation']['mean']:.4f} max {summary['joint_variation']['max']:.4f}, "
+            f"{entry['seconds']} s",
+            flush=True,
+        )
         atomic_write_json(args.result, record)  # after every run: partial results survive
     print(f"wrote {args.result}")
     return 0

@@ -31,29 +31,136 @@ from ciasa.io import atomic_write_json  # noqa: E402
 
 def commands(args: argparse.Namespace) -> dict[str, list[str]]:
     py = [sys.executable, "-m"]
-    common = ["--checkpoint", str(args.checkpoint), "--data", str(args.data), "--no-progress",
-              "--threads", str(args.threads)]  # fmt: skip
+    common = [
+        "--checkpoint",
+        str(args.checkpoint),
+        "--data",
+        str(args.data),
+        "--no-progress",
+        "--threads",
+        str(args.threads),
+    ]
     work = str(args.work)
     names = str(args.work / "attacked_names.txt")
     cmds = {
-        "fgsm-sweep": [*py, "ciasa.experiments", "fgsm-sweep", *common, "--out", work, "--shuffle", "--limit", str(args.limit_fgsm),
-                       "--eps", "0.002,0.005,0.01,0.02,0.05,0.1"],
-        "advanced": [*py, "ciasa.attack", *common, "--out", f"{work}/advanced", "--mode", "advanced",
-                     "--names", f"@{names}", "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
-                     "--early-stop", "0"],
-        "basic": [*py, "ciasa.attack", *common, "--out", f"{work}/basic", "--mode", "basic", "--eps", "0.01",
-                  "--names", f"@{names}", "--limit", str(args.limit), "--batch-size", str(args.limit), "--max-iter", str(args.max_iter),
-                  "--early-stop", "0"],
-        "basic-sweep": [*py, "ciasa.experiments", "basic-sweep", *common, "--out", work, "--shuffle",
-                        "--limit", str(args.limit_small), "--max-iter", str(args.max_iter), "--early-stop", "0",
-                        "--eps", "0.004,0.008,0.01,0.012,0.02,0.05"],
-        "ablation": [*py, "ciasa.experiments", "ablation", *common, "--out", work, "--shuffle", "--limit", str(args.limit_small),
-                     "--max-iter", str(args.max_iter), "--eps", "0.01"],
-        "regions": [*py, "ciasa.experiments", "regions", *common, "--out", work, "--shuffle", "--limit", str(args.limit_small),
-                    "--max-iter", str(args.max_iter), "--early-stop", "0"],
-        "lambda": [*py, "ciasa.experiments", "lambda", *common, "--out", work, "--shuffle", "--limit", str(args.limit_small),
-                   "--max-iter", str(args.max_iter), "--early-stop", "0", "--eps", "0.01"],
-    }  # fmt: skip
+        "fgsm-sweep": [
+            *py,
+            "ciasa.experiments",
+            "fgsm-sweep",
+            *common,
+            "--out",
+            work,
+            "--shuffle",
+            "--limit",
+            str(args.limit_fgsm),
+            "--eps",
+            "0.002,0.005,0.01,0.02,0.05,0.1",
+        ],
+        "advanced": [
+            *py,
+            "ciasa.attack",
+            *common,
+            "--out",
+            f"{work}/advanced",
+            "--mode",
+            "advanced",
+            "--names",
+            f"@{names}",
+            "--limit",
+            str(args.limit),
+            "--batch-size",
+            str(args.limit),
+            "--max-iter",
+            str(args.max_iter),
+            "--early-stop",
+            "0",
+        ],
+        "basic": [
+            *py,
+            "ciasa.attack",
+            *common,
+            "--out",
+            f"{work}/basic",
+            "--mode",
+            "basic",
+            "--eps",
+            "0.01",
+            "--names",
+            f"@{names}",
+            "--limit",
+            str(args.limit),
+            "--batch-size",
+            str(args.limit),
+            "--max-iter",
+            str(args.max_iter),
+            "--early-stop",
+            "0",
+        ],
+        "basic-sweep": [
+            *py,
+            "ciasa.experiments",
+            "basic-sweep",
+            *common,
+            "--out",
+            work,
+            "--shuffle",
+            "--limit",
+            str(args.limit_small),
+            "--max-iter",
+            str(args.max_iter),
+            "--early-stop",
+            "0",
+            "--eps",
+            "0.004,0.008,0.01,0.012,0.02,0.05",
+        ],
+        "ablation": [
+            *py,
+            "ciasa.experiments",
+            "ablation",
+            *common,
+            "--out",
+            work,
+            "--shuffle",
+            "--limit",
+            str(args.limit_small),
+            "--max-iter",
+            str(args.max_iter),
+            "--eps",
+            "0.01",
+        ],
+        "regions": [
+            *py,
+            "ciasa.experiments",
+            "regions",
+            *common,
+            "--out",
+            work,
+            "--shuffle",
+            "--limit",
+            str(args.limit_small),
+            "--max-iter",
+            str(args.max_iter),
+            "--early-stop",
+            "0",
+        ],
+        "lambda": [
+            *py,
+            "ciasa.experiments",
+            "lambda",
+            *common,
+            "--out",
+            work,
+            "--shuffle",
+            "--limit",
+            str(args.limit_small),
+            "--max-iter",
+            str(args.max_iter),
+            "--early-stop",
+            "0",
+            "--eps",
+            "0.01",
+        ],
+    }
     return cmds
 
 
@@ -94,13 +201,37 @@ def main() -> int:
             print(f"missing {path}", file=sys.stderr)
             continue
         data = json.loads(path.read_text())
-        record["results"][name] = data if not single else {
-            k: data.get(k) for k in ("n", "n_clean_correct", "clean_accuracy", "attacked_accuracy", "flipped",
-                                 "targeted_success", "fooling_targeted", "fooling_untargeted", "formulation",
-                                 "target_rule", "smoothness", "box", "mean_target_confidence", "joint_variation", "bone_length_error",
-                                 "acceleration_energy", "eps_overshoot", "seconds", "mean_iterations",
-                                 "max_iter", "early_stop", "eps")
-        }  # fmt: skip
+        record["results"][name] = (
+            data
+            if not single
+            else {
+                k: data.get(k)
+                for k in (
+                    "n",
+                    "n_clean_correct",
+                    "clean_accuracy",
+                    "attacked_accuracy",
+                    "flipped",
+                    "targeted_success",
+                    "fooling_targeted",
+                    "fooling_untargeted",
+                    "formulation",
+                    "target_rule",
+                    "smoothness",
+                    "box",
+                    "mean_target_confidence",
+                    "joint_variation",
+                    "bone_length_error",
+                    "acceleration_energy",
+                    "eps_overshoot",
+                    "seconds",
+                    "mean_iterations",
+                    "max_iter",
+                    "early_stop",
+                    "eps",
+                )
+            }
+        )
         record["commands"][name] = " ".join(c if c != sys.executable else "python" for c in cmd)
     atomic_write_json(args.out, record)
     print(json.dumps({k: v.get("rows", v) for k, v in record["results"].items()}, indent=1)[:4000])

@@ -83,13 +83,17 @@ def keep(summary: dict[str, Any]) -> dict[str, Any]:
         "n": summary["n"],
         "plausibility": summary.get("plausibility"),
         "realised_displacement": summary.get("realised_displacement"),
-        "control": None if not c else {
-            "flipped": c["flipped"], "accuracy": c["accuracy"], "correct": c["correct"],
+        "control": None
+        if not c
+        else {
+            "flipped": c["flipped"],
+            "accuracy": c["accuracy"],
+            "correct": c["correct"],
             "realised_displacement": c["realised_displacement"],
         },
         "plausibility_settings": summary.get("plausibility_settings"),
         "seconds": summary["seconds"],
-    }  # fmt: skip
+    }
 
 
 def _pct(v: float | None) -> str:
@@ -98,10 +102,12 @@ def _pct(v: float | None) -> str:
 
 def table(record: dict[str, Any]) -> str:
     """docs/attacks.md's Plausibility table from a result record (one row per model and setting)."""
-    rows = ["| model | plausibility | flipped | knee hyperext. > 10 / > 20 deg (clean) | foot > 2 cm under floor "
-            "(clean) | foot skating mm (clean) | top speed ratio max | leg displacement mean / max mm | "
-            "control flipped | control / adversarial displacement | control knee > 10 deg |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| model | plausibility | flipped | knee hyperext. > 10 / > 20 deg (clean) | foot > 2 cm under floor "
+        "(clean) | foot skating mm (clean) | top speed ratio max | leg displacement mean / max mm | "
+        "control flipped | control / adversarial displacement | control knee > 10 deg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, entry in record["models"].items():
         for config, run in entry["runs"].items():
             p, d, c = run["plausibility"], run["realised_displacement"], run["control"] or {}
@@ -146,9 +152,12 @@ def merge(paths: list[str], result: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", action="append", default=[], help="NAME=CHECKPOINT@DATA_DIR (repeat)")
-    p.add_argument("--merge", nargs="+", default=None,
-                   help="instead of measuring: combine the records of runs made side by side (one model each) "
-                        "into --result")
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        help="instead of measuring: combine the records of runs made side by side (one model each) into --result",
+    )
     p.add_argument("--split", default="val")
     p.add_argument("--n", type=int, default=60)
     p.add_argument("--seed", type=int, default=0)
@@ -160,9 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--work", default=None, help="folder for the attack outputs (default: a temporary one)")
-    p.add_argument("--reuse", action="store_true",
-                   help="take a configuration's finished summary.json from --work instead of running it again "
-                        "(to gather runs made side by side)")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="take a configuration's finished summary.json from --work instead of running it again "
+        "(to gather runs made side by side)",
+    )
     p.add_argument("--result", default=str(REPO / "benchmarks/results/attack_plausibility.json"))
     args = p.parse_args(argv)
     if args.merge:
@@ -177,30 +189,70 @@ def main(argv: list[str] | None = None) -> int:
     record: dict[str, Any] = {
         "command": " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
         "what": "advanced mode (legs), untargeted margin loss, perturbation formulation, lambda "
-                f"{args.lam}, {args.max_iter} iterations"
-                + (f", transfer-aware (error model {args.error_model}, {args.error_samples} samples)"
-                   if args.error_model else "")
-                + "; plausibility off vs on, and the matched control of each run",
-        "n_requested": args.n, "split": args.split, "seed": args.seed, "models": {},
-    }  # fmt: skip
+        f"{args.lam}, {args.max_iter} iterations"
+        + (
+            f", transfer-aware (error model {args.error_model}, {args.error_samples} samples)"
+            if args.error_model
+            else ""
+        )
+        + "; plausibility off vs on, and the matched control of each run",
+        "n_requested": args.n,
+        "split": args.split,
+        "seed": args.seed,
+        "models": {},
+    }
     work_root = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="attack_plausibility_"))
     for spec in args.model:
         name, _, rest = spec.partition("=")
         checkpoint, _, data = rest.partition("@")
         names, tried, total = pick_clips(checkpoint, data, args.split, args.n, args.seed)
-        entry: dict[str, Any] = {"checkpoint": checkpoint, "data": data, "clips": names,
-                                 "clips_tried": tried, "split_size": total, "runs": {}}
-        print(f"[{name}] {len(names)} clean-correct clips of the first {tried} drawn ({total} in {args.split})",
-              flush=True)
+        entry: dict[str, Any] = {
+            "checkpoint": checkpoint,
+            "data": data,
+            "clips": names,
+            "clips_tried": tried,
+            "split_size": total,
+            "runs": {},
+        }
+        print(
+            f"[{name}] {len(names)} clean-correct clips of the first {tried} drawn ({total} in {args.split})",
+            flush=True,
+        )
         for config in configs:
             out = work_root / name / config
             cli = [
-                "--checkpoint", checkpoint, "--data", data, "--split", args.split, "--out", str(out),
-                "--names", ",".join(names), "--mode", "advanced", "--optimize", "perturbation",
-                "--target", "untargeted", "--lam", str(args.lam), "--max-iter", str(args.max_iter),
-                "--batch-size", str(args.batch_size), "--threads", str(args.threads), "--device", "cpu",
-                "--seed", str(args.seed), "--no-progress", "--quiet", *CONFIGS[config],
-            ]  # fmt: skip
+                "--checkpoint",
+                checkpoint,
+                "--data",
+                data,
+                "--split",
+                args.split,
+                "--out",
+                str(out),
+                "--names",
+                ",".join(names),
+                "--mode",
+                "advanced",
+                "--optimize",
+                "perturbation",
+                "--target",
+                "untargeted",
+                "--lam",
+                str(args.lam),
+                "--max-iter",
+                str(args.max_iter),
+                "--batch-size",
+                str(args.batch_size),
+                "--threads",
+                str(args.threads),
+                "--device",
+                "cpu",
+                "--seed",
+                str(args.seed),
+                "--no-progress",
+                "--quiet",
+                *CONFIGS[config],
+            ]
             if args.error_model:
                 cli += ["--error-model", args.error_model, "--error-samples", str(args.error_samples)]
             tick = time.perf_counter()
@@ -213,8 +265,10 @@ def main(argv: list[str] | None = None) -> int:
             if reused and summary["clips_out"] is None and summary["n"] != len(names):
                 raise SystemExit(f"{out}: a finished run on other clips; remove it or drop --reuse")
             run = keep(summary)
-            run["attack_settings"] = {k: summary.get(k) for k in ("formulation", "mode", "target_rule", "lam",
-                                                                  "max_iter", "error_model", "error_samples")}
+            run["attack_settings"] = {
+                k: summary.get(k)
+                for k in ("formulation", "mode", "target_rule", "lam", "max_iter", "error_model", "error_samples")
+            }
             run["wall_seconds"] = summary["total_seconds"] if reused else time.perf_counter() - tick
             run["command"] = "python -m ciasa.attack " + " ".join(shlex.quote(a) for a in cli)
             entry["runs"][config] = run

@@ -37,7 +37,16 @@ PARTS = {
     "trunk_and_head": ["spine_base", "spine_mid", "neck", "head", "spine_shoulder"],
     "left_arm": ["left_shoulder", "left_elbow", "left_wrist", "left_hand", "left_hand_tip", "left_thumb"],
     "right_arm": ["right_shoulder", "right_elbow", "right_wrist", "right_hand", "right_hand_tip", "right_thumb"],
-    "legs": ["left_hip", "left_knee", "left_ankle", "left_foot", "right_hip", "right_knee", "right_ankle", "right_foot"],
+    "legs": [
+        "left_hip",
+        "left_knee",
+        "left_ankle",
+        "left_foot",
+        "right_hip",
+        "right_knee",
+        "right_ankle",
+        "right_foot",
+    ],
 }
 
 
@@ -56,7 +65,9 @@ def sensitivity(model: torch.nn.Module, x: torch.Tensor, step: float = 0.01) -> 
     per_joint = grad.abs().sum(dim=(0, 1, 2, 4))
     per_axis = grad.abs().sum(dim=(0, 2, 3, 4))
     index = {name: i for i, name in enumerate(NTU_RGBD.joint_names)}
-    shares = {part: float(per_joint[[index[j] for j in joints]].sum() / per_joint.sum()) for part, joints in PARTS.items()}
+    shares = {
+        part: float(per_joint[[index[j] for j in joints]].sum() / per_joint.sum()) for part, joints in PARTS.items()
+    }
     return {
         "clips": int(x.shape[0]),
         "median_gap_to_least_likely_nats": round(float(-gap.median()), 2),

@@ -38,22 +38,26 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from timing import sync, timed  # noqa: E402  (benchmarks/timing.py, beside this script)
+
 from ciasa.attacks import CIASA, constraints, losses  # noqa: E402
 from ciasa.attacks.base import frozen  # noqa: E402
 from ciasa.attacks.discriminator import BoneCosineDiscriminator  # noqa: E402
 from ciasa.device import resolve_device  # noqa: E402
+from ciasa.io import atomic_write_json  # noqa: E402
 from ciasa.models import STGCN, load_model  # noqa: E402
 from ciasa.skeleton import NTU_RGBD  # noqa: E402
-from ciasa.io import atomic_write_json  # noqa: E402
-from timing import sync, timed  # noqa: E402  (benchmarks/timing.py, beside this script)
 
 
 def synthetic_clips(frames: int, bodies: int, count: int, data_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
     """Real-looking clips from the embedded synthetic set, tiled to ``frames`` frames; body 2 = body 1 moved 1 m."""
     if data_dir is None:
         tmp = Path(tempfile.mkdtemp(prefix="attack_speed_"))
-        subprocess.run([sys.executable, "-m", "ciasa.data.synth", "--out", str(tmp), "--quiet",
-                        "--subjects", "1-4"], check=True, cwd=REPO)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "ciasa.data.synth", "--out", str(tmp), "--quiet", "--subjects", "1-4"],
+            check=True,
+            cwd=REPO,
+        )
         data_dir = tmp / "xsub"
     from ciasa.data.stgcn import load_split
 
@@ -69,8 +73,16 @@ def synthetic_clips(frames: int, bodies: int, count: int, data_dir: Path | None)
     return clip, labels
 
 
-def bench(name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
-          repeats: int, real: np.ndarray, optimize: str = "perturbation") -> dict:  # fmt: skip
+def bench(
+    name: str,
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    device: torch.device,
+    repeats: int,
+    real: np.ndarray,
+    optimize: str = "perturbation",
+) -> dict:
     model = model.to(device)
     x, y = x.to(device), y.to(device)
     with frozen(model):
@@ -104,7 +116,9 @@ def bench(name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, d
             scores = disc(torch.cat([fake, fake.detach()]).unsqueeze(1))
             loss = losses.lsgan_generator_loss(scores[: len(fake)]).mean() + losses.smoothness_loss(adv, frames).sum()
             loss.backward(inputs=[adv], retain_graph=True)
-            losses.lsgan_discriminator_loss(scores[len(fake):], scores[: len(fake)]).backward(inputs=list(disc.parameters()))
+            losses.lsgan_discriminator_loss(scores[len(fake) :], scores[: len(fake)]).backward(
+                inputs=list(disc.parameters())
+            )
 
         t_gan = timed(gan_part, repeats, device)
 
@@ -120,8 +134,16 @@ def bench(name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, d
         sync(device)
         interleaved.append(time.perf_counter() - t)
 
-    attack = CIASA(model, mode="basic", eps=0.01, max_iter=repeats + 1, real_source=real, device=str(device),
-                   progress=plain_between, optimize=optimize)  # fmt: skip
+    attack = CIASA(
+        model,
+        mode="basic",
+        eps=0.01,
+        max_iter=repeats + 1,
+        real_source=real,
+        device=str(device),
+        progress=plain_between,
+        optimize=optimize,
+    )
     result = attack(x.cpu(), y.cpu())
     steps = result.extra["step_seconds"][1:]  # the first step pays warm-up costs
     pairs = [s / b for s, b in zip(steps, interleaved[1:])]
@@ -136,18 +158,22 @@ def bench(name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, d
         "ciasa_iteration_s": statistics.median(steps),
         "ratio": statistics.median(pairs),
         "ratio_pairs": pairs,
-        "components_s": {"clip+ssr": statistics.median(t_project),
-                         "differentiable ssr fwd+bwd": statistics.median(t_ssr_grad),
-                         "smooth+cosine+discriminator": statistics.median(t_gan)},
+        "components_s": {
+            "clip+ssr": statistics.median(t_project),
+            "differentiable ssr fwd+bwd": statistics.median(t_ssr_grad),
+            "smooth+cosine+discriminator": statistics.median(t_gan),
+        },
         "plain_samples_per_s": n / statistics.median(base + interleaved[1:]),
         "ciasa_sample_iterations_per_s": n / statistics.median(steps),
         "raw": {"plain": base, "plain_interleaved": interleaved, "ciasa_steps": result.extra["step_seconds"]},
     }
-    print(f"[{name}, {optimize} on {device}] input {tuple(x.shape)}: plain fwd+bwd {row['plain_fwd_bwd_s']:.3f} s, "
-          f"CIASA iteration {row['ciasa_iteration_s']:.3f} s, ratio {row['ratio']:.2f}x (median of pairs); "
-          f"clip+SSR {row['components_s']['clip+ssr']:.3f} s, smooth+cosine+D "
-          f"{row['components_s']['smooth+cosine+discriminator']:.3f} s; "
-          f"{row['ciasa_sample_iterations_per_s']:.2f} sample-iterations/s")  # fmt: skip
+    print(
+        f"[{name}, {optimize} on {device}] input {tuple(x.shape)}: plain fwd+bwd {row['plain_fwd_bwd_s']:.3f} s, "
+        f"CIASA iteration {row['ciasa_iteration_s']:.3f} s, ratio {row['ratio']:.2f}x (median of pairs); "
+        f"clip+SSR {row['components_s']['clip+ssr']:.3f} s, smooth+cosine+D "
+        f"{row['components_s']['smooth+cosine+discriminator']:.3f} s; "
+        f"{row['ciasa_sample_iterations_per_s']:.2f} sample-iterations/s"
+    )
     return row
 
 
@@ -172,8 +198,18 @@ def main() -> int:
         clips, labels = synthetic_clips(300, 2, 8, args.data)
         model = STGCN(3, 60, {"layout": "ntu-rgb+d", "strategy": "spatial"}, base_channels=64)
         for optimize in args.formulations.split(","):
-            rows.append(bench("ntu (official width, T=300, M=2, batch 8)", model, torch.from_numpy(clips),
-                              torch.as_tensor(labels), device, args.repeats, clips, optimize))  # fmt: skip
+            rows.append(
+                bench(
+                    "ntu (official width, T=300, M=2, batch 8)",
+                    model,
+                    torch.from_numpy(clips),
+                    torch.as_tensor(labels),
+                    device,
+                    args.repeats,
+                    clips,
+                    optimize,
+                )
+            )
     if "demo" in settings:
         clips, labels = synthetic_clips(64, 1, 12, args.data)
         if args.demo_checkpoint:
@@ -182,8 +218,18 @@ def main() -> int:
         else:
             model = STGCN(3, 14, {"layout": "ntu-rgb+d", "strategy": "spatial"}, base_channels=16)
         for optimize in args.formulations.split(","):
-            rows.append(bench("demo (narrow model, T=64, M=1, batch 12)", model, torch.from_numpy(clips),
-                              torch.as_tensor(labels), device, args.repeats, clips, optimize))  # fmt: skip
+            rows.append(
+                bench(
+                    "demo (narrow model, T=64, M=1, batch 12)",
+                    model,
+                    torch.from_numpy(clips),
+                    torch.as_tensor(labels),
+                    device,
+                    args.repeats,
+                    clips,
+                    optimize,
+                )
+            )
     record = {
         "benchmark": "attack_speed",
         "torch": torch.__version__,

@@ -69,12 +69,18 @@ def main() -> int:
     p.add_argument("--clips", type=int, default=12, help="clips in the selection (the demo: 12, the paper: 240)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (for training and the attack)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads of the attack process")
-    p.add_argument("--configfile", action="append", default=[],
-                   help="config overrides on top of config/config.yaml (attack mode and options, data view)")
+    p.add_argument(
+        "--configfile",
+        action="append",
+        default=[],
+        help="config overrides on top of config/config.yaml (attack mode and options, data view)",
+    )
     p.add_argument("--checkpoint", default=None, help="attack this model instead of training one")
     p.add_argument("--epochs", type=int, default=None, help="override the training recipe's epochs")
     p.add_argument("--work", default=str(REPO / "build" / "attack_stage"), help="scratch directory")
-    p.add_argument("--out", default=None, help="result JSON (default benchmarks/results/attack_stage_{device}_{N}.json)")
+    p.add_argument(
+        "--out", default=None, help="result JSON (default benchmarks/results/attack_stage_{device}_{N}.json)"
+    )
     args = p.parse_args()
 
     config = merged_config(args.configfile)
@@ -95,23 +101,62 @@ def main() -> int:
         checkpoint = str(work / "model" / "model.pt")
         if not Path(checkpoint).is_file():
             recipe = config["model"]["train"]
-            cmd = [py, "-m", "ciasa.train", "--config", recipe["config"], "--data", str(data), "--out",
-                   str(work / "model"), "--device", args.device, "--split-val", ""]
+            cmd = [
+                py,
+                "-m",
+                "ciasa.train",
+                "--config",
+                recipe["config"],
+                "--data",
+                str(data),
+                "--out",
+                str(work / "model"),
+                "--device",
+                args.device,
+                "--split-val",
+                "",
+            ]
             if args.epochs:
                 cmd += ["--epochs", str(args.epochs)]
             timings["train_s"] = run(cmd, work / "train.log")
 
     split = load_split(data, "val", mmap=True, check_values=False)
-    clips = select_clips(split.names, split.labels, count=args.clips, seed=int(config["clips"]["seed"]),
-                         class_names=split.class_names, source=str(data))
+    clips = select_clips(
+        split.names,
+        split.labels,
+        count=args.clips,
+        seed=int(config["clips"]["seed"]),
+        class_names=split.class_names,
+        source=str(data),
+    )
     selection = work / f"selection_{args.clips}.txt"
     write_clip_list(selection, clips)
 
     out_dir = work / f"attack_{args.clips}"
-    cmd = [py, "-m", "ciasa.attack", "--checkpoint", checkpoint, "--data", str(data), "--split", "val",
-           "--mode", config["attack"]["mode"], "--names", f"@{selection}", "--device", args.device,
-           "--threads", str(args.threads), "--no-progress", "--out", str(out_dir),
-           "--clips-out", str(work / f"skeletons_{args.clips}")]
+    cmd = [
+        py,
+        "-m",
+        "ciasa.attack",
+        "--checkpoint",
+        checkpoint,
+        "--data",
+        str(data),
+        "--split",
+        "val",
+        "--mode",
+        config["attack"]["mode"],
+        "--names",
+        f"@{selection}",
+        "--device",
+        args.device,
+        "--threads",
+        str(args.threads),
+        "--no-progress",
+        "--out",
+        str(out_dir),
+        "--clips-out",
+        str(work / f"skeletons_{args.clips}"),
+    ]
     cmd += [part for part in cli_flags(config["attack"]["options"]).split() if part]
     timings["attack_process_s"] = run(cmd, work / f"attack_{args.clips}.log")
     summary = json.loads((out_dir / "summary.json").read_text())

@@ -25,10 +25,13 @@ def mm(v: float | None) -> str:
 
 
 def table(record: dict, source: str) -> str:
-    lines = [f"`{source}` ({record['selection']}, {record['split']} split, {record['max_iter']} iterations unless named):", "",
-             "| run | flipped | on target | mean gap: start -> end | final gap p10 / median / p90 (nats) | joint disp. mean / max (mm) | "
-             "past eps: max (mm) / share of clip-joints | accel. energy result (clean) | s |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"`{source}` ({record['selection']}, {record['split']} split, {record['max_iter']} iterations unless named):",
+        "",
+        "| run | flipped | on target | mean gap: start -> end | final gap p10 / median / p90 (nats) | joint disp. mean / max (mm) | "
+        "past eps: max (mm) / share of clip-joints | accel. energy result (clean) | s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in record["runs"].items():
         g = r.get("gap_curve") or [None]
         fg = r.get("final_gap_clean_correct") or {}
@@ -46,11 +49,17 @@ def table(record: dict, source: str) -> str:
 
 def joints(record: dict, run: str) -> str:
     r = record["runs"][run]
-    lines = [f"Per joint, `{run}`: eps, L-inf max / mean over clips (mm), share of clips beyond eps, mean Euclidean displacement (mm)", "",
-             "| joint | eps | L-inf max | L-inf mean | clips beyond eps | mean displacement |", "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"Per joint, `{run}`: eps, L-inf max / mean over clips (mm), share of clips beyond eps, mean Euclidean displacement (mm)",
+        "",
+        "| joint | eps | L-inf max | L-inf mean | clips beyond eps | mean displacement |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, j in r["per_joint"].items():
-        lines.append(f"| {name} | {mm(j['eps'])} | {mm(j['linf_max'])} | {mm(j['linf_mean'])} | "
-                     f"{100 * j['fraction_clips_beyond']:.0f} % | {mm(j['euclid_mean'])} |")
+        lines.append(
+            f"| {name} | {mm(j['eps'])} | {mm(j['linf_max'])} | {mm(j['linf_mean'])} | "
+            f"{100 * j['fraction_clips_beyond']:.0f} % | {mm(j['euclid_mean'])} |"
+        )
     return "\n".join(lines)
 
 

@@ -56,10 +56,14 @@ def run(bench_dir: Path, num_classes: int, fine_labels: set[int], seed: int = 0)
     xva, yva = _prep(val.data), torch.tensor(val.labels)
     xvn = _prep(reextraction_noise(val.data, np.random.default_rng(seed)))
     net = torch.nn.Sequential(
-        torch.nn.Conv1d(xtr.shape[1], 64, 5, padding=2), torch.nn.ReLU(),
-        torch.nn.Conv1d(64, 64, 5, padding=2, stride=2), torch.nn.ReLU(),
-        torch.nn.AdaptiveAvgPool1d(1), torch.nn.Flatten(), torch.nn.Linear(64, num_classes),
-    )  # fmt: skip
+        torch.nn.Conv1d(xtr.shape[1], 64, 5, padding=2),
+        torch.nn.ReLU(),
+        torch.nn.Conv1d(64, 64, 5, padding=2, stride=2),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool1d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, num_classes),
+    )
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     t0 = time.perf_counter()
     for _ in range(150):
@@ -111,8 +115,15 @@ def main() -> None:
         result = {
             "benchmark": "data_separability",
             "command": "python benchmarks/data_separability.py",
-            "dataset": {"seed": 0, "format": meta["format"], "actions": meta["actions"], "clips": meta["samples"],
-                        "classes": k, "fine_classes": len(fine_labels), "frames": meta["frames"]},  # fmt: skip
+            "dataset": {
+                "seed": 0,
+                "format": meta["format"],
+                "actions": meta["actions"],
+                "clips": meta["samples"],
+                "classes": k,
+                "fine_classes": len(fine_labels),
+                "frames": meta["frames"],
+            },
             "classifier": "2-layer temporal 1-D CNN (64 channels) on pelvis-centred joints, Adam 1e-3, 150 epochs",
             "xsub": run(Path(tmp) / "xsub", k, fine_labels),
             "xview": run(Path(tmp) / "xview", k, fine_labels),

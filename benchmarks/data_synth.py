@@ -40,7 +40,9 @@ from ciasa.io import atomic_write_json  # noqa: E402
 
 def _git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         return "unknown"
 
@@ -61,8 +63,14 @@ def bench_synth(repeats: int) -> dict:
             for bench in ("xsub", "xview"):
                 for split in ("train", "val"):
                     part = [s for s in samples if split_of(s, bench) == split]
-                    save_split(Path(tmp) / bench, split, np.stack([s.clip for s in part]),
-                               [s.name for s in part], [s.label for s in part], class_names())  # fmt: skip
+                    save_split(
+                        Path(tmp) / bench,
+                        split,
+                        np.stack([s.clip for s in part]),
+                        [s.name for s in part],
+                        [s.label for s in part],
+                        class_names(),
+                    )
             writes.append(time.perf_counter() - t0)
     total, gen, write = statistics.median(totals), statistics.median(gens), statistics.median(writes)
     return {
@@ -118,9 +126,13 @@ def main() -> None:
     args = parser.parse_args()
     result = {
         "benchmark": "data_synth",
-        "command": "python benchmarks/data_synth.py --repeats %d" % args.repeats,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},  # shared machine: context
+        "command": f"python benchmarks/data_synth.py --repeats {args.repeats}",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },  # shared machine: context
         "commit": _git_commit(),
         "synth": bench_synth(args.repeats),
         "ntu_reader": bench_ntu_reader(args.repeats),

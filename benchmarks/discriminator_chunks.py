@@ -64,18 +64,31 @@ def main() -> int:
             one.append(step_seconds(disc, maps, False))
             chunks.append(step_seconds(disc, maps, True))
         row = {
-            "setting": name, "maps": frames, "chunk": dmod.CPU_CHUNK, "scores_equal": equal,
-            "one_call_s": statistics.median(one), "chunked_s": statistics.median(chunks),
-            "speedup": statistics.median(one) / statistics.median(chunks), "raw": {"one_call": one, "chunked": chunks},
-        }  # fmt: skip
+            "setting": name,
+            "maps": frames,
+            "chunk": dmod.CPU_CHUNK,
+            "scores_equal": equal,
+            "one_call_s": statistics.median(one),
+            "chunked_s": statistics.median(chunks),
+            "speedup": statistics.median(one) / statistics.median(chunks),
+            "raw": {"one_call": one, "chunked": chunks},
+        }
         rows.append(row)
-        print(f"{name}: one call {row['one_call_s']:.3f} s, chunks of {dmod.CPU_CHUNK} {row['chunked_s']:.3f} s "
-              f"-> {row['speedup']:.2f}x, scores equal: {equal}")  # fmt: skip
-    atomic_write_json(args.out, {
-        "benchmark": "discriminator_chunks", "command": "python benchmarks/discriminator_chunks.py "
-        + " ".join(sys.argv[1:]), "threads": args.threads, "torch": torch.__version__,
-        "machine": platform.machine(), "rows": rows,
-    })  # fmt: skip
+        print(
+            f"{name}: one call {row['one_call_s']:.3f} s, chunks of {dmod.CPU_CHUNK} {row['chunked_s']:.3f} s "
+            f"-> {row['speedup']:.2f}x, scores equal: {equal}"
+        )
+    atomic_write_json(
+        args.out,
+        {
+            "benchmark": "discriminator_chunks",
+            "command": "python benchmarks/discriminator_chunks.py " + " ".join(sys.argv[1:]),
+            "threads": args.threads,
+            "torch": torch.__version__,
+            "machine": platform.machine(),
+            "rows": rows,
+        },
+    )
     print(f"-> {args.out}")
     return 0
 

@@ -54,6 +54,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import pose_accuracy as pa  # noqa: E402
 import pose_real  # noqa: E402
+
 from ciasa.camera import Camera  # noqa: E402
 from ciasa.data.stgcn import load_split  # noqa: E402
 from ciasa.fit_record import performance_of  # noqa: E402
@@ -70,7 +71,10 @@ PY = sys.executable
 
 # ----------------------------------------------------------------------------- draws
 
-def draw_fit_clips(names: list[str], labels, n_refiner: int, n_error: int, seed: int = 0) -> tuple[list[str], list[str]]:
+
+def draw_fit_clips(
+    names: list[str], labels, n_refiner: int, n_error: int, seed: int = 0
+) -> tuple[list[str], list[str]]:
     """Two disjoint draws of training clips: the refiner's and the error model's.
 
     A seeded permutation, reordered so that the classes take turns (the k-th clip of every
@@ -103,6 +107,7 @@ def draw_fit_clips(names: list[str], labels, n_refiner: int, n_error: int, seed:
 
 # ----------------------------------------------------------------------------- renders
 
+
 def val_report_clips(split, n: int, seed: int = 0) -> list[str]:
     """``n`` validation clips, classes taking turns, none of the demo pipeline's selection."""
     from pipeline.select import select_clips
@@ -113,8 +118,9 @@ def val_report_clips(split, n: int, seed: int = 0) -> list[str]:
     return draw_fit_clips(names, labels, 0, n, seed)[1]
 
 
-def prepare_synthetic(split, names: list[str], work: Path, render_args: str, render_root: Path,
-                      data_dir: Path, split_name: str) -> list[dict]:
+def prepare_synthetic(
+    split, names: list[str], work: Path, render_args: str, render_root: Path, data_dir: Path, split_name: str
+) -> list[dict]:
     """Render (one Blender session for all missing clips) and extract (cached) ``names``."""
     index = {n: i for i, n in enumerate(split.names)}
     work.mkdir(parents=True, exist_ok=True)
@@ -132,8 +138,24 @@ def prepare_synthetic(split, names: list[str], work: Path, render_args: str, ren
         list_file = work / "render_batch_names.txt"
         list_file.write_text("".join(f"{n}\n" for n in todo))
         log.info("rendering %d clips in one Blender session", len(todo))
-        cmd = [PY, "-m", "render", "batch", "--data", str(data_dir), "--split", split_name, "--names", f"@{list_file}",
-               "--out-dir", str(work), "--threads", "1", "--no-progress", *render_args.split()]
+        cmd = [
+            PY,
+            "-m",
+            "render",
+            "batch",
+            "--data",
+            str(data_dir),
+            "--split",
+            split_name,
+            "--names",
+            f"@{list_file}",
+            "--out-dir",
+            str(work),
+            "--threads",
+            "1",
+            "--no-progress",
+            *render_args.split(),
+        ]
         subprocess.run(cmd, check=True, cwd=render_root, stdout=subprocess.DEVNULL)
     ns = argparse.Namespace(render_args=render_args, render_root=render_root)
     records = []
@@ -142,8 +164,16 @@ def prepare_synthetic(split, names: list[str], work: Path, render_args: str, ren
         truth, present = pa.clip_frames(clips[name], render_record["frames_rendered"])
         if len(truth) != summary["frames"]:
             raise RuntimeError(f"{name}: {len(truth)} source frames but the video has {summary['frames']}")
-        records.append({"name": name, "truth": truth, "present": present, "out": work / f"{name}.npy",
-                        "summary": summary, "camera": Camera.load(work / f"{name}.camera.json")})  # fmt: skip
+        records.append(
+            {
+                "name": name,
+                "truth": truth,
+                "present": present,
+                "out": work / f"{name}.npy",
+                "summary": summary,
+                "camera": Camera.load(work / f"{name}.camera.json"),
+            }
+        )
     return records
 
 
@@ -161,11 +191,17 @@ def fit_body_prior(split, split_label: str) -> tuple[dict, dict]:
     """The body prior's file (pose_extract.prior.DEFAULT_PRIOR reads it) and how it compares
     with the one it replaces."""
     prior = prior_from_skeletons(np.asarray(split.data[:, :, :, :, :1]), split_label)
-    doc = {**prior.to_json(), "source": f"median limb lengths of {split_label}",
-           **fit_record_keys(list(split.names), split_label)}  # fmt: skip
+    doc = {
+        **prior.to_json(),
+        "source": f"median limb lengths of {split_label}",
+        **fit_record_keys(list(split.names), split_label),
+    }
     diff = np.abs(prior.lengths - DEFAULT_PRIOR.lengths)
-    return doc, {"lengths_m": [round(float(x), 5) for x in prior.lengths], "previous_m": DEFAULT_PRIOR.lengths.tolist(),
-                 "max_abs_difference_mm": round(1000 * float(diff.max()), 2)}  # fmt: skip
+    return doc, {
+        "lengths_m": [round(float(x), 5) for x in prior.lengths],
+        "previous_m": DEFAULT_PRIOR.lengths.tolist(),
+        "max_abs_difference_mm": round(1000 * float(diff.max()), 2),
+    }
 
 
 def fit_refiner(records: list[dict], split_label: str, alpha: float) -> tuple[Refiner, dict]:
@@ -175,10 +211,14 @@ def fit_refiner(records: list[dict], split_label: str, alpha: float) -> tuple[Re
     kind = "mlp" if check["mlp"] <= check["ridge"] else "ridge"
     if kind == "ridge":
         refiner, check = pa.fit_refiner(records, "ridge", alpha)
-    refiner.meta.update({"source": f"built-in refiner (fitted on {len(records)} clean renders of {split_label})",
-                         "clips": [f"{split_label}/{r['name']}" for r in records],
-                         "chosen_by": "held-out fifth of the fit clips: the kind with the lower joint error",
-                         **fit_record_keys([r["name"] for r in records], split_label)})  # fmt: skip
+    refiner.meta.update(
+        {
+            "source": f"built-in refiner (fitted on {len(records)} clean renders of {split_label})",
+            "clips": [f"{split_label}/{r['name']}" for r in records],
+            "chosen_by": "held-out fifth of the fit clips: the kind with the lower joint error",
+            **fit_record_keys([r["name"] for r in records], split_label),
+        }
+    )
     return refiner, {"kind": kind, "inner_held_out_joint_error_mm": check}
 
 
@@ -194,8 +234,14 @@ def heldout_accuracy(records: list[dict], refiners: dict[str, object]) -> dict:
     return out
 
 
-def fit_error(records_by_source: dict[str, list[dict]], options: ExtractOptions, folder: Path,
-              fit_samples: list[str], split_label: str, command: str) -> dict:
+def fit_error(
+    records_by_source: dict[str, list[dict]],
+    options: ExtractOptions,
+    folder: Path,
+    fit_samples: list[str],
+    split_label: str,
+    command: str,
+) -> dict:
     """The error model of ``options`` over the records' round trips, with its fit record."""
     sources = {}
     for name, records in records_by_source.items():
@@ -229,26 +275,40 @@ def sha256(path: Path) -> str:
 
 # ----------------------------------------------------------------------------- main
 
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=REPO / "build" / "synth", help="synthetic set (generated if absent)")
     p.add_argument("--benchmark", default="xview", help="the evaluated benchmark: its training split is fitted on")
     p.add_argument("--refiner-clips", type=int, default=128, help="clean training clips the refiner is fitted on")
-    p.add_argument("--error-clips", type=int, default=24,
-                   help="other training clips the error models are fitted on (the refiner's held-out check too)")
+    p.add_argument(
+        "--error-clips",
+        type=int,
+        default=24,
+        help="other training clips the error models are fitted on (the refiner's held-out check too)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the two draws")
     p.add_argument("--alpha", type=float, default=0.3, help="ridge penalty, if ridge is chosen")
     p.add_argument("--real", type=Path, default=pose_real.DEFAULT_REAL, help="real-motion folder (index.json)")
     p.add_argument("--no-real", action="store_true", help="leave roundtrip_error.json (real motion) out")
     p.add_argument("--work", type=Path, default=REPO / "build" / "fit_artefacts", help="render and landmark cache")
     p.add_argument("--real-work", type=Path, default=pose_real.DEFAULT_WORK, help="real-motion render cache")
-    p.add_argument("--render-args", default="--resolution 320x240", help="arguments for python -m render (the demo's look)")
+    p.add_argument(
+        "--render-args", default="--resolution 320x240", help="arguments for python -m render (the demo's look)"
+    )
     p.add_argument("--render-root", type=Path, default=REPO, help="directory `python -m render` runs in")
     p.add_argument("--out-dir", type=Path, default=MODELS, help="where the artefacts are written")
-    p.add_argument("--compare-refiner", type=Path, help="the refiner to compare the new one with (e.g. the previous one)")
-    p.add_argument("--val-report", type=int, default=0, metavar="N",
-                   help="also report the refiners on N validation clips of the evaluated (frontal) view, outside "
-                        "the demo's selection; reported only, never used to choose")
+    p.add_argument(
+        "--compare-refiner", type=Path, help="the refiner to compare the new one with (e.g. the previous one)"
+    )
+    p.add_argument(
+        "--val-report",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also report the refiners on N validation clips of the evaluated (frontal) view, outside "
+        "the demo's selection; reported only, never used to choose",
+    )
     p.add_argument("--render-only", action="store_true", help="render and extract (fill the cache), fit nothing")
     p.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results" / "fit_pose_artefacts.json")
     args = p.parse_args()
@@ -261,23 +321,39 @@ def main() -> int:
     FIT_DATA = f"synth seed={json.loads((data / 'meta.json').read_text())['seed']}"
     split_label = f"{args.benchmark}/train"
     split = load_split(data / args.benchmark, "train", mmap=False)
-    refiner_names, error_names = draw_fit_clips(list(split.names), split.labels, args.refiner_clips,
-                                                args.error_clips, args.seed)  # fmt: skip
+    refiner_names, error_names = draw_fit_clips(
+        list(split.names), split.labels, args.refiner_clips, args.error_clips, args.seed
+    )
     work = args.work.resolve()
-    prep = lambda names: prepare_synthetic(split, names, work, args.render_args, args.render_root,  # noqa: E731
-                                           data / args.benchmark, "train")  # fmt: skip
+    prep = lambda names: prepare_synthetic(
+        split,
+        names,
+        work,
+        args.render_args,
+        args.render_root,  # noqa: E731
+        data / args.benchmark,
+        "train",
+    )
     error_records = prep(error_names)  # first: the error models and the refiner's held-out check need them
     refiner_records = prep(refiner_names)
     val_records = []
     if args.val_report:
         val = load_split(data / args.benchmark, "val", mmap=False)
-        val_records = prepare_synthetic(val, val_report_clips(val, args.val_report, args.seed), args.work.resolve() / "val",
-                                        args.render_args, args.render_root, data / args.benchmark, "val")  # fmt: skip
+        val_records = prepare_synthetic(
+            val,
+            val_report_clips(val, args.val_report, args.seed),
+            args.work.resolve() / "val",
+            args.render_args,
+            args.render_root,
+            data / args.benchmark,
+            "val",
+        )
     real_records = []
     if not args.no_real:
         try:
-            real_records = pose_real.prepare_clips(pose_real.load_index(args.real), args.real_work.resolve(),
-                                                   args.render_args, args.render_root)  # fmt: skip
+            real_records = pose_real.prepare_clips(
+                pose_real.load_index(args.real), args.real_work.resolve(), args.render_args, args.render_root
+            )
         except pose_real.BadRealSet as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
@@ -306,30 +382,48 @@ def main() -> int:
         heldout_unseen = heldout_accuracy(unseen, compared) if compare_overlap else None
         val_report = None
         if val_records:
-            seen_val = [r["name"] for r in val_records if "previous" in compared
-                        and performance_of(r["name"]) in {performance_of(s) for s in compared["previous"].meta["fit_samples"]}]
+            seen_val = [
+                r["name"]
+                for r in val_records
+                if "previous" in compared
+                and performance_of(r["name"]) in {performance_of(s) for s in compared["previous"].meta["fit_samples"]}
+            ]
             val_report = {
                 "what": "reported only, never used to choose: the evaluated (frontal) view, validation clips outside the "
-                        "demo's selection; mean over clips",
+                "demo's selection; mean over clips",
                 "clips": [r["name"] for r in val_records],
                 "by_refiner": heldout_accuracy(val_records, compared),
                 "previous_refiner_fitted_on": seen_val,
                 "by_refiner_on_clips_the_previous_never_saw": heldout_accuracy(
-                    [r for r in val_records if r["name"] not in seen_val], compared) if seen_val else None,
-            }  # fmt: skip
+                    [r for r in val_records if r["name"] not in seen_val], compared
+                )
+                if seen_val
+                else None,
+            }
 
     # the demo's round trip: body prior and the new refiner ('default' when it is the packaged one)
     demo_refiner = "default" if args.out_dir.resolve() == MODELS.resolve() else str(refiner_path)
     em_folder = work / "error_model"
-    synth_model = fit_error({"synthetic-train": error_records},
-                            ExtractOptions(body_prior="default", refiner=demo_refiner), em_folder / "demo",
-                            error_names, split_label, command)  # fmt: skip
+    synth_model = fit_error(
+        {"synthetic-train": error_records},
+        ExtractOptions(body_prior="default", refiner=demo_refiner),
+        em_folder / "demo",
+        error_names,
+        split_label,
+        command,
+    )
     atomic_write_json(args.out_dir / "roundtrip_error_synth.json", synth_model)
     models = {"roundtrip_error_synth.json": synth_model}
     if real_records:
         real_names = [r["name"] for r in real_records]
-        model = fit_error({"synthetic-train": error_records, "real_motion": real_records}, ExtractOptions(),
-                          em_folder / "default", error_names + real_names, f"{split_label} + real_motion", command)  # fmt: skip
+        model = fit_error(
+            {"synthetic-train": error_records, "real_motion": real_records},
+            ExtractOptions(),
+            em_folder / "default",
+            error_names + real_names,
+            f"{split_label} + real_motion",
+            command,
+        )
         atomic_write_json(args.out_dir / "roundtrip_error.json", model)
         models["roundtrip_error.json"] = model
 
@@ -346,17 +440,29 @@ def main() -> int:
         "refiner": {**refiner_fit, "frames": refiner.meta["frames"], "file_sha256": sha256(refiner_path)},
         "refiner_held_out": {
             "what": f"demo pose options (body prior on) on the {len(error_records)} error-model clips: training clips "
-                    "the new refiner never saw; mean over clips",
+            "the new refiner never saw; mean over clips",
             "n_clips": len(error_records),
             "by_refiner": heldout,
-            "previous_refiner": None if not args.compare_refiner else {
-                "file": str(args.compare_refiner), "file_sha256": sha256(args.compare_refiner),
+            "previous_refiner": None
+            if not args.compare_refiner
+            else {
+                "file": str(args.compare_refiner),
+                "file_sha256": sha256(args.compare_refiner),
                 "clips_it_was_fitted_on": compare_overlap,
-                "by_refiner_on_clips_it_never_saw": heldout_unseen, "n_clips_it_never_saw": len(unseen)},
-        },  # fmt: skip
+                "by_refiner_on_clips_it_never_saw": heldout_unseen,
+                "n_clips_it_never_saw": len(unseen),
+            },
+        },
         "val_view_report": val_report,
-        "error_models": {k: {"n_clips": m["n_clips"], "n_frames": m["n_frames"], "sources": m["sources"],
-                             "global_bias": m["global"]["bias"]} for k, m in models.items()},  # fmt: skip
+        "error_models": {
+            k: {
+                "n_clips": m["n_clips"],
+                "n_frames": m["n_frames"],
+                "sources": m["sources"],
+                "global_bias": m["global"]["bias"],
+            }
+            for k, m in models.items()
+        },
         "wall_seconds": round(time.perf_counter() - t0, 1),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }

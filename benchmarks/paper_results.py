@@ -37,8 +37,18 @@ sys.path.insert(0, str(REPO))
 from ciasa.io import atomic_write_json  # noqa: E402
 
 PY = sys.executable
-STGCN = ["--config", str(REPO / "config/train_plain.yaml"), "--batch-size", "32", "--lr", "0.1", "--epochs", "20",
-         "--val-every", "100"]  # fmt: skip
+STGCN = [
+    "--config",
+    str(REPO / "config/train_plain.yaml"),
+    "--batch-size",
+    "32",
+    "--lr",
+    "0.1",
+    "--epochs",
+    "20",
+    "--val-every",
+    "100",
+]
 MODELS = {  # run folder -> (data folder, training flags)
     "stgcn": ("synth/xview", STGCN),
     "js": ("synth/xview", ["--config", str(REPO / "config/train_agcn.yaml"), "--arch", "agcn"]),
@@ -46,11 +56,19 @@ MODELS = {  # run folder -> (data folder, training flags)
     "pa_lstm": ("synth/xview", ["--config", str(REPO / "config/train_pa_lstm.yaml")]),
     "kinetics_stgcn": ("kinetics", [*STGCN[:-4], "--epochs", "40", "--val-every", "100"]),
 }
-NAMES = {"stgcn": "ST-GCN (source)", "js": "Js-AGCN", "bs": "Bs-AGCN", "pa_lstm": "PA-LSTM",
-         "kinetics_stgcn": "ST-GCN (Kinetics-like 2-D)"}  # fmt: skip
+NAMES = {
+    "stgcn": "ST-GCN (source)",
+    "js": "Js-AGCN",
+    "bs": "Bs-AGCN",
+    "pa_lstm": "PA-LSTM",
+    "kinetics_stgcn": "ST-GCN (Kinetics-like 2-D)",
+}
 # the tables split in two halves of about equal cost, for --jobs 2
-HALVES = (["--datasets", "ntu", "--tables", "fig2,table1,table2,table3"],
-          ["--datasets", "ntu", "--tables", "table4,table5"], ["--datasets", "kinetics", "--tables", "fig2,table1"])
+HALVES = (
+    ["--datasets", "ntu", "--tables", "fig2,table1,table2,table3"],
+    ["--datasets", "ntu", "--tables", "table4,table5"],
+    ["--datasets", "kinetics", "--tables", "fig2,table1"],
+)
 
 
 def run(cmd: list[str], root: Path, log: Path | None = None) -> subprocess.Popen | None:
@@ -71,8 +89,23 @@ def make_data(root: Path) -> None:
 def train_models(root: Path, threads: int) -> None:
     for name, (data, flags) in MODELS.items():
         if not (root / "runs" / name / "model.pt").is_file():
-            run([PY, "-m", "ciasa.train", *flags, "--data", data, "--out", f"runs/{name}", "--threads", str(threads),
-                 "--resume", "--no-progress"], root)  # fmt: skip
+            run(
+                [
+                    PY,
+                    "-m",
+                    "ciasa.train",
+                    *flags,
+                    "--data",
+                    data,
+                    "--out",
+                    f"runs/{name}",
+                    "--threads",
+                    str(threads),
+                    "--resume",
+                    "--no-progress",
+                ],
+                root,
+            )
 
 
 def measure_models(root: Path) -> dict:
@@ -92,26 +125,52 @@ def measure_models(root: Path) -> dict:
 
     xview, kinetics = load_split(root / "synth/xview", "val"), load_split(root / "kinetics", "val")
     models = {}
-    for name, (data, _) in MODELS.items():
+    for name, (_data, _) in MODELS.items():
         model, meta = load_model(root / "runs" / name / "model.pt", device="cpu")
         log = json.loads((root / "runs" / name / "train_log.json").read_text())
         models[name] = {
-            "model": NAMES[name], "arch": meta["arch"], "width": log["model_args"].get("base_channels"),
-            "parameters": log["parameters"], "epochs": len(log["epochs"]), "batch_size": log["config"]["batch_size"],
-            "optimizer": log["config"]["optimizer"], "lr": log["config"]["lr"],
+            "model": NAMES[name],
+            "arch": meta["arch"],
+            "width": log["model_args"].get("base_channels"),
+            "parameters": log["parameters"],
+            "epochs": len(log["epochs"]),
+            "batch_size": log["config"]["batch_size"],
+            "optimizer": log["config"]["optimizer"],
+            "lr": log["config"]["lr"],
             "train_seconds": round(log["seconds_total"], 1),
             "val_top1": top1(model, kinetics if name == "kinetics_stgcn" else xview),
-        }  # fmt: skip
+        }
     two, _ = load_two_stream(root / "runs/js/model.pt", root / "runs/bs/model.pt", device="cpu")
     models["2s"] = {"model": "2s-AGCN (Js + Bs scores)", "arch": "agcn_2s", "val_top1": top1(two, xview)}
     return {"benchmark": "paper_models", "val": {"xview": len(xview), "kinetics": len(kinetics)}, "models": models}
 
 
 def experiments(root: Path, args: argparse.Namespace) -> float:
-    common = [PY, "-m", "ciasa.experiments", "all", "--checkpoint", "runs/stgcn/model.pt", "--data", "synth/xview",
-              "--transfer-models", "js=runs/js/model.pt", "bs=runs/bs/model.pt", "pa_lstm=runs/pa_lstm/model.pt",
-              "--kinetics-checkpoint", "runs/kinetics_stgcn/model.pt", "--kinetics-data", "kinetics",
-              "--limit", str(args.limit), "--threads", str(args.threads), "--no-progress", "--out", "run"]  # fmt: skip
+    common = [
+        PY,
+        "-m",
+        "ciasa.experiments",
+        "all",
+        "--checkpoint",
+        "runs/stgcn/model.pt",
+        "--data",
+        "synth/xview",
+        "--transfer-models",
+        "js=runs/js/model.pt",
+        "bs=runs/bs/model.pt",
+        "pa_lstm=runs/pa_lstm/model.pt",
+        "--kinetics-checkpoint",
+        "runs/kinetics_stgcn/model.pt",
+        "--kinetics-data",
+        "kinetics",
+        "--limit",
+        str(args.limit),
+        "--threads",
+        str(args.threads),
+        "--no-progress",
+        "--out",
+        "run",
+    ]
     start = time.perf_counter()
     if args.jobs > 1:
         first = run(common + HALVES[0], root, root / "experiments_a.log")
@@ -129,10 +188,17 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads per process")
     p.add_argument("--limit", type=int, default=200, help="clips per table")
     p.add_argument("--jobs", type=int, default=2, choices=(1, 2), help="experiment processes side by side")
-    p.add_argument("--reuse", action="store_true",
-                   help="the run folder holds finished units: do not report this call's time as the experiments' wall time")
-    p.add_argument("--wall-seconds", type=float, default=None,
-                   help="the wall time of the run that made the units (with --reuse), to print in results.md")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="the run folder holds finished units: do not report this call's time as the experiments' wall time",
+    )
+    p.add_argument(
+        "--wall-seconds",
+        type=float,
+        default=None,
+        help="the wall time of the run that made the units (with --reuse), to print in results.md",
+    )
     args = p.parse_args()
     root = args.root.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -149,8 +215,22 @@ def main() -> int:
         results["wall_seconds"] = args.wall_seconds or round(wall, 1)
         results["wall_note"] = f"{args.jobs} experiment process(es) side by side on {os.cpu_count()} CPU cores"
     atomic_write_json(REPO / "benchmarks/results/paper_results.json", results)
-    subprocess.run([PY, "-m", "ciasa.experiments", "results", "--from", "benchmarks/results/paper_results.json",
-                    "--out", "docs/results.md", "-q"], cwd=REPO, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [
+            PY,
+            "-m",
+            "ciasa.experiments",
+            "results",
+            "--from",
+            "benchmarks/results/paper_results.json",
+            "--out",
+            "docs/results.md",
+            "-q",
+        ],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     print(f"wrote docs/results.md ({wall:.0f} s of experiments)")
     return 0
 

@@ -41,15 +41,20 @@ from ciasa.io import atomic_write_json  # noqa: E402
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", required=True, help="result name: benchmarks/results/pipeline_NAME.json")
-    p.add_argument("--configfile", nargs="+", default=None,
-                   help="override file(s) applied on top of config/config.yaml, in order")
+    p.add_argument(
+        "--configfile", nargs="+", default=None, help="override file(s) applied on top of config/config.yaml, in order"
+    )
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--existing", help="results directory of a finished run (skip running)")
     p.add_argument("--wall-s", type=float, help="wall-clock seconds of that run")
     p.add_argument("--load-before", type=float, help="1-minute load average when that run started (by hand)")
     p.add_argument("--before-ref", help="also run the code of this git commit, back to back, as the baseline")
-    p.add_argument("--order", choices=("before-first", "after-first"), default="before-first",
-                   help="with --before-ref: which run goes first")
+    p.add_argument(
+        "--order",
+        choices=("before-first", "after-first"),
+        default="before-first",
+        help="with --before-ref: which run goes first",
+    )
     args = p.parse_args()
     if args.before_ref:
         if args.existing:
@@ -91,16 +96,23 @@ def main() -> int:
         "models": summary.get("models", {}),
         "model_eval": summary.get("model_eval"),
         # a run made by hand: its start load only if given (the load now says nothing about it)
-        "load_average_before": (([args.load_before] if args.load_before is not None else None) if args.existing
-                                else [round(x, 2) for x in load_before]),
+        "load_average_before": (
+            ([args.load_before] if args.load_before is not None else None)
+            if args.existing
+            else [round(x, 2) for x in load_before]
+        ),
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }
     path = REPO / "benchmarks" / "results" / f"pipeline_{args.name}.json"
     atomic_write_json(path, out)
-    print(f"{args.name}: wall {out['wall_s']} s, {out['clips']} clips, load before {(out['load_average_before'] or ['not recorded'])[0]}")
+    print(
+        f"{args.name}: wall {out['wall_s']} s, {out['clips']} clips, load before {(out['load_average_before'] or ['not recorded'])[0]}"
+    )
     for stage in out["stages"]:
-        print(f"  {stage['stage']:<24} jobs {stage['jobs']:>3}  sum {stage['total_s']:>8.1f} s  max {stage['max_s']:>7.1f} s")
+        print(
+            f"  {stage['stage']:<24} jobs {stage['jobs']:>3}  sum {stage['total_s']:>8.1f} s  max {stage['max_s']:>7.1f} s"
+        )
     print(f"-> {path}")
     return 0
 
@@ -173,8 +185,9 @@ def _run_record(wall: float, summary: dict, load_before: list[float], results: P
 
 def compare(args: argparse.Namespace) -> int:
     """Today's code (``--before-ref``) and this tree, the same command back to back."""
-    commit = subprocess.run(["git", "rev-parse", args.before_ref], cwd=REPO, capture_output=True, text=True,
-                            check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", args.before_ref], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
     build = REPO / "build" / f"pipeline_{args.name}_compare"
     before_repo = checkout(commit, build / "before_src")
     runs: dict[str, dict] = {}
@@ -192,14 +205,23 @@ def compare(args: argparse.Namespace) -> int:
     for rule in rules:
         b = next((st for st in before["stages"] if st["rule"] == rule), None)
         a = next((st for st in after["stages"] if st["rule"] == rule), None)
-        table.append({"rule": rule, "stage": (a or b)["stage"],
-                      "jobs_before": b["jobs"] if b else 0, "job_s_before": b["total_s"] if b else 0.0,
-                      "jobs_after": a["jobs"] if a else 0, "job_s_after": a["total_s"] if a else 0.0,
-                      "cpu_s_before": before["cpu_seconds_by_rule"].get(rule),
-                      "cpu_s_after": after["cpu_seconds_by_rule"].get(rule)})
+        table.append(
+            {
+                "rule": rule,
+                "stage": (a or b)["stage"],
+                "jobs_before": b["jobs"] if b else 0,
+                "job_s_before": b["total_s"] if b else 0.0,
+                "jobs_after": a["jobs"] if a else 0,
+                "job_s_after": a["total_s"] if a else 0.0,
+                "cpu_s_before": before["cpu_seconds_by_rule"].get(rule),
+                "cpu_s_after": after["cpu_seconds_by_rule"].get(rule),
+            }
+        )
     out = {
         "name": args.name,
-        "command": "snakemake --cores {} {}".format(args.cores, " ".join(f"--configfile {f}" for f in args.configfile or [])),
+        "command": "snakemake --cores {} {}".format(
+            args.cores, " ".join(f"--configfile {f}" for f in args.configfile or [])
+        ),
         "cores": args.cores,
         "before_ref": commit,
         "order": order,
@@ -208,8 +230,9 @@ def compare(args: argparse.Namespace) -> int:
         "per_stage_job_seconds": table,
         "ratio_job_seconds": round(after["job_seconds_total"] / before["job_seconds_total"], 3),
         "ratio_wall": round(after["wall_s"] / before["wall_s"], 3),
-        "ratio_cpu_seconds": (round(after["cpu_seconds_total"] / before["cpu_seconds_total"], 3)
-                              if before["cpu_seconds_total"] else None),
+        "ratio_cpu_seconds": (
+            round(after["cpu_seconds_total"] / before["cpu_seconds_total"], 3) if before["cpu_seconds_total"] else None
+        ),
         # the single-run fields other scripts (readme_numbers) read: the after run
         "wall_s": after["wall_s"],
         "jobs_wall_span_s": after["jobs_wall_span_s"],
@@ -226,11 +249,15 @@ def compare(args: argparse.Namespace) -> int:
     atomic_write_json(path, out)
     print(f"{'stage':<28}{'before jobs':>12}{'before s':>10}{'cpu s':>8}{'after jobs':>12}{'after s':>10}{'cpu s':>8}")
     for row in table:
-        print(f"{row['stage']:<28}{row['jobs_before']:>12}{row['job_s_before']:>10.1f}{row['cpu_s_before'] or 0:>8.1f}"
-              f"{row['jobs_after']:>12}{row['job_s_after']:>10.1f}{row['cpu_s_after'] or 0:>8.1f}")
-    print(f"job-seconds {before['job_seconds_total']:.0f} -> {after['job_seconds_total']:.0f} "
-          f"(x{out['ratio_job_seconds']}; CPU seconds x{out['ratio_cpu_seconds']}), Snakemake wall {before['wall_s']:.0f} -> {after['wall_s']:.0f} s "
-          f"(x{out['ratio_wall']})\n-> {path}")
+        print(
+            f"{row['stage']:<28}{row['jobs_before']:>12}{row['job_s_before']:>10.1f}{row['cpu_s_before'] or 0:>8.1f}"
+            f"{row['jobs_after']:>12}{row['job_s_after']:>10.1f}{row['cpu_s_after'] or 0:>8.1f}"
+        )
+    print(
+        f"job-seconds {before['job_seconds_total']:.0f} -> {after['job_seconds_total']:.0f} "
+        f"(x{out['ratio_job_seconds']}; CPU seconds x{out['ratio_cpu_seconds']}), Snakemake wall {before['wall_s']:.0f} -> {after['wall_s']:.0f} s "
+        f"(x{out['ratio_wall']})\n-> {path}"
+    )
     return 0
 
 

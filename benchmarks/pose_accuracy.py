@@ -88,6 +88,7 @@ ALL = tuple(range(25))
 
 # ----------------------------------------------------------------------------- data
 
+
 def ensure_synth(data: Path) -> Path:
     """The synthetic set at ``data``, generated (with its defaults) when absent or of an older
     format, so the clips compared are the current generator's."""
@@ -130,10 +131,15 @@ def fit_draw(split, meta: dict, spec: str) -> list[tuple[int, int]]:
         classes, _, rep = what.partition("@")
         count, replication = int(n), int(rep) if rep else None
     except ValueError:
-        raise SystemExit(f"--fit-draw {spec!r}: expected CLASSES[@REPLICATION]:N, e.g. gross@1:150 or fine:120") from None
+        raise SystemExit(
+            f"--fit-draw {spec!r}: expected CLASSES[@REPLICATION]:N, e.g. gross@1:150 or fine:120"
+        ) from None
     labels = class_labels(classes, meta)
-    subset = [i for i, (name, label) in enumerate(zip(split.names, split.labels))
-              if int(label) in labels and (replication is None or parse_sample_name(name).replication == replication)]  # fmt: skip
+    subset = [
+        i
+        for i, (name, label) in enumerate(zip(split.names, split.labels))
+        if int(label) in labels and (replication is None or parse_sample_name(name).replication == replication)
+    ]
     order = np.random.default_rng(3).permutation(len(subset))[:count]
     if len(order) < count:
         raise SystemExit(f"--fit-draw {spec!r}: only {len(subset)} training clips match")
@@ -179,6 +185,7 @@ def clip_frames(clip: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
 
 # ----------------------------------------------------------------------------- running
 
+
 def render_and_extract(name: str, clip: np.ndarray, work: Path, args, **detector) -> tuple[dict, dict]:
     """Render ``clip`` (C, T, V, M) and extract its pose, both cached in ``work`` under ``name``
     (a changed source clip invalidates the cache); returns (render record, extraction summary)."""
@@ -210,7 +217,9 @@ def extract_cached(mp4: Path, out: Path, **detector) -> dict:
     cpu0 = time.process_time()
     # MediaPipe's landmarks are what is cached; the refiner (a (T, 198) x (198, 75) product)
     # is left out here so that the landmarks can be cached before a refiner is fitted.
-    raw = ExtractOptions(refiner=None, facing="off", max_jump=None, **detector)  # raw detections: variants re-apply these
+    raw = ExtractOptions(
+        refiner=None, facing="off", max_jump=None, **detector
+    )  # raw detections: variants re-apply these
     extraction = extract(mp4, mp4.with_name(mp4.stem + ".camera.json"), raw, progress=False)
     cpu = time.process_time() - cpu0
     extraction.summary["cpu_seconds"] = round(cpu, 3)
@@ -232,9 +241,19 @@ def relift(out: Path, camera: Camera, options: ExtractOptions, full: bool = Fals
     (with ``full``: also the lifted record and the prepared landmarks)."""
     p = prepare(cached_detections(out), options)
     floor = floor_plane_for(camera, options.floor_plane)
-    lifted = lift(p["image"], p["world"], p["visibility"], p["valid"], camera,
-                  resolve_prior(options.body_prior), options.rules, floor, options.sole_height,
-                  options.rays, resolve_refiner(options.refiner))  # fmt: skip
+    lifted = lift(
+        p["image"],
+        p["world"],
+        p["visibility"],
+        p["valid"],
+        camera,
+        resolve_prior(options.body_prior),
+        options.rules,
+        floor,
+        options.sole_height,
+        options.rays,
+        resolve_refiner(options.refiner),
+    )
     return (lifted.joints, p["valid"], lifted, p) if full else (lifted.joints, p["valid"])
 
 
@@ -257,6 +276,7 @@ def calibrated_floor(views: dict, name: str) -> tuple[float, float, float, float
 
 
 # ----------------------------------------------------------------------------- metrics
+
 
 def scale_analysis(records: list[dict], cameras: dict[str, Camera]) -> dict:
     """Is MediaPipe's depth consistent with its idea of the body's size?
@@ -283,10 +303,14 @@ def scale_analysis(records: list[dict], cameras: dict[str, Camera]) -> dict:
         size.append(true_total / float(np.median(segment_lengths(to_ntu(world, matrix)), 0).sum()))
         prior.append(true_total / DEFAULT_PRIOR.total)
     ideal_a, size_a = np.array(ideal), np.array(size)
-    return {"ideal_scale_mean": round(float(ideal_a.mean()), 3), "ideal_scale_sd": round(float(ideal_a.std()), 3),
-            "size_ratio_mean": round(float(size_a.mean()), 3),
-            "ideal_over_size_ratio": round(float((ideal_a / size_a).mean()), 3),
-            "truth_over_default_prior": round(float(np.mean(prior)), 3), "clips": len(records)}  # fmt: skip
+    return {
+        "ideal_scale_mean": round(float(ideal_a.mean()), 3),
+        "ideal_scale_sd": round(float(ideal_a.std()), 3),
+        "size_ratio_mean": round(float(size_a.mean()), 3),
+        "ideal_over_size_ratio": round(float((ideal_a / size_a).mean()), 3),
+        "truth_over_default_prior": round(float(np.mean(prior)), 3),
+        "clips": len(records),
+    }
 
 
 def clip_metrics(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> dict:
@@ -337,7 +361,7 @@ def aggregate(rows: list[dict]) -> dict:
     """Frame-weighted means over clips."""
     w = np.array([r["frames"] for r in rows], dtype=float)
     out: dict = {"clips": len(rows), "frames": int(w.sum())}
-    for key, value in rows[0].items():
+    for key, _value in rows[0].items():
         if key == "frames":
             continue
         vals = np.array([r[key] for r in rows], dtype=float)
@@ -347,6 +371,7 @@ def aggregate(rows: list[dict]) -> dict:
 
 
 # ----------------------------------------------------------------------------- tuning
+
 
 def fit_rules(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[str, float]:
     """Closed-form fit of the mapping constants.
@@ -360,7 +385,9 @@ def fit_rules(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[st
     """
     lm = {n: i for i, n in enumerate(BLAZEPOSE_LANDMARKS)}
     ref_lm = [lm[f"{s}_{j}"] for s in ("left", "right") for j in ("shoulder", "elbow", "wrist", "knee", "ankle")]
-    ref_ntu = [NTU_RGBD.index(f"{s}_{j}") for s in ("left", "right") for j in ("shoulder", "elbow", "wrist", "knee", "ankle")]
+    ref_ntu = [
+        NTU_RGBD.index(f"{s}_{j}") for s in ("left", "right") for j in ("shoulder", "elbow", "wrist", "knee", "ankle")
+    ]
     L_all, T_all = [], []
     for landmarks, truth, valid in items:
         x, y = landmarks[valid], truth[valid]
@@ -430,6 +457,7 @@ def camera_landmarks(out: Path, camera: Camera) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- refiner
 
+
 def perturb_legs(clip: np.ndarray, rng: np.random.Generator, strength: float = 0.8) -> np.ndarray:
     """A training clip (3, T, 25, M) with attack-like leg perturbations: every leg joint moved,
     per axis, by up to ``strength`` times the advanced mode's clipping radius (hips 1 cm ...
@@ -474,17 +502,25 @@ def fit_refiner(records: list[dict], kind: str, alpha: float, holdout: float = 0
     def score(correction: np.ndarray) -> float:
         return round(1000 * float(np.linalg.norm((y[test] - correction).reshape(-1, 25, 3), axis=-1).mean()), 2)
 
-    check = {"none": score(np.zeros_like(y[test])),
-             "ridge": score(fit(x[~test], y[~test], alpha).correction(x[test]).reshape(-1, 75)),
-             "mlp": score(fit_mlp(x[~test], y[~test]).correction(x[test]).reshape(-1, 75))}  # fmt: skip
+    check = {
+        "none": score(np.zeros_like(y[test])),
+        "ridge": score(fit(x[~test], y[~test], alpha).correction(x[test]).reshape(-1, 75)),
+        "mlp": score(fit_mlp(x[~test], y[~test]).correction(x[test]).reshape(-1, 75)),
+    }
     log.info("held-out mean joint error of the correction target (mm): %s", check)
-    meta = {"source": "built-in refiner", "clips": [f"{r['out'].parent.name}/{r['name']}" for r in records], "frames": len(x),
-            "held_out_clips": len(held), "held_out_joint_error_mm": check}  # fmt: skip
+    meta = {
+        "source": "built-in refiner",
+        "clips": [f"{r['out'].parent.name}/{r['name']}" for r in records],
+        "frames": len(x),
+        "held_out_clips": len(held),
+        "held_out_joint_error_mm": check,
+    }
     refiner = fit_mlp(x, y, meta=meta) if kind == "mlp" else fit(x, y, alpha, meta=meta)
     return refiner, check
 
 
 # ----------------------------------------------------------------------------- perturbations
+
 
 def perturbation_survival(results: Path) -> dict:
     """How much of an attack's perturbation the extraction keeps, with and without the refiner.
@@ -506,32 +542,49 @@ def perturbation_survival(results: Path) -> dict:
             video = results / "videos" / clip.name
             cam = Camera.load(video / f"{cond}.camera.json")
             record = json.loads((video / f"{cond}.render.json").read_text())
-            truth, present = clip_frames(np.load(results / "skeletons" / clip.name / f"{cond}.npy"), record["frames_rendered"])
+            truth, present = clip_frames(
+                np.load(results / "skeletons" / clip.name / f"{cond}.npy"), record["frames_rendered"]
+            )
             for vname, options in variants.items():
                 pred, valid = relift(clip / f"{cond}.npy", cam, options)
-                lifted[cond, vname] = (pred - pred[:, ROOT : ROOT + 1], valid & present, truth - truth[:, ROOT : ROOT + 1])
+                lifted[cond, vname] = (
+                    pred - pred[:, ROOT : ROOT + 1],
+                    valid & present,
+                    truth - truth[:, ROOT : ROOT + 1],
+                )
         for vname in variants:
             (pc, vc, tc), (pp, vp, tp) = lifted["clean", vname], lifted["perturbed", vname]
             n = min(len(pc), len(pp))
             v = vc[:n] & vp[:n]
             true = (tp[:n] - tc[:n])[v][:, legs]
             got = (pp[:n] - pc[:n])[v][:, legs]
-            rows[vname].append({"clip": clip.name, "frames": int(v.sum()),
-                                "true_mm": 1000 * float(np.linalg.norm(true, axis=-1).mean()),
-                                "extracted_mm": 1000 * float(np.linalg.norm(got, axis=-1).mean()),
-                                "gain": float((got * true).sum() / (true * true).sum()),
-                                "error_mm": 1000 * float(np.linalg.norm(got - true, axis=-1).mean())})  # fmt: skip
+            rows[vname].append(
+                {
+                    "clip": clip.name,
+                    "frames": int(v.sum()),
+                    "true_mm": 1000 * float(np.linalg.norm(true, axis=-1).mean()),
+                    "extracted_mm": 1000 * float(np.linalg.norm(got, axis=-1).mean()),
+                    "gain": float((got * true).sum() / (true * true).sum()),
+                    "error_mm": 1000 * float(np.linalg.norm(got - true, axis=-1).mean()),
+                }
+            )
     if not rows["default"]:
         raise SystemExit(f"{results}: no poses/CLIP/perturbed.landmarks.npz to compare")
-    out: dict = {"what": "leg perturbation (perturbed - clean, spine-base relative) put in vs extracted",
-                 "results": str(results), "clips": len(rows["default"])}  # fmt: skip
+    out: dict = {
+        "what": "leg perturbation (perturbed - clean, spine-base relative) put in vs extracted",
+        "results": str(results),
+        "clips": len(rows["default"]),
+    }
     for vname, r in rows.items():
-        out[vname] = {k: round(float(np.mean([x[k] for x in r])), 3) for k in ("true_mm", "extracted_mm", "gain", "error_mm")}
+        out[vname] = {
+            k: round(float(np.mean([x[k] for x in r])), 3) for k in ("true_mm", "extracted_mm", "gain", "error_mm")
+        }
         out[vname]["per_clip"] = r
     return out
 
 
 # ----------------------------------------------------------------------------- main
+
 
 def facing_rows(args, out: Path | None) -> dict | int:
     """The facing benchmark (``benchmarks/pose_facing.py``): swaps, PA-MPJPE and camera MPJPE
@@ -543,8 +596,10 @@ def facing_rows(args, out: Path | None) -> dict | int:
     work = (args.facing_work or pose_facing.DEFAULT_WORK).resolve()
     result = pose_facing.run(work, args.real, pose_facing.ensure_synth(work / "synth"), 4 if out else 0, 1)
     if out is None:
-        return {m: {"per_kind": v["per_kind"], "dev": v["dev"], "held_out": v["held_out"]}
-                for m, v in result["methods"].items()}  # fmt: skip
+        return {
+            m: {"per_kind": v["per_kind"], "dev": v["dev"], "held_out": v["held_out"]}
+            for m, v in result["methods"].items()
+        }
     result["command"] = "python benchmarks/pose_accuracy.py " + " ".join(sys.argv[1:])
     atomic_write_json(out, result)
     pose_facing.print_table(result)
@@ -558,36 +613,76 @@ def main() -> int:
     p.add_argument("--work", type=Path, default=REPO / "build" / "pose_320", help="renders and landmarks cache")
     p.add_argument("--per-view", type=int, default=6, help="clips per camera view (different classes)")
     p.add_argument("--tune", action="store_true", help="fit the mapping constants on training clips instead")
-    p.add_argument("--fit-refiner", action="store_true",
-                   help="fit the pose refiner on renders of the --fit-draw training clips instead")
-    p.add_argument("--classes", default="all",
-                   help="classes the validation clips are drawn from: all, gross, fine or A-numbers (as synth's --actions)")
-    p.add_argument("--fit-draw", action="append", metavar="CLASSES[@R]:N",
-                   help="--fit-refiner: N random training clips of CLASSES (all, gross, fine, A-numbers), only "
-                        "replication R if given; repeatable (default: all:150)")
-    p.add_argument("--fit-perturbed", type=int, default=0,
-                   help="--fit-refiner also renders the first N clips of the first draw with attack-like leg perturbations")
+    p.add_argument(
+        "--fit-refiner",
+        action="store_true",
+        help="fit the pose refiner on renders of the --fit-draw training clips instead",
+    )
+    p.add_argument(
+        "--classes",
+        default="all",
+        help="classes the validation clips are drawn from: all, gross, fine or A-numbers (as synth's --actions)",
+    )
+    p.add_argument(
+        "--fit-draw",
+        action="append",
+        metavar="CLASSES[@R]:N",
+        help="--fit-refiner: N random training clips of CLASSES (all, gross, fine, A-numbers), only "
+        "replication R if given; repeatable (default: all:150)",
+    )
+    p.add_argument(
+        "--fit-perturbed",
+        type=int,
+        default=0,
+        help="--fit-refiner also renders the first N clips of the first draw with attack-like leg perturbations",
+    )
     p.add_argument("--refiner-out", type=Path, default=DEFAULT_REFINER_PATH, help="where --fit-refiner writes")
     p.add_argument("--refiner-kind", choices=("mlp", "ridge"), default="mlp", help="what --fit-refiner fits")
     p.add_argument("--alpha", type=float, default=0.3, help="ridge penalty for --fit-refiner")
-    p.add_argument("--perturbation", type=Path, metavar="RESULTS",
-                   help="instead: how much of the attacks' perturbations survive extraction, from a pipeline "
-                        "results directory (-> benchmarks/results/pose_accuracy_perturbation.json)")
-    p.add_argument("--render-args", default="--resolution 320x240",
-                   help="arguments for python -m render (default: the pipeline's resolution, config/config.yaml)")
-    p.add_argument("--real", type=Path, default=REPO.parent / "shared" / "real_motion",
-                   help="real-motion folder (index.json + NAME.npy) measured beside the synthetic clips "
-                        "(benchmarks/pose_real.py); skipped when the default folder is absent")
+    p.add_argument(
+        "--perturbation",
+        type=Path,
+        metavar="RESULTS",
+        help="instead: how much of the attacks' perturbations survive extraction, from a pipeline "
+        "results directory (-> benchmarks/results/pose_accuracy_perturbation.json)",
+    )
+    p.add_argument(
+        "--render-args",
+        default="--resolution 320x240",
+        help="arguments for python -m render (default: the pipeline's resolution, config/config.yaml)",
+    )
+    p.add_argument(
+        "--real",
+        type=Path,
+        default=REPO.parent / "shared" / "real_motion",
+        help="real-motion folder (index.json + NAME.npy) measured beside the synthetic clips "
+        "(benchmarks/pose_real.py); skipped when the default folder is absent",
+    )
     p.add_argument("--no-real", dest="real", action="store_const", const=None, help="synthetic clips only")
-    p.add_argument("--real-work", type=Path, default=Path(tempfile.gettempdir()) / "pose_real",
-                   help="render and landmark cache of the real-motion clips (outside the repository)")
-    p.add_argument("--render-root", type=Path, default=REPO,
-                   help="directory `python -m render` runs in (e.g. an export of a fixed commit, for stable renders)")
-    p.add_argument("--facing", action="store_true",
-                   help="instead: only the facing benchmark (benchmarks/pose_facing.py: real motion and turned clips, "
-                        "one row per motion kind) -> benchmarks/results/pose_facing.json")
-    p.add_argument("--facing-work", type=Path, default=None,
-                   help="render and landmark cache of the facing benchmark (default: pose_facing.py's)")
+    p.add_argument(
+        "--real-work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "pose_real",
+        help="render and landmark cache of the real-motion clips (outside the repository)",
+    )
+    p.add_argument(
+        "--render-root",
+        type=Path,
+        default=REPO,
+        help="directory `python -m render` runs in (e.g. an export of a fixed commit, for stable renders)",
+    )
+    p.add_argument(
+        "--facing",
+        action="store_true",
+        help="instead: only the facing benchmark (benchmarks/pose_facing.py: real motion and turned clips, "
+        "one row per motion kind) -> benchmarks/results/pose_facing.json",
+    )
+    p.add_argument(
+        "--facing-work",
+        type=Path,
+        default=None,
+        help="render and landmark cache of the facing benchmark (default: pose_facing.py's)",
+    )
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pose_accuracy.json")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -598,8 +693,16 @@ def main() -> int:
         survival = perturbation_survival(args.perturbation)
         survival["command"] = "python benchmarks/pose_accuracy.py " + " ".join(sys.argv[1:])
         atomic_write_json(REPO / "benchmarks" / "results" / "pose_accuracy_perturbation.json", survival)
-        print(json.dumps({k: {m: v for m, v in d.items() if m != "per_clip"} for k, d in survival.items()
-                          if isinstance(d, dict)}, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    k: {m: v for m, v in d.items() if m != "per_clip"}
+                    for k, d in survival.items()
+                    if isinstance(d, dict)
+                },
+                indent=2,
+            )
+        )
         return 0
     data = ensure_synth(args.data)
     meta = json.loads((data / "meta.json").read_text())
@@ -610,14 +713,23 @@ def main() -> int:
         draws = [fit_draw(split, meta, spec) for spec in (args.fit_draw or ["all:150"])]
         work = args.work / "train_fit"
     else:
-        draws = [[(i, i) for i in pick_clips(split, meta, args.per_view, seed=1 if args.tune else 0, classes=args.classes)]]
+        draws = [
+            [(i, i) for i in pick_clips(split, meta, args.per_view, seed=1 if args.tune else 0, classes=args.classes)]
+        ]
         work = args.work / split_name
     work.mkdir(parents=True, exist_ok=True)
 
     jobs = [(int(i), split.names[i], split.data[i : i + 1, ..., :1][0], work) for draw in draws for i, _ in draw]
     if args.fit_refiner and args.fit_perturbed:  # clips of the first draw with their legs perturbed like an attack's
-        jobs += [(i, split.names[i], perturb_legs(split.data[i : i + 1, ..., :1][0], np.random.default_rng(1000 + k)),
-                  args.work / "train_fit_perturbed") for i, k in draws[0][: args.fit_perturbed]]  # fmt: skip
+        jobs += [
+            (
+                i,
+                split.names[i],
+                perturb_legs(split.data[i : i + 1, ..., :1][0], np.random.default_rng(1000 + k)),
+                args.work / "train_fit_perturbed",
+            )
+            for i, k in draws[0][: args.fit_perturbed]
+        ]
     records = []
     for i, name, clip, work in jobs:
         work.mkdir(parents=True, exist_ok=True)
@@ -635,16 +747,37 @@ def main() -> int:
         truth, present = clip_frames(clip, render_record["frames_rendered"])
         if len(truth) != summary["frames"]:
             raise RuntimeError(f"{name}: {len(truth)} source frames but the video has {summary['frames']}")
-        records.append({"name": name, "index": i, "view": view_of(name, meta), "label": int(split.labels[i]),
-                        "truth": truth, "present": present, "out": out, "summary": summary, "render": render_record,
-                        "render_wall_s": render_s})  # fmt: skip
+        records.append(
+            {
+                "name": name,
+                "index": i,
+                "view": view_of(name, meta),
+                "label": int(split.labels[i]),
+                "truth": truth,
+                "present": present,
+                "out": out,
+                "summary": summary,
+                "render": render_record,
+                "render_wall_s": render_s,
+            }
+        )
         log.info("%s (%s): detected %d/%d", name, records[-1]["view"], summary["detected"], summary["frames"])
 
     if args.fit_refiner:
         refiner, check = fit_refiner(records, args.refiner_kind, args.alpha)
         refiner.save(args.refiner_out)
-        print(json.dumps({"refiner": str(args.refiner_out), "kind": refiner.meta["kind"], "frames": refiner.meta["frames"],
-                          "clips": len(records), "held_out_joint_error_mm": check}, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "refiner": str(args.refiner_out),
+                    "kind": refiner.meta["kind"],
+                    "frames": refiner.meta["frames"],
+                    "clips": len(records),
+                    "held_out_joint_error_mm": check,
+                },
+                indent=2,
+            )
+        )
         return 0
     camera = {r["name"]: Camera.load(r["out"].parent / f"{r['name']}.camera.json") for r in records}
     if args.tune:
@@ -660,13 +793,27 @@ def main() -> int:
             for which in sole:
                 errs = []
                 for r in records:
-                    plane = render_floor(r, camera[r["name"]]) if which == "render_floor" else calibrated_floor(views, r["name"])
-                    pred, valid = relift(r["out"], camera[r["name"]], ExtractOptions(floor_plane=plane, sole_height=float(h)))
+                    plane = (
+                        render_floor(r, camera[r["name"]])
+                        if which == "render_floor"
+                        else calibrated_floor(views, r["name"])
+                    )
+                    pred, valid = relift(
+                        r["out"], camera[r["name"]], ExtractOptions(floor_plane=plane, sole_height=float(h))
+                    )
                     v = valid & r["present"]
                     errs.append(root_depth_error(pred[v], r["truth"][v], ROOT)[1].mean())
                 sole[which][float(h)] = round(100 * float(np.mean(errs)), 2)
-        print(json.dumps({"fitted_rules": rules, "root_depth_error_pct_by_sole_height": sole,
-                          "clips": [r["name"] for r in records]}, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "fitted_rules": rules,
+                    "root_depth_error_pct_by_sole_height": sole,
+                    "clips": [r["name"] for r in records],
+                },
+                indent=2,
+            )
+        )
         return 0
 
     train = load_split(data / args.benchmark, "train", mmap=True)
@@ -687,8 +834,9 @@ def main() -> int:
         # the renderer's floor (render writes it into the camera file; placed from the source
         # skeleton, so off by default) and the synthetic set's own floor (views.json)
         "render_floor": lambda r: ExtractOptions(floor_plane=render_floor(r, camera[r["name"]])),
-        "calibrated_floor": lambda r: ExtractOptions(floor_plane=calibrated_floor(views, r["name"]),
-                                                     sole_height=CALIBRATED_SOLE_HEIGHT),
+        "calibrated_floor": lambda r: ExtractOptions(
+            floor_plane=calibrated_floor(views, r["name"]), sole_height=CALIBRATED_SOLE_HEIGHT
+        ),
     }
     results: dict = {"variants": {}}
     for vname, make_options in variants.items():
@@ -703,9 +851,13 @@ def main() -> int:
             "per_view": {v: aggregate(rows) for v, rows in sorted(per_view.items())},
             "all": aggregate([m for rows in per_view.values() for m in rows]),
             # the synthetic set's gross-motion classes and its fine-grained hand-near-head/torso ones
-            "per_class_group": {g: {"per_view": {v: aggregate(rows) for v, rows in sorted(pv.items())},
-                                    "all": aggregate([m for rows in pv.values() for m in rows])}
-                                for g, pv in sorted(per_group.items())},  # fmt: skip
+            "per_class_group": {
+                g: {
+                    "per_view": {v: aggregate(rows) for v, rows in sorted(pv.items())},
+                    "all": aggregate([m for rows in pv.values() for m in rows]),
+                }
+                for g, pv in sorted(per_group.items())
+            },
         }
 
     detected = sum(r["summary"]["detected"] for r in records)
@@ -717,42 +869,61 @@ def main() -> int:
         d[1] += r["summary"]["frames"]
     cpu = sum(r["summary"].get("cpu_seconds", np.nan) for r in records)
     wall = sum(r["summary"]["seconds"] for r in records)
-    results.update({
-        "what": "pose extraction accuracy on default-body renders of synthetic validation clips",
-        "command": "python benchmarks/pose_accuracy.py " + " ".join(sys.argv[1:]),
-        "benchmark": args.benchmark,
-        "split": split_name,
-        "classes": args.classes,
-        "clips": [{"name": r["name"], "view": r["view"], "label": r["label"], "class_group": class_group(r["label"], meta),
-                   "frames": r["summary"]["frames"],
-                   "detected": r["summary"]["detected"], "filled": r["summary"]["filled_frames"],
-                   "mirrored_by_facing_prior": int(prepare(cached_detections(r["out"]), ExtractOptions())["mirrored"].sum()),
-                   "rejected_as_jumps": np.flatnonzero(prepare(cached_detections(r["out"]), ExtractOptions())["rejected"]).tolist(),
-                   "render": {"engine": r["render"].get("engine"), "body": r["render"].get("body"),
-                              "size": f"{r['render'].get('width')}x{r['render'].get('height')}",
-                              "retarget_error_mm": r["render"].get("retarget_error_mm")}}
-                  for r in records],  # fmt: skip
-        "detection_rate": {"all": round(detected / frames, 4),
-                           **{v: round(d / f, 4) for v, (d, f) in sorted(det_by_view.items())}},  # fmt: skip
-        "speed": {
-            "frames": frames,
-            "wall_seconds": round(wall, 2),
-            "cpu_seconds": round(cpu, 2),
-            "frames_per_second_wall": round(frames / wall, 1),
-            "frames_per_cpu_second": round(frames / cpu, 1),
-            "cpu_cores": os.cpu_count(),
-            "note": "extraction only (decode + MediaPipe + lifting); frames per CPU-second = frames/s per core",
-        },
-        "joint_names": list(NTU_RGBD.joint_names),
-        "limb_joints": [NTU_RGBD.joint_names[j] for j in LIMBS],
-        "axes": ["x (left)", "y (up)", "z (depth)"],
-        "mapping_rules": DEFAULT_RULES,
-        "refiner": resolve_refiner("default").meta if DEFAULT_REFINER_PATH.is_file() else None,
-        "default_prior_total_m": round(DEFAULT_PRIOR.total, 3),
-        "scale_analysis": scale_analysis(records, camera),
-        "train_prior_total_m": round(train_prior.total, 3),
-        "machine": platform.platform(),
-    })  # fmt: skip
+    results.update(
+        {
+            "what": "pose extraction accuracy on default-body renders of synthetic validation clips",
+            "command": "python benchmarks/pose_accuracy.py " + " ".join(sys.argv[1:]),
+            "benchmark": args.benchmark,
+            "split": split_name,
+            "classes": args.classes,
+            "clips": [
+                {
+                    "name": r["name"],
+                    "view": r["view"],
+                    "label": r["label"],
+                    "class_group": class_group(r["label"], meta),
+                    "frames": r["summary"]["frames"],
+                    "detected": r["summary"]["detected"],
+                    "filled": r["summary"]["filled_frames"],
+                    "mirrored_by_facing_prior": int(
+                        prepare(cached_detections(r["out"]), ExtractOptions())["mirrored"].sum()
+                    ),
+                    "rejected_as_jumps": np.flatnonzero(
+                        prepare(cached_detections(r["out"]), ExtractOptions())["rejected"]
+                    ).tolist(),
+                    "render": {
+                        "engine": r["render"].get("engine"),
+                        "body": r["render"].get("body"),
+                        "size": f"{r['render'].get('width')}x{r['render'].get('height')}",
+                        "retarget_error_mm": r["render"].get("retarget_error_mm"),
+                    },
+                }
+                for r in records
+            ],
+            "detection_rate": {
+                "all": round(detected / frames, 4),
+                **{v: round(d / f, 4) for v, (d, f) in sorted(det_by_view.items())},
+            },
+            "speed": {
+                "frames": frames,
+                "wall_seconds": round(wall, 2),
+                "cpu_seconds": round(cpu, 2),
+                "frames_per_second_wall": round(frames / wall, 1),
+                "frames_per_cpu_second": round(frames / cpu, 1),
+                "cpu_cores": os.cpu_count(),
+                "note": "extraction only (decode + MediaPipe + lifting); frames per CPU-second = frames/s per core",
+            },
+            "joint_names": list(NTU_RGBD.joint_names),
+            "limb_joints": [NTU_RGBD.joint_names[j] for j in LIMBS],
+            "axes": ["x (left)", "y (up)", "z (depth)"],
+            "mapping_rules": DEFAULT_RULES,
+            "refiner": resolve_refiner("default").meta if DEFAULT_REFINER_PATH.is_file() else None,
+            "default_prior_total_m": round(DEFAULT_PRIOR.total, 3),
+            "scale_analysis": scale_analysis(records, camera),
+            "train_prior_total_m": round(train_prior.total, 3),
+            "machine": platform.platform(),
+        }
+    )
     if args.real is not None:
         import pose_real
 
@@ -760,8 +931,9 @@ def main() -> int:
             log.info("no real-motion folder at %s: synthetic numbers only", args.real)
         else:
             try:
-                results["real_motion"], _ = pose_real.real_motion_results(args.real, args.real_work.resolve(),
-                                                                          args.render_args, args.render_root)  # fmt: skip
+                results["real_motion"], _ = pose_real.real_motion_results(
+                    args.real, args.real_work.resolve(), args.render_args, args.render_root
+                )
             except pose_real.BadRealSet as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
@@ -776,19 +948,25 @@ def main() -> int:
 
 def _print(results: dict) -> None:
     print(f"detection rate: {results['detection_rate']}")
-    print(f"speed: {results['speed']['frames_per_second_wall']} frames/s wall, "
-          f"{results['speed']['frames_per_cpu_second']} frames per CPU-second")  # fmt: skip
+    print(
+        f"speed: {results['speed']['frames_per_second_wall']} frames/s wall, "
+        f"{results['speed']['frames_per_cpu_second']} frames per CPU-second"
+    )
     for vname, v in results["variants"].items():
         print(f"\n[{vname}]")
-        print(f"{'view':>16} {'PA-limb':>8} {'PA-all':>8} {'PA-all*':>8} {'cam-limb':>9} {'cam-all':>8} {'rootrel':>8} "
-              f"{'dz mm':>7} {'dz %':>6} {'|dz|%':>6} {'swap':>5}")  # fmt: skip
+        print(
+            f"{'view':>16} {'PA-limb':>8} {'PA-all':>8} {'PA-all*':>8} {'cam-limb':>9} {'cam-all':>8} {'rootrel':>8} "
+            f"{'dz mm':>7} {'dz %':>6} {'|dz|%':>6} {'swap':>5}"
+        )
         rows = [*v["per_view"].items(), ("all", v["all"])]
         for g, gv in v["per_class_group"].items():
             rows += [(f"{g[:5]} {view}", a) for view, a in [*gv["per_view"].items(), ("all", gv["all"])]]
         for view, a in rows:
-            print(f"{view:>16} {a['pa_mpjpe_limbs_mm']:8.1f} {a['pa_mpjpe_all_mm']:8.1f} {a['pa_mpjpe_all_fit_all_mm']:8.1f} {a['mpjpe_limbs_mm']:9.1f} "
-                  f"{a['mpjpe_all_mm']:8.1f} {a['root_relative_mpjpe_mm']:8.1f} {a['root_depth_error_mm']:7.1f} "
-                  f"{a['root_depth_error_pct']:6.2f} {a['root_depth_abs_error_pct']:6.2f} {a['swap_rate']:5.3f}")  # fmt: skip
+            print(
+                f"{view:>16} {a['pa_mpjpe_limbs_mm']:8.1f} {a['pa_mpjpe_all_mm']:8.1f} {a['pa_mpjpe_all_fit_all_mm']:8.1f} {a['mpjpe_limbs_mm']:9.1f} "
+                f"{a['mpjpe_all_mm']:8.1f} {a['root_relative_mpjpe_mm']:8.1f} {a['root_depth_error_mm']:7.1f} "
+                f"{a['root_depth_error_pct']:6.2f} {a['root_depth_abs_error_pct']:6.2f} {a['swap_rate']:5.3f}"
+            )
 
 
 if __name__ == "__main__":

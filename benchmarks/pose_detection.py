@@ -42,8 +42,19 @@ SHIFTS_M = (0.0, 1.5, 3.0, 4.5)
 def render(src: Path, mp4: Path, root: Path) -> None:
     if mp4.is_file() and mp4.with_name(mp4.stem + ".render.json").is_file():
         return
-    cmd = [sys.executable, "-m", "render", "--skeleton", str(src), "--out", str(mp4), "--scene-id", mp4.stem,
-           "--resolution", "320x240"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "render",
+        "--skeleton",
+        str(src),
+        "--out",
+        str(mp4),
+        "--scene-id",
+        mp4.stem,
+        "--resolution",
+        "320x240",
+    ]
     subprocess.run(cmd, check=True, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -53,8 +64,12 @@ def measure(mp4: Path, truth: np.ndarray, redetect: bool) -> dict:
     try:
         e = extract(mp4, None, options, progress=False)
     except NoPersonError:
-        return {"detected": 0, "frames": len(truth), "redetected": 0,
-                "cpu_s_per_frame": round((time.process_time() - cpu0) / len(truth), 4)}  # fmt: skip
+        return {
+            "detected": 0,
+            "frames": len(truth),
+            "redetected": 0,
+            "cpu_s_per_frame": round((time.process_time() - cpu0) / len(truth), 4),
+        }
     cpu = time.process_time() - cpu0
     det = e.detections.detected
     pred = np.transpose(e.skeleton[..., 0], (1, 2, 0))
@@ -96,15 +111,22 @@ def main() -> int:
             camera = Camera.load(work / f"{name}.camera.json")
             truth = np.transpose(moved[..., 0], (1, 2, 0))
             height = camera.fy * (truth[:, :, 1].max(1) - truth[:, :, 1].min(1)) / truth[:, 0, 2]
-            row = {"clip": clip, "shift_m": shift, "height_px": [round(float(height.min())), round(float(height.max()))],
-                   "tracker_only": measure(mp4, truth, False), "redetect": measure(mp4, truth, True)}  # fmt: skip
+            row = {
+                "clip": clip,
+                "shift_m": shift,
+                "height_px": [round(float(height.min())), round(float(height.max()))],
+                "tracker_only": measure(mp4, truth, False),
+                "redetect": measure(mp4, truth, True),
+            }
             rows.append(row)
             print(json.dumps(row), flush=True)
-    total = {k: {"detected": sum(r[k]["detected"] for r in rows), "frames": sum(r[k]["frames"] for r in rows)}
-             for k in ("tracker_only", "redetect")}  # fmt: skip
+    total = {
+        k: {"detected": sum(r[k]["detected"] for r in rows), "frames": sum(r[k]["frames"] for r in rows)}
+        for k in ("tracker_only", "redetect")
+    }
     result = {
         "what": "detection vs the person's size in pixels (320x240, 70 deg): MediaPipe's tracker alone vs "
-                "re-detection on enlarged crops",
+        "re-detection on enlarged crops",
         "command": "python benchmarks/pose_detection.py " + " ".join(sys.argv[1:]),
         "total": total,
         "rows": rows,

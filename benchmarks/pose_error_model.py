@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import pose_accuracy as pa  # noqa: E402
 import pose_real  # noqa: E402
+
 from ciasa.camera import Camera  # noqa: E402
 from ciasa.data.stgcn import load_split  # noqa: E402
 from pose_extract.extract import ExtractOptions  # noqa: E402
@@ -47,7 +48,9 @@ from pose_extract.extract import ExtractOptions  # noqa: E402
 log = logging.getLogger("pose_error_model")
 
 
-def synthetic_records(data: Path, benchmark: str, draw: str, work: Path, render_args: str, render_root: Path) -> list[dict]:
+def synthetic_records(
+    data: Path, benchmark: str, draw: str, work: Path, render_args: str, render_root: Path
+) -> list[dict]:
     """Render and extract (both cached) the training clips of ``draw``."""
     meta = json.loads((data / "meta.json").read_text())
     split = load_split(data / benchmark, "train", mmap=False)
@@ -59,8 +62,16 @@ def synthetic_records(data: Path, benchmark: str, draw: str, work: Path, render_
         clip = split.data[i : i + 1, ..., :1][0].astype(np.float32)
         render_record, summary = pa.render_and_extract(name, clip, work, ns)
         truth, present = pa.clip_frames(clip, render_record["frames_rendered"])
-        records.append({"name": name, "truth": truth, "present": present, "out": work / f"{name}.npy",
-                        "summary": summary, "camera": Camera.load(work / f"{name}.camera.json")})  # fmt: skip
+        records.append(
+            {
+                "name": name,
+                "truth": truth,
+                "present": present,
+                "out": work / f"{name}.npy",
+                "summary": summary,
+                "camera": Camera.load(work / f"{name}.camera.json"),
+            }
+        )
     return records
 
 
@@ -74,11 +85,20 @@ def main() -> int:
     p.add_argument("--real-work", type=Path, default=pose_real.DEFAULT_WORK, help="real-motion render cache")
     p.add_argument("--render-args", default="--resolution 320x240", help="arguments for python -m render")
     p.add_argument("--render-root", type=Path, default=REPO, help="directory `python -m render` runs in")
-    p.add_argument("--out", type=Path, required=True,
-                   help="error-model JSON to write (the shipped ones come from benchmarks/fit_pose_artefacts.py)")
-    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                   help="an extraction option other than pose_extract's default (e.g. body_prior=default), "
-                        "to describe a round trip that uses it")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="error-model JSON to write (the shipped ones come from benchmarks/fit_pose_artefacts.py)",
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extraction option other than pose_extract's default (e.g. body_prior=default), "
+        "to describe a round trip that uses it",
+    )
     p.add_argument("--no-real", action="store_true", help="fit on the synthetic training renders alone")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -89,15 +109,17 @@ def main() -> int:
         print(f"error: --option: {err}", file=sys.stderr)
         return 2
     data = pa.ensure_synth(args.data)
-    synth = synthetic_records(data, args.benchmark, args.train_draw, args.work.resolve() / "train_em",
-                              args.render_args, args.render_root)  # fmt: skip
+    synth = synthetic_records(
+        data, args.benchmark, args.train_draw, args.work.resolve() / "train_em", args.render_args, args.render_root
+    )
     tag = "-".join(item.replace("=", "_") for item in args.option)
     dirs = {"synthetic-train": args.work.resolve() / "error_model" / ("synthetic-train" + (f"-{tag}" if tag else ""))}
     pose_real.write_extracted(synth, dirs["synthetic-train"], options)
     if not args.no_real:
         try:
-            real = pose_real.prepare_clips(pose_real.load_index(args.real), args.real_work.resolve(), args.render_args,
-                                           args.render_root)  # fmt: skip
+            real = pose_real.prepare_clips(
+                pose_real.load_index(args.real), args.real_work.resolve(), args.render_args, args.render_root
+            )
         except pose_real.BadRealSet as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

@@ -47,12 +47,20 @@ from pose_extract.facing import (  # noqa: E402
 
 log = logging.getLogger("pose_facing")
 DEFAULT_WORK = Path("/work/scratch/facing") if Path("/work/scratch").is_dir() else REPO / "build" / "pose_facing"
-METHODS = {"sequence": ExtractOptions(), "continuity": ExtractOptions(facing="continuity"),
-           "off": ExtractOptions(facing="off")}  # fmt: skip
+METHODS = {
+    "sequence": ExtractOptions(),
+    "continuity": ExtractOptions(facing="continuity"),
+    "off": ExtractOptions(facing="off"),
+}
 KINDS = ("straight", "turning", "side view", "back view")
 # The grid the sequence model's settings were chosen from (dev clips only).
-GRID = {"switch_cost": (15.0, 30.0, 60.0), "mirror_cost": (1.0, 2.0, 4.0, 8.0), "facing_weight": (0.0, 0.5, 1.0),
-        "max_speed": (30.0, 45.0, 60.0), "excess_weight": (0.0, 3.0, 10.0, 30.0)}
+GRID = {
+    "switch_cost": (15.0, 30.0, 60.0),
+    "mirror_cost": (1.0, 2.0, 4.0, 8.0),
+    "facing_weight": (0.0, 0.5, 1.0),
+    "max_speed": (30.0, 45.0, 60.0),
+    "excess_weight": (0.0, 3.0, 10.0, 30.0),
+}
 TEMPERATURES = (3.0, 7.0, 15.0, 30.0, 60.0)
 
 
@@ -70,9 +78,19 @@ def turn_records(work: Path, real: Path, synth: Path, preset: str, names: tuple[
         clip, dev = pt.make_clip(spec, real, synth)
         render_record, summary = pa.render_and_extract(spec.name, clip, work, ns)
         truth, present = pa.clip_frames(clip, render_record["frames_rendered"])
-        out.append({"name": spec.name, "set": f"turns {preset}", "dev": dev, "truth": truth, "present": present,
-                    "out": work / f"{spec.name}.npy", "summary": summary, "render": render_record,
-                    "camera": Camera.load(work / f"{spec.name}.camera.json")})  # fmt: skip
+        out.append(
+            {
+                "name": spec.name,
+                "set": f"turns {preset}",
+                "dev": dev,
+                "truth": truth,
+                "present": present,
+                "out": work / f"{spec.name}.npy",
+                "summary": summary,
+                "render": render_record,
+                "camera": Camera.load(work / f"{spec.name}.camera.json"),
+            }
+        )
     return out
 
 
@@ -83,6 +101,7 @@ def synth_train_records(work: Path, data: Path, per_view: int = 4) -> list[dict]
     import json
 
     import pose_accuracy as pa
+
     from ciasa.data.stgcn import load_split
 
     work.mkdir(parents=True, exist_ok=True)
@@ -95,9 +114,19 @@ def synth_train_records(work: Path, data: Path, per_view: int = 4) -> list[dict]
         clip = np.asarray(split.data[i][..., :1], dtype=np.float32)
         render_record, summary = pa.render_and_extract(name, clip, work, ns)
         truth, present = pa.clip_frames(clip, render_record["frames_rendered"])
-        out.append({"name": name, "set": "synthetic train", "dev": True, "truth": truth, "present": present,
-                    "out": work / f"{name}.npy", "summary": summary, "render": render_record,
-                    "camera": Camera.load(work / f"{name}.camera.json")})  # fmt: skip
+        out.append(
+            {
+                "name": name,
+                "set": "synthetic train",
+                "dev": True,
+                "truth": truth,
+                "present": present,
+                "out": work / f"{name}.npy",
+                "summary": summary,
+                "render": render_record,
+                "camera": Camera.load(work / f"{name}.camera.json"),
+            }
+        )
     return out
 
 
@@ -127,6 +156,7 @@ def swap_states(r: dict) -> dict:
     ``where(mirrored_mask, mirrored, as_read)`` without re-lifting (jump rejection and gap
     filling, which follow the decision, are left out of this shortcut)."""
     import pose_accuracy as pa
+
     from pose_extract.accuracy import swapped_frames
     from pose_extract.detect import Detections
     from pose_extract.extract import lift, prepare
@@ -173,11 +203,15 @@ def facing_choice(records: list[dict]) -> dict:
             a[0], a[1], a[2] = a[0] + int(swapped.sum()), a[1] + len(swapped), a[2] + (rate > 0.10)
             if rate > a[3]:
                 a[3], a[4] = rate, clip
-        return {k: {"swapped": a, "frames": b, "clips_over_10pct": c, "worst_clip": n, "worst_rate": round(w, 3)}
-                for k, (a, b, c, w, n) in acc.items()}  # fmt: skip
+        return {
+            k: {"swapped": a, "frames": b, "clips_over_10pct": c, "worst_clip": n, "worst_rate": round(w, 3)}
+            for k, (a, b, c, w, n) in acc.items()
+        }
 
-    out = {"as read": count(lambda h: np.zeros(len(h), dtype=bool)),
-           "continuity (previous default)": count(continuity_frames)}  # fmt: skip
+    out = {
+        "as read": count(lambda h: np.zeros(len(h), dtype=bool)),
+        "continuity (previous default)": count(continuity_frames),
+    }
     keys = {}
     for sw, mc, fw, ms, ew in itertools.product(*GRID.values()):
         model = SequenceModel(sw, mc, fw, 1.0, ms, ew)
@@ -206,9 +240,14 @@ def facing_choice(records: list[dict]) -> dict:
     for d in settings.values():
         for v in d.values():
             del v["frames"]
-    return {"metric": "L/R swaps of the lifted skeleton (jump rejection and gap filling left out)",
-            "settings": settings, "best_on_dev": best, "temperature_check": conf, "chosen": vars(chosen),
-            "chosen_is_the_default": chosen == SequenceModel()}  # fmt: skip
+    return {
+        "metric": "L/R swaps of the lifted skeleton (jump rejection and gap filling left out)",
+        "settings": settings,
+        "best_on_dev": best,
+        "temperature_check": conf,
+        "chosen": vars(chosen),
+        "chosen_is_the_default": chosen == SequenceModel(),
+    }
 
 
 def method_rows(records: list[dict]) -> dict:
@@ -239,16 +278,32 @@ def method_rows(records: list[dict]) -> dict:
             "dev": _agg([m for r, m in rows if r["dev"]]),
             "held_out": _agg([m for r, m in rows if not r["dev"]]),
             "all": _agg([m for _, m in rows]),
-            "per_kind": {k: {s: _agg([m for r, m in rows if r["kind"] == k and r["dev"] == (s == "dev")])
-                             for s in ("dev", "held_out")} for k in KINDS},  # fmt: skip
-            "per_set": {st: {s: _agg([m for r, m in rows if r["set"] == st and r["dev"] == (s == "dev")])
-                             for s in ("dev", "held_out")} for st in sorted({r["set"] for r in records})},  # fmt: skip
-            "per_clip": {f"{r['set']}/{r['name']}": {"split": "dev" if r["dev"] else "held_out", "kind": r["kind"],
-                                                     "frames": m["frames"], "swap_rate": round(m["swap_rate"], 3),
-                                                     "pa_mpjpe_mm": round(m["pa_mpjpe_all_fit_all_mm"], 1),
-                                                     "camera_mpjpe_mm": round(m["mpjpe_all_mm"], 1),
-                                                     "mirrored_frames": m["mirrored_frames"]}
-                         for r, m in rows},  # fmt: skip
+            "per_kind": {
+                k: {
+                    s: _agg([m for r, m in rows if r["kind"] == k and r["dev"] == (s == "dev")])
+                    for s in ("dev", "held_out")
+                }
+                for k in KINDS
+            },
+            "per_set": {
+                st: {
+                    s: _agg([m for r, m in rows if r["set"] == st and r["dev"] == (s == "dev")])
+                    for s in ("dev", "held_out")
+                }
+                for st in sorted({r["set"] for r in records})
+            },
+            "per_clip": {
+                f"{r['set']}/{r['name']}": {
+                    "split": "dev" if r["dev"] else "held_out",
+                    "kind": r["kind"],
+                    "frames": m["frames"],
+                    "swap_rate": round(m["swap_rate"], 3),
+                    "pa_mpjpe_mm": round(m["pa_mpjpe_all_fit_all_mm"], 1),
+                    "camera_mpjpe_mm": round(m["mpjpe_all_mm"], 1),
+                    "mirrored_frames": m["mirrored_frames"],
+                }
+                for r, m in rows
+            },
         }
     return out
 
@@ -266,15 +321,21 @@ def _agg(rows: list[dict]) -> dict | None:
     cs = [c for m in rows for c in m["confidence_swapped"]]
     ck = [c for m in rows for c in m["confidence_kept"]]
     swapped = sum(round(m["swap_rate"] * m["frames"]) for m in rows)
-    return {"clips": len(rows), "frames": int(w.sum()), "swapped_frames": int(swapped),
-            "swap_rate": round(swapped / w.sum(), 4), "max_clip_swap_rate": round(max(m["swap_rate"] for m in rows), 3),
-            "clips_over_10pct": sum(m["swap_rate"] > 0.10 for m in rows),
-            "pa_mpjpe_mm": round(mean("pa_mpjpe_all_fit_all_mm"), 1), "pa_limb_mm": round(mean("pa_mpjpe_limbs_mm"), 1),
-            "camera_mpjpe_mm": round(mean("mpjpe_all_mm"), 1),
-            "confidence_on_swapped_mean": round(float(np.mean(cs)), 3) if cs else None,
-            "confidence_on_kept_mean": round(float(np.mean(ck)), 3) if ck else None,
-            "swapped_below_0.9": f"{sum(c < 0.9 for c in cs)}/{len(cs)}",
-            "kept_below_0.9": f"{sum(c < 0.9 for c in ck)}/{len(ck)}"}  # fmt: skip
+    return {
+        "clips": len(rows),
+        "frames": int(w.sum()),
+        "swapped_frames": int(swapped),
+        "swap_rate": round(swapped / w.sum(), 4),
+        "max_clip_swap_rate": round(max(m["swap_rate"] for m in rows), 3),
+        "clips_over_10pct": sum(m["swap_rate"] > 0.10 for m in rows),
+        "pa_mpjpe_mm": round(mean("pa_mpjpe_all_fit_all_mm"), 1),
+        "pa_limb_mm": round(mean("pa_mpjpe_limbs_mm"), 1),
+        "camera_mpjpe_mm": round(mean("mpjpe_all_mm"), 1),
+        "confidence_on_swapped_mean": round(float(np.mean(cs)), 3) if cs else None,
+        "confidence_on_kept_mean": round(float(np.mean(ck)), 3) if ck else None,
+        "swapped_below_0.9": f"{sum(c < 0.9 for c in cs)}/{len(cs)}",
+        "kept_below_0.9": f"{sum(c < 0.9 for c in ck)}/{len(ck)}",
+    }
 
 
 def speed(records: list[dict], clips: int, repeats: int) -> dict:
@@ -291,9 +352,13 @@ def speed(records: list[dict], clips: int, repeats: int) -> dict:
                 e = extract(video, video.with_name(video.stem + ".camera.json"), METHODS[name], progress=False)
                 cpu[name] += time.process_time() - t0
             frames += e.summary["frames"]
-    return {"clips": len(pick), "repeats": repeats, "frames_per_method": frames,
-            **{f"{k}_frames_per_cpu_second": round(frames / v, 1) for k, v in cpu.items()},
-            "ratio_new_over_previous": round(cpu["continuity"] / cpu["sequence"], 3)}  # fmt: skip
+    return {
+        "clips": len(pick),
+        "repeats": repeats,
+        "frames_per_method": frames,
+        **{f"{k}_frames_per_cpu_second": round(frames / v, 1) for k, v in cpu.items()},
+        "ratio_new_over_previous": round(cpu["continuity"] / cpu["sequence"], 3),
+    }
 
 
 def run(work: Path, real: Path, synth: Path, speed_clips: int, repeats: int, synth_full: Path | None = None) -> dict:
@@ -309,9 +374,11 @@ def run(work: Path, real: Path, synth: Path, speed_clips: int, repeats: int, syn
         "what": "L/R facing on renders of real motion and of turned clips (320x240); methods on the same landmarks",
         "clips": len(records),
         "frames": int(sum(r["summary"]["frames"] for r in records)),
-        "splits": {"dev": "real subjects 2, 5; synthetic performers 1-4 (turned); 12 synthetic training clips "
-                          "(not turned) (settings chosen here only)",
-                   "held_out": "real subjects 6, 131; synthetic performers 5-8"},  # fmt: skip
+        "splits": {
+            "dev": "real subjects 2, 5; synthetic performers 1-4 (turned); 12 synthetic training clips "
+            "(not turned) (settings chosen here only)",
+            "held_out": "real subjects 6, 131; synthetic performers 5-8",
+        },
         "turn_set": [vars(s) for s in pt.TURN_SET],
         "standard_set": list(pt.STANDARD_SET),
         "facing_choice": facing_choice(records),
@@ -327,26 +394,54 @@ def ensure_synth(path: Path) -> Path:
     import subprocess
 
     if not (path / "xsub" / "train_data.npy").is_file():
-        subprocess.run([sys.executable, "-m", "ciasa.data.synth", "--out", str(path), "--subjects", "1-8",
-                        "--replications", "1", "--cameras", "1,2", "--actions", "gross", "--no-progress", "-q"],
-                       check=True, cwd=REPO)  # fmt: skip
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ciasa.data.synth",
+                "--out",
+                str(path),
+                "--subjects",
+                "1-8",
+                "--replications",
+                "1",
+                "--cameras",
+                "1,2",
+                "--actions",
+                "gross",
+                "--no-progress",
+                "-q",
+            ],
+            check=True,
+            cwd=REPO,
+        )
     return path
 
 
 def print_table(result: dict) -> None:
     fc = result["facing_choice"]
-    print(f"{result['clips']} clips, {result['frames']} frames; best sequence setting on dev: {fc['best_on_dev']}, "
-          f"chosen {fc['chosen']} (the default: {fc['chosen_is_the_default']})")  # fmt: skip
+    print(
+        f"{result['clips']} clips, {result['frames']} frames; best sequence setting on dev: {fc['best_on_dev']}, "
+        f"chosen {fc['chosen']} (the default: {fc['chosen_is_the_default']})"
+    )
     for mname, m in result["methods"].items():
         for part in ("dev", "held_out", "all"):
             a = m[part]
-            print(f"{mname:>10} {part:>8}: swaps {a['swap_rate']:.3f} (max clip {a['max_clip_swap_rate']:.2f}, "
-                  f"{a['clips_over_10pct']} over 10 %) PA {a['pa_mpjpe_mm']:6.1f} "
-                  f"cam {a['camera_mpjpe_mm']:6.1f}")  # fmt: skip
+            print(
+                f"{mname:>10} {part:>8}: swaps {a['swap_rate']:.3f} (max clip {a['max_clip_swap_rate']:.2f}, "
+                f"{a['clips_over_10pct']} over 10 %) PA {a['pa_mpjpe_mm']:6.1f} "
+                f"cam {a['camera_mpjpe_mm']:6.1f}"
+            )
         for k in KINDS:
-            cells = [f"{s}: " + ("-" if m["per_kind"][k][s] is None else
-                                 f"{m['per_kind'][k][s]['swap_rate']:.3f} ({m['per_kind'][k][s]['clips']} clips)")
-                     for s in ("dev", "held_out")]  # fmt: skip
+            cells = [
+                f"{s}: "
+                + (
+                    "-"
+                    if m["per_kind"][k][s] is None
+                    else f"{m['per_kind'][k][s]['swap_rate']:.3f} ({m['per_kind'][k][s]['clips']} clips)"
+                )
+                for s in ("dev", "held_out")
+            ]
             print(f"{'':>10} {k:>10}: " + "  ".join(cells))
     if result.get("speed"):
         print("speed", result["speed"])
@@ -356,8 +451,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="render and landmark cache (outside the repo)")
     p.add_argument("--real", type=Path, default=REPO.parent / "shared" / "real_motion", help="real-motion folder")
-    p.add_argument("--synth", type=Path, help="synthetic set for the synthetic turn clips (default: WORK/synth, "
-                                              "generated when absent)")
+    p.add_argument(
+        "--synth",
+        type=Path,
+        help="synthetic set for the synthetic turn clips (default: WORK/synth, generated when absent)",
+    )
     p.add_argument("--speed-clips", type=int, default=4, help="videos re-extracted for the speed comparison (0: none)")
     p.add_argument("--repeats", type=int, default=1, help="passes over those videos")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pose_facing.json")

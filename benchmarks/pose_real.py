@@ -124,9 +124,18 @@ def prepare_clips(entries: list[dict], work: Path, render_args: str, render_root
         truth, present = pa.clip_frames(clip, render_record["frames_rendered"])
         if len(truth) != summary["frames"]:
             raise RuntimeError(f"{name}: {len(truth)} source frames but the video has {summary['frames']}")
-        records.append({"name": name, "entry": e, "truth": truth, "present": present, "out": work / f"{name}.npy",
-                        "summary": summary, "render": render_record,
-                        "camera": Camera.load(work / f"{name}.camera.json")})  # fmt: skip
+        records.append(
+            {
+                "name": name,
+                "entry": e,
+                "truth": truth,
+                "present": present,
+                "out": work / f"{name}.npy",
+                "summary": summary,
+                "render": render_record,
+                "camera": Camera.load(work / f"{name}.camera.json"),
+            }
+        )
     return records
 
 
@@ -163,11 +172,17 @@ def evaluate(records: list[dict], variants: dict[str, ExtractOptions] | None = N
             "held_out": pa.aggregate(held) if held else None,
             "dev": pa.aggregate(dev) if dev else None,
             "all": pa.aggregate([m for _, m in rows]),
-            "per_view": _group(rows, lambda r: f"yaw{int(r['entry'].get('yaw_deg', 0)):+d}", per_joint=vname == "default"),
+            "per_view": _group(
+                rows, lambda r: f"yaw{int(r['entry'].get('yaw_deg', 0)):+d}", per_joint=vname == "default"
+            ),
             "per_label": _group(rows, lambda r: str(r["entry"].get("label", r["name"])), per_joint=False),
             "per_subject": _group(rows, lambda r: f"subject {r['entry'].get('subject')}", per_joint=False),
-            "per_clip": {r["name"]: {k: (round(v, 2) if isinstance(v, float) else v) for k, v in m.items()
-                                     if not isinstance(v, list)} for r, m in rows},  # fmt: skip
+            "per_clip": {
+                r["name"]: {
+                    k: (round(v, 2) if isinstance(v, float) else v) for k, v in m.items() if not isinstance(v, list)
+                }
+                for r, m in rows
+            },
         }
     return out
 
@@ -192,8 +207,9 @@ def facing_choice(records: list[dict]) -> dict:
     settings = {"as read": lambda h: np.zeros(len(h), dtype=bool), "turn 90": lambda h: np.abs(h) > 90}
     for cost in (15, 30, 60, 90):
         for weight in (0.5, 2.0):
-            settings[f"continuity switch {cost} weight {weight}"] = (
-                lambda h, c=cost, w=weight: continuity_frames(h, c, w))  # fmt: skip
+            settings[f"continuity switch {cost} weight {weight}"] = lambda h, c=cost, w=weight: continuity_frames(
+                h, c, w
+            )
     out = {}
     for name, rule in settings.items():
         counts = {"dev": [0, 0], "held_out": [0, 0]}
@@ -219,10 +235,17 @@ def detection(records: list[dict]) -> dict:
         "all": {"detected": total[0], "frames": total[1], "rate": round(total[0] / total[1], 4)},
         "per_view": {k: {"detected": d, "frames": f, "rate": round(d / f, 4)} for k, (d, f) in sorted(by_view.items())},
         # a clip whose person leaves the image or is lost is flagged, never silently averaged
-        "per_clip": {r["name"]: {"detected": det[r["name"]][0], "frames": det[r["name"]][1],
-                                 "flagged": r["summary"].get("flagged", False), "reason": r["summary"].get("reason"),
-                                 "out_of_frame_fraction": r["render"].get("out_of_frame_fraction"),
-                                 "render_warnings": r["render"].get("warnings", [])} for r in records},
+        "per_clip": {
+            r["name"]: {
+                "detected": det[r["name"]][0],
+                "frames": det[r["name"]][1],
+                "flagged": r["summary"].get("flagged", False),
+                "reason": r["summary"].get("reason"),
+                "out_of_frame_fraction": r["render"].get("out_of_frame_fraction"),
+                "render_warnings": r["render"].get("warnings", []),
+            }
+            for r in records
+        },
         "flagged_clips": sorted(r["name"] for r in records if r["summary"].get("flagged")),
         "note": "errors are measured over the frames with a pose; frames without one count against detection only",
     }
@@ -267,8 +290,9 @@ def write_extracted(records: list[dict], out_dir: Path, options: ExtractOptions)
         pred = np.where(valid[:, None, None], pred, 0.0)
         atomic_save_npy(out_dir / f"{r['name']}.src.npy", np.load(r["out"].with_name(f"{r['name']}.src.npy")))
         atomic_save_npy(out_dir / f"{r['name']}.npy", np.transpose(pred, (2, 0, 1))[..., None].astype(np.float32))
-        atomic_write_json(out_dir / f"{r['name']}.json",
-                          {"options": options_record(options), "size": r["summary"]["size"]})  # fmt: skip
+        atomic_write_json(
+            out_dir / f"{r['name']}.json", {"options": options_record(options), "size": r["summary"]["size"]}
+        )
 
 
 def main() -> int:
@@ -298,8 +322,10 @@ def print_table(result: dict) -> None:
             a = v[part]
             if a is None:
                 continue
-            print(f"{vname:>20} {part:>8}: PA-all {a['pa_mpjpe_all_fit_all_mm']:6.1f} PA-limb {a['pa_mpjpe_limbs_mm']:6.1f} "
-                  f"cam {a['mpjpe_all_mm']:6.1f} dz {a['root_depth_error_mm']:7.1f} swap {a['swap_rate']:.3f}")  # fmt: skip
+            print(
+                f"{vname:>20} {part:>8}: PA-all {a['pa_mpjpe_all_fit_all_mm']:6.1f} PA-limb {a['pa_mpjpe_limbs_mm']:6.1f} "
+                f"cam {a['mpjpe_all_mm']:6.1f} dz {a['root_depth_error_mm']:7.1f} swap {a['swap_rate']:.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,18 @@ def frame_count(videos: list[Path]) -> int:
 def run(root: Path, videos: list[Path], out_dir: Path, extra: list[str]) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "pose_extract", "batch", "--videos", *map(str, videos), "--out-dir", str(out_dir),
-           "--quiet", *extra]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "pose_extract",
+        "batch",
+        "--videos",
+        *map(str, videos),
+        "--out-dir",
+        str(out_dir),
+        "--quiet",
+        *extra,
+    ]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -50,8 +60,11 @@ def run(root: Path, videos: list[Path], out_dir: Path, extra: list[str]) -> dict
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--before", default="8a00a70", help="earlier commit to compare with")
-    p.add_argument("--videos", default=str(REPO / "build" / "pose_320" / "val" / "*.mp4"),
-                   help="glob of rendered videos (each with its .camera.json)")
+    p.add_argument(
+        "--videos",
+        default=str(REPO / "build" / "pose_320" / "val" / "*.mp4"),
+        help="glob of rendered videos (each with its .camera.json)",
+    )
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pose_speed.json")
     args = p.parse_args()
     videos = sorted(Path(v) for v in glob.glob(args.videos))
@@ -63,8 +76,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "before"
         old.mkdir()
-        archive = subprocess.run(["git", "archive", args.before, "pose_extract", "ciasa"], cwd=REPO,
-                                 capture_output=True, check=True).stdout  # fmt: skip
+        archive = subprocess.run(
+            ["git", "archive", args.before, "pose_extract", "ciasa"], cwd=REPO, capture_output=True, check=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
         for label, root in ((f"before ({args.before})", old), ("after (working tree)", REPO)):
             r = run(root, videos, Path(tmp) / label.split()[0], [])
@@ -72,11 +86,15 @@ def main() -> int:
             r["frames_per_second_wall"] = round(frames / r["wall_seconds"], 1)
             results[label] = r
             print(label, r, flush=True)
-    out = {"what": "pose_extract batch over the same videos, default options of each version",
-           "command": "python benchmarks/pose_speed.py " + " ".join(sys.argv[1:]),
-           "videos": len(videos), "frames": frames, "results": results,
-           "note": "CPU of the child process incl. imports and model loading; the machine is shared, so compare "
-                   "the two rows of one run, not runs on different days"}  # fmt: skip
+    out = {
+        "what": "pose_extract batch over the same videos, default options of each version",
+        "command": "python benchmarks/pose_speed.py " + " ".join(sys.argv[1:]),
+        "videos": len(videos),
+        "frames": frames,
+        "results": results,
+        "note": "CPU of the child process incl. imports and model loading; the machine is shared, so compare "
+        "the two rows of one run, not runs on different days",
+    }
     atomic_write_json(args.out, out)
     print(json.dumps(out, indent=1))
     return 0

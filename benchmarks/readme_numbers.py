@@ -52,8 +52,11 @@ def interval(entry: dict[str, Any], scale: float = 100.0, unit: str = " %") -> s
     if entry.get("value") is None:
         return f"n/a ({count(entry)})"
     rate = entry.get("k") is not None or "count" in entry
-    low, high = (wilson(int(entry.get("count", entry.get("k"))), int(entry.get("of", entry.get("n")))) if rate
-                 else (entry["low"], entry["high"]))
+    low, high = (
+        wilson(int(entry.get("count", entry.get("k"))), int(entry.get("of", entry.get("n"))))
+        if rate
+        else (entry["low"], entry["high"])
+    )
     counted = count(entry) if rate else f"n = {entry['n']}"
     return f"{scale * entry['value']:.1f}{unit} [{scale * low:.1f}, {scale * high:.1f}] ({counted})"
 
@@ -61,8 +64,10 @@ def interval(entry: dict[str, Any], scale: float = 100.0, unit: str = " %") -> s
 # ---------------------------------------------------------------------- rows
 def row_data() -> list[str]:
     s = load("data_synth.json")["synth"]
-    return [f"| embedded data set | {s['clips']:,} clips ({s['classes']} classes, T={s['frames']}, M={s['bodies']}) "
-            f"generated in {s['total_seconds']:.1f} s | `benchmarks/data_synth.py` → `data_synth.json` |"]
+    return [
+        f"| embedded data set | {s['clips']:,} clips ({s['classes']} classes, T={s['frames']}, M={s['bodies']}) "
+        f"generated in {s['total_seconds']:.1f} s | `benchmarks/data_synth.py` → `data_synth.json` |"
+    ]
 
 
 def row_pipeline() -> list[str]:
@@ -79,8 +84,11 @@ def row_pipeline() -> list[str]:
     rows = [
         f"| default pipeline (`make demo`: {d['clips']} clips x {n_cond} conditions, {models_how}) | "
         f"{d['wall_s']:.0f} s of Snakemake on {d['cores']} cores ({train_note}; "
-        + (f"load average {d['load_average_before'][0]:.1f} at the start) | " if d.get("load_average_before")
-           else "start load not recorded) | ")
+        + (
+            f"load average {d['load_average_before'][0]:.1f} at the start) | "
+            if d.get("load_average_before")
+            else "start load not recorded) | "
+        )
         + "`benchmarks/pipeline_timings.py --name demo` → `pipeline_demo.json` |",
         f"| skeleton domain in that run (attacked model) | clean accuracy {interval(h['skeleton_clean_accuracy'])}; "
         f"**flipped {interval(h['skeleton_flipped'])}** of the clean-correct clips | same, from `results/report/summary.json` |",
@@ -90,14 +98,18 @@ def row_pipeline() -> list[str]:
         f"{pct(h['detection_rate']['perturbed'])} | same |",
     ]
     if control and control.get("n"):
-        rows.append(f"| matched control in that run (attacked model) | RGB control renders "
-                    f"{interval(h['rgb_control_accuracy'])}; **attributable drop (control - perturbed, paired) "
-                    f"{interval(control, unit=' pp')}**, exact McNemar p = {p_value(h.get('rgb_attributable_drop_p'))}; "
-                    f"skeleton control {interval(h['skeleton_control_accuracy'])} | same |")
+        rows.append(
+            f"| matched control in that run (attacked model) | RGB control renders "
+            f"{interval(h['rgb_control_accuracy'])}; **attributable drop (control - perturbed, paired) "
+            f"{interval(control, unit=' pp')}**, exact McNemar p = {p_value(h.get('rgb_attributable_drop_p'))}; "
+            f"skeleton control {interval(h['skeleton_control_accuracy'])} | same |"
+        )
     for name, m in models.items():
-        rows.append(f"| the `{name}` classifier in that run (transfer) | skeleton clean "
-                    f"{interval(m['skeleton/clean'])}, perturbed {interval(m['skeleton/perturbed'])}; RGB clean "
-                    f"{interval(m['rgb/clean'])}, perturbed {interval(m['rgb/perturbed'])} | same |")
+        rows.append(
+            f"| the `{name}` classifier in that run (transfer) | skeleton clean "
+            f"{interval(m['skeleton/clean'])}, perturbed {interval(m['skeleton/perturbed'])}; RGB clean "
+            f"{interval(m['rgb/clean'])}, perturbed {interval(m['rgb/perturbed'])} | same |"
+        )
     return rows
 
 
@@ -118,7 +130,7 @@ def row_attack() -> list[str]:
         f"| CIASA advanced (legs), untargeted, lambda 5, same clips, plausibility limits off | flipped {count(adv_run['flipped'])}; "
         f"leg displacement mean {1000 * adv_run['joint_variation']['mean']:.0f} mm, max "
         f"{1000 * adv_run['joint_variation']['max']:.0f} mm | same → `attack_advanced_lam5.json` |",
-        f"| one CIASA iteration vs a plain forward+backward (official width, T=300, M=2, batch 8, CPU) | "
+        "| one CIASA iteration vs a plain forward+backward (official width, T=300, M=2, batch 8, CPU) | "
         + ", ".join(f"{name} {r['ratio']:.2f}x" for name, r in speed.items())
         + " (median of interleaved pairs; below 1 is the machine's noise): the smoothness, bone-cosine and "
         f"discriminator terms add {max(r['components_s']['smooth+cosine+discriminator'] for r in speed.values()):.2f} s "
@@ -197,16 +209,19 @@ def row_render() -> list[str]:
         r = next((r for r in rows if r["quality"] == quality and r["resolution"] == "320x240"), None)
         if r is not None:
             cells.append(f"{quality} {r['cpu_s_per_frame']:.3g}")
-    return [f"| render, CPU-seconds per frame at 320x240 on one core | {', '.join(cells)} | "
-            f"`benchmarks/render_speed.py --parts aa,presets` → `render_speed_aa.json`, `render_speed_presets.json` |"]
+    return [
+        f"| render, CPU-seconds per frame at 320x240 on one core | {', '.join(cells)} | "
+        f"`benchmarks/render_speed.py --parts aa,presets` → `render_speed_aa.json`, `render_speed_presets.json` |"
+    ]
 
 
 def row_paper() -> list[str]:
     models = load("paper_models.json")["models"]
     res = load("paper_results.json")
     units = {u["unit"]: u for u in res["units"]}
-    accuracies = ", ".join(f"{m['model'].split(' (')[0]} {m['val_top1']:.1f} %" for k, m in models.items()
-                           if k != "kinetics_stgcn")  # fmt: skip
+    accuracies = ", ".join(
+        f"{m['model'].split(' (')[0]} {m['val_top1']:.1f} %" for k, m in models.items() if k != "kinetics_stgcn"
+    )
     kin = models["kinetics_stgcn"]
     trained = sum(m.get("train_seconds", 0) for m in models.values())
 
@@ -240,24 +255,37 @@ def row_transfer_seeds() -> list[str]:
         return []
     d = load("transfer_seeds.json")
     pooled, spread = d["pooled"], d["spread"]["rgb_attributable_drop"]
-    per_seed = ", ".join("n/a" if (v := (s["headline"].get("rgb_attributable_drop") or {}).get("value")) is None
-                         else f"{100 * v:.1f}" for s in d["per_seed"])
+    per_seed = ", ".join(
+        "n/a" if (v := (s["headline"].get("rgb_attributable_drop") or {}).get("value")) is None else f"{100 * v:.1f}"
+        for s in d["per_seed"]
+    )
     sd = "" if spread["sd"] is None else f", sd {100 * spread['sd']:.1f}"
-    return [
-        f"| the demo over {len(d['seeds'])} seeds (model training and clip draw; n = {d['count']} each) | RGB: control "
-        f"{interval(pooled['rgb']['control_accuracy'])}, perturbed {interval(pooled['rgb']['perturbed_accuracy'])}; "
-        f"**attributable drop {interval(pooled['rgb']['attributable_drop'], unit=' pp')}** pooled over "
-        f"{pooled['rgb']['pairs']} seed x clip pairs, exact McNemar p = {p_value(pooled['rgb']['attributable_drop_p'])}; "
-        f"per seed {per_seed} pp (mean {100 * spread['mean']:.1f}{sd}); clean - perturbed renders "
-        f"{interval(pooled['rgb_drop_clean_perturbed'], unit=' pp')} (paper: 14.8 pp); skeleton attributable drop "
-        f"{interval(pooled['skeleton']['attributable_drop'], unit=' pp')} | `benchmarks/transfer_seeds.py` → "
-        "`transfer_seeds.json` |"
-    ] if spread["mean"] is not None else []
+    return (
+        [
+            f"| the demo over {len(d['seeds'])} seeds (model training and clip draw; n = {d['count']} each) | RGB: control "
+            f"{interval(pooled['rgb']['control_accuracy'])}, perturbed {interval(pooled['rgb']['perturbed_accuracy'])}; "
+            f"**attributable drop {interval(pooled['rgb']['attributable_drop'], unit=' pp')}** pooled over "
+            f"{pooled['rgb']['pairs']} seed x clip pairs, exact McNemar p = {p_value(pooled['rgb']['attributable_drop_p'])}; "
+            f"per seed {per_seed} pp (mean {100 * spread['mean']:.1f}{sd}); clean - perturbed renders "
+            f"{interval(pooled['rgb_drop_clean_perturbed'], unit=' pp')} (paper: 14.8 pp); skeleton attributable drop "
+            f"{interval(pooled['skeleton']['attributable_drop'], unit=' pp')} | `benchmarks/transfer_seeds.py` → "
+            "`transfer_seeds.json` |"
+        ]
+        if spread["mean"] is not None
+        else []
+    )
 
 
-ROWS: tuple[Callable[[], list[str]], ...] = (row_data, row_pipeline, row_transfer_seeds, row_plausibility, row_attack,
-                                             row_paper, row_pose,
-                                             row_render)
+ROWS: tuple[Callable[[], list[str]], ...] = (
+    row_data,
+    row_pipeline,
+    row_transfer_seeds,
+    row_plausibility,
+    row_attack,
+    row_paper,
+    row_pose,
+    row_render,
+)
 
 
 def table() -> str:
@@ -283,8 +311,10 @@ def main() -> int:
     new = rewrite(text, table())
     if args.check:
         if new != text:
-            print("README.md's numbers differ from benchmarks/results/: run python benchmarks/readme_numbers.py",
-                  file=sys.stderr)
+            print(
+                "README.md's numbers differ from benchmarks/results/: run python benchmarks/readme_numbers.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     README.write_text(new)

@@ -28,9 +28,14 @@ def _jobs(ds) -> list[tuple[np.ndarray, str, str]]:
     two = np.zeros((3, ds.data.shape[2], 25, 2), np.float32)
     two[..., 0] = ds.data[picks[1], ..., 0] + np.array([0.45, 0, 0.2], np.float32)[:, None, None]
     two[..., 1] = ds.data[picks[2], ..., 0] + np.array([-0.45, 0, 0.6], np.float32)[:, None, None]
-    return [(ds.data[picks[0]], ds.names[picks[0]], "default"), (ds.data[picks[3]], ds.names[picks[3]], "default"),
-            (ds.data[picks[4]], ds.names[picks[4]], "default"), (ds.data[picks[5]], "scene-b", "default"),
-            (two, "two-people", "default"), (ds.data[picks[0]], ds.names[picks[0]], "kinect-v2-rgb")]
+    return [
+        (ds.data[picks[0]], ds.names[picks[0]], "default"),
+        (ds.data[picks[3]], ds.names[picks[3]], "default"),
+        (ds.data[picks[4]], ds.names[picks[4]], "default"),
+        (ds.data[picks[5]], "scene-b", "default"),
+        (two, "two-people", "default"),
+        (ds.data[picks[0]], ds.names[picks[0]], "kinect-v2-rgb"),
+    ]
 
 
 def main() -> int:
@@ -50,20 +55,42 @@ def main() -> int:
     rw, rh = (int(v) for v in args.resolution.split("x"))
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        subprocess.run([sys.executable, "-m", "ciasa.data.synth", "--out", str(tmp / "synth"), "--subjects", "1-4"],
-                       check=True, capture_output=True, cwd=REPO)
+        subprocess.run(
+            [sys.executable, "-m", "ciasa.data.synth", "--out", str(tmp / "synth"), "--subjects", "1-4"],
+            check=True,
+            capture_output=True,
+            cwd=REPO,
+        )
         ds = load_split(tmp / "synth" / "xview", "val")
         for quality in args.quality.split(","):
             tiles = []
             for k, (clip, scene, camera) in enumerate(_jobs(ds)):
                 nz = np.nonzero(np.any(clip != 0, axis=(0, 2, 3)))[0]
                 mid = int(nz[len(nz) // 2])
-                np.save(tmp / f"{k}.npy", np.asarray(clip)[:, mid: mid + 1])  # one frame is enough for a still
+                np.save(tmp / f"{k}.npy", np.asarray(clip)[:, mid : mid + 1])  # one frame is enough for a still
                 size = f"{rw}x{rw * 9 // 16 // 2 * 2}" if camera == "kinect-v2-rgb" else args.resolution
-                cmd = [sys.executable, "-m", "render", "--skeleton", str(tmp / f"{k}.npy"), "--out",
-                       str(tmp / quality / f"{k}.mp4"), "--quality", quality, "--camera", camera, "--scene-id", scene,
-                       "--resolution", size, "--frames-dir", str(tmp / quality / f"f{k}"), "--threads", "1",
-                       "--no-progress"]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "render",
+                    "--skeleton",
+                    str(tmp / f"{k}.npy"),
+                    "--out",
+                    str(tmp / quality / f"{k}.mp4"),
+                    "--quality",
+                    quality,
+                    "--camera",
+                    camera,
+                    "--scene-id",
+                    scene,
+                    "--resolution",
+                    size,
+                    "--frames-dir",
+                    str(tmp / quality / f"f{k}"),
+                    "--threads",
+                    "1",
+                    "--no-progress",
+                ]
                 if quality == "photo":
                     cmd += ["--cycles-samples", args.cycles_samples]
                 subprocess.run(cmd, check=True, capture_output=True, cwd=REPO)

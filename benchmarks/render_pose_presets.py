@@ -56,11 +56,15 @@ def summary() -> dict:
         default = r["variants"]["default"]
         parts = {p: default.get(p) for p in ("all", "held_out") if default.get(p)}
         det = r.get("detection_rate") or r.get("detection", {}).get("all")
-        rows.append({"file": path.name, "command": r.get("command"),
-                     "detection": det if not isinstance(det, dict) else det.get("all", det.get("rate")),
-                     **{p: {"frames": a.get("frames"), **{k: a.get(k) for k in KEYS}} for p, a in parts.items()}})
-    return {"what": "pose extraction accuracy on renders per quality preset (default extraction options)",
-            "rows": rows}
+        rows.append(
+            {
+                "file": path.name,
+                "command": r.get("command"),
+                "detection": det if not isinstance(det, dict) else det.get("all", det.get("rate")),
+                **{p: {"frames": a.get("frames"), **{k: a.get(k) for k in KEYS}} for p, a in parts.items()},
+            }
+        )
+    return {"what": "pose extraction accuracy on renders per quality preset (default extraction options)", "rows": rows}
 
 
 def main() -> int:
@@ -78,16 +82,29 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as d:
             real = args.real
             if args.clips or args.frames:
-                real = cut_subset(args.real, args.clips.split(",") if args.clips else None, args.frames,
-                                  Path(d) / "real")
+                real = cut_subset(
+                    args.real, args.clips.split(",") if args.clips else None, args.frames, Path(d) / "real"
+                )
             for q in args.presets.split(","):
                 render_args = f"--resolution {args.resolution} --quality {q} --threads 1 --no-progress"
                 if q == "photo":
                     render_args += f" --cycles-samples {args.cycles_samples}"
-                subprocess.run([sys.executable, str(REPO / "benchmarks" / "pose_real.py"), "--real", str(real),
-                                "--work", str(Path(tempfile.gettempdir()) / f"render_pose_{args.tag}_{q}"),
-                                "--render-args", render_args,
-                                "--out", str(RESULTS / f"render_pose_real_{args.tag}_{q}.json")], check=True, cwd=REPO)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        str(REPO / "benchmarks" / "pose_real.py"),
+                        "--real",
+                        str(real),
+                        "--work",
+                        str(Path(tempfile.gettempdir()) / f"render_pose_{args.tag}_{q}"),
+                        "--render-args",
+                        render_args,
+                        "--out",
+                        str(RESULTS / f"render_pose_real_{args.tag}_{q}.json"),
+                    ],
+                    check=True,
+                    cwd=REPO,
+                )
     from ciasa.io import atomic_write_json
 
     result = summary()

@@ -79,12 +79,36 @@ def make_clips(tmp: Path) -> dict[str, Path]:
 def bench_strips(tmp: Path, before_repo: Path, repeats: int) -> dict:
     clips = make_clips(tmp)
     py = sys.executable
-    before = [py, "-m", "report.figures", "--source-clean", str(clips["clean"]), "--source-perturbed",
-              str(clips["perturbed"]), "--recovered-clean", str(clips["rec_clean"]), "--recovered-perturbed",
-              str(clips["rec_perturbed"]), "--title", "S001C001P001R001A024", "--frames", "6",
-              "--out", str(tmp / "strip_before.png")]
-    after = [py, "-m", "pipeline.strip", "--title", "S001C001P001R001A024", "--frames", "6",
-             "--out", str(tmp / "strip_after.png")]
+    before = [
+        py,
+        "-m",
+        "report.figures",
+        "--source-clean",
+        str(clips["clean"]),
+        "--source-perturbed",
+        str(clips["perturbed"]),
+        "--recovered-clean",
+        str(clips["rec_clean"]),
+        "--recovered-perturbed",
+        str(clips["rec_perturbed"]),
+        "--title",
+        "S001C001P001R001A024",
+        "--frames",
+        "6",
+        "--out",
+        str(tmp / "strip_before.png"),
+    ]
+    after = [
+        py,
+        "-m",
+        "pipeline.strip",
+        "--title",
+        "S001C001P001R001A024",
+        "--frames",
+        "6",
+        "--out",
+        str(tmp / "strip_after.png"),
+    ]
     for c in ("clean", "control", "perturbed"):
         after += ["--source", f"{c}={clips[c]}", "--recovered", f"{c}={clips['rec_' + c]}"]
     # warm the page cache for both (the first start after a build reads every library from disk)
@@ -95,7 +119,9 @@ def bench_strips(tmp: Path, before_repo: Path, repeats: int) -> dict:
         order = ("before", "after") if i % 2 == 0 else ("after", "before")
         row = {}
         for which in order:
-            row[which] = timed_process(before if which == "before" else after, before_repo if which == "before" else REPO)
+            row[which] = timed_process(
+                before if which == "before" else after, before_repo if which == "before" else REPO
+            )
         row["cpu_ratio_after_over_before"] = round(row["after"]["cpu_s"] / row["before"]["cpu_s"], 3)
         row["wall_ratio_after_over_before"] = round(row["after"]["wall_s"] / row["before"]["wall_s"], 3)
         print(json.dumps(row), flush=True)
@@ -103,7 +129,8 @@ def bench_strips(tmp: Path, before_repo: Path, repeats: int) -> dict:
     imports = {
         "before_report_figures": timed_process([py, "-c", "import report.figures"], before_repo),
         "before_matplotlib_pyplot": timed_process(
-            [py, "-c", "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"], before_repo),
+            [py, "-c", "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"], before_repo
+        ),
         "after_pipeline_strip": timed_process([py, "-c", "import pipeline.strip, cv2"], REPO),
         "python_nothing": timed_process([py, "-c", "pass"], REPO),
     }
@@ -126,12 +153,35 @@ def bench_overlay(tmp: Path) -> dict:
 
     clips = make_clips(tmp)
     video = tmp / "video" / "perturbed.mp4"
-    render_clip(clips["perturbed"], video, RenderOptions(quality="draft", width=320, height=240, hfov=70, threads=1),
-                scene_id="S001C001P001R001A024", reference=clips["clean"], progress=False)
-    cmd = [sys.executable, "-m", "pipeline.overlay", "--video", str(video), "--camera",
-           str(video.with_suffix(".camera.json")), "--recovered", str(clips["rec_perturbed"]), "--source",
-           str(clips["perturbed"]), "--reference", str(clips["clean"]), "--color", "red", "--label", "perturbed",
-           "--out", str(tmp / "overlay.mp4")]
+    render_clip(
+        clips["perturbed"],
+        video,
+        RenderOptions(quality="draft", width=320, height=240, hfov=70, threads=1),
+        scene_id="S001C001P001R001A024",
+        reference=clips["clean"],
+        progress=False,
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline.overlay",
+        "--video",
+        str(video),
+        "--camera",
+        str(video.with_suffix(".camera.json")),
+        "--recovered",
+        str(clips["rec_perturbed"]),
+        "--source",
+        str(clips["perturbed"]),
+        "--reference",
+        str(clips["clean"]),
+        "--color",
+        "red",
+        "--label",
+        "perturbed",
+        "--out",
+        str(tmp / "overlay.mp4"),
+    ]
     timed_process(cmd, REPO)  # warm
     process = timed_process(cmd, REPO)
     parts_code = f"""
@@ -144,20 +194,23 @@ from pipeline import overlay
 t1 = time.perf_counter()
 frames = list(iter_frames({str(video)!r}))
 t2 = time.perf_counter()
-cam = Camera.load({str(video.with_suffix('.camera.json'))!r})
-rec, src, ref = (np.load(p) for p in ({str(clips['rec_perturbed'])!r}, {str(clips['perturbed'])!r}, {str(clips['clean'])!r}))
+cam = Camera.load({str(video.with_suffix(".camera.json"))!r})
+rec, src, ref = (np.load(p) for p in ({str(clips["rec_perturbed"])!r}, {str(clips["perturbed"])!r}, {str(clips["clean"])!r}))
 t3 = time.perf_counter()
-n = overlay.render_overlay({str(video)!r}, cam, {str(tmp / 'overlay2.mp4')!r}, rec, src, 'red', 'perturbed', ref)
+n = overlay.render_overlay({str(video)!r}, cam, {str(tmp / "overlay2.mp4")!r}, rec, src, 'red', 'perturbed', ref)
 t4 = time.perf_counter()
-encode_h264(iter(frames), {str(tmp / 'plain.mp4')!r}, fps=30)
+encode_h264(iter(frames), {str(tmp / "plain.mp4")!r}, fps=30)
 t5 = time.perf_counter()
 print(json.dumps({{"imports_s": t1 - t0, "decode_s": t2 - t1, "overlay_total_s": t4 - t3, "encode_only_s": t5 - t4,
                   "frames": n}}))
 """
     proc = subprocess.run([sys.executable, "-c", parts_code], cwd=REPO, capture_output=True, text=True, check=True)
     parts = {k: round(v, 3) if isinstance(v, float) else v for k, v in json.loads(proc.stdout).items()}
-    return {"process": process, "parts_in_one_process": parts,
-            "python_nothing": timed_process([sys.executable, "-c", "pass"], REPO)}
+    return {
+        "process": process,
+        "parts_in_one_process": parts,
+        "python_nothing": timed_process([sys.executable, "-c", "pass"], REPO),
+    }
 
 
 def main() -> int:
@@ -186,9 +239,11 @@ def main() -> int:
     path = REPO / "benchmarks" / "results" / "strip_overlay_speed.json"
     atomic_write_json(path, out)
     s = strips
-    print(f"strip: CPU {s['median_cpu_s']['before']:.2f} -> {s['median_cpu_s']['after']:.2f} s "
-          f"(median ratio {s['median_cpu_ratio']}), wall {s['median_wall_s']['before']:.2f} -> "
-          f"{s['median_wall_s']['after']:.2f} s (median ratio {s['median_wall_ratio']}), n = {args.repeats} pairs")
+    print(
+        f"strip: CPU {s['median_cpu_s']['before']:.2f} -> {s['median_cpu_s']['after']:.2f} s "
+        f"(median ratio {s['median_cpu_ratio']}), wall {s['median_wall_s']['before']:.2f} -> "
+        f"{s['median_wall_s']['after']:.2f} s (median ratio {s['median_wall_ratio']}), n = {args.repeats} pairs"
+    )
     print(f"overlay process: {overlay['process']}; parts: {overlay['parts_in_one_process']}")
     print(f"-> {path}")
     return 0

@@ -52,8 +52,9 @@ def main() -> int:
         if data_root is None:
             data_root = Path(tmp) / "synth"
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "ciasa.data.synth", "--out", str(data_root), "--quiet"], check=True,
-                           cwd=REPO)
+            subprocess.run(
+                [sys.executable, "-m", "ciasa.data.synth", "--out", str(data_root), "--quiet"], check=True, cwd=REPO
+            )
             gen_seconds = time.perf_counter() - t
         data = data_root / args.benchmark
         run = args.run or Path(tmp) / "run"
@@ -65,8 +66,9 @@ def main() -> int:
         train_wall, train_cpu = log["seconds_total"], log["cpu_seconds_total"]
         load_after = os.getloadavg()
         clean = evaluate(run / "model.pt", data, "val", run / "eval_clean", device=cfg.device)
-        noisy = evaluate(run / "model.pt", data, "val", run / "eval_noisy", device=cfg.device,
-                         noise_sigma=REEXTRACTION_SIGMA)
+        noisy = evaluate(
+            run / "model.pt", data, "val", run / "eval_noisy", device=cfg.device, noise_sigma=REEXTRACTION_SIGMA
+        )
         n_train = log["train_data"]["shape"][0]
         result = {
             "benchmark": f"embedded data set, {args.benchmark} split",
@@ -89,8 +91,10 @@ def main() -> int:
             "val_n": clean["n"],
             "per_class_accuracy_clean": clean["per_class_accuracy"],
             "per_class_accuracy_noisy": noisy["per_class_accuracy"],
-            "history": [{k: e.get(k) for k in ("epoch", "train_loss", "train_acc", "val_top1", "val_noisy_top1", "seconds")}
-                        for e in log["epochs"]],
+            "history": [
+                {k: e.get(k) for k in ("epoch", "train_loss", "train_acc", "val_top1", "val_noisy_top1", "seconds")}
+                for e in log["epochs"]
+            ],
             "machine": {
                 "cpus": os.cpu_count(),
                 "torch_threads": log["torch_threads"],
@@ -103,8 +107,21 @@ def main() -> int:
             "checkpoint": str(run / "model.pt") if args.run else None,
         }
         atomic_write_json(args.result, result)
-    print(json.dumps({k: result[k] for k in ("train_wall_minutes", "train_cpu_seconds", "train_samples_per_s_wall",
-                                              "val_top1_clean", "val_top1_noisy")}, indent=2))
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in (
+                    "train_wall_minutes",
+                    "train_cpu_seconds",
+                    "train_samples_per_s_wall",
+                    "val_top1_clean",
+                    "val_top1_noisy",
+                )
+            },
+            indent=2,
+        )
+    )
     print(f"-> {args.result}")
     return 0
 

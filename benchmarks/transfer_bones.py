@@ -61,12 +61,19 @@ def main() -> int:
     clean_set = load_split(args.data, args.split)
     index = {n: i for i, n in enumerate(clean_set.names)}
     clean = take(clean_set.data, [index[n] for n in adv.names])
-    result = {"benchmark": "transfer_bones", "adversarial": str(args.adversarial), "data": str(args.data),
-              "clips": len(adv.names), **measure(np.asarray(clean), np.asarray(adv.data))}  # fmt: skip
+    result = {
+        "benchmark": "transfer_bones",
+        "adversarial": str(args.adversarial),
+        "data": str(args.data),
+        "clips": len(adv.names),
+        **measure(np.asarray(clean), np.asarray(adv.data)),
+    }
     atomic_write_json(args.out, result)
-    print(f"{result['clips']} clips: joints move {result['joint_displacement_mm']:.1f} mm, bone vectors change "
-          f"{result['bone_vector_change_mm']:.1f} mm ({result['ratio']:.2f}x), turn {result['bone_direction_change_deg']:.1f} deg "
-          f"-> {args.out}")  # fmt: skip
+    print(
+        f"{result['clips']} clips: joints move {result['joint_displacement_mm']:.1f} mm, bone vectors change "
+        f"{result['bone_vector_change_mm']:.1f} mm ({result['ratio']:.2f}x), turn {result['bone_direction_change_deg']:.1f} deg "
+        f"-> {args.out}"
+    )
     return 0
 
 

@@ -53,12 +53,25 @@ DEFAULT_CONFIG = REPO / "config" / "config.yaml"
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "transfer_seeds.json"
 PAPER_RGB_DROP_PP = 14.8  # the paper's clean-to-perturbed drop on rendered NTU clips (54.1 -> 39.3 %)
 HEADLINE_KEYS = (
-    "n_clips", "n_rgb_pairs", "n_rgb_control_pairs",
-    "skeleton_clean_accuracy", "skeleton_control_accuracy", "skeleton_attacked_accuracy", "skeleton_flipped",
-    "skeleton_attributable_drop", "skeleton_attributable_drop_p",
-    "rgb_clean_accuracy", "rgb_control_accuracy", "rgb_perturbed_accuracy", "rgb_perturbed_accuracy_control_pairs",
-    "rgb_drop", "rgb_control_drop", "rgb_attributable_drop", "rgb_attributable_drop_p",
-    "rgb_attributable_discordant", "skeleton_attributable_discordant",
+    "n_clips",
+    "n_rgb_pairs",
+    "n_rgb_control_pairs",
+    "skeleton_clean_accuracy",
+    "skeleton_control_accuracy",
+    "skeleton_attacked_accuracy",
+    "skeleton_flipped",
+    "skeleton_attributable_drop",
+    "skeleton_attributable_drop_p",
+    "rgb_clean_accuracy",
+    "rgb_control_accuracy",
+    "rgb_perturbed_accuracy",
+    "rgb_perturbed_accuracy_control_pairs",
+    "rgb_drop",
+    "rgb_control_drop",
+    "rgb_attributable_drop",
+    "rgb_attributable_drop_p",
+    "rgb_attributable_discordant",
+    "skeleton_attributable_discordant",
 )
 
 
@@ -114,8 +127,12 @@ def paired_outcomes(summary: dict, model: str = ATTACKED_MODEL) -> dict[str, lis
     ``skeleton`` (control right, perturbed right) over every clip, ``rgb`` over the clips whose
     control and perturbed videos were both classified, ``rgb_clean_perturbed`` and
     ``rgb_clean_control`` likewise."""
-    out: dict[str, list[tuple[float, float]]] = {"skeleton": [], "rgb": [], "rgb_clean_perturbed": [],
-                                                 "rgb_clean_control": []}
+    out: dict[str, list[tuple[float, float]]] = {
+        "skeleton": [],
+        "rgb": [],
+        "rgb_clean_perturbed": [],
+        "rgb_clean_control": [],
+    }
     for clip in summary["clips"]:
         preds = clip["predictions"][model]
         label = clip["label"]
@@ -124,9 +141,12 @@ def paired_outcomes(summary: dict, model: str = ATTACKED_MODEL) -> dict[str, lis
             p = preds.get(domain, {}).get(condition)
             return None if p is None else float(p == label)
 
-        for key, domain, (a, b) in (("skeleton", "skeleton", (CONTROL, "perturbed")), ("rgb", "rgb", (CONTROL, "perturbed")),
-                                    ("rgb_clean_perturbed", "rgb", ("clean", "perturbed")),
-                                    ("rgb_clean_control", "rgb", ("clean", CONTROL))):
+        for key, domain, (a, b) in (
+            ("skeleton", "skeleton", (CONTROL, "perturbed")),
+            ("rgb", "rgb", (CONTROL, "perturbed")),
+            ("rgb_clean_perturbed", "rgb", ("clean", "perturbed")),
+            ("rgb_clean_control", "rgb", ("clean", CONTROL)),
+        ):
             x, y = right(domain, a), right(domain, b)
             if x is not None and y is not None:
                 out[key].append((x, y))
@@ -143,10 +163,14 @@ def pooled(summaries: list[dict], n_boot: int, seed: int) -> dict:
     for domain in ("skeleton", "rgb"):
         rows = np.asarray(pairs.get(domain, []), dtype=np.float64).reshape(-1, 2)
         a = attributable(rows[:, 0], rows[:, 1], n_boot, seed)
-        out[domain] = {"pairs": len(rows), "control_accuracy": a.control.as_dict(),
-                       "perturbed_accuracy": a.perturbed.as_dict(), "attributable_drop": a.drop.as_dict(),
-                       "attributable_drop_p": a.test.p_value,
-                       "discordant": {"control_only": a.test.first_only, "perturbed_only": a.test.second_only}}
+        out[domain] = {
+            "pairs": len(rows),
+            "control_accuracy": a.control.as_dict(),
+            "perturbed_accuracy": a.perturbed.as_dict(),
+            "attributable_drop": a.drop.as_dict(),
+            "attributable_drop_p": a.test.p_value,
+            "discordant": {"control_only": a.test.first_only, "perturbed_only": a.test.second_only},
+        }
     for key in ("rgb_clean_perturbed", "rgb_clean_control"):
         rows = np.asarray(pairs.get(key, []), dtype=np.float64).reshape(-1, 2)
         out[key.replace("rgb_", "rgb_drop_")] = drop(rows[:, 0], rows[:, 1], n_boot, seed).as_dict()
@@ -157,16 +181,25 @@ def spread(values: list[float | None]) -> dict:
     got = [v for v in values if v is not None]
     if not got:
         return {"n": 0, "mean": None, "sd": None, "min": None, "max": None}
-    return {"n": len(got), "mean": statistics.fmean(got), "sd": statistics.stdev(got) if len(got) > 1 else None,
-            "min": min(got), "max": max(got)}
+    return {
+        "n": len(got),
+        "mean": statistics.fmean(got),
+        "sd": statistics.stdev(got) if len(got) > 1 else None,
+        "min": min(got),
+        "max": max(got),
+    }
 
 
 def seed_numbers(summary: dict) -> dict:
     h = summary["headline"]
     eval_ = summary.get("model_eval") or {}
-    return {"headline": {k: h.get(k) for k in HEADLINE_KEYS}, "model_val_top1": eval_.get("top1"),
-            "models": summary.get("models", {}), "plausibility": summary.get("plausibility", {}),
-            "pose_recovery": summary.get("pose_recovery", {})}
+    return {
+        "headline": {k: h.get(k) for k in HEADLINE_KEYS},
+        "model_val_top1": eval_.get("top1"),
+        "models": summary.get("models", {}),
+        "plausibility": summary.get("plausibility", {}),
+        "pose_recovery": summary.get("pose_recovery", {}),
+    }
 
 
 def run_seed(seed: int, root: Path, config: dict, configfiles: list[Path], cores: int, count: int | None) -> dict:
@@ -183,8 +216,17 @@ def run_seed(seed: int, root: Path, config: dict, configfiles: list[Path], cores
     folder.mkdir(parents=True, exist_ok=True)
     override_path = folder / "override.yaml"
     atomic_write_text(override_path, yaml.safe_dump(override, sort_keys=False))
-    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--rerun-incomplete",
-           "--configfile", *(str(p) for p in configfiles), str(override_path)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        str(cores),
+        "--rerun-incomplete",
+        "--configfile",
+        *(str(p) for p in configfiles),
+        str(override_path),
+    ]
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
     log = folder / "snakemake.log"
     print(f"seed {seed}: {' '.join(cmd[1:])} (log: {log})", flush=True)
@@ -197,8 +239,14 @@ def run_seed(seed: int, root: Path, config: dict, configfiles: list[Path], cores
     summary = results / "report" / "summary.json"
     if rc != 0 or not summary.is_file():
         raise RuntimeError(f"seed {seed}: snakemake exited {rc}; see {log}")
-    done = {"seed": seed, "override": override, "summary": str(summary), "wall_s": wall,
-            "command": " ".join(cmd[1:]), "load_average_after": list(os.getloadavg())}
+    done = {
+        "seed": seed,
+        "override": override,
+        "summary": str(summary),
+        "wall_s": wall,
+        "command": " ".join(cmd[1:]),
+        "load_average_after": list(os.getloadavg()),
+    }
     atomic_write_json(done_path, done)
     return done | {"reused": False}
 
@@ -208,16 +256,25 @@ def collect(dones: list[dict], n_boot: int, boot_seed: int) -> dict:
     for done in dones:
         summary = json.loads(Path(done["summary"]).read_text())
         summaries.append(summary)
-        per_seed.append({"seed": done["seed"], "results": str(Path(done["summary"]).parents[1]),
-                         "wall_s": done["wall_s"], **seed_numbers(summary)})
+        per_seed.append(
+            {
+                "seed": done["seed"],
+                "results": str(Path(done["summary"]).parents[1]),
+                "wall_s": done["wall_s"],
+                **seed_numbers(summary),
+            }
+        )
     drops = [(s["headline"].get("rgb_attributable_drop") or {}).get("value") for s in per_seed]
     sk_drops = [(s["headline"].get("skeleton_attributable_drop") or {}).get("value") for s in per_seed]
     rgb = [(s["headline"].get("rgb_drop") or {}).get("value") for s in per_seed]
     return {
         "seeds": [d["seed"] for d in dones],
         "per_seed": per_seed,
-        "spread": {"rgb_attributable_drop": spread(drops), "skeleton_attributable_drop": spread(sk_drops),
-                   "rgb_drop": spread(rgb)},
+        "spread": {
+            "rgb_attributable_drop": spread(drops),
+            "skeleton_attributable_drop": spread(sk_drops),
+            "rgb_drop": spread(rgb),
+        },
         "pooled": pooled(summaries, n_boot, boot_seed),
         "paper": {"rgb_drop_pp": PAPER_RGB_DROP_PP},
     }
@@ -225,13 +282,27 @@ def collect(dones: list[dict], n_boot: int, boot_seed: int) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="See the module docstring for details.")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
-                   help="seeds: each sets the training seed of every model and the clip selection seed (default 0 1 2)")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        help="seeds: each sets the training seed of every model and the clip selection seed (default 0 1 2)",
+    )
     p.add_argument("--cores", type=int, default=2, help="snakemake --cores for each seed's run")
-    p.add_argument("--root", type=Path, default=REPO / "build" / "transfer_seeds",
-                   help="where the seeds' runs go (ROOT/seedS/results); a finished seed there is not rerun")
-    p.add_argument("--configfile", type=Path, nargs="*", default=[],
-                   help="override files applied on top of config/config.yaml (the demo), in order")
+    p.add_argument(
+        "--root",
+        type=Path,
+        default=REPO / "build" / "transfer_seeds",
+        help="where the seeds' runs go (ROOT/seedS/results); a finished seed there is not rerun",
+    )
+    p.add_argument(
+        "--configfile",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="override files applied on top of config/config.yaml (the demo), in order",
+    )
     p.add_argument("--count", type=int, default=None, help="clips per seed (default: the config's clips.count, 24)")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of the pooled intervals")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the JSON written at the end")
@@ -250,7 +321,9 @@ def main(argv: list[str] | None = None) -> int:
         if config.get("control") is False:
             raise BadInput("the configuration sets control: false; the attributable drop needs the control condition")
         if (config.get("clips") or {}).get("names") or (config.get("clips") or {}).get("names_file"):
-            raise BadInput("the configuration names its clips (clips.names / names_file): the selection seed would not matter")
+            raise BadInput(
+                "the configuration names its clips (clips.names / names_file): the selection seed would not matter"
+            )
     except BadInput as err:
         print(f"transfer_seeds: {err}", file=sys.stderr)
         return 2
@@ -270,24 +343,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"transfer_seeds: {err}", file=sys.stderr)
         return 1
     result = collect(dones, args.bootstrap, 0)
-    result.update({
-        "command": "python benchmarks/transfer_seeds.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "configfiles": ["config/config.yaml", *(str(p) for p in args.configfile)],
-        "count": args.count or (config.get("clips") or {}).get("count"),
-        "cores": args.cores,
-        "wall_s_this_call": time.perf_counter() - started,
-        "reused_seeds": [d["seed"] for d in dones if d.get("reused")],
-        "load_average_before": load_before,
-        "bootstrap": {"n_boot": args.bootstrap, "seed": 0, "level": 0.95},
-    })  # fmt: skip
+    result.update(
+        {
+            "command": "python benchmarks/transfer_seeds.py " + " ".join(sys.argv[1:] if argv is None else argv),
+            "configfiles": ["config/config.yaml", *(str(p) for p in args.configfile)],
+            "count": args.count or (config.get("clips") or {}).get("count"),
+            "cores": args.cores,
+            "wall_s_this_call": time.perf_counter() - started,
+            "reused_seeds": [d["seed"] for d in dones if d.get("reused")],
+            "load_average_before": load_before,
+            "bootstrap": {"n_boot": args.bootstrap, "seed": 0, "level": 0.95},
+        }
+    )
     atomic_write_json(args.out, result)
     p = result["pooled"]["rgb"]
     d = p["attributable_drop"]
-    fmt = (lambda v: "n/a" if v is None else f"{100 * v:.1f}")  # noqa: E731
-    print(f"pooled over {len(args.seeds)} seeds, {p['pairs']} RGB pairs: attributable drop {fmt(d['value'])} pp "
-          f"[{fmt(d['low'])}, {fmt(d['high'])}], McNemar p {p['attributable_drop_p']}; per seed "
-          + ", ".join(fmt((s['headline'].get('rgb_attributable_drop') or {}).get('value')) for s in result["per_seed"])
-          + f" -> {args.out}")
+    fmt = lambda v: "n/a" if v is None else f"{100 * v:.1f}"  # noqa: E731
+    print(
+        f"pooled over {len(args.seeds)} seeds, {p['pairs']} RGB pairs: attributable drop {fmt(d['value'])} pp "
+        f"[{fmt(d['low'])}, {fmt(d['high'])}], McNemar p {p['attributable_drop_p']}; per seed "
+        + ", ".join(fmt((s["headline"].get("rgb_attributable_drop") or {}).get("value")) for s in result["per_seed"])
+        + f" -> {args.out}"
+    )
     return 0
 
 

@@ -23,27 +23,25 @@ import argparse
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from timing import timed  # noqa: E402  (benchmarks/timing.py, beside this script)
+
 from ciasa.data.kinetics_synth import project_to_kinetics  # noqa: E402
 from ciasa.device import resolve_device  # noqa: E402
-from ciasa.models import build_model  # noqa: E402
 from ciasa.io import atomic_write_json  # noqa: E402
-from timing import sync, timed  # noqa: E402  (benchmarks/timing.py, beside this script)
+from ciasa.models import build_model  # noqa: E402
 
 ARCHS = ("stgcn", "agcn", "agcn_bone", "agcn_2s", "pa_lstm")
 SETTINGS = {
     "demo": {"T": 64, "M": 1, "batch": 16, "classes": 14, "base": None},
     "ntu": {"T": 300, "M": 2, "batch": 4, "classes": 60, "base": 64},
 }
-
 
 
 def clips(n: int, t: int, m: int, seed: int = 0) -> torch.Tensor:
@@ -61,9 +59,11 @@ def bench_models(setting: str, base: int, device: torch.device, repeats: int) ->
     rows = {}
     for arch in ARCHS:
         args = {
-            "in_channels": 3, "num_class": cfg["classes"], "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
+            "in_channels": 3,
+            "num_class": cfg["classes"],
+            "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
             "base_channels": width,
-        }  # fmt: skip
+        }
         if arch != "stgcn":
             args["num_person"] = cfg["M"]
         torch.manual_seed(0)
@@ -91,8 +91,15 @@ def bench_models(setting: str, base: int, device: torch.device, repeats: int) ->
     for r in rows.values():
         r["forward_vs_stgcn"] = r["forward_s"] / base_f
         r["forward_backward_vs_stgcn"] = r["forward_backward_s"] / base_b
-    return {"setting": setting, "T": cfg["T"], "M": cfg["M"], "batch": cfg["batch"], "classes": cfg["classes"],
-            "base_channels": width, "models": rows}  # fmt: skip
+    return {
+        "setting": setting,
+        "T": cfg["T"],
+        "M": cfg["M"],
+        "batch": cfg["batch"],
+        "classes": cfg["classes"],
+        "base_channels": width,
+        "models": rows,
+    }
 
 
 def bench_kinetics(repeats: int) -> dict:

@@ -62,8 +62,15 @@ def write_imageio(frames: np.ndarray, path: Path, fps: float) -> None:
 
     h, w = frames.shape[1:3]
     gen = imageio_ffmpeg.write_frames(
-        str(path), (w, h), pix_fmt_in="rgb24", pix_fmt_out="yuv420p", fps=fps, quality=None, codec="libx264",
-        macro_block_size=1, ffmpeg_log_level="error",
+        str(path),
+        (w, h),
+        pix_fmt_in="rgb24",
+        pix_fmt_out="yuv420p",
+        fps=fps,
+        quality=None,
+        codec="libx264",
+        macro_block_size=1,
+        ffmpeg_log_level="error",
         output_params=["-crf", str(CRF), "-preset", PRESET, "-movflags", "+faststart", "-f", "mp4"],
     )
     gen.send(None)
@@ -90,8 +97,9 @@ def write_frames_notices_a_failing_ffmpeg(tmp: Path) -> dict:
 
     target = tmp / "odd.mp4"
     try:
-        gen = imageio_ffmpeg.write_frames(str(target), (63, 47), fps=30.0, quality=None, codec="libx264",
-                                          macro_block_size=1, ffmpeg_log_level="quiet")
+        gen = imageio_ffmpeg.write_frames(
+            str(target), (63, 47), fps=30.0, quality=None, codec="libx264", macro_block_size=1, ffmpeg_log_level="quiet"
+        )
         gen.send(None)
         for _ in range(3):
             gen.send(np.zeros((47, 63, 3), np.uint8))
@@ -109,9 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "video_write.json"), help="result JSON")
     args = p.parse_args(argv)
     writers = {"encode_h264": write_ours, "write_frames": write_imageio}
-    result: dict = {"frames": args.frames, "repeats": args.repeats, "crf": CRF, "preset": PRESET, "sizes": {},
-                    "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                                "loadavg_start": os.getloadavg()}}
+    result: dict = {
+        "frames": args.frames,
+        "repeats": args.repeats,
+        "crf": CRF,
+        "preset": PRESET,
+        "sizes": {},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "loadavg_start": os.getloadavg()},
+    }
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for size in args.sizes.split(","):
@@ -122,21 +135,29 @@ def main(argv: list[str] | None = None) -> int:
                 for name, write in writers.items():
                     runs[name].append(timed(write, frames, tmp / f"{name}.mp4"))
             decoded = {name: read_all(tmp / f"{name}.mp4") for name in writers}
-            entry = {name: {"median_wall_s": round(statistics.median(r["wall_s"] for r in rs), 4),
-                            "median_cpu_s": round(statistics.median(r["cpu_s"] for r in rs), 4),
-                            "bytes": (tmp / f"{name}.mp4").stat().st_size,
-                            "decoded_frames": int(len(decoded[name]))}
-                     for name, rs in runs.items()}
+            entry = {
+                name: {
+                    "median_wall_s": round(statistics.median(r["wall_s"] for r in rs), 4),
+                    "median_cpu_s": round(statistics.median(r["cpu_s"] for r in rs), 4),
+                    "bytes": (tmp / f"{name}.mp4").stat().st_size,
+                    "decoded_frames": int(len(decoded[name])),
+                }
+                for name, rs in runs.items()
+            }
             entry["same_decoded_frames"] = bool(np.array_equal(decoded["encode_h264"], decoded["write_frames"]))
             for measure in ("wall", "cpu"):
-                ratios = [round(b[f"{measure}_s"] / a[f"{measure}_s"], 3)
-                          for a, b in zip(runs["encode_h264"], runs["write_frames"])]
+                ratios = [
+                    round(b[f"{measure}_s"] / a[f"{measure}_s"], 3)
+                    for a, b in zip(runs["encode_h264"], runs["write_frames"])
+                ]
                 entry[f"pair_{measure}_ratios"] = ratios
                 entry[f"{measure}_ratio_write_frames_over_ours"] = round(statistics.median(ratios), 3)
             result["sizes"][size] = entry
-            print(f"{size}: write_frames / encode_h264 wall = {entry['wall_ratio_write_frames_over_ours']}, "
-                  f"ffmpeg CPU = {entry['cpu_ratio_write_frames_over_ours']} (medians of {args.repeats} pairs), "
-                  f"same frames: {entry['same_decoded_frames']}")
+            print(
+                f"{size}: write_frames / encode_h264 wall = {entry['wall_ratio_write_frames_over_ours']}, "
+                f"ffmpeg CPU = {entry['cpu_ratio_write_frames_over_ours']} (medians of {args.repeats} pairs), "
+                f"same frames: {entry['same_decoded_frames']}"
+            )
         result["write_frames_on_ffmpeg_failure"] = write_frames_notices_a_failing_ffmpeg(tmp)
     result["machine"]["loadavg_end"] = os.getloadavg()
     print("write_frames when ffmpeg fails:", json.dumps(result["write_frames_on_ffmpeg_failure"]))

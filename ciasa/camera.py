@@ -40,7 +40,7 @@ class Camera:
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_fov(cls, width: int, height: int, hfov_deg: float = 70.0, fps: float = 30.0) -> "Camera":
+    def from_fov(cls, width: int, height: int, hfov_deg: float = 70.0, fps: float = 30.0) -> Camera:
         """Square-pixel camera with the given horizontal field of view (Kinect v2 colour: ~84 deg,
         depth: ~70 deg), principal point at the image centre."""
         if width <= 0 or height <= 0:
@@ -98,7 +98,7 @@ class Camera:
         return d
 
     @classmethod
-    def from_json(cls, d: dict, source: str = "<dict>") -> "Camera":
+    def from_json(cls, d: dict, source: str = "<dict>") -> Camera:
         try:
             if d.get("format") != CAMERA_FORMAT:
                 raise BadInput(f"format is {d.get('format')!r}, expected {CAMERA_FORMAT!r}")
@@ -128,7 +128,7 @@ class Camera:
         atomic_write_text(path, json.dumps(self.to_json(), indent=2))
 
     @classmethod
-    def load(cls, path: str | Path) -> "Camera":
+    def load(cls, path: str | Path) -> Camera:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: camera file not found")

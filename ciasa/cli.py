@@ -65,9 +65,7 @@ BAD_INPUT_ERRORS: tuple[type[BaseException], ...] = (
 def parser(prog: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
     """An ``ArgumentParser`` that shows defaults and the exit codes in ``--help``."""
     text = EXIT_CODES_HELP if epilog is None else f"{epilog}\n\n{EXIT_CODES_HELP}"
-    return argparse.ArgumentParser(
-        prog=prog, description=description, epilog=text, formatter_class=_HelpFormatter
-    )
+    return argparse.ArgumentParser(prog=prog, description=description, epilog=text, formatter_class=_HelpFormatter)
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -89,28 +87,39 @@ def add_logging_flags(p: argparse.ArgumentParser) -> None:
 
 
 def add_progress_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
-                   help="show a progress bar (tqdm) for long work")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="show a progress bar (tqdm) for long work",
+    )
 
 
 def add_device_flag(p: argparse.ArgumentParser, default: str = "auto") -> None:
-    p.add_argument("--device", default=default,
-                   help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N")
+    p.add_argument("--device", default=default, help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N")
 
 
 def add_threads_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=positive_int, default=None,
-                   help="CPU threads for torch (default: torch's choice, all cores)")
+    p.add_argument(
+        "--threads", type=positive_int, default=None, help="CPU threads for torch (default: torch's choice, all cores)"
+    )
 
 
 def add_checkpoint_flag(p: argparse.ArgumentParser, required: bool = True, help: str | None = None) -> None:
-    p.add_argument("--checkpoint", required=required,
-                   help=help or "model checkpoint: our model.pt or an official ST-GCN state dict")
+    p.add_argument(
+        "--checkpoint",
+        required=required,
+        help=help or "model checkpoint: our model.pt or an official ST-GCN state dict",
+    )
 
 
 def add_names_flag(p: argparse.ArgumentParser, help: str = "sample/clip names") -> None:
-    p.add_argument("--names", type=parse_names, default=None,
-                   help=f"{help}: a comma-separated list, or @FILE with one name per line ('#' starts a comment)")
+    p.add_argument(
+        "--names",
+        type=parse_names,
+        default=None,
+        help=f"{help}: a comma-separated list, or @FILE with one name per line ('#' starts a comment)",
+    )
 
 
 # ---------------------------------------------------------------------- value parsers
@@ -234,8 +243,9 @@ def _print_error(err: BaseException, args: argparse.Namespace) -> None:
     print(f"error: {err}", file=sys.stderr)
 
 
-def main_of(build: Callable[[], argparse.ArgumentParser], work: Callable[[argparse.Namespace], Any]
-            ) -> Callable[[Sequence[str] | None], int]:
+def main_of(
+    build: Callable[[], argparse.ArgumentParser], work: Callable[[argparse.Namespace], Any]
+) -> Callable[[Sequence[str] | None], int]:
     """``main(argv)`` for a module: parse with ``build()``, run ``work`` through :func:`run_main`."""
 
     def main(argv: Sequence[str] | None = None) -> int:

@@ -115,8 +115,15 @@ def plot_confusion(confusion: list[list[int]], class_names: list[str], path: Pat
         for i in range(k):
             for j in range(k):
                 if cm[i, j]:
-                    ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
-                            color="white" if rows[i, j] > 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        int(cm[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if rows[i, j] > 0.5 else "black",
+                    )
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class")
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
@@ -173,8 +180,15 @@ def evaluate(
     top1 = "n/a" if result["top1"] is None else f"{100 * result['top1']:.1f}%"
     title = f"{Path(checkpoint).name} on {split}: top-1 {top1} (n={result['n']})"
     plot_confusion(confusion, class_names, out_dir / "confusion.png", title)
-    log.info("%s on %s/%s: top1 %s top5 %s (n=%d)", checkpoint, data_dir, split, _pct(result["top1"]),
-             _pct(result["top5"]), result["n"])
+    log.info(
+        "%s on %s/%s: top1 %s top5 %s (n=%d)",
+        checkpoint,
+        data_dir,
+        split,
+        _pct(result["top1"]),
+        _pct(result["top5"]),
+        result["n"],
+    )
     return metrics
 
 
@@ -199,11 +213,17 @@ def _load_or_empty(data_dir, split, model, meta, checkpoint, allow_class_mismatc
         raise cli.BadInput(f"{data_path}: not a readable .npy array: {err}") from None
     if empty.ndim != 5 or len(empty) != 0:
         raise cli.BadInput(f"{data_path}: {label_path.name} lists no sample but the data has shape {empty.shape}")
-    check_class_names(meta["class_names"], load_class_names(data_dir), str(checkpoint),
-                      str(Path(data_dir) / "classes.json"), allow_class_mismatch)
+    check_class_names(
+        meta["class_names"],
+        load_class_names(data_dir),
+        str(checkpoint),
+        str(Path(data_dir) / "classes.json"),
+        allow_class_mismatch,
+    )
     log.warning("%s: empty split: writing metrics with n = 0", data_path)
-    return SkeletonSet(data=empty.astype(np.float32), names=[], labels=labels, class_names=meta["class_names"],
-                       source=str(data_path))
+    return SkeletonSet(
+        data=empty.astype(np.float32), names=[], labels=labels, class_names=meta["class_names"], source=str(data_path)
+    )
 
 
 def _write_predictions(path: Path, data: SkeletonSet, logits: torch.Tensor, class_names: list[str]) -> None:
@@ -215,11 +235,17 @@ def _write_predictions(path: Path, data: SkeletonSet, logits: torch.Tensor, clas
         w.writerow(["name", "label", "pred", "confidence", "top5", "label_name", "pred_name"])
         for i, name in enumerate(data.names):
             pred = int(top.indices[i, 0])
-            w.writerow([
-                name, int(data.labels[i]), pred, f"{float(top.values[i, 0]):.6f}",
-                " ".join(str(int(c)) for c in top.indices[i]),
-                class_names[int(data.labels[i])], class_names[pred],
-            ])  # fmt: skip
+            w.writerow(
+                [
+                    name,
+                    int(data.labels[i]),
+                    pred,
+                    f"{float(top.values[i, 0]):.6f}",
+                    " ".join(str(int(c)) for c in top.indices[i]),
+                    class_names[int(data.labels[i])],
+                    class_names[pred],
+                ]
+            )
 
 
 def _sigma(text: str) -> tuple[float, float, float]:
@@ -239,21 +265,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from ciasa.data.model_fit import add_model_data_flags
 
-    add_model_data_flags(p.add_argument_group("input and output"),
-                         "output directory for metrics.json, predictions.csv, confusion.*")
+    add_model_data_flags(
+        p.add_argument_group("input and output"), "output directory for metrics.json, predictions.csv, confusion.*"
+    )
     run = p.add_argument_group("running")
     cli.add_device_flag(run)
     cli.add_threads_flag(run)
     run.add_argument("--batch-size", type=cli.positive_int, default=64, help="samples per forward pass")
-    run.add_argument("--noise-sigma", type=_sigma, default=None, metavar="SX,SY,SZ",
-                     help="add fixed-seed Gaussian joint noise (metres) before classifying; "
-                     f"'reextraction' scale is {','.join(map(str, REEXTRACTION_SIGMA))}")
+    run.add_argument(
+        "--noise-sigma",
+        type=_sigma,
+        default=None,
+        metavar="SX,SY,SZ",
+        help="add fixed-seed Gaussian joint noise (metres) before classifying; "
+        f"'reextraction' scale is {','.join(map(str, REEXTRACTION_SIGMA))}",
+    )
     run.add_argument("--noise-seed", type=int, default=0, help="seed of the joint noise")
     g = p.add_argument_group("official state dicts (checked against the file)")
     g.add_argument("--num-class", type=cli.positive_int, default=None, help="number of classes of the model")
     g.add_argument("--layout", choices=["ntu-rgb+d", "openpose"], default=None, help="joint layout of the model")
     g.add_argument("--in-channels", type=cli.positive_int, default=None, help="coordinate channels the model takes")
-    g.add_argument("--arch", default=None, help="architecture of a plain state dict (default: read off its keys; see docs/models.md)")
+    g.add_argument(
+        "--arch",
+        default=None,
+        help="architecture of a plain state dict (default: read off its keys; see docs/models.md)",
+    )
     g.add_argument("--class-names", default=None, help="JSON file with a list of class names")
     cli.add_logging_flags(p)
     cli.add_progress_flag(p)
@@ -270,11 +306,22 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     metrics = evaluate(
-        args.checkpoint, args.data, args.split, args.out, args.device, args.batch_size,
-        args.noise_sigma, args.noise_seed, args.allow_class_mismatch, cli.show_progress(args),
-        num_class=args.num_class, layout=args.layout, in_channels=args.in_channels, arch=args.arch,
+        args.checkpoint,
+        args.data,
+        args.split,
+        args.out,
+        args.device,
+        args.batch_size,
+        args.noise_sigma,
+        args.noise_seed,
+        args.allow_class_mismatch,
+        cli.show_progress(args),
+        num_class=args.num_class,
+        layout=args.layout,
+        in_channels=args.in_channels,
+        arch=args.arch,
         class_names=_read_class_names(args.class_names),
-    )  # fmt: skip
+    )
     print(f"top1 {_pct(metrics['top1'])}  top5 {_pct(metrics['top5'])}  n={metrics['n']}  -> {args.out}")
     return cli.EXIT_OK
 

@@ -64,7 +64,9 @@ def require_fit_record(doc: Mapping | None, source: str) -> FitRecord:
     """The :class:`FitRecord` of an artefact's metadata ``doc``, or :class:`FitRecordError`
     naming ``source`` when ``fit_samples`` / ``fit_split`` are missing or malformed."""
     if not isinstance(doc, Mapping):
-        raise FitRecordError(f"{source}: the artefact's metadata is not a mapping, so it cannot say what it was fitted on")
+        raise FitRecordError(
+            f"{source}: the artefact's metadata is not a mapping, so it cannot say what it was fitted on"
+        )
     samples = doc.get("fit_samples")
     if samples is None:
         raise FitRecordError(
@@ -76,7 +78,9 @@ def require_fit_record(doc: Mapping | None, source: str) -> FitRecord:
         raise FitRecordError(f"{source}: 'fit_samples' must be a non-empty list of sample names")
     split = doc.get("fit_split")
     if not isinstance(split, str) or not split:
-        raise FitRecordError(f"{source}: no 'fit_split' (the benchmark/split its fit samples came from, e.g. 'xview/train')")
+        raise FitRecordError(
+            f"{source}: no 'fit_split' (the benchmark/split its fit samples came from, e.g. 'xview/train')"
+        )
     data = doc.get("fit_data")
     if data is not None and (not isinstance(data, str) or not data):
         raise FitRecordError(f"{source}: 'fit_data' must name the data set of the fit samples (e.g. 'synth seed=0')")

@@ -238,30 +238,62 @@ def _one_based(pairs: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
 
 
 NTU_JOINTS = (
-    "spine_base", "spine_mid", "neck", "head",
-    "left_shoulder", "left_elbow", "left_wrist", "left_hand",
-    "right_shoulder", "right_elbow", "right_wrist", "right_hand",
-    "left_hip", "left_knee", "left_ankle", "left_foot",
-    "right_hip", "right_knee", "right_ankle", "right_foot",
-    "spine_shoulder", "left_hand_tip", "left_thumb", "right_hand_tip", "right_thumb",
-)  # fmt: skip
+    "spine_base",
+    "spine_mid",
+    "neck",
+    "head",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "left_hand",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "right_hand",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "left_foot",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "right_foot",
+    "spine_shoulder",
+    "left_hand_tip",
+    "left_thumb",
+    "right_hand_tip",
+    "right_thumb",
+)
 
 # Kinect v2 bone hierarchy (the SDK's BodyBasics tree): thumbs hang off the wrists,
 # hand tips off the hands.
 _NTU_PARENT_BY_NAME = {
-    "spine_base": None, "spine_mid": "spine_base", "spine_shoulder": "spine_mid",
-    "neck": "spine_shoulder", "head": "neck",
-    "left_shoulder": "spine_shoulder", "left_elbow": "left_shoulder",
-    "left_wrist": "left_elbow", "left_hand": "left_wrist",
-    "left_hand_tip": "left_hand", "left_thumb": "left_wrist",
-    "right_shoulder": "spine_shoulder", "right_elbow": "right_shoulder",
-    "right_wrist": "right_elbow", "right_hand": "right_wrist",
-    "right_hand_tip": "right_hand", "right_thumb": "right_wrist",
-    "left_hip": "spine_base", "left_knee": "left_hip", "left_ankle": "left_knee",
+    "spine_base": None,
+    "spine_mid": "spine_base",
+    "spine_shoulder": "spine_mid",
+    "neck": "spine_shoulder",
+    "head": "neck",
+    "left_shoulder": "spine_shoulder",
+    "left_elbow": "left_shoulder",
+    "left_wrist": "left_elbow",
+    "left_hand": "left_wrist",
+    "left_hand_tip": "left_hand",
+    "left_thumb": "left_wrist",
+    "right_shoulder": "spine_shoulder",
+    "right_elbow": "right_shoulder",
+    "right_wrist": "right_elbow",
+    "right_hand": "right_wrist",
+    "right_hand_tip": "right_hand",
+    "right_thumb": "right_wrist",
+    "left_hip": "spine_base",
+    "left_knee": "left_hip",
+    "left_ankle": "left_knee",
     "left_foot": "left_ankle",
-    "right_hip": "spine_base", "right_knee": "right_hip", "right_ankle": "right_knee",
+    "right_hip": "spine_base",
+    "right_knee": "right_hip",
+    "right_ankle": "right_knee",
     "right_foot": "right_ankle",
-}  # fmt: skip
+}
 
 
 def _parents(names: tuple[str, ...], parent_by_name: dict[str, str | None]) -> tuple[int, ...]:
@@ -277,24 +309,54 @@ NTU_RGBD = SkeletonLayout(
     joint_names=NTU_JOINTS,
     parents=_parents(NTU_JOINTS, _NTU_PARENT_BY_NAME),
     # The official ST-GCN NTU graph (1-based pairs), hand tip <-> thumb <-> hand.
-    graph_edges=_one_based([
-        (1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21),
-        (10, 9), (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1),
-        (18, 17), (19, 18), (20, 19), (22, 23), (23, 8), (24, 25), (25, 12),
-    ]),  # fmt: skip
+    graph_edges=_one_based(
+        [
+            (1, 2),
+            (2, 21),
+            (3, 21),
+            (4, 3),
+            (5, 21),
+            (6, 5),
+            (7, 6),
+            (8, 7),
+            (9, 21),
+            (10, 9),
+            (11, 10),
+            (12, 11),
+            (13, 1),
+            (14, 13),
+            (15, 14),
+            (16, 15),
+            (17, 1),
+            (18, 17),
+            (19, 18),
+            (20, 19),
+            (22, 23),
+            (23, 8),
+            (24, 25),
+            (25, 12),
+        ]
+    ),
     graph_center=20,
     # Four localized-attack regions of 7/7/6/5 joints (the paper's Fig. 4 splits the
     # body into four sets of roughly equal size; sets 1-2 are the upper body).
     regions={
-        "set-1": _ids(NTU_JOINTS, "head", "left_shoulder", "left_elbow", "left_wrist",
-                      "left_hand", "left_hand_tip", "left_thumb"),
-        "set-2": _ids(NTU_JOINTS, "neck", "right_shoulder", "right_elbow", "right_wrist",
-                      "right_hand", "right_hand_tip", "right_thumb"),
-        "set-3": _ids(NTU_JOINTS, "spine_shoulder", "spine_mid", "left_hip", "left_knee",
-                      "left_ankle", "left_foot"),
-        "set-4": _ids(NTU_JOINTS, "spine_base", "right_hip", "right_knee", "right_ankle",
-                      "right_foot"),
-    },  # fmt: skip
+        "set-1": _ids(
+            NTU_JOINTS, "head", "left_shoulder", "left_elbow", "left_wrist", "left_hand", "left_hand_tip", "left_thumb"
+        ),
+        "set-2": _ids(
+            NTU_JOINTS,
+            "neck",
+            "right_shoulder",
+            "right_elbow",
+            "right_wrist",
+            "right_hand",
+            "right_hand_tip",
+            "right_thumb",
+        ),
+        "set-3": _ids(NTU_JOINTS, "spine_shoulder", "spine_mid", "left_hip", "left_knee", "left_ankle", "left_foot"),
+        "set-4": _ids(NTU_JOINTS, "spine_base", "right_hip", "right_knee", "right_ankle", "right_foot"),
+    },
     # Advanced mode: the two legs, clipping radius growing from parents to children.
     leg_levels=(
         ("hips", _ids(NTU_JOINTS, "left_hip", "right_hip"), 0.01),
@@ -304,75 +366,151 @@ NTU_RGBD = SkeletonLayout(
     ),
     # Bones (named by their child joint) that feed the discriminator's cosine map:
     # everything but the hands, hand tips and thumbs (Kinect's noisiest, finger-like bones).
-    major_bones=_ids(NTU_JOINTS, "spine_mid", "spine_shoulder", "neck", "head",
-                     "left_shoulder", "left_elbow", "left_wrist",
-                     "right_shoulder", "right_elbow", "right_wrist",
-                     "left_hip", "left_knee", "left_ankle", "left_foot",
-                     "right_hip", "right_knee", "right_ankle", "right_foot"),  # fmt: skip
+    major_bones=_ids(
+        NTU_JOINTS,
+        "spine_mid",
+        "spine_shoulder",
+        "neck",
+        "head",
+        "left_shoulder",
+        "left_elbow",
+        "left_wrist",
+        "right_shoulder",
+        "right_elbow",
+        "right_wrist",
+        "left_hip",
+        "left_knee",
+        "left_ankle",
+        "left_foot",
+        "right_hip",
+        "right_knee",
+        "right_ankle",
+        "right_foot",
+    ),
     channels=3,
     flip_pairs=tuple(
         (NTU_JOINTS.index(f"left_{p}"), NTU_JOINTS.index(f"right_{p}"))
-        for p in ("shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot",
-                  "hand_tip", "thumb")
-    ),  # fmt: skip
+        for p in ("shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot", "hand_tip", "thumb")
+    ),
     kinematics=LimbKinematics(
-        knees=tuple(Hinge(f"{s}_knee", *_ids(NTU_JOINTS, f"{s}_hip", f"{s}_knee", f"{s}_ankle"),
-                          front=_ids(NTU_JOINTS, f"{s}_ankle", f"{s}_foot"))  # type: ignore[arg-type]
-                    for s in ("left", "right")),
-        elbows=tuple(Hinge(f"{s}_elbow", *_ids(NTU_JOINTS, f"{s}_shoulder", f"{s}_elbow", f"{s}_wrist"))
-                     for s in ("left", "right")),
+        knees=tuple(
+            Hinge(
+                f"{s}_knee",
+                *_ids(NTU_JOINTS, f"{s}_hip", f"{s}_knee", f"{s}_ankle"),
+                front=_ids(NTU_JOINTS, f"{s}_ankle", f"{s}_foot"),
+            )  # type: ignore[arg-type]
+            for s in ("left", "right")
+        ),
+        elbows=tuple(
+            Hinge(f"{s}_elbow", *_ids(NTU_JOINTS, f"{s}_shoulder", f"{s}_elbow", f"{s}_wrist"))
+            for s in ("left", "right")
+        ),
         pelvis=_ids(NTU_JOINTS, "spine_base", "spine_mid", "left_hip", "right_hip"),  # type: ignore[arg-type]
-        hips=(_ids(NTU_JOINTS, "left_hip", "left_knee") + (1,),
-              _ids(NTU_JOINTS, "right_hip", "right_knee") + (-1,)),  # type: ignore[arg-type]
-        ankles=(_ids(NTU_JOINTS, "left_knee", "left_ankle", "left_foot"),
-                _ids(NTU_JOINTS, "right_knee", "right_ankle", "right_foot")),  # type: ignore[arg-type]
+        hips=(_ids(NTU_JOINTS, "left_hip", "left_knee") + (1,), _ids(NTU_JOINTS, "right_hip", "right_knee") + (-1,)),  # type: ignore[arg-type]
+        ankles=(
+            _ids(NTU_JOINTS, "left_knee", "left_ankle", "left_foot"),
+            _ids(NTU_JOINTS, "right_knee", "right_ankle", "right_foot"),
+        ),  # type: ignore[arg-type]
         floor_joints=(_ids(NTU_JOINTS, "left_ankle", "right_ankle"), _ids(NTU_JOINTS, "left_foot", "right_foot")),
         plant_joints=_ids(NTU_JOINTS, "left_foot", "right_foot"),
         up_axis=1,
-    ),  # fmt: skip
+    ),
 )
 
 OPENPOSE_JOINTS = (
-    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist",
-    "left_shoulder", "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle",
-    "left_hip", "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
-)  # fmt: skip
+    "nose",
+    "neck",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_eye",
+    "left_eye",
+    "right_ear",
+    "left_ear",
+)
 
 _OPENPOSE_PARENT_BY_NAME = {
-    "neck": None, "nose": "neck",
-    "right_shoulder": "neck", "right_elbow": "right_shoulder", "right_wrist": "right_elbow",
-    "left_shoulder": "neck", "left_elbow": "left_shoulder", "left_wrist": "left_elbow",
-    "right_hip": "neck", "right_knee": "right_hip", "right_ankle": "right_knee",
-    "left_hip": "neck", "left_knee": "left_hip", "left_ankle": "left_knee",
-    "right_eye": "nose", "left_eye": "nose", "right_ear": "right_eye", "left_ear": "left_eye",
-}  # fmt: skip
+    "neck": None,
+    "nose": "neck",
+    "right_shoulder": "neck",
+    "right_elbow": "right_shoulder",
+    "right_wrist": "right_elbow",
+    "left_shoulder": "neck",
+    "left_elbow": "left_shoulder",
+    "left_wrist": "left_elbow",
+    "right_hip": "neck",
+    "right_knee": "right_hip",
+    "right_ankle": "right_knee",
+    "left_hip": "neck",
+    "left_knee": "left_hip",
+    "left_ankle": "left_knee",
+    "right_eye": "nose",
+    "left_eye": "nose",
+    "right_ear": "right_eye",
+    "left_ear": "left_eye",
+}
 
 OPENPOSE_18 = SkeletonLayout(
     name="openpose",
     joint_names=OPENPOSE_JOINTS,
     parents=_parents(OPENPOSE_JOINTS, _OPENPOSE_PARENT_BY_NAME),
     graph_edges=(
-        (4, 3), (3, 2), (7, 6), (6, 5), (13, 12), (12, 11), (10, 9), (9, 8), (11, 5),
-        (8, 2), (5, 1), (2, 1), (0, 1), (15, 0), (14, 0), (17, 15), (16, 14),
-    ),  # fmt: skip
+        (4, 3),
+        (3, 2),
+        (7, 6),
+        (6, 5),
+        (13, 12),
+        (12, 11),
+        (10, 9),
+        (9, 8),
+        (11, 5),
+        (8, 2),
+        (5, 1),
+        (2, 1),
+        (0, 1),
+        (15, 0),
+        (14, 0),
+        (17, 15),
+        (16, 14),
+    ),
     graph_center=1,
     regions={
-        "set-1": _ids(OPENPOSE_JOINTS, "left_shoulder", "left_elbow", "left_wrist",
-                      "left_eye", "left_ear"),
-        "set-2": _ids(OPENPOSE_JOINTS, "right_shoulder", "right_elbow", "right_wrist",
-                      "right_eye", "right_ear"),
+        "set-1": _ids(OPENPOSE_JOINTS, "left_shoulder", "left_elbow", "left_wrist", "left_eye", "left_ear"),
+        "set-2": _ids(OPENPOSE_JOINTS, "right_shoulder", "right_elbow", "right_wrist", "right_eye", "right_ear"),
         "set-3": _ids(OPENPOSE_JOINTS, "nose", "neck", "left_hip", "left_knee", "left_ankle"),
         "set-4": _ids(OPENPOSE_JOINTS, "right_hip", "right_knee", "right_ankle"),
-    },  # fmt: skip
+    },
     leg_levels=(
         ("hips", _ids(OPENPOSE_JOINTS, "left_hip", "right_hip"), 0.01),
         ("knees", _ids(OPENPOSE_JOINTS, "left_knee", "right_knee"), 0.05),
         ("ankles", _ids(OPENPOSE_JOINTS, "left_ankle", "right_ankle"), 0.15),
     ),
     # Limbs, torso and the nose-neck bone; the small face bones (eyes, ears) are left out.
-    major_bones=_ids(OPENPOSE_JOINTS, "nose", "right_shoulder", "right_elbow", "right_wrist",
-                     "left_shoulder", "left_elbow", "left_wrist", "right_hip", "right_knee",
-                     "right_ankle", "left_hip", "left_knee", "left_ankle"),  # fmt: skip
+    major_bones=_ids(
+        OPENPOSE_JOINTS,
+        "nose",
+        "right_shoulder",
+        "right_elbow",
+        "right_wrist",
+        "left_shoulder",
+        "left_elbow",
+        "left_wrist",
+        "right_hip",
+        "right_knee",
+        "right_ankle",
+        "left_hip",
+        "left_knee",
+        "left_ankle",
+    ),
     channels=3,  # x, y, confidence
     flip_pairs=tuple(
         (OPENPOSE_JOINTS.index(f"left_{p}"), OPENPOSE_JOINTS.index(f"right_{p}"))

@@ -108,8 +108,14 @@ _CHOICES = {
 
 
 def _type_name(kind: type) -> str:
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "a mapping"}[kind]
+    return {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }[kind]
 
 
 def check_settings(settings: dict[str, Any], source: str) -> dict[str, Any]:
@@ -119,11 +125,14 @@ def check_settings(settings: dict[str, Any], source: str) -> dict[str, Any]:
     for key, value in settings.items():
         kind = type(getattr(defaults, key))
         ok = (
-            isinstance(value, bool) if kind is bool
-            else isinstance(value, int) and not isinstance(value, bool) if kind is int
-            else isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float
+            isinstance(value, bool)
+            if kind is bool
+            else isinstance(value, int) and not isinstance(value, bool)
+            if kind is int
+            else isinstance(value, (int, float)) and not isinstance(value, bool)
+            if kind is float
             else isinstance(value, kind)
-        )  # fmt: skip
+        )
         if not ok:
             raise cli.BadInput(f"{source}: setting {key!r} must be {_type_name(kind)}, got {value!r}")
         out[key] = float(value) if kind is float else value
@@ -139,8 +148,12 @@ def validate_config(cfg: TrainConfig) -> None:
     """
     if cfg.arch not in available_archs():
         raise cli.BadInput(f"--arch {cfg.arch!r} is not one of {', '.join(available_archs())}")
-    positive = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "base_channels": cfg.base_channels,
-                "val_every": cfg.val_every}
+    positive = {
+        "epochs": cfg.epochs,
+        "batch_size": cfg.batch_size,
+        "base_channels": cfg.base_channels,
+        "val_every": cfg.val_every,
+    }
     for key, value in positive.items():
         if value < 1:
             raise cli.BadInput(f"--{key.replace('_', '-')} must be >= 1, got {value}")
@@ -219,8 +232,9 @@ def lr_factor(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
 
 def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
-                               weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(
+            model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay
+        )
     if cfg.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     raise cli.BadInput(f"unknown optimizer {cfg.optimizer!r} (use sgd or adam)")
@@ -261,8 +275,16 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     n_train = len(train_set)
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     n_params = sum(p.numel() for p in model.parameters())
-    log.info("training %s (%d parameters, layout %s, %d classes) on %d samples %s, device %s",
-             cfg.arch, n_params, layout, len(class_names), n_train, train_set.shape, device)
+    log.info(
+        "training %s (%d parameters, layout %s, %d classes) on %d samples %s, device %s",
+        cfg.arch,
+        n_params,
+        layout,
+        len(class_names),
+        n_train,
+        train_set.shape,
+        device,
+    )
     started = time.perf_counter() - sum(e["seconds"] for e in history)
     for epoch in range(start_epoch, cfg.epochs):
         t0, cpu0 = time.perf_counter(), time.process_time()
@@ -278,13 +300,28 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             save_checkpoint(out / "best.pt", model, cfg.arch, model_args, class_names, {"train": {"epoch": epoch + 1}})
         _save_last(last_path, model, optimizer, cfg, model_args, class_names, history, best)
         _write_log(out, cfg, model_args, class_names, history, best, started, train_set, val_set, device, n_params)
-        log.info("epoch %d/%d: loss %.4f acc %.3f%s (%.1fs, %.1f samples/s)", epoch + 1, cfg.epochs,
-                 entry["train_loss"], entry["train_acc"], _val_text(entry), entry["seconds"], entry["train_samples_per_s"])
+        log.info(
+            "epoch %d/%d: loss %.4f acc %.3f%s (%.1fs, %.1f samples/s)",
+            epoch + 1,
+            cfg.epochs,
+            entry["train_loss"],
+            entry["train_acc"],
+            _val_text(entry),
+            entry["seconds"],
+            entry["train_samples_per_s"],
+        )
 
-    save_checkpoint(out / "model.pt", model, cfg.arch, model_args, class_names,
-                    {"train": {"epochs": cfg.epochs, "final": history[-1] if history else None}})
-    return _write_log(out, cfg, model_args, class_names, history, best, started, train_set, val_set, device, n_params,
-                      finished=True)
+    save_checkpoint(
+        out / "model.pt",
+        model,
+        cfg.arch,
+        model_args,
+        class_names,
+        {"train": {"epochs": cfg.epochs, "final": history[-1] if history else None}},
+    )
+    return _write_log(
+        out, cfg, model_args, class_names, history, best, started, train_set, val_set, device, n_params, finished=True
+    )
 
 
 def _load_sets(cfg: TrainConfig) -> tuple[SkeletonSet, SkeletonSet | None]:
@@ -293,14 +330,24 @@ def _load_sets(cfg: TrainConfig) -> tuple[SkeletonSet, SkeletonSet | None]:
     val_set = load_split(cfg.data, cfg.split_val, mmap=True) if cfg.split_val else None
     if val_set is not None:
         if val_set.shape[1] != train_set.shape[1] or val_set.shape[3] != train_set.shape[3]:
-            raise cli.BadInput(f"{val_set.source}: shape {val_set.shape} does not fit the training data {train_set.shape}")
+            raise cli.BadInput(
+                f"{val_set.source}: shape {val_set.shape} does not fit the training data {train_set.shape}"
+            )
         if len(val_set) and int(val_set.labels.max()) >= len(train_set.class_names):
             raise cli.BadInput(f"{val_set.source}: label {int(val_set.labels.max())} has no class in the training set")
     return train_set, val_set
 
 
-def _train_epoch(model, optimizer, augment, train_set: SkeletonSet, cfg: TrainConfig, epoch: int,
-                 steps_per_epoch: int, device: torch.device) -> dict[str, Any]:
+def _train_epoch(
+    model,
+    optimizer,
+    augment,
+    train_set: SkeletonSet,
+    cfg: TrainConfig,
+    epoch: int,
+    steps_per_epoch: int,
+    device: torch.device,
+) -> dict[str, Any]:
     """One pass over the training split; the order, augmentation and dropout draws derive from
     ``(seed, epoch)``, so a resumed run sees the same batches as an uninterrupted one."""
     t0 = time.perf_counter()
@@ -309,7 +356,9 @@ def _train_epoch(model, optimizer, augment, train_set: SkeletonSet, cfg: TrainCo
     order = torch.randperm(len(train_set), generator=gen).numpy()
     loader = torch.utils.data.DataLoader(
         BatchFetcher(train_set.data, train_set.labels, order, cfg.batch_size),
-        batch_size=None, shuffle=False, num_workers=cfg.num_workers,
+        batch_size=None,
+        shuffle=False,
+        num_workers=cfg.num_workers,
     )
     model.train()
     loss_sum, correct, seen = 0.0, 0, 0
@@ -366,15 +415,22 @@ def _val_text(entry: dict[str, Any]) -> str:
 
 
 def _save_last(path, model, optimizer, cfg, model_args, class_names, history, best) -> None:
-    save_checkpoint(path, model, cfg.arch, model_args, class_names, {
-        "train_state": {
-            "epoch": len(history),
-            "optimizer": optimizer.state_dict(),
-            "history": history,
-            "best": best,
-            "config": dataclasses.asdict(cfg),
-        }
-    })  # fmt: skip
+    save_checkpoint(
+        path,
+        model,
+        cfg.arch,
+        model_args,
+        class_names,
+        {
+            "train_state": {
+                "epoch": len(history),
+                "optimizer": optimizer.state_dict(),
+                "history": history,
+                "best": best,
+                "config": dataclasses.asdict(cfg),
+            }
+        },
+    )
 
 
 def _resumable_state(path: Path, cfg: TrainConfig, model_args: dict[str, Any]) -> dict[str, Any] | None:
@@ -435,8 +491,20 @@ def _resume(state: dict[str, Any], path: Path, model, optimizer):
     return int(state["epoch"]), list(state["history"]), dict(state["best"])
 
 
-def _write_log(out, cfg, model_args, class_names, history, best, started, train_set, val_set, device, n_params,
-               finished: bool = False) -> dict[str, Any]:
+def _write_log(
+    out,
+    cfg,
+    model_args,
+    class_names,
+    history,
+    best,
+    started,
+    train_set,
+    val_set,
+    device,
+    n_params,
+    finished: bool = False,
+) -> dict[str, Any]:
     last = history[-1] if history else {}
     train_time = sum(e["train_seconds"] for e in history)
     seen = sum(e["train_samples_per_s"] * e["train_seconds"] for e in history)
@@ -475,9 +543,13 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--config", default=None, help="YAML file with settings named like these flags")
     io.add_argument("--split-train", default=S, help="training split name (default: train)")
     io.add_argument("--split-val", default=S, help="validation split name (default: val; '' for none)")
-    io.add_argument("--resume", action=argparse.BooleanOptionalAction, default=S,
-                    help="continue from RUN_DIR/last.pt when its settings match; otherwise (and without --resume) "
-                    "an earlier last.pt is kept aside as last.pt.stale-TIME and training starts fresh (default: off)")
+    io.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=S,
+        help="continue from RUN_DIR/last.pt when its settings match; otherwise (and without --resume) "
+        "an earlier last.pt is kept aside as last.pt.stale-TIME and training starts fresh (default: off)",
+    )
     m = p.add_argument_group("model")
     m.add_argument("--arch", default=S, help="model architecture (default: stgcn)")
     m.add_argument("--strategy", default=S, choices=_CHOICES["strategy"], help="graph partitioning (default: spatial)")
@@ -486,26 +558,44 @@ def build_parser() -> argparse.ArgumentParser:
     o = p.add_argument_group("optimisation")
     o.add_argument("--epochs", type=cli.positive_int, default=S, help="training epochs (default: 80)")
     o.add_argument("--batch-size", type=cli.positive_int, default=S, help="samples per step (default: 64)")
-    o.add_argument("--optimizer", choices=_CHOICES["optimizer"], default=S, help="sgd = Nesterov momentum 0.9 (default)")
+    o.add_argument(
+        "--optimizer", choices=_CHOICES["optimizer"], default=S, help="sgd = Nesterov momentum 0.9 (default)"
+    )
     o.add_argument("--lr", type=float, default=S, help="base learning rate (default: 0.1)")
     o.add_argument("--weight-decay", type=float, default=S, help="L2 weight decay (default: 1e-4)")
-    o.add_argument("--schedule", choices=_CHOICES["schedule"], default=S, help="learning-rate schedule (default: cosine)")
-    o.add_argument("--lr-steps", type=int, nargs="+", default=S, help="epochs of x0.1 steps (step schedule; default: 10 50)")
+    o.add_argument(
+        "--schedule", choices=_CHOICES["schedule"], default=S, help="learning-rate schedule (default: cosine)"
+    )
+    o.add_argument(
+        "--lr-steps", type=int, nargs="+", default=S, help="epochs of x0.1 steps (step schedule; default: 10 50)"
+    )
     o.add_argument("--warmup-epochs", type=float, default=S, help="linear warm-up length (default: 0)")
     o.add_argument("--label-smoothing", type=float, default=S, help="cross-entropy label smoothing (default: 0)")
-    o.add_argument("--augment", action=argparse.BooleanOptionalAction, default=S,
-                   help="joint noise, rotation, scaling, temporal crop (default: off; on in the demo config)")
-    o.add_argument("--seed", type=int, default=S, help="seed of initialisation, batch order and augmentation (default: 0)")
+    o.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=S,
+        help="joint noise, rotation, scaling, temporal crop (default: off; on in the demo config)",
+    )
+    o.add_argument(
+        "--seed", type=int, default=S, help="seed of initialisation, batch order and augmentation (default: 0)"
+    )
     r = p.add_argument_group("running")
     r.add_argument("--val-every", type=cli.positive_int, default=S, help="validate every N epochs (default: 1)")
-    r.add_argument("--device", default=S, help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N (default: auto)")
+    r.add_argument(
+        "--device", default=S, help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N (default: auto)"
+    )
     r.add_argument("--num-workers", type=int, default=S, help="data loader worker processes (default: 0)")
     r.add_argument("--threads", type=int, default=S, help="torch CPU threads (default: torch's choice)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only; no progress bar")
     g.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=S,
-                   help="tqdm progress bars; without them, one log line per epoch (default: on)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=S,
+        help="tqdm progress bars; without them, one log line per epoch (default: on)",
+    )
     return p
 
 
@@ -536,8 +626,10 @@ def run(ns: argparse.Namespace) -> int:
     if final.get("val_top1") is not None:
         noisy = final.get("val_noisy_top1")
         noisy_text = "n/a" if noisy is None else f"{100 * noisy:.2f}%"
-        print(f"val top1 {100 * final['val_top1']:.2f}%  noisy {noisy_text}"
-              f"  ({result['seconds_total']:.0f}s)  -> {Path(cfg.out) / 'model.pt'}")
+        print(
+            f"val top1 {100 * final['val_top1']:.2f}%  noisy {noisy_text}"
+            f"  ({result['seconds_total']:.0f}s)  -> {Path(cfg.out) / 'model.pt'}"
+        )
     return cli.EXIT_OK
 
 

@@ -103,17 +103,35 @@ def read_all(path: str | Path) -> np.ndarray:
 _H264_ARGS = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"]
 
 
-def encode_png_frames(frames_dir: str | Path, out: str | Path, fps: float, crf: int = 18,
-                      pattern: str = "%06d.png") -> None:
+def encode_png_frames(
+    frames_dir: str | Path, out: str | Path, fps: float, crf: int = 18, pattern: str = "%06d.png"
+) -> None:
     """Encode ``frames_dir/000001.png``... to ``out`` (the renderer's frames, encoded once).
 
     Writes ``out`` directly; callers give a temporary path and rename (atomic outputs).
     A full disk raises ``OSError(ENOSPC)`` so that it is reported as such, not as an
     encoder failure.
     """
-    cmd = [ffmpeg_exe(), "-y", "-v", "error", "-framerate", f"{fps:g}", "-start_number", "1",
-           "-i", str(Path(frames_dir) / pattern), *_H264_ARGS, "-crf", str(crf), "-preset", "medium",
-           "-r", f"{fps:g}", str(out)]
+    cmd = [
+        ffmpeg_exe(),
+        "-y",
+        "-v",
+        "error",
+        "-framerate",
+        f"{fps:g}",
+        "-start_number",
+        "1",
+        "-i",
+        str(Path(frames_dir) / pattern),
+        *_H264_ARGS,
+        "-crf",
+        str(crf),
+        "-preset",
+        "medium",
+        "-r",
+        f"{fps:g}",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, check=False)
     if proc.returncode != 0:
         _raise_encode_error(proc.stderr, f"ffmpeg failed to encode {frames_dir} to {out}", out)
@@ -158,9 +176,28 @@ def _raw_encoder(out: Path, size: tuple[int, int], fps: float, crf: int) -> subp
     # time, same bytes) but never reads ffmpeg's exit status (a failed encode returns quietly,
     # leaving an empty file we would rename into place) and does not capture its stderr (the
     # disk-full and failure messages above need it).
-    cmd = [ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-           "-s", f"{size[0]}x{size[1]}", "-framerate", f"{fps:g}", "-i", "-",
-           *_H264_ARGS, "-crf", str(crf), "-preset", "veryfast", str(out)]
+    cmd = [
+        ffmpeg_exe(),
+        "-y",
+        "-v",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{size[0]}x{size[1]}",
+        "-framerate",
+        f"{fps:g}",
+        "-i",
+        "-",
+        *_H264_ARGS,
+        "-crf",
+        str(crf),
+        "-preset",
+        "veryfast",
+        str(out),
+    ]
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

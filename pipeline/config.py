@@ -113,8 +113,10 @@ def check_attack_options(config: Mapping[str, Any]) -> None:
             "nor a joint name (ciasa/skeleton.py)"
         )
     if options.get("control") is False and config.get("control", True):
-        raise ConfigError("attack.options.control: false makes no control skeleton, which control: true renders; "
-                          "set the top-level control: false as well")
+        raise ConfigError(
+            "attack.options.control: false makes no control skeleton, which control: true renders; "
+            "set the top-level control: false as well"
+        )
 
 
 # Job resources: the config's `resources` table (and model.gpu / attack.gpu) is the one place
@@ -144,7 +146,7 @@ def check_resource_overrides(set_resources: Mapping[str, Mapping[str, Any]], set
         raise ConfigError(
             f"resources: {', '.join(clashes)} would override the config; set threads, mem_mb and runtime in "
             "the config's resources table and GPUs with model.gpu / attack.gpu (docs/pipeline.md, "
-            "\"Resources\"); a profile holds executor settings (partition, account, jobs) only"
+            '"Resources"); a profile holds executor settings (partition, account, jobs) only'
         )
 
 
@@ -200,8 +202,11 @@ def classifiers(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def trained_classifiers(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Name -> ``ciasa.train`` options of the extra classifiers the pipeline trains itself."""
-    return {name: dict(spec["train"]) for name, spec in (config.get("classifiers") or {}).items()
-            if "train" in spec and not spec.get("checkpoint")}
+    return {
+        name: dict(spec["train"])
+        for name, spec in (config.get("classifiers") or {}).items()
+        if "train" in spec and not spec.get("checkpoint")
+    }
 
 
 def check_startup(config: Mapping[str, Any]) -> list[str]:
@@ -226,7 +231,9 @@ def check_startup(config: Mapping[str, Any]) -> list[str]:
             for split in dict.fromkeys(splits):
                 for f in (path / f"{split}_data.npy", path / f"{split}_label.pkl"):
                     if not f.is_file():
-                        raise ConfigError(f"data.path: {f} not found (data.source stgcn needs {split}_data.npy and {split}_label.pkl)")
+                        raise ConfigError(
+                            f"data.path: {f} not found (data.source stgcn needs {split}_data.npy and {split}_label.pkl)"
+                        )
         elif source == "ntu_raw" and not path.is_dir():
             raise ConfigError(f"data.path: {path} is not a directory of NTU .skeleton files")
         elif source == "pyskl" and not path.is_file():
@@ -256,7 +263,6 @@ def explicit_names(config: Mapping[str, Any]) -> list[str]:
     clips = config["clips"]
     names = list(clips.get("names") or [])
     if clips.get("names_file"):
-
         names += read_name_list(clips["names_file"])
     return names
 

@@ -126,8 +126,11 @@ def exclusions(records: Iterable[FitRecord]) -> dict[str, str]:
 
 def overlaps(clips: Iterable[str], records: Mapping[str, FitRecord]) -> list[str]:
     """One line per (artefact, clip) whose performance the artefact was fitted on."""
-    return [f"{rec.source} ({key}) was fitted on {sample}, the same performance as the selected clip {clip}"
-            for key, rec in records.items() for clip, sample in overlapping(clips, rec)]  # fmt: skip
+    return [
+        f"{rec.source} ({key}) was fitted on {sample}, the same performance as the selected clip {clip}"
+        for key, rec in records.items()
+        for clip, sample in overlapping(clips, rec)
+    ]
 
 
 def check_clips(clips: Iterable[str], records: Mapping[str, FitRecord], allow: bool) -> list[str]:
@@ -174,6 +177,7 @@ def check_config(config: Mapping[str, Any], clips: Iterable[str] | None = None) 
 
 # ----------------------------------------------------------------------------- CLI
 
+
 def build_parser() -> argparse.ArgumentParser:
     p = cli.parser(
         "python -m pipeline.fit_check",
@@ -181,10 +185,19 @@ def build_parser() -> argparse.ArgumentParser:
         "its config uses (round-trip error model, pose refiner, body prior); exit 2 naming the artefact "
         "and the clip when one is.",
     )
-    p.add_argument("--configfile", nargs="+", required=True,
-                   help="pipeline config file(s), later ones override earlier ones (as snakemake --configfile)")
-    p.add_argument("--names", nargs="*", type=cli.parse_names, default=None,
-                   help="check these clips (comma lists or @FILE) instead of the config's selection")
+    p.add_argument(
+        "--configfile",
+        nargs="+",
+        required=True,
+        help="pipeline config file(s), later ones override earlier ones (as snakemake --configfile)",
+    )
+    p.add_argument(
+        "--names",
+        nargs="*",
+        type=cli.parse_names,
+        default=None,
+        help="check these clips (comma lists or @FILE) instead of the config's selection",
+    )
     cli.add_logging_flags(p)
     return p
 
@@ -229,4 +242,12 @@ main = cli.main_of(build_parser, run)
 if __name__ == "__main__":
     raise SystemExit(main())
 
-__all__ = ["FitOverlapError", "artefacts_of", "check_config", "draw_exclusions", "load_record", "performance_of", "select_flags"]
+__all__ = [
+    "FitOverlapError",
+    "artefacts_of",
+    "check_config",
+    "draw_exclusions",
+    "load_record",
+    "performance_of",
+    "select_flags",
+]

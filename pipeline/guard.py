@@ -63,8 +63,12 @@ def run_guarded(
         log.error("%s interrupted (exit code %d): nothing recorded, a rerun redoes it", stage, rc)
         return cli.EXIT_INTERRUPTED
     if rc != 0 and crashed:
-        log.error("%s crashed (exit code %d; the traceback is above): a bug, not a failure of the clip, so "
-                  "nothing is recorded", stage, rc)
+        log.error(
+            "%s crashed (exit code %d; the traceback is above): a bug, not a failure of the clip, so "
+            "nothing is recorded",
+            stage,
+            rc,
+        )
         return rc
     missing = [p for p in (record, *placeholders) if not p.exists()]
     if rc == 0 and not missing:
@@ -118,8 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", required=True, help="stage name for messages (render, pose)")
     p.add_argument("--record", required=True, help="the stage's JSON record (gets status: failed)")
     p.add_argument("--outputs", nargs="*", default=[], help="other declared outputs to write on failure")
-    p.add_argument("--on-failure", choices=("record", "stop"), default="record",
-                   help="record: write failure outputs and exit 0; stop: pass the failure through")
+    p.add_argument(
+        "--on-failure",
+        choices=("record", "stop"),
+        default="record",
+        help="record: write failure outputs and exit 0; stop: pass the failure through",
+    )
     p.add_argument("--size", type=cli.parse_wh, default=(320, 240), help="WxH of a failure video card")
     p.add_argument("--hfov", type=float, default=70.0, help="horizontal field of view of a failure camera file")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate of a failure video card")
@@ -137,8 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("no command: usage: python -m pipeline.guard [options] -- COMMAND ARGS")
 
     def work(a: argparse.Namespace) -> int:
-        return run_guarded(command, Path(a.record), [Path(p) for p in a.outputs], a.stage, a.on_failure,
-                           a.size, a.hfov, a.fps)
+        return run_guarded(
+            command, Path(a.record), [Path(p) for p in a.outputs], a.stage, a.on_failure, a.size, a.hfov, a.fps
+        )
 
     return cli.run_main(work, args)
 

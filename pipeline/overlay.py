@@ -15,9 +15,9 @@ import numpy as np
 
 from ciasa import cli
 from ciasa.camera import Camera
-from pipeline.guard import is_failed
-from ciasa.video import encode_h264, iter_frames, video_fps
 from ciasa.skeleton import NTU_RGBD
+from ciasa.video import encode_h264, iter_frames, video_fps
+from pipeline.guard import is_failed
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,9 @@ def draw_label(frame: np.ndarray, text: str, color: tuple[int, int, int], lines:
     for i, (line, chip) in enumerate(rows):
         y = 2 + height * i
         cv2.rectangle(frame, (6, y + 4), (4 + height - 6, y + height - 2), chip, -1)
-        cv2.putText(frame, line, (height + 4, y + height - 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            frame, line, (height + 4, y + height - 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA
+        )
 
 
 def render_overlay(
@@ -155,8 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recovered", help="re-extracted skeleton (3, T, 25, 1) .npy")
     p.add_argument("--pose-info", help="the pose extractor's JSON; a failed extraction draws nothing")
     p.add_argument("--source", help="the skeleton given to the renderer (3, T, 25, M) .npy")
-    p.add_argument("--reference", help="the clean skeleton of the clip: joints of --source farther than 1 cm from it "
-                   "are ringed (give it for the perturbed video)")
+    p.add_argument(
+        "--reference",
+        help="the clean skeleton of the clip: joints of --source farther than 1 cm from it "
+        "are ringed (give it for the perturbed video)",
+    )
     p.add_argument("--color", default="green", choices=sorted(COLORS), help="colour of the recovered skeleton")
     p.add_argument("--label", default="", help="text in the top-left corner (white on a dark box)")
     p.add_argument("--out", required=True, help="output .mp4")

@@ -63,8 +63,12 @@ def moved_joints(perturbed: np.ndarray, clean: np.ndarray, threshold: float = MO
 
 
 def survival(
-    rendered: np.ndarray, rendered_clean: np.ndarray, recovered: np.ndarray, recovered_clean: np.ndarray,
-    joints: list[int], root: int = ROOT,
+    rendered: np.ndarray,
+    rendered_clean: np.ndarray,
+    recovered: np.ndarray,
+    recovered_clean: np.ndarray,
+    joints: list[int],
+    root: int = ROOT,
 ) -> tuple[float | None, int]:
     """``(share, frames)``: least-squares projection of the recovered perturbation onto the rendered
     one, both root-relative, over ``joints`` and the frames all four skeletons hold; None when the
@@ -84,7 +88,9 @@ def survival(
     return float((got * true).sum() / denom), int(valid.sum())
 
 
-def displacement_mm(rendered: np.ndarray, rendered_clean: np.ndarray, joints: list[int], root: int = ROOT) -> float | None:
+def displacement_mm(
+    rendered: np.ndarray, rendered_clean: np.ndarray, joints: list[int], root: int = ROOT
+) -> float | None:
     """Mean root-relative displacement (mm) of ``joints`` from the clean skeleton, over the frames both hold."""
     n = min(len(rendered), len(rendered_clean))
     a, b = rendered[:n], rendered_clean[:n]

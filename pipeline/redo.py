@@ -82,7 +82,9 @@ def clip_conditions(root: str, clip: str) -> tuple[str, ...]:
     """The conditions the run rendered for ``clip`` (a run with ``control: false`` has no control
     video, and forcing one would render it); all of them when nothing is rendered yet."""
     paths = Paths(root)
-    present = tuple(c for c in CONDITIONS if Path(paths.render_info(clip, c)).is_file() or Path(paths.video(clip, c)).is_file())
+    present = tuple(
+        c for c in CONDITIONS if Path(paths.render_info(clip, c)).is_file() or Path(paths.video(clip, c)).is_file()
+    )
     return present or CONDITIONS
 
 
@@ -93,8 +95,17 @@ def forced_targets(root: str, clips: Sequence[str], stage: str, conditions: Sequ
 
 def snakemake_command(targets: Sequence[str], cores: int, extra: Sequence[str], dry_run: bool) -> list[str]:
     # --forcerun takes every value after it: it goes last
-    return [sys.executable, "-m", "snakemake", "--cores", str(cores), *(["-n"] if dry_run else []), *extra,
-            "--forcerun", *targets]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        str(cores),
+        *(["-n"] if dry_run else []),
+        *extra,
+        "--forcerun",
+        *targets,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,12 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: python -m pipeline.redo S001C001P001R001A027 --stage render -- --configfile config/ci_tiny.yaml",
     )
     p.add_argument("clips", type=cli.parse_names, help="clip name(s): a comma-separated list or @FILE")
-    p.add_argument("--stage", choices=sorted(STAGES), default="render",
-                   help="the first job to redo; everything that depends on it follows")
-    p.add_argument("--condition", choices=(*CONDITIONS, "all"), default="all",
-                   help="which of the clip's videos (all: every condition the run rendered for it)")
-    p.add_argument("--root", default=None,
-                   help="results directory (default: results_dir of the configs given after --)")
+    p.add_argument(
+        "--stage",
+        choices=sorted(STAGES),
+        default="render",
+        help="the first job to redo; everything that depends on it follows",
+    )
+    p.add_argument(
+        "--condition",
+        choices=(*CONDITIONS, "all"),
+        default="all",
+        help="which of the clip's videos (all: every condition the run rendered for it)",
+    )
+    p.add_argument(
+        "--root", default=None, help="results directory (default: results_dir of the configs given after --)"
+    )
     p.add_argument("--cores", type=cli.positive_int, default=2, help="snakemake --cores")
     p.add_argument("-n", "--dry-run", action="store_true", help="only show what snakemake would run")
     p.add_argument("--print", dest="print_only", action="store_true", help="print the snakemake command, run nothing")
@@ -126,11 +146,17 @@ def run(args: argparse.Namespace, extra: Sequence[str]) -> int:
     known = known_clips(root)
     unknown = [c for c in clips if c not in known]
     if unknown:
-        raise cli.BadInput(f"{', '.join(unknown)}: not a clip of {root}/clips/selection*.txt nor of {root}/videos/ "
-                           "(wrong name, or another results_dir: give the run's --configfile after --)")
-    targets = [t for clip in clips
-               for t in forced_targets(root, [clip], args.stage,
-                                       clip_conditions(root, clip) if args.condition == "all" else (args.condition,))]
+        raise cli.BadInput(
+            f"{', '.join(unknown)}: not a clip of {root}/clips/selection*.txt nor of {root}/videos/ "
+            "(wrong name, or another results_dir: give the run's --configfile after --)"
+        )
+    targets = [
+        t
+        for clip in clips
+        for t in forced_targets(
+            root, [clip], args.stage, clip_conditions(root, clip) if args.condition == "all" else (args.condition,)
+        )
+    ]
     command = snakemake_command(targets, args.cores, extra, args.dry_run)
     print(shlex.join(command), flush=True)
     if args.print_only:

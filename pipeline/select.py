@@ -68,7 +68,9 @@ def resolve_classes(classes: Sequence[int | str], class_names: Sequence[str] | N
             label = list(class_names).index(item)
         else:
             known = "" if class_names is None else f"; known names: {', '.join(list(class_names)[:8])}..."
-            raise SelectionError(f"class {item!r} is neither a label index, an action code (A001) nor a class name{known}")
+            raise SelectionError(
+                f"class {item!r} is neither a label index, an action code (A001) nor a class name{known}"
+            )
         if not 0 <= label < max(num_labels, len(class_names or ())):
             raise SelectionError(f"class {item!r} -> label {label}, outside the data's labels 0..{num_labels - 1}")
         wanted.add(label)
@@ -127,7 +129,8 @@ def select_clips(
         if fitted:
             raise SelectionError(
                 "named clip(s) among the fit samples of a fitted artefact: "
-                + "; ".join(f"{n}: {what}" for n, what in fitted[:5]) + (" ..." if len(fitted) > 5 else "")
+                + "; ".join(f"{n}: {what}" for n, what in fitted[:5])
+                + (" ..." if len(fitted) > 5 else "")
                 + " (choose other clips, refit the artefact, or set allow_fit_overlap: true)"
             )
         candidates = list(explicit)
@@ -136,8 +139,12 @@ def select_clips(
         if exclude:
             kept = [n for n in candidates if performance_of(n) not in exclude]
             if len(kept) < len(candidates):
-                log.info("left %d of %d clips of %s out of the draw: fitted artefacts saw their performances",
-                         len(candidates) - len(kept), len(candidates), source)
+                log.info(
+                    "left %d of %d clips of %s out of the draw: fitted artefacts saw their performances",
+                    len(candidates) - len(kept),
+                    len(candidates),
+                    source,
+                )
             candidates = kept
 
     if classes:
@@ -179,15 +186,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="val", help="split to draw from")
     p.add_argument("--count", type=int, default=0, help="number of random clips; 0 = all")
     p.add_argument("--seed", type=int, default=0, help="seed of the random draw")
-    p.add_argument("--names", nargs="*", type=_name_lists, default=[],
-                   help="explicit clip names (override the random draw): comma lists or @FILE "
-                   "(one name per line, '#' starts a comment)")
+    p.add_argument(
+        "--names",
+        nargs="*",
+        type=_name_lists,
+        default=[],
+        help="explicit clip names (override the random draw): comma lists or @FILE "
+        "(one name per line, '#' starts a comment)",
+    )
     p.add_argument("--names-file", help="file with explicit clip names, one per line (same as --names @FILE)")
     p.add_argument("--classes", nargs="*", default=[], help="keep only these classes (index, name or A027)")
     p.add_argument("--shard", default="1/1", help="i/n: keep the i-th of n interleaved shards (1-based)")
-    p.add_argument("--exclude-fit-of", action="append", default=[], metavar="ARTEFACT",
-                   help="a fitted artefact (error model, refiner, body-prior record; repeatable): clips whose "
-                   "performance it was fitted on leave the random draw, and naming one is an error")
+    p.add_argument(
+        "--exclude-fit-of",
+        action="append",
+        default=[],
+        metavar="ARTEFACT",
+        help="a fitted artefact (error model, refiner, body-prior record; repeatable): clips whose "
+        "performance it was fitted on leave the random draw, and naming one is an error",
+    )
     p.add_argument("--out", required=True, help="output text file")
     cli.add_logging_flags(p)
     return p

@@ -80,8 +80,10 @@ def entry(config: Mapping[str, Any], name: str) -> tuple[str, Mapping[str, Any]]
         return "model", config.get("model") or {}
     spec = (config.get("classifiers") or {}).get(name)
     if spec is None:
-        raise cli.UnknownName(f"--name {name}: no such classifier in the config (known: "
-                              f"{', '.join([ATTACKED_MODEL, *(config.get('classifiers') or {})])})")
+        raise cli.UnknownName(
+            f"--name {name}: no such classifier in the config (known: "
+            f"{', '.join([ATTACKED_MODEL, *(config.get('classifiers') or {})])})"
+        )
     return f"classifiers.{name}", spec
 
 
@@ -133,15 +135,22 @@ def recipe_of(train_block: Mapping[str, Any], root: Path = ROOT) -> dict[str, An
         file_hash = sha256(path)
     settings.update({str(k).replace("-", "_"): v for k, v in block.items()})
     merged = {k: settings[k] for k in sorted(settings) if k not in NOT_RECIPE}
-    return {"train": dict(train_block or {}), "config_file": config_file, "config_sha256": file_hash,
-            "settings": merged}
+    return {
+        "train": dict(train_block or {}),
+        "config_file": config_file,
+        "config_sha256": file_hash,
+        "settings": merged,
+    }
 
 
 def data_of(config: Mapping[str, Any]) -> dict[str, Any]:
     """The data settings a model trained by the pipeline depends on."""
     data = config.get("data") or {}
-    out = {"source": data.get("source", "synth"), "benchmark": data.get("benchmark", "xview"),
-           "train_split": data.get("train_split", "train")}
+    out = {
+        "source": data.get("source", "synth"),
+        "benchmark": data.get("benchmark", "xview"),
+        "train_split": data.get("train_split", "train"),
+    }
     if out["source"] == "synth":
         out["synth"] = dict(data.get("synth") or {})
     else:
@@ -175,21 +184,26 @@ def check(config: Mapping[str, Any], name: str, root: Path = ROOT) -> dict[str, 
     checkpoint = _resolve(spec["shipped"], root)
     block = spec.get("train") or {}
     recipe_file = block.get("config") or "(no recipe file)"
-    hint = (f"set {key}.shipped: null to train {name} with the current settings instead "
-            f"(as before; a few minutes on a CPU)")
+    hint = (
+        f"set {key}.shipped: null to train {name} with the current settings instead (as before; a few minutes on a CPU)"
+    )
     prov = provenance_path(checkpoint)
     shown, shown_prov = _show(checkpoint, root), _show(prov, root)
     if not checkpoint.is_file() or not prov.is_file():
         missing = checkpoint if not checkpoint.is_file() else prov
-        raise ShippedError(f"{key}.shipped: {_show(missing, root)} not found (shipped checkpoint {shown}, its "
-                           f"provenance {shown_prov}, recipe {recipe_file}); {hint}")
+        raise ShippedError(
+            f"{key}.shipped: {_show(missing, root)} not found (shipped checkpoint {shown}, its "
+            f"provenance {shown_prov}, recipe {recipe_file}); {hint}"
+        )
     try:
         record = read_provenance(checkpoint)
     except ValueError as err:
         raise ShippedError(f"{key}.shipped: {err}; {hint}") from None
     if sha256(checkpoint) != record.get("checkpoint_sha256"):
-        raise ShippedError(f"{key}.shipped: {shown} is not the file {shown_prov} describes (SHA-256 differs); "
-                           f"rebuild it with {record.get('reproduce', 'python -m pipeline.shipped build')} or {hint}")
+        raise ShippedError(
+            f"{key}.shipped: {shown} is not the file {shown_prov} describes (SHA-256 differs); "
+            f"rebuild it with {record.get('reproduce', 'python -m pipeline.shipped build')} or {hint}"
+        )
     try:
         current = recipe_of(block, root)
     except FileNotFoundError as err:
@@ -200,7 +214,8 @@ def check(config: Mapping[str, Any], name: str, root: Path = ROOT) -> dict[str, 
         raise ShippedError(
             f"{key}.shipped: {shown} was trained with another recipe than {recipe_file} and {key}.train "
             f"now give ({shown_prov} records it): {'; '.join(diffs)}. {hint}, or rebuild the shipped one with "
-            f"{record.get('reproduce', 'python -m pipeline.shipped build')}")
+            f"{record.get('reproduce', 'python -m pipeline.shipped build')}"
+        )
     return record
 
 
@@ -229,8 +244,13 @@ def install(config: Mapping[str, Any], name: str, out: str | Path) -> dict[str, 
     atomic_write_json(out.parent / "shipped.json", {**record, "installed_from": str(spec["shipped"])})
     with atomic_path(out) as tmp:
         shutil.copyfile(_resolve(spec["shipped"]), tmp)
-    log.info("%s: the shipped %s (val top-1 %.2f %%, trained at %s)", out, spec["shipped"],
-             100 * record["val"]["top1"], record["code_version"].get("commit", "?")[:10])
+    log.info(
+        "%s: the shipped %s (val top-1 %.2f %%, trained at %s)",
+        out,
+        spec["shipped"],
+        100 * record["val"]["top1"],
+        record["code_version"].get("commit", "?")[:10],
+    )
     return record
 
 
@@ -258,12 +278,32 @@ def generate_data(config: Mapping[str, Any], work: Path) -> Path:
     return target / data["benchmark"]
 
 
-def evaluate(checkpoint: str | Path, data_dir: Path, split: str, work: Path, threads: int = 1,
-             label: str = "model") -> dict[str, Any]:
+def evaluate(
+    checkpoint: str | Path, data_dir: Path, split: str, work: Path, threads: int = 1, label: str = "model"
+) -> dict[str, Any]:
     out = work / f"eval-{label}"
-    _run([sys.executable, "-m", "ciasa.evaluate", "--checkpoint", str(checkpoint), "--data", str(data_dir),
-          "--split", split, "--out", str(out), "--device", "cpu", "--threads", str(threads), "--no-progress",
-          "--quiet"], "evaluate")
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "ciasa.evaluate",
+            "--checkpoint",
+            str(checkpoint),
+            "--data",
+            str(data_dir),
+            "--split",
+            split,
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--threads",
+            str(threads),
+            "--no-progress",
+            "--quiet",
+        ],
+        "evaluate",
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     return {"split": split, "top1": metrics["top1"], "n": metrics["n"]}
 
@@ -279,8 +319,15 @@ def code_version(root: Path = ROOT) -> dict[str, Any]:
     return {"commit": commit or None, "dirty_ciasa_or_config": dirty}
 
 
-def provenance(config: Mapping[str, Any], name: str, checkpoint: Path, val: dict[str, Any],
-               train_log: Mapping[str, Any] | None, version: dict[str, Any], extra_flags: list[str]) -> dict[str, Any]:
+def provenance(
+    config: Mapping[str, Any],
+    name: str,
+    checkpoint: Path,
+    val: dict[str, Any],
+    train_log: Mapping[str, Any] | None,
+    version: dict[str, Any],
+    extra_flags: list[str],
+) -> dict[str, Any]:
     key, spec = entry(config, name)
     block = dict(spec.get("train") or {})
     command = f"python -m pipeline.shipped build --name {name}"
@@ -294,7 +341,9 @@ def provenance(config: Mapping[str, Any], name: str, checkpoint: Path, val: dict
         "data": data_of(config),
         "code_version": version,
         "val": val,
-        "training": None if train_log is None else {
+        "training": None
+        if train_log is None
+        else {
             "seconds": round(float(train_log.get("seconds_total") or 0.0), 1),
             "epochs": len(train_log.get("epochs") or []),
             "torch_threads": train_log.get("torch_threads"),
@@ -302,7 +351,7 @@ def provenance(config: Mapping[str, Any], name: str, checkpoint: Path, val: dict
         },
         "reproduce": command + (" " + " ".join(extra_flags) if extra_flags else ""),
         "note": "trained by the pipeline's train rule on the generated training split (no validation during "
-                "training); val is the generated validation split of data.benchmark",
+        "training); val is the generated validation split of data.benchmark",
     }
 
 
@@ -315,16 +364,16 @@ def check_run(run_dir: Path, recipe: Mapping[str, Any]) -> None:
     if not train_log.get("finished"):
         raise cli.BadInput(f"{log_path}: the run did not finish")
     used = train_log["config"]
-    diffs = [f"{k} {used.get(k)!r} (run) vs {v!r} (recipe)" for k, v in recipe["settings"].items()
-             if used.get(k) != v]
+    diffs = [f"{k} {used.get(k)!r} (run) vs {v!r} (recipe)" for k, v in recipe["settings"].items() if used.get(k) != v]
     if used.get("split_val"):
         diffs.append(f"split_val {used['split_val']!r}: the pipeline trains without validation")
     if diffs:
         raise cli.BadInput(f"{log_path}: not trained with the config's recipe: {'; '.join(diffs)}")
 
 
-def record_run(config: Mapping[str, Any], name: str, run_dir: Path, out_dir: Path, work: Path,
-               threads: int = 1) -> dict[str, Any]:
+def record_run(
+    config: Mapping[str, Any], name: str, run_dir: Path, out_dir: Path, work: Path, threads: int = 1
+) -> dict[str, Any]:
     """Ship the model of a finished pipeline run (``results/model`` or ``results/classifiers/NAME``
     of a ``make demo`` on a clean checkout) after checking that it used the recipe; its code
     version is that checkout's commit."""
@@ -339,14 +388,17 @@ def record_run(config: Mapping[str, Any], name: str, run_dir: Path, out_dir: Pat
     train_log = json.loads((run_dir / "train_log.json").read_text())
     repo = next((p for p in [run_dir, *run_dir.parents] if (p / ".git").exists()), ROOT)
     record = provenance(config, name, target, val, train_log, code_version(repo), [])
-    record["made_by"] = (f"python -m pipeline.shipped build --name {name} --from-run {run_dir} (the model of that "
-                         f"pipeline run, its settings checked against the recipe)")
+    record["made_by"] = (
+        f"python -m pipeline.shipped build --name {name} --from-run {run_dir} (the model of that "
+        f"pipeline run, its settings checked against the recipe)"
+    )
     atomic_write_json(provenance_path(target), record)
     return record
 
 
-def build(config: Mapping[str, Any], name: str, out_dir: Path, work: Path, epochs: int | None = None,
-          threads: int = 1) -> dict[str, Any]:
+def build(
+    config: Mapping[str, Any], name: str, out_dir: Path, work: Path, epochs: int | None = None, threads: int = 1
+) -> dict[str, Any]:
     """Train ``name`` exactly as the pipeline's train rule does, evaluate it on the val split,
     and write ``out_dir/NAME.pt`` + ``NAME.json``. ``epochs`` shortens the recipe (tests)."""
     from pipeline.config import TRAIN_NEGATABLE, cli_flags
@@ -358,15 +410,36 @@ def build(config: Mapping[str, Any], name: str, out_dir: Path, work: Path, epoch
     block = dict(spec.get("train") or {})
     if epochs is not None:
         block["epochs"] = epochs
-        config = merge(config, {"model": {"train": block}} if name == ATTACKED_MODEL
-                       else {"classifiers": {name: {"train": block}}})
+        config = merge(
+            config, {"model": {"train": block}} if name == ATTACKED_MODEL else {"classifiers": {name: {"train": block}}}
+        )
     data_dir = generate_data(config, work)
     run_dir = work / f"train-{name}"
     flags = cli_flags(block, TRAIN_NEGATABLE).split()
     t0 = time.perf_counter()
-    _run([sys.executable, "-m", "ciasa.train", "--data", str(data_dir), "--out", str(run_dir), "--split-train",
-          data_of(config)["train_split"], "--split-val", "", "--device", "cpu", "--threads", str(threads),
-          "--no-progress", "--resume", *flags], f"train {name}")
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "ciasa.train",
+            "--data",
+            str(data_dir),
+            "--out",
+            str(run_dir),
+            "--split-train",
+            data_of(config)["train_split"],
+            "--split-val",
+            "",
+            "--device",
+            "cpu",
+            "--threads",
+            str(threads),
+            "--no-progress",
+            "--resume",
+            *flags,
+        ],
+        f"train {name}",
+    )
     log.info("trained %s in %.0f s", name, time.perf_counter() - t0)
     val_split = (config.get("data") or {}).get("split", "val")
     val = evaluate(run_dir / "model.pt", data_dir, val_split, work, threads, name)
@@ -375,8 +448,9 @@ def build(config: Mapping[str, Any], name: str, out_dir: Path, work: Path, epoch
     with atomic_path(target) as tmp:
         shutil.copyfile(run_dir / "model.pt", tmp)
     train_log = json.loads((run_dir / "train_log.json").read_text())
-    record = provenance(config, name, target, val, train_log, code_version(),
-                        [f"--epochs {epochs}"] if epochs is not None else [])
+    record = provenance(
+        config, name, target, val, train_log, code_version(), [f"--epochs {epochs}"] if epochs is not None else []
+    )
     atomic_write_json(provenance_path(target), record)
     return record
 
@@ -392,27 +466,48 @@ def verify(config: Mapping[str, Any], name: str, work: Path, threads: int = 1) -
 
 # ---------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
-    p = cli.parser("python -m pipeline.shipped",
-                   "The demo checkpoints shipped in models/demo/: check them against the config, install one for "
-                   "the pipeline, verify its accuracy, or rebuild it from nothing.")
-    p.add_argument("command", choices=("check", "install", "verify", "build"),
-                   help="check: every shipped model of the config; install: check NAME and copy it to --out; "
-                        "verify: evaluate NAME on the generated val split; build: train NAME as the pipeline does "
-                        "and write --out-dir/NAME.pt + NAME.json")
-    p.add_argument("--configfile", action="append", default=[],
-                   help="config files merged over config/config.yaml, like snakemake --configfile (repeatable)")
-    p.add_argument("--config-json", help="the config itself as JSON (what Snakemake passes: its merged config, "
-                                         "--config overrides included); replaces --configfile")
+    p = cli.parser(
+        "python -m pipeline.shipped",
+        "The demo checkpoints shipped in models/demo/: check them against the config, install one for "
+        "the pipeline, verify its accuracy, or rebuild it from nothing.",
+    )
+    p.add_argument(
+        "command",
+        choices=("check", "install", "verify", "build"),
+        help="check: every shipped model of the config; install: check NAME and copy it to --out; "
+        "verify: evaluate NAME on the generated val split; build: train NAME as the pipeline does "
+        "and write --out-dir/NAME.pt + NAME.json",
+    )
+    p.add_argument(
+        "--configfile",
+        action="append",
+        default=[],
+        help="config files merged over config/config.yaml, like snakemake --configfile (repeatable)",
+    )
+    p.add_argument(
+        "--config-json",
+        help="the config itself as JSON (what Snakemake passes: its merged config, "
+        "--config overrides included); replaces --configfile",
+    )
     p.add_argument("--name", help=f"the model: {ATTACKED_MODEL} (model:) or a classifiers: name")
     p.add_argument("--out", help="install: where the pipeline expects the model (results/model/model.pt)")
     p.add_argument("--out-dir", default=str(ROOT / "models" / "demo"), help="build: folder for NAME.pt and NAME.json")
-    p.add_argument("--work", help="verify/build: folder for the generated data and the training run "
-                                  "(default: a temporary one, removed afterwards)")
-    p.add_argument("--epochs", type=cli.positive_int, help="build: train this many epochs instead of the recipe's "
-                                                           "(a quick check; the record then says so)")
-    p.add_argument("--from-run", help="build: ship the model of this finished pipeline training run (e.g. "
-                                      "results/model of a make demo on a clean checkout) instead of training; "
-                                      "its settings must be the recipe's")
+    p.add_argument(
+        "--work",
+        help="verify/build: folder for the generated data and the training run "
+        "(default: a temporary one, removed afterwards)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=cli.positive_int,
+        help="build: train this many epochs instead of the recipe's (a quick check; the record then says so)",
+    )
+    p.add_argument(
+        "--from-run",
+        help="build: ship the model of this finished pipeline training run (e.g. "
+        "results/model of a make demo on a clean checkout) instead of training; "
+        "its settings must be the recipe's",
+    )
     cli.add_threads_flag(p)
     cli.add_logging_flags(p)
     return p
@@ -428,8 +523,10 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.configfile)
     if args.command == "check":
         for name, record in check_all(config).items():
-            print(f"{name}: {entry(config, name)[1]['shipped']} matches the config "
-                  f"(val top-1 {100 * record['val']['top1']:.2f} %, n={record['val']['n']})")
+            print(
+                f"{name}: {entry(config, name)[1]['shipped']} matches the config "
+                f"(val top-1 {100 * record['val']['top1']:.2f} %, n={record['val']['n']})"
+            )
         return cli.EXIT_OK
     if not args.name:
         raise cli.BadInput(f"--name is required for {args.command}")
@@ -452,8 +549,10 @@ def run(args: argparse.Namespace) -> int:
             record = record_run(config, args.name, Path(args.from_run), Path(args.out_dir), work, threads)
         else:
             record = build(config, args.name, Path(args.out_dir), work, args.epochs, threads)
-    print(f"{args.name}: val top-1 {100 * record['val']['top1']:.2f} % (n={record['val']['n']}) -> "
-          f"{Path(args.out_dir) / (args.name + '.pt')}")
+    print(
+        f"{args.name}: val top-1 {100 * record['val']['top1']:.2f} % (n={record['val']['n']}) -> "
+        f"{Path(args.out_dir) / (args.name + '.pt')}"
+    )
     return cli.EXIT_OK
 
 

@@ -90,8 +90,15 @@ def _segments(p: np.ndarray, q: np.ndarray, style: str) -> list[tuple[np.ndarray
     return out
 
 
-def draw_body(panel: np.ndarray, joints: np.ndarray, centre: np.ndarray, half: float,
-              color: tuple[int, int, int], style: str, thickness: int = 2) -> None:
+def draw_body(
+    panel: np.ndarray,
+    joints: np.ndarray,
+    centre: np.ndarray,
+    half: float,
+    color: tuple[int, int, int],
+    style: str,
+    thickness: int = 2,
+) -> None:
     """One body ``(3, V)`` (Kinect space) into ``panel`` in place, seen from the sensor."""
     import cv2
 
@@ -108,8 +115,15 @@ def draw_body(panel: np.ndarray, joints: np.ndarray, centre: np.ndarray, half: f
         if not (ok[child] and ok[parent]):
             continue
         for a, b in _segments(pts[child], pts[parent], style):
-            cv2.line(panel, tuple(int(c) for c in np.round(a * 16)), tuple(int(c) for c in np.round(b * 16)),
-                     color, thickness, cv2.LINE_AA, shift)
+            cv2.line(
+                panel,
+                tuple(int(c) for c in np.round(a * 16)),
+                tuple(int(c) for c in np.round(b * 16)),
+                color,
+                thickness,
+                cv2.LINE_AA,
+                shift,
+            )
     for p in pts[ok]:
         cv2.circle(panel, tuple(int(c) for c in np.round(p * 16)), 20, color, -1, cv2.LINE_AA, shift)
 
@@ -123,8 +137,9 @@ def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.4, 
     cv2.putText(img, text, org, FONT, scale, INK, 1, cv2.LINE_AA)
 
 
-def strip_image(sources: Mapping[str, np.ndarray], recovered: Mapping[str, np.ndarray | None], title: str = "",
-                frames: int = 6) -> np.ndarray:
+def strip_image(
+    sources: Mapping[str, np.ndarray], recovered: Mapping[str, np.ndarray | None], title: str = "", frames: int = 6
+) -> np.ndarray:
     """The strip as a BGR image: row 1 the sources, row 2 the recovered skeletons, one
     column per chosen frame, every condition overlaid in its colour and line style."""
     import cv2
@@ -136,14 +151,16 @@ def strip_image(sources: Mapping[str, np.ndarray], recovered: Mapping[str, np.nd
     image = np.full((TOP + 2 * (PANEL_H + GAP) + 2, width, 3), 255, dtype=np.uint8)
     legend = ", ".join(f"{n}: {_colour_name(n)}" for n in names)
     _text(image, f"{title}   {legend}".strip(), (width // 2, 14), 0.42, center=True)
-    rows = [("source (rendered)", [sources[n] for n in names]),
-            ("recovered (from video)", [recovered.get(n) for n in names])]
+    rows = [
+        ("source (rendered)", [sources[n] for n in names]),
+        ("recovered (from video)", [recovered.get(n) for n in names]),
+    ]
     for r, (label, clips) in enumerate(rows):
         centre, half = view_box(clips)
         y0 = TOP + r * (PANEL_H + GAP)
         for c, t in enumerate(times):
             x0 = LEFT + c * (PANEL_W + GAP)
-            panel = image[y0:y0 + PANEL_H, x0:x0 + PANEL_W]
+            panel = image[y0 : y0 + PANEL_H, x0 : x0 + PANEL_W]
             for name, clip in zip(names, clips):
                 if clip is None or t >= clip.shape[1]:
                     continue
@@ -159,7 +176,7 @@ def strip_image(sources: Mapping[str, np.ndarray], recovered: Mapping[str, np.nd
         # the row's name, written sideways in the left margin
         label_img = np.full((LEFT, PANEL_H, 3), 255, dtype=np.uint8)
         _text(label_img, label, (PANEL_H // 2, LEFT - 6), 0.36, center=True)
-        image[y0:y0 + PANEL_H, :LEFT] = np.rot90(label_img, 1)
+        image[y0 : y0 + PANEL_H, :LEFT] = np.rot90(label_img, 1)
     return image
 
 
@@ -169,8 +186,13 @@ def _colour_name(condition: str) -> str:
     return f"{names.get(color, 'grey')}" + ("" if style == "solid" else f" ({style})")
 
 
-def write_strip(path: str | Path, sources: Mapping[str, np.ndarray], recovered: Mapping[str, np.ndarray | None],
-                title: str = "", frames: int = 6) -> None:
+def write_strip(
+    path: str | Path,
+    sources: Mapping[str, np.ndarray],
+    recovered: Mapping[str, np.ndarray | None],
+    title: str = "",
+    frames: int = 6,
+) -> None:
     """Write the strip PNG atomically."""
     import cv2
 
@@ -209,12 +231,25 @@ def build_parser() -> argparse.ArgumentParser:
         "Draw a clip's skeleton strip: the skeletons given to the renderer on top (clean green, control blue "
         "dotted, perturbed red dashed), the skeletons recovered from the videos below.",
     )
-    p.add_argument("--source", action="append", required=True, metavar="CONDITION=NPY",
-                   help="a skeleton given to the renderer, (3, T, 25, M) .npy; repeat per condition, clean first")
-    p.add_argument("--recovered", action="append", metavar="CONDITION=NPY",
-                   help="the skeleton re-extracted from that condition's video")
-    p.add_argument("--pose-info", action="append", metavar="CONDITION=JSON",
-                   help="that extraction's JSON; a failed extraction draws no recovered skeleton")
+    p.add_argument(
+        "--source",
+        action="append",
+        required=True,
+        metavar="CONDITION=NPY",
+        help="a skeleton given to the renderer, (3, T, 25, M) .npy; repeat per condition, clean first",
+    )
+    p.add_argument(
+        "--recovered",
+        action="append",
+        metavar="CONDITION=NPY",
+        help="the skeleton re-extracted from that condition's video",
+    )
+    p.add_argument(
+        "--pose-info",
+        action="append",
+        metavar="CONDITION=JSON",
+        help="that extraction's JSON; a failed extraction draws no recovered skeleton",
+    )
     p.add_argument("--title", default="", help="text before the legend on the first line")
     p.add_argument("--frames", type=cli.positive_int, default=6, help="frames per strip")
     p.add_argument("--out", required=True, help="output .png")

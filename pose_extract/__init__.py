@@ -10,7 +10,7 @@ registry of ``pose_extract/estimators``), :mod:`~pose_extract.landmarks` (BlazeP
 :mod:`~pose_extract.prior`, :mod:`~pose_extract.refine`, :mod:`~pose_extract.error_model`.
 """
 
-from pose_extract.extract import ExtractOptions, Extraction, NoPersonError, extract, output_paths, write_outputs
 from ciasa.video import VideoError
+from pose_extract.extract import Extraction, ExtractOptions, NoPersonError, extract, output_paths, write_outputs
 
 __all__ = ["ExtractOptions", "Extraction", "NoPersonError", "VideoError", "extract", "output_paths", "write_outputs"]

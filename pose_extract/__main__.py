@@ -36,55 +36,109 @@ FORMS = ("clip", "batch", "prior", "error-model")
 def _add_options(p: argparse.ArgumentParser) -> None:
     d = ExtractOptions()
     g = p.add_argument_group("extraction (defaults chosen on renders of real motion; docs/pose_extract.md)")
-    g.add_argument("--estimator", choices=available(), default=d.estimator,
-                   help="pose estimator that reads the person (a module of pose_extract/estimators; "
-                        "docs/pose_extract.md, 'Pose estimators'); the detector flags below are its settings")
-    g.add_argument("--max-gap", type=int, default=d.max_gap,
-                   help="interpolate runs of at most this many missed frames")
-    g.add_argument("--min-detection-rate", type=float, default=d.min_detection_rate,
-                   help="flag clips detected in fewer frames than this fraction")
-    g.add_argument("--body-prior", default=str(d.body_prior),
-                   help="body-size prior for the depth: 'none' (MediaPipe's own size), 'default' (built-in "
-                        "adult; fits the synthetic set's renders, moves real motion ~0.5 m too far) or a JSON "
-                        "file from `python -m pose_extract prior`")
-    g.add_argument("--floor-plane", default=d.floor_plane,
-                   help="calibrated floor a,b,c,d (a x + b y + c z + d = 0, skeleton space, normal up, like "
-                        "Kinect's FloorClipPlane) that sets the body's size and depth; 'auto': the camera "
-                        "file's extra.floor_plane when present; 'off': not used (the renderer's floor is "
-                        "placed from the source skeleton, so it is not used unasked)")
-    g.add_argument("--sole-height", type=float, default=d.sole_height,
-                   help="height of MediaPipe's lowest sole landmark over the floor, m")
-    g.add_argument("--facing", choices=METHODS, default=d.facing,
-                   help="facing decision: 'sequence' (a two-state model over the clip that trusts MediaPipe's "
-                        "reading, keeps real turns and undoes its short left/right flips; a confidence per "
-                        "frame goes into CLIP.json); 'continuity' (the earlier rule: follows real turns into "
-                        "the mirror image); 'turn' mirrors every frame read as turned more than "
-                        "--max-turn-deg (footage where nobody turns away); 'off'")
-    g.add_argument("--max-turn-deg", default=str(d.max_turn_deg),
-                   help="--facing turn: frames read as turned further than this are mirrored back; 'none' "
-                        "turns that rule off")
-    g.add_argument("--refiner", default=str(d.refiner),
-                   help="learned pose correction (pose_extract.refine): 'none', 'default' (fitted on renders "
-                        "of the synthetic set's training clips; better there, worse on real motion) or a "
-                        "refiner .npz (benchmarks/pose_accuracy.py --fit-refiner)")
-    g.add_argument("--max-jump", default=str(d.max_jump),
-                   help="reject (then interpolate) frames whose limb landmarks sit further than this many torso "
-                        "lengths from their 5-frame running median; 'none' turns it off")
-    g.add_argument("--min-detection-confidence", type=float, default=d.min_detection_confidence,
-                   help="the estimator's person detector threshold (MediaPipe's by default)")
-    g.add_argument("--min-tracking-confidence", type=float, default=d.min_tracking_confidence,
-                   help="the estimator's tracking threshold (MediaPipe: below it the detector runs again)")
-    g.add_argument("--smooth", action=argparse.BooleanOptionalAction, default=d.smooth,
-                   help="the estimator's temporal landmark filter (MediaPipe's)")
-    g.add_argument("--redetect", action=argparse.BooleanOptionalAction, default=d.redetect,
-                   help="try a frame the tracker misses again on an enlarged crop around the person's last "
-                        "position (finds people too small for MediaPipe's whole-frame detector)")
-    g.add_argument("--rays", action=argparse.BooleanOptionalAction, default=d.rays,
-                   help="take x and y from the 2-D landmarks' rays (depth from the 3-D pose either way); "
-                        "--no-rays keeps MediaPipe's 3-D x and y")
-    g.add_argument("--rule", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a constant of the estimator's mapping to NTU-25 (--estimator "
-                        f"{DEFAULT_ESTIMATOR}: {', '.join(get_estimator(DEFAULT_ESTIMATOR).rules)}); repeatable")
+    g.add_argument(
+        "--estimator",
+        choices=available(),
+        default=d.estimator,
+        help="pose estimator that reads the person (a module of pose_extract/estimators; "
+        "docs/pose_extract.md, 'Pose estimators'); the detector flags below are its settings",
+    )
+    g.add_argument("--max-gap", type=int, default=d.max_gap, help="interpolate runs of at most this many missed frames")
+    g.add_argument(
+        "--min-detection-rate",
+        type=float,
+        default=d.min_detection_rate,
+        help="flag clips detected in fewer frames than this fraction",
+    )
+    g.add_argument(
+        "--body-prior",
+        default=str(d.body_prior),
+        help="body-size prior for the depth: 'none' (MediaPipe's own size), 'default' (built-in "
+        "adult; fits the synthetic set's renders, moves real motion ~0.5 m too far) or a JSON "
+        "file from `python -m pose_extract prior`",
+    )
+    g.add_argument(
+        "--floor-plane",
+        default=d.floor_plane,
+        help="calibrated floor a,b,c,d (a x + b y + c z + d = 0, skeleton space, normal up, like "
+        "Kinect's FloorClipPlane) that sets the body's size and depth; 'auto': the camera "
+        "file's extra.floor_plane when present; 'off': not used (the renderer's floor is "
+        "placed from the source skeleton, so it is not used unasked)",
+    )
+    g.add_argument(
+        "--sole-height",
+        type=float,
+        default=d.sole_height,
+        help="height of MediaPipe's lowest sole landmark over the floor, m",
+    )
+    g.add_argument(
+        "--facing",
+        choices=METHODS,
+        default=d.facing,
+        help="facing decision: 'sequence' (a two-state model over the clip that trusts MediaPipe's "
+        "reading, keeps real turns and undoes its short left/right flips; a confidence per "
+        "frame goes into CLIP.json); 'continuity' (the earlier rule: follows real turns into "
+        "the mirror image); 'turn' mirrors every frame read as turned more than "
+        "--max-turn-deg (footage where nobody turns away); 'off'",
+    )
+    g.add_argument(
+        "--max-turn-deg",
+        default=str(d.max_turn_deg),
+        help="--facing turn: frames read as turned further than this are mirrored back; 'none' turns that rule off",
+    )
+    g.add_argument(
+        "--refiner",
+        default=str(d.refiner),
+        help="learned pose correction (pose_extract.refine): 'none', 'default' (fitted on renders "
+        "of the synthetic set's training clips; better there, worse on real motion) or a "
+        "refiner .npz (benchmarks/pose_accuracy.py --fit-refiner)",
+    )
+    g.add_argument(
+        "--max-jump",
+        default=str(d.max_jump),
+        help="reject (then interpolate) frames whose limb landmarks sit further than this many torso "
+        "lengths from their 5-frame running median; 'none' turns it off",
+    )
+    g.add_argument(
+        "--min-detection-confidence",
+        type=float,
+        default=d.min_detection_confidence,
+        help="the estimator's person detector threshold (MediaPipe's by default)",
+    )
+    g.add_argument(
+        "--min-tracking-confidence",
+        type=float,
+        default=d.min_tracking_confidence,
+        help="the estimator's tracking threshold (MediaPipe: below it the detector runs again)",
+    )
+    g.add_argument(
+        "--smooth",
+        action=argparse.BooleanOptionalAction,
+        default=d.smooth,
+        help="the estimator's temporal landmark filter (MediaPipe's)",
+    )
+    g.add_argument(
+        "--redetect",
+        action=argparse.BooleanOptionalAction,
+        default=d.redetect,
+        help="try a frame the tracker misses again on an enlarged crop around the person's last "
+        "position (finds people too small for MediaPipe's whole-frame detector)",
+    )
+    g.add_argument(
+        "--rays",
+        action=argparse.BooleanOptionalAction,
+        default=d.rays,
+        help="take x and y from the 2-D landmarks' rays (depth from the 3-D pose either way); "
+        "--no-rays keeps MediaPipe's 3-D x and y",
+    )
+    g.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a constant of the estimator's mapping to NTU-25 (--estimator "
+        f"{DEFAULT_ESTIMATOR}: {', '.join(get_estimator(DEFAULT_ESTIMATOR).rules)}); repeatable",
+    )
     cli.add_logging_flags(p)
     cli.add_progress_flag(p)
 
@@ -105,8 +159,10 @@ def options_from(args: argparse.Namespace) -> ExtractOptions:
     for item in args.rule:
         name, sep, value = item.partition("=")
         if not sep or name not in known:
-            raise cli.BadInput(f"--rule {item!r}: expected NAME=VALUE with NAME one of {', '.join(known)} (the "
-                               f"mapping constants of --estimator {args.estimator})")  # fmt: skip
+            raise cli.BadInput(
+                f"--rule {item!r}: expected NAME=VALUE with NAME one of {', '.join(known)} (the "
+                f"mapping constants of --estimator {args.estimator})"
+            )
         try:
             rules[name] = float(value)
         except ValueError:
@@ -161,14 +217,20 @@ def run_single(args: argparse.Namespace) -> int:
     return cli.EXIT_OK
 
 
-def _extract_one(video: Path, camera: Path | None, out: Path, options: ExtractOptions, progress: bool,
-                 strict: bool) -> None:
+def _extract_one(
+    video: Path, camera: Path | None, out: Path, options: ExtractOptions, progress: bool, strict: bool
+) -> None:
     extraction = extract(video, camera, options, progress=progress)
     paths = write_outputs(extraction, out)
     s = extraction.summary
     log.info(
         "%s: %d frames, detected %d (%.1f%%), filled %d, %.1f frames/s -> %s",
-        video, s["frames"], s["detected"], 100 * s["detection_rate"], s["filled_frames"], s["fps"],
+        video,
+        s["frames"],
+        s["detected"],
+        100 * s["detection_rate"],
+        s["filled_frames"],
+        s["fps"],
         paths["skeleton"],
     )
     if s["flagged"] and strict:
@@ -186,11 +248,22 @@ def clip_parser() -> argparse.ArgumentParser:
         "record (OUT's .json, status failed; ciasa.failure) and placeholder outputs, and the next video is still "
         "extracted; a bug stops the job with its traceback.",
     )
-    p.add_argument("--pair", nargs=3, action="append", required=True, type=Path, metavar=("VIDEO", "CAMERA", "OUT"),
-                   help="a video, its camera file and the skeleton to write (OUT's .landmarks.npz and .json beside)")
-    p.add_argument("--on-failure", choices=("record", "stop"), default="stop",
-                   help="record: write a failed video's failure record and placeholders and go on (exit 0); "
-                        "stop: the first failure ends the job with its exit code")
+    p.add_argument(
+        "--pair",
+        nargs=3,
+        action="append",
+        required=True,
+        type=Path,
+        metavar=("VIDEO", "CAMERA", "OUT"),
+        help="a video, its camera file and the skeleton to write (OUT's .landmarks.npz and .json beside)",
+    )
+    p.add_argument(
+        "--on-failure",
+        choices=("record", "stop"),
+        default="stop",
+        help="record: write a failed video's failure record and placeholders and go on (exit 0); "
+        "stop: the first failure ends the job with its exit code",
+    )
     p.add_argument("--strict", action="store_true", help="a flagged clip counts as failed")
     _add_options(p)
     return p
@@ -229,15 +302,22 @@ def batch_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--videos", nargs="+", required=True, type=Path, help="input videos")
     cli.add_names_flag(p, help="sample names, one per video (default: the video file stems)")
-    p.add_argument("--labels", type=_int_list, help="class labels, comma-separated, one per video "
-                   "(default: parsed from NTU sample names)")
+    p.add_argument(
+        "--labels",
+        type=_int_list,
+        help="class labels, comma-separated, one per video (default: parsed from NTU sample names)",
+    )
     p.add_argument("--classes", type=Path, help="classes.json to copy into OUT_DIR (list of class names)")
     p.add_argument("--out-dir", required=True, type=Path, help="output directory")
     p.add_argument("--split", default="val", help="name of the split written")
     p.add_argument("--frames", type=cli.positive_int, help="pad/cut every clip to T frames (default: the longest clip)")
     p.add_argument("--bodies", type=cli.positive_int, default=1, help="pad to M bodies with zeros")
-    p.add_argument("--on-failure", choices=("error", "skip"), default="error",
-                   help="a clip that fails: 'error' writes no split and exits 1; 'skip' leaves it out")
+    p.add_argument(
+        "--on-failure",
+        choices=("error", "skip"),
+        default="error",
+        help="a clip that fails: 'error' writes no split and exits 1; 'skip' leaves it out",
+    )
     p.add_argument("--overwrite", action="store_true", help="re-extract clips whose outputs are up to date")
     _add_options(p)
     return p
@@ -262,10 +342,19 @@ def run_batch_cli(args: argparse.Namespace) -> int:
         except json.JSONDecodeError as err:
             raise cli.BadInput(f"{args.classes}: not valid JSON ({err})") from None
     result = run_batch(
-        args.videos, args.out_dir, names=args.names, labels=args.labels, split=args.split,
-        frames=args.frames, bodies=args.bodies, options=options_from(args), on_failure=args.on_failure,
-        class_names=class_names, overwrite=args.overwrite, progress=cli.show_progress(args),
-    )  # fmt: skip
+        args.videos,
+        args.out_dir,
+        names=args.names,
+        labels=args.labels,
+        split=args.split,
+        frames=args.frames,
+        bodies=args.bodies,
+        options=options_from(args),
+        on_failure=args.on_failure,
+        class_names=class_names,
+        overwrite=args.overwrite,
+        progress=cli.show_progress(args),
+    )
     log.info("%d/%d videos extracted; summary %s", len(result.names), len(args.videos), result.summary_path)
     if result.split_paths:
         log.info("split written: %s, %s", *result.split_paths)
@@ -311,8 +400,13 @@ def error_model_parser() -> argparse.ArgumentParser:
         "and CLIP.npy + CLIP.json (what `python -m pose_extract` recovered from its video). Fit it on training "
         "clips and real motion, never on the clips an attack will use it on.",
     )
-    p.add_argument("--source", action="append", required=True, metavar="NAME=DIR",
-                   help="a named set of rendered and extracted clips; repeatable")
+    p.add_argument(
+        "--source",
+        action="append",
+        required=True,
+        metavar="NAME=DIR",
+        help="a named set of rendered and extracted clips; repeatable",
+    )
     p.add_argument("--out", required=True, type=Path, help="error-model JSON to write")
     cli.add_logging_flags(p)
     return p

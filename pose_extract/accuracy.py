@@ -26,8 +26,9 @@ def root_depth_error(pred: np.ndarray, truth: np.ndarray, root: int = 0) -> tupl
     return dz, dz / truth[:, root, 2]
 
 
-def swap_rate(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None,
-              root: int = NTU_RGBD.index("spine_base")) -> float:
+def swap_rate(
+    pred: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None, root: int = NTU_RGBD.index("spine_base")
+) -> float:
     """Fraction of the ``valid`` frames (all by default) of (T, V, 3) joints whose left/right
     labels are swapped (:func:`swapped_frames`); NaN when no frame is valid."""
     swapped = swapped_frames(np.asarray(pred, dtype=np.float64), np.asarray(truth, dtype=np.float64), root)

@@ -62,8 +62,12 @@ def detect(
     frames = iter(frames)
     settings = dict(model_complexity=1, enable_segmentation=False, min_detection_confidence=min_detection_confidence)
     with native_log_filter():  # the graph logs its start-up notices from C++ at construction and on frame 1
-        pose = mp.solutions.pose.Pose(static_image_mode=False, smooth_landmarks=smooth,
-                                      min_tracking_confidence=min_tracking_confidence, **settings)  # fmt: skip
+        pose = mp.solutions.pose.Pose(
+            static_image_mode=False,
+            smooth_landmarks=smooth,
+            min_tracking_confidence=min_tracking_confidence,
+            **settings,
+        )
         first = next(frames, None)
         first_result = None if first is None else pose.process(np.ascontiguousarray(first))
     crop_pose = None
@@ -77,8 +81,11 @@ def detect(
             if row is None and redetect:
                 if last_box is None:
                     missed_without_box += 1
-                windows = _crop_boxes(last_box, frame.shape) if last_box is not None else (
-                    _scan_boxes(frame.shape) if missed_without_box % SCAN_EVERY == 1 else [])  # fmt: skip
+                windows = (
+                    _crop_boxes(last_box, frame.shape)
+                    if last_box is not None
+                    else (_scan_boxes(frame.shape) if missed_without_box % SCAN_EVERY == 1 else [])
+                )
                 for box in windows:
                     if crop_pose is None:  # its graph, too, logs start-up notices on creation and first use
                         with native_log_filter():
@@ -128,7 +135,9 @@ def _box(image: list) -> tuple[float, float, float, float]:
     return float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])
 
 
-def _crop_boxes(last: tuple[float, float, float, float], shape: tuple[int, ...]) -> list[tuple[float, float, float, float]]:
+def _crop_boxes(
+    last: tuple[float, float, float, float], shape: tuple[int, ...]
+) -> list[tuple[float, float, float, float]]:
     """The square region around the last box, :data:`CROP_MARGIN` times its larger side."""
     x, y, w, h = last
     side = min(max(CROP_MARGIN * max(w, h), CROP_MIN), float(min(shape[0], shape[1])))
@@ -161,18 +170,28 @@ def _crop(frame: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarr
 
 def _stack(rows: list[Row | None], redetected: list[bool], seconds: float) -> Detections:
     t = len(rows)
-    zeros = ([(0.0, 0.0)] * NUM_LANDMARKS, [0.0] * NUM_LANDMARKS, [(0.0, 0.0, 0.0)] * NUM_LANDMARKS,
-             [0.0] * NUM_LANDMARKS, [0.0] * NUM_LANDMARKS)  # fmt: skip
+    zeros = (
+        [(0.0, 0.0)] * NUM_LANDMARKS,
+        [0.0] * NUM_LANDMARKS,
+        [(0.0, 0.0, 0.0)] * NUM_LANDMARKS,
+        [0.0] * NUM_LANDMARKS,
+        [0.0] * NUM_LANDMARKS,
+    )
     filled = [r if r is not None else zeros for r in rows]
 
     def part(k: int, shape: tuple[int, ...]) -> np.ndarray:
         return np.asarray([r[k] for r in filled], dtype=np.float64).reshape((t, NUM_LANDMARKS) + shape)
 
     return Detections(
-        image=part(0, (2,)), image_z=part(1, ()), world=part(2, (3,)), visibility=part(3, ()), presence=part(4, ()),
-        detected=np.asarray([r is not None for r in rows], dtype=bool), seconds=seconds,
+        image=part(0, (2,)),
+        image_z=part(1, ()),
+        world=part(2, (3,)),
+        visibility=part(3, ()),
+        presence=part(4, ()),
+        detected=np.asarray([r is not None for r in rows], dtype=bool),
+        seconds=seconds,
         redetected=np.asarray(redetected, dtype=bool),
-    )  # fmt: skip
+    )
 
 
 def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
@@ -204,8 +223,12 @@ def native_log_filter() -> Iterator[None]:
     sys.stderr.flush()
     saved = os.dup(2)
     try:
-        grep = subprocess.Popen(["grep", "-v", "-E", "--line-buffered", NOTICE_PATTERN], stdin=subprocess.PIPE,
-                                stdout=saved, stderr=subprocess.DEVNULL)  # fmt: skip
+        grep = subprocess.Popen(
+            ["grep", "-v", "-E", "--line-buffered", NOTICE_PATTERN],
+            stdin=subprocess.PIPE,
+            stdout=saved,
+            stderr=subprocess.DEVNULL,
+        )
     except OSError:  # no grep: leave the notices be
         os.close(saved)
         yield

@@ -45,7 +45,9 @@ class ErrorPair:
                 f"{self.name}: recovered {self.recovered.shape} and true {self.truth.shape} joints must both be (T, V, 3)"
             )
         if self.valid.shape != self.recovered.shape[:1]:
-            raise ValueError(f"{self.name}: valid mask {self.valid.shape} does not match {self.recovered.shape[0]} frames")
+            raise ValueError(
+                f"{self.name}: valid mask {self.valid.shape} does not match {self.recovered.shape[0]} frames"
+            )
 
 
 @dataclass
@@ -98,9 +100,7 @@ def _nearest_psd(c: np.ndarray) -> np.ndarray:
     return (v * np.clip(w, 0.0, None)) @ v.T
 
 
-def fit_error_model(
-    sources: dict[str, Sequence[ErrorPair]], options: dict, layout_name: str = NTU_RGBD.name
-) -> dict:
+def fit_error_model(sources: dict[str, Sequence[ErrorPair]], options: dict, layout_name: str = NTU_RGBD.name) -> dict:
     """The error model (a JSON-ready dict, format :data:`ERROR_MODEL_FORMAT`) of pairs grouped
     by source (e.g. ``{'synthetic-train': [...], 'real_motion': [...]}``). Every source's
     frames count alike (frame-weighted pooling)."""
@@ -109,7 +109,9 @@ def fit_error_model(
         raise BadInput("no clips to fit the error model on")
     num_joints = pairs[0].truth.shape[1]
     if num_joints != len(NTU_RGBD.joint_names) and layout_name == NTU_RGBD.name:
-        raise BadInput(f"{pairs[0].name}: {num_joints} joints, the {layout_name} layout has {len(NTU_RGBD.joint_names)}")
+        raise BadInput(
+            f"{pairs[0].name}: {num_joints} joints, the {layout_name} layout has {len(NTU_RGBD.joint_names)}"
+        )
     glob, joints = _Moments(1), _Moments(num_joints)
     counts = {}
     for name, group in sources.items():
@@ -140,7 +142,8 @@ def fit_error_model(
         "sources": [{"name": k, "frames": v, "clips": len(sources[k])} for k, v in counts.items()],
         "options": options,
         # what it saw (ciasa.fit_record); callers that know the benchmark split name it instead
-        "fit_samples": [p.name for p in pairs], "fit_split": " + ".join(sources),
+        "fit_samples": [p.name for p in pairs],
+        "fit_split": " + ".join(sources),
     }
     check_error_model(model)
     return model
@@ -156,8 +159,14 @@ def check_error_model(model: dict, where: str = "error model") -> None:
     if model.get("format") != ERROR_MODEL_FORMAT:
         raise BadInput(f"{where}: format {model.get('format')!r}, expected {ERROR_MODEL_FORMAT!r}")
     v = int(model.get("num_joints", -1))
-    shapes = {("global", "bias"): (3,), ("global", "cov"): (3, 3), ("global", "ar1"): (3,),
-              ("joints", "bias"): (v, 3), ("joints", "cov"): (v, 3, 3), ("joints", "ar1"): (v, 3)}  # fmt: skip
+    shapes = {
+        ("global", "bias"): (3,),
+        ("global", "cov"): (3, 3),
+        ("global", "ar1"): (3,),
+        ("joints", "bias"): (v, 3),
+        ("joints", "cov"): (v, 3, 3),
+        ("joints", "ar1"): (v, 3),
+    }
     for (part, key), shape in shapes.items():
         a = np.asarray(model[part][key], dtype=np.float64)
         if a.shape != shape:
@@ -220,7 +229,13 @@ def pairs_from_dir(folder: Path) -> tuple[list[ErrorPair], dict]:
             if not path.is_file():
                 raise FileNotFoundError(f"{path}: missing (extract {name}'s video with python -m pose_extract)")
         truth, rec = np.load(src), np.load(rec_path)
-        if truth.ndim != 4 or truth.shape[0] != 3 or rec.ndim != 4 or rec.shape[0] != 3 or rec.shape[2] != truth.shape[2]:
+        if (
+            truth.ndim != 4
+            or truth.shape[0] != 3
+            or rec.ndim != 4
+            or rec.shape[0] != 3
+            or rec.shape[2] != truth.shape[2]
+        ):
             raise BadInput(f"{src}: shape {truth.shape} and {rec_path.name} {rec.shape} are not both (3, T, V, M)")
         frames = rec.shape[1]
         if truth.shape[1] < frames:

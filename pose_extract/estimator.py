@@ -165,12 +165,20 @@ class Detections:
         """Raise if the arrays do not have the shapes ``estimator``'s layout promises: an
         estimator that breaks the contract is a bug, found here rather than deep in the lifting."""
         t, n = self.frames, estimator.layout.size
-        expected = {"image": (t, n, 2), "image_z": (t, n), "world": (t, n, 3), "visibility": (t, n),
-                    "presence": (t, n), "detected": (t,), "redetected": (t,)}  # fmt: skip
+        expected = {
+            "image": (t, n, 2),
+            "image_z": (t, n),
+            "world": (t, n, 3),
+            "visibility": (t, n),
+            "presence": (t, n),
+            "detected": (t,),
+            "redetected": (t,),
+        }
         wrong = {k: getattr(self, k).shape for k, shape in expected.items() if getattr(self, k).shape != shape}
         if wrong:
-            raise RuntimeError(f"pose estimator {estimator.name!r} broke the interface: shapes {wrong}, "
-                               f"expected {expected}")  # fmt: skip
+            raise RuntimeError(
+                f"pose estimator {estimator.name!r} broke the interface: shapes {wrong}, expected {expected}"
+            )
 
 
 @dataclass
@@ -188,9 +196,13 @@ class FramePose:
 def stack_poses(poses: list[FramePose | None], estimator: PoseEstimator, seconds: float) -> Detections:
     """Per-frame poses of ``estimator`` (None: nobody found) -> :class:`Detections`."""
     t, landmarks = len(poses), estimator.layout.size
-    out = {"image": np.zeros((t, landmarks, 2)), "image_z": np.zeros((t, landmarks)),
-           "world": np.zeros((t, landmarks, 3)), "visibility": np.zeros((t, landmarks)),
-           "presence": np.zeros((t, landmarks))}  # fmt: skip
+    out = {
+        "image": np.zeros((t, landmarks, 2)),
+        "image_z": np.zeros((t, landmarks)),
+        "world": np.zeros((t, landmarks, 3)),
+        "visibility": np.zeros((t, landmarks)),
+        "presence": np.zeros((t, landmarks)),
+    }
     for i, pose in enumerate(poses):
         if pose is None:
             continue
@@ -209,8 +221,10 @@ def _check_pose(pose: FramePose, frame: int, estimator: PoseEstimator) -> None:
     shapes = {k: np.shape(getattr(pose, k)) for k in expected if getattr(pose, k) is not None}
     wrong = {k: shape for k, shape in shapes.items() if shape != expected[k]}
     if wrong:
-        raise RuntimeError(f"pose estimator {estimator.name!r} broke the interface: frame {frame} has shapes "
-                           f"{wrong}, expected {expected}")  # fmt: skip
+        raise RuntimeError(
+            f"pose estimator {estimator.name!r} broke the interface: frame {frame} has shapes "
+            f"{wrong}, expected {expected}"
+        )
 
 
 class PoseEstimator(ABC):
@@ -244,12 +258,15 @@ class PoseEstimator(ABC):
         rules = dict(rules or {})
         unknown = set(rules) - set(self.rules)
         if unknown:
-            raise UnknownName(f"unknown mapping rule(s) {sorted(unknown)} of estimator {self.name!r}; "
-                              f"known: {sorted(self.rules)}")  # fmt: skip
+            raise UnknownName(
+                f"unknown mapping rule(s) {sorted(unknown)} of estimator {self.name!r}; known: {sorted(self.rules)}"
+            )
         matrix = np.asarray(self.mapping(**rules), dtype=np.float64)
         if matrix.shape != (len(NTU_RGBD.joint_names), self.layout.size):
-            raise RuntimeError(f"estimator {self.name!r}: mapping of shape {matrix.shape}, expected "
-                               f"({len(NTU_RGBD.joint_names)}, {self.layout.size})")  # fmt: skip
+            raise RuntimeError(
+                f"estimator {self.name!r}: mapping of shape {matrix.shape}, expected "
+                f"({len(NTU_RGBD.joint_names)}, {self.layout.size})"
+            )
         return matrix
 
 

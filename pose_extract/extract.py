@@ -40,22 +40,22 @@ import numpy as np
 from ciasa.camera import Camera
 from ciasa.cli import BadInput, WorkFailed
 from ciasa.io import atomic_path, atomic_save_npy, atomic_write_json
+from ciasa.video import VideoError, VideoInfo, iter_frames, probe
 from pose_extract.estimator import DEFAULT_ESTIMATOR, Detections, PoseEstimator, get_estimator
 from pose_extract.facing import decide_facing, mirror
 from pose_extract.gaps import fill_gaps, runs
+from pose_extract.integrity import check_frame_count
 from pose_extract.landmarks import to_ntu
 from pose_extract.lifting import (
     body_scale,
     floor_scale,
-    reprojection_error,
     onto_rays,
+    reprojection_error,
     solve_translation,
 )
 from pose_extract.prior import BodyPrior, resolve_prior
 from pose_extract.refine import Refiner, resolve_refiner
 from pose_extract.temporal import JUMP_THRESHOLD, jump_frames
-from ciasa.video import VideoError, VideoInfo, iter_frames, probe
-from pose_extract.integrity import check_frame_count
 
 log = logging.getLogger(__name__)
 
@@ -246,8 +246,10 @@ def lift(
         if prior is not None:
             scale, source = body_scale(to_ntu(world_k, matrix), prior.lengths, valid), "body_prior"
         elif not est.metric_world:
-            raise WorkFailed(f"estimator {est.name!r} gives no metric body size and no usable floor plane or body "
-                             "prior was given: the depth is unknown")  # fmt: skip
+            raise WorkFailed(
+                f"estimator {est.name!r} gives no metric body size and no usable floor plane or body "
+                "prior was given: the depth is unknown"
+            )
     # Scaling the world pose scales its least-squares translation alike (same pixels).
     cam_points = scale * (world_k + t1[:, None, :])
     t = scale * t1
@@ -271,8 +273,9 @@ def prepare(det: Detections, options: ExtractOptions) -> dict[str, np.ndarray]:
     image, image_z, world, visibility, presence and the frame masks mirrored, rejected,
     filled, valid (kept detections or filled), and the facing decision's confidence (T,)."""
     layout = get_estimator(options.estimator).layout
-    mirrored, facing_confidence = decide_facing(det.world, det.detected, options.facing, options.max_turn_deg,
-                                                layout=layout)  # fmt: skip
+    mirrored, facing_confidence = decide_facing(
+        det.world, det.detected, options.facing, options.max_turn_deg, layout=layout
+    )
     image, image_z, world, visibility, presence = mirror(
         mirrored, det.image, det.image_z, det.world, det.visibility, det.presence, layout=layout
     )
@@ -281,9 +284,18 @@ def prepare(det: Detections, options: ExtractOptions) -> dict[str, np.ndarray]:
     image, filled = fill_gaps(image, kept, options.max_gap)
     world, _ = fill_gaps(world, kept, options.max_gap)
     visibility, _ = fill_gaps(visibility, kept, options.max_gap)
-    return {"image": image, "image_z": image_z, "world": world, "visibility": visibility, "presence": presence,
-            "mirrored": mirrored, "rejected": rejected, "filled": filled, "valid": kept | filled,
-            "facing_confidence": facing_confidence}  # fmt: skip
+    return {
+        "image": image,
+        "image_z": image_z,
+        "world": world,
+        "visibility": visibility,
+        "presence": presence,
+        "mirrored": mirrored,
+        "rejected": rejected,
+        "filled": filled,
+        "valid": kept | filled,
+        "facing_confidence": facing_confidence,
+    }
 
 
 def extract(
@@ -305,17 +317,42 @@ def extract(
     det = run_detector(video, inputs, options, progress)
     p = prepare(det, options)
     floor = floor_plane_for(inputs.camera, options.floor_plane)
-    lifted = lift(p["image"], p["world"], p["visibility"], p["valid"], inputs.camera, inputs.prior, options.rules,
-                  floor, options.sole_height, options.rays, inputs.refiner, inputs.estimator)  # fmt: skip
+    lifted = lift(
+        p["image"],
+        p["world"],
+        p["visibility"],
+        p["valid"],
+        inputs.camera,
+        inputs.prior,
+        options.rules,
+        floor,
+        options.sole_height,
+        options.rays,
+        inputs.refiner,
+        inputs.estimator,
+    )
     skeleton = np.ascontiguousarray(np.transpose(lifted.joints, (2, 0, 1))[..., None], dtype=np.float32)
     summary = summarise(video, inputs, det, p, lifted, floor, options, time.perf_counter() - start)
     if summary["flagged"]:
         log.warning("%s flagged: %s", video, summary["reason"])
     return Extraction(
-        skeleton, det, p["image"], p["image_z"], p["presence"], p["world"], p["visibility"], p["mirrored"],
-        p["rejected"], p["filled"], p["valid"], lifted.translation, lifted.scale, summary, p["facing_confidence"],
+        skeleton,
+        det,
+        p["image"],
+        p["image_z"],
+        p["presence"],
+        p["world"],
+        p["visibility"],
+        p["mirrored"],
+        p["rejected"],
+        p["filled"],
+        p["valid"],
+        lifted.translation,
+        lifted.scale,
+        summary,
+        p["facing_confidence"],
         inputs.estimator.layout.names,
-    )  # fmt: skip
+    )
 
 
 class Inputs(NamedTuple):
@@ -354,9 +391,11 @@ def open_inputs(video: Path, camera: str | Path | Camera | None, options: Extrac
     if refiner is not None:
         refiner.check_estimator(estimator)
     if not estimator.metric_world and prior is None and options.floor_plane == "off":
-        raise BadInput(f"estimator {estimator.name!r} gives its 3-D pose only up to scale: give a body-size prior "
-                       "(--body-prior default or a prior file) or a floor plane (--floor-plane) to set the "
-                       "depth")  # fmt: skip
+        raise BadInput(
+            f"estimator {estimator.name!r} gives its 3-D pose only up to scale: give a body-size prior "
+            "(--body-prior default or a prior file) or a floor plane (--floor-plane) to set the "
+            "depth"
+        )
     return Inputs(info, cam, prior, refiner, promised, estimator)
 
 
@@ -377,8 +416,16 @@ def run_detector(video: Path, inputs: Inputs, options: ExtractOptions, progress:
     return det
 
 
-def summarise(video: Path, inputs: Inputs, det: Detections, p: dict[str, np.ndarray], lifted: Lifted,
-              floor: np.ndarray | None, options: ExtractOptions, seconds: float) -> dict:
+def summarise(
+    video: Path,
+    inputs: Inputs,
+    det: Detections,
+    p: dict[str, np.ndarray],
+    lifted: Lifted,
+    floor: np.ndarray | None,
+    options: ExtractOptions,
+    seconds: float,
+) -> dict:
     """Step 5: the clip's record (``CLIP.json``): counts, masks, flag and its reasons, options."""
     frames, detected = det.frames, int(det.detected.sum())
     rate = detected / frames
@@ -389,8 +436,10 @@ def summarise(video: Path, inputs: Inputs, det: Detections, p: dict[str, np.ndar
         reasons.append(f"detection rate {rate:.1%} below {options.min_detection_rate:.0%}")
     if missing.any():
         gaps = [f"{a}-{b - 1}" for a, b in runs(missing)]
-        reasons.append(f"{int(missing.sum())} frames without a pose (zero) in gaps longer than {options.max_gap}: "
-                       f"{', '.join(gaps)}")  # fmt: skip
+        reasons.append(
+            f"{int(missing.sum())} frames without a pose (zero) in gaps longer than {options.max_gap}: "
+            f"{', '.join(gaps)}"
+        )
     prior, refiner = inputs.prior, inputs.refiner
     return {
         "format": SUMMARY_FORMAT,
@@ -441,8 +490,10 @@ def facing_record(confidence: np.ndarray) -> dict:
 
 def options_record(options: ExtractOptions) -> dict:
     """The options as JSON values (a prior or refiner object by its source)."""
-    return {k: (v.source if isinstance(v, (BodyPrior, Refiner)) else str(v) if isinstance(v, Path) else v)
-            for k, v in vars(options).items()}  # fmt: skip
+    return {
+        k: (v.source if isinstance(v, (BodyPrior, Refiner)) else str(v) if isinstance(v, Path) else v)
+        for k, v in vars(options).items()
+    }
 
 
 def write_outputs(extraction: Extraction, out: str | Path) -> dict[str, Path]:
@@ -461,8 +512,11 @@ def write_outputs(extraction: Extraction, out: str | Path) -> dict[str, Path]:
             detected=det.detected,
             redetected=det.redetected,
             mirrored=extraction.mirrored,
-            facing_confidence=(np.full(len(det.detected), np.nan) if extraction.facing_confidence is None
-                               else extraction.facing_confidence).astype(np.float32),
+            facing_confidence=(
+                np.full(len(det.detected), np.nan)
+                if extraction.facing_confidence is None
+                else extraction.facing_confidence
+            ).astype(np.float32),
             rejected=extraction.rejected,
             filled=extraction.filled,
             translation=extraction.translation.astype(np.float32),

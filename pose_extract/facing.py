@@ -187,8 +187,9 @@ def continuity_frames(
 ) -> np.ndarray:
     """The earlier rule ('continuity'): the same Viterbi without trust in the reading and
     with a pull towards the camera (module docstring explains why it fails on turns)."""
-    model = SequenceModel(switch_cost=switch_cost, mirror_cost=0.0, facing_weight=facing_weight, temperature=1.0,
-                          excess_weight=0.0)
+    model = SequenceModel(
+        switch_cost=switch_cost, mirror_cost=0.0, facing_weight=facing_weight, temperature=1.0, excess_weight=0.0
+    )
     return decode(*sequence_energies(heading, model))[0].astype(bool)
 
 

@@ -23,8 +23,9 @@ class TruncatedVideoError(VideoError):
     """Fewer frames decode than the container or the renderer's record says it holds."""
 
 
-def check_frame_count(video: str | Path, decoded: int, info: VideoInfo, promised: int | None,
-                      record_name: str = "render.json") -> None:
+def check_frame_count(
+    video: str | Path, decoded: int, info: VideoInfo, promised: int | None, record_name: str = "render.json"
+) -> None:
     """Raise :class:`TruncatedVideoError` naming ``video`` when ``decoded`` frames fall short.
 
     ``info.frame_count`` is the container's claim (0 when it makes none); ``promised`` the

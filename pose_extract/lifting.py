@@ -36,13 +36,18 @@ MEDIAPIPE_TO_KINECT = np.array([-1.0, -1.0, 1.0])
 # NTU segments whose length MediaPipe estimates well (both ends are joints it observes
 # directly), used to compare its body with the body-size prior.
 SIZE_SEGMENTS: tuple[tuple[str, str], ...] = (
-    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
-    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
-    ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
-    ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
-    ("left_shoulder", "right_shoulder"), ("left_shoulder", "left_hip"),
+    ("left_shoulder", "left_elbow"),
+    ("left_elbow", "left_wrist"),
+    ("right_shoulder", "right_elbow"),
+    ("right_elbow", "right_wrist"),
+    ("left_hip", "left_knee"),
+    ("left_knee", "left_ankle"),
+    ("right_hip", "right_knee"),
+    ("right_knee", "right_ankle"),
+    ("left_shoulder", "right_shoulder"),
+    ("left_shoulder", "left_hip"),
     ("right_shoulder", "right_hip"),
-)  # fmt: skip
+)
 
 
 def mediapipe_to_kinect(world: np.ndarray) -> np.ndarray:

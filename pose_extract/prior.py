@@ -47,7 +47,7 @@ class BodyPrior:
         atomic_write_json(path, self.to_json())
 
     @classmethod
-    def load(cls, path: str | Path) -> "BodyPrior":
+    def load(cls, path: str | Path) -> BodyPrior:
         path = Path(path)
         d = read_json(path, "body prior file")
         if d.get("format") != PRIOR_FORMAT:

@@ -65,12 +65,12 @@ def features(
     visibility = np.asarray(visibility, dtype=np.float64)
     n, size = len(on_rays), layout.size
     if on_rays.shape != (n, size, 3) or pose.shape != (n, size, 3) or visibility.shape != (n, size):
-        raise ValueError(f"expected (T, {size}, 3), (T, {size}, 3), (T, {size}); got {on_rays.shape}, {pose.shape}, "
-                         f"{visibility.shape}")  # fmt: skip
+        raise ValueError(
+            f"expected (T, {size}, 3), (T, {size}, 3), (T, {size}); got {on_rays.shape}, {pose.shape}, "
+            f"{visibility.shape}"
+        )
     root = on_rays[:, layout.indices(("left_hip", "right_hip"))].mean(axis=1, keepdims=True)
-    return np.concatenate(
-        [(on_rays - root).reshape(n, -1), (pose - root)[..., :2].reshape(n, -1), visibility], axis=1
-    )
+    return np.concatenate([(on_rays - root).reshape(n, -1), (pose - root)[..., :2].reshape(n, -1), visibility], axis=1)
 
 
 def targets(joints: np.ndarray, truth: np.ndarray, root: int = 0) -> np.ndarray:
@@ -120,9 +120,11 @@ class Refiner:
         """A refiner reads one estimator's landmarks; another's is bad input, named."""
         expected = FEATURES_PER_LANDMARK * estimator.layout.size
         if self.estimator != estimator.name or self.mean.shape != (expected,):
-            raise BadInput(f"refiner {self.source}: fitted on {self.estimator}'s landmarks ({self.mean.shape[0]} "
-                           f"features), cannot refine estimator {estimator.name!r}'s ({expected}); use --refiner "
-                           "none or one fitted on that estimator")  # fmt: skip
+            raise BadInput(
+                f"refiner {self.source}: fitted on {self.estimator}'s landmarks ({self.mean.shape[0]} "
+                f"features), cannot refine estimator {estimator.name!r}'s ({expected}); use --refiner "
+                "none or one fitted on that estimator"
+            )
 
     def apply(
         self,
@@ -138,12 +140,16 @@ class Refiner:
     def save(self, path: str | Path) -> None:
         with atomic_path(path, suffix=".npz") as tmp:
             layers = {f"{k}{i}": a for i, layer in enumerate(self.layers) for k, a in zip("wb", layer)}
-            np.savez_compressed(tmp, mean=self.mean.astype(np.float32), std=self.std.astype(np.float32),
-                                **{k: a.astype(np.float32) for k, a in layers.items()},
-                                meta=np.array(json.dumps({"format": REFINER_FORMAT, **self.meta})))  # fmt: skip
+            np.savez_compressed(
+                tmp,
+                mean=self.mean.astype(np.float32),
+                std=self.std.astype(np.float32),
+                **{k: a.astype(np.float32) for k, a in layers.items()},
+                meta=np.array(json.dumps({"format": REFINER_FORMAT, **self.meta})),
+            )
 
     @classmethod
-    def load(cls, path: str | Path) -> "Refiner":
+    def load(cls, path: str | Path) -> Refiner:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: refiner file not found")
@@ -161,14 +167,23 @@ class Refiner:
         width = mean.shape[0] if mean.ndim == 1 else -1  # FEATURES_PER_LANDMARK per landmark of its estimator
         ok = n >= 1 and len(arrays) == 2 * n and mean.shape == std.shape == (width,) and _landmark_features(width)
         for w, b in layers:
-            ok = ok and w is not None and b is not None and w.ndim == 2 and w.shape[0] == width and b.shape == w.shape[1:]
+            ok = (
+                ok
+                and w is not None
+                and b is not None
+                and w.ndim == 2
+                and w.shape[0] == width
+                and b.shape == w.shape[1:]
+            )
             width = w.shape[1] if ok else width
         ok = ok and width == NUM_OUTPUTS and all(np.all(np.isfinite(a)) for a in (mean, std, *arrays.values()))
         if not ok:
             shapes = {k: a.shape for k, a in {"mean": mean, "std": std, **arrays}.items()}
-            raise BadInput(f"{path}: refiner arrays have shapes {shapes}: expected mean/std (F,) with F = "
-                           f"{FEATURES_PER_LANDMARK} x landmarks ({NUM_FEATURES} for MediaPipe's) and layers w0, b0, "
-                           f"... chaining F features to {NUM_OUTPUTS} outputs (finite)")
+            raise BadInput(
+                f"{path}: refiner arrays have shapes {shapes}: expected mean/std (F,) with F = "
+                f"{FEATURES_PER_LANDMARK} x landmarks ({NUM_FEATURES} for MediaPipe's) and layers w0, b0, "
+                f"... chaining F features to {NUM_OUTPUTS} outputs (finite)"
+            )
         meta.setdefault("source", str(path))
         return cls(mean, std, layers, meta)
 
@@ -181,8 +196,10 @@ def _checked(feats: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndar
     x = np.asarray(feats, dtype=np.float64)
     y = np.asarray(target, dtype=np.float64)
     if x.ndim != 2 or not _landmark_features(x.shape[1]) or y.shape != (len(x), NUM_OUTPUTS) or len(x) < 2:
-        raise BadInput(f"expected features (N, {FEATURES_PER_LANDMARK} x landmarks: {NUM_FEATURES} for MediaPipe's) "
-                       f"and targets (N, {NUM_OUTPUTS}), N >= 2; got {x.shape}, {y.shape}")  # fmt: skip
+        raise BadInput(
+            f"expected features (N, {FEATURES_PER_LANDMARK} x landmarks: {NUM_FEATURES} for MediaPipe's) "
+            f"and targets (N, {NUM_OUTPUTS}), N >= 2; got {x.shape}, {y.shape}"
+        )
     return x, y, x.mean(axis=0), x.std(axis=0) + 1e-6
 
 
@@ -222,7 +239,14 @@ def fit_mlp(
     finally:
         torch.set_num_threads(threads)
     layers[-1] = (layers[-1][0], layers[-1][1] + bias)
-    hyper = {"hidden": hidden, "epochs": epochs, "dropout": dropout, "weight_decay": weight_decay, "lr": lr, "seed": seed}
+    hyper = {
+        "hidden": hidden,
+        "epochs": epochs,
+        "dropout": dropout,
+        "weight_decay": weight_decay,
+        "lr": lr,
+        "seed": seed,
+    }
     return Refiner(mean, std, tuple(layers), {"kind": "mlp", **hyper, "samples": len(x), **(meta or {})})
 
 
@@ -234,10 +258,14 @@ def _train(x, y, mean, std, hidden, epochs, dropout, weight_decay, lr, seed) -> 
     xt = torch.tensor((x - mean) / std, dtype=torch.float32)
     yt = torch.tensor(y, dtype=torch.float32)
     net = torch.nn.Sequential(
-        torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout),
-        torch.nn.Linear(hidden, hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout),
+        torch.nn.Linear(x.shape[1], hidden),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(dropout),
+        torch.nn.Linear(hidden, hidden),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(dropout),
         torch.nn.Linear(hidden, NUM_OUTPUTS),
-    )  # fmt: skip
+    )
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     for _ in range(epochs):
         order = torch.randperm(len(xt), generator=gen)

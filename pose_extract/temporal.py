@@ -39,8 +39,9 @@ def jump_scores(
     image = np.asarray(image, dtype=np.float64)
     detected = np.asarray(detected, dtype=bool)
     if image.ndim != 3 or image.shape[1] != layout.size or detected.shape != image.shape[:1]:
-        raise ValueError(f"expected image (T, {layout.size}, 2) and detected (T,), got {image.shape} and "
-                         f"{detected.shape}")  # fmt: skip
+        raise ValueError(
+            f"expected image (T, {layout.size}, 2) and detected (T,), got {image.shape} and {detected.shape}"
+        )
     if window < 1 or window % 2 == 0:
         raise BadInput(f"window must be an odd number of frames, got {window}")
     scores = np.zeros(len(image))

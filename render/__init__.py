@@ -9,6 +9,6 @@ writes CLIP.mp4, CLIP.camera.json (a :class:`ciasa.camera.Camera`) and CLIP.rend
 CLI: ``python -m render --help`` and ``python -m render batch --help``. See docs/render.md.
 """
 
-from render.clip import RenderInputError, RenderOptions, Renderer, render_clip
+from render.clip import Renderer, RenderInputError, RenderOptions, render_clip
 
 __all__ = ["RenderInputError", "RenderOptions", "Renderer", "render_clip"]

@@ -26,36 +26,72 @@ def _add_render_flags(p: argparse.ArgumentParser) -> None:
     from render.quality import CAMERAS, QUALITIES
 
     g = p.add_argument_group("look")
-    g.add_argument("--quality", default="draft", choices=tuple(QUALITIES),
-                   help="; ".join(f"{q.name}: {q.summary}" for q in QUALITIES.values()))
-    g.add_argument("--camera", default="default", choices=tuple(CAMERAS),
-                   help="; ".join(f"{c.name}: {c.summary}" for c in CAMERAS.values()))
-    g.add_argument("--body", choices=("default", "makehuman"),
-                   help="override the preset's body: default (procedural mannequin) or makehuman (CC0 MakeHuman mesh)")
-    g.add_argument("--engine", choices=("workbench", "cycles", "eevee"),
-                   help="override the preset's engine: workbench (rasteriser), cycles (path tracer), eevee (slow "
-                        "without a GPU)")
-    g.add_argument("--resolution", type=cli.parse_wh,
-                   help="WxH, even numbers; unset: the camera's size, 480x360 for the default camera")
+    g.add_argument(
+        "--quality",
+        default="draft",
+        choices=tuple(QUALITIES),
+        help="; ".join(f"{q.name}: {q.summary}" for q in QUALITIES.values()),
+    )
+    g.add_argument(
+        "--camera",
+        default="default",
+        choices=tuple(CAMERAS),
+        help="; ".join(f"{c.name}: {c.summary}" for c in CAMERAS.values()),
+    )
+    g.add_argument(
+        "--body",
+        choices=("default", "makehuman"),
+        help="override the preset's body: default (procedural mannequin) or makehuman (CC0 MakeHuman mesh)",
+    )
+    g.add_argument(
+        "--engine",
+        choices=("workbench", "cycles", "eevee"),
+        help="override the preset's engine: workbench (rasteriser), cycles (path tracer), eevee (slow without a GPU)",
+    )
+    g.add_argument(
+        "--resolution",
+        type=cli.parse_wh,
+        help="WxH, even numbers; unset: the camera's size, 480x360 for the default camera",
+    )
     g.add_argument("--fps", type=float, default=30.0, help="frame rate of the sequence and the video (NTU: 30)")
-    g.add_argument("--hfov", type=float, help="horizontal field of view in degrees; unset: the camera's, "
-                                              "70 for the default camera (Kinect v2's depth sensor)")
-    g.add_argument("--adapt-fov", action="store_true",
-                   help="widen the field of view when the motion would leave the image (otherwise: warn only)")
-    g.add_argument("--textures", type=Path, help="folder of detail maps (NAME.png) replacing render/assets/textures "
-                                                 "in the standard and photo presets")
+    g.add_argument(
+        "--hfov",
+        type=float,
+        help="horizontal field of view in degrees; unset: the camera's, "
+        "70 for the default camera (Kinect v2's depth sensor)",
+    )
+    g.add_argument(
+        "--adapt-fov",
+        action="store_true",
+        help="widen the field of view when the motion would leave the image (otherwise: warn only)",
+    )
+    g.add_argument(
+        "--textures",
+        type=Path,
+        help="folder of detail maps (NAME.png) replacing render/assets/textures in the standard and photo presets",
+    )
     e = p.add_argument_group("engine")
-    e.add_argument("--cycles-samples", type=cli.positive_int, help="Cycles samples per pixel; unset: the preset's "
-                                                                   "(16, photo: 32)")
+    e.add_argument(
+        "--cycles-samples", type=cli.positive_int, help="Cycles samples per pixel; unset: the preset's (16, photo: 32)"
+    )
     e.add_argument("--no-denoise", action="store_true", help="Cycles: turn denoising off")
-    e.add_argument("--device", default="auto", choices=DEVICES,
-                   help="where Cycles renders: auto (a GPU when Blender finds one, else CPU), cpu, gpu (any GPU), "
-                        "or a GPU backend; asking for a GPU that is not there is an error")
+    e.add_argument(
+        "--device",
+        default="auto",
+        choices=DEVICES,
+        help="where Cycles renders: auto (a GPU when Blender finds one, else CPU), cpu, gpu (any GPU), "
+        "or a GPU backend; asking for a GPU that is not there is an error",
+    )
     e.add_argument("--cycles-device", dest="device", choices=DEVICES, help="old name of --device")
-    e.add_argument("--workbench-aa", help="Workbench anti-aliasing: OFF (the draft preset's), FXAA (standard's), 5, 8, 11, 16, "
-                                          "32 samples")
-    e.add_argument("--threads", type=cli.positive_int,
-                   help="CPU threads Blender renders with (Cycles and Mesa's software GL); unset: all cores")
+    e.add_argument(
+        "--workbench-aa",
+        help="Workbench anti-aliasing: OFF (the draft preset's), FXAA (standard's), 5, 8, 11, 16, 32 samples",
+    )
+    e.add_argument(
+        "--threads",
+        type=cli.positive_int,
+        help="CPU threads Blender renders with (Cycles and Mesa's software GL); unset: all cores",
+    )
     e.add_argument("--crf", type=int, default=18, help="H.264 quality (lower = better, 18 ~ visually lossless)")
     cli.add_logging_flags(p)
     cli.add_progress_flag(p)
@@ -65,10 +101,24 @@ def _options(args: argparse.Namespace):
     from render.clip import RenderOptions
 
     w, h = args.resolution if args.resolution else (None, None)
-    return RenderOptions(quality=args.quality, camera=args.camera, body=args.body, engine=args.engine, width=w,
-                         height=h, hfov=args.hfov, fps=args.fps, adapt_fov=args.adapt_fov,
-                         cycles_samples=args.cycles_samples, cycles_denoise=not args.no_denoise, device=args.device,
-                         crf=args.crf, workbench_aa=args.workbench_aa, threads=args.threads, textures=args.textures)
+    return RenderOptions(
+        quality=args.quality,
+        camera=args.camera,
+        body=args.body,
+        engine=args.engine,
+        width=w,
+        height=h,
+        hfov=args.hfov,
+        fps=args.fps,
+        adapt_fov=args.adapt_fov,
+        cycles_samples=args.cycles_samples,
+        cycles_denoise=not args.no_denoise,
+        device=args.device,
+        crf=args.crf,
+        workbench_aa=args.workbench_aa,
+        threads=args.threads,
+        textures=args.textures,
+    )
 
 
 def single_parser() -> argparse.ArgumentParser:
@@ -78,23 +128,40 @@ def single_parser() -> argparse.ArgumentParser:
         "seen from the sensor. Writes CLIP.mp4, CLIP.camera.json (the camera, for pose lifting) and "
         "CLIP.render.json (frames, trimmed padding, warnings, timings). Batch form: python -m render batch --help",
     )
-    p.add_argument("--skeleton", required=True, type=Path, action="append",
-                   help="CLIP.npy of shape (3, T, 25, M); repeat --skeleton/--out pairs to render the conditions of "
-                        "one clip (clean, control, perturbed) in one Blender session: Blender's start-up is paid "
-                        "once, each pair still gets its own video, camera and render files")
-    p.add_argument("--out", required=True, type=Path, action="append",
-                   help="output video CLIP.mp4 (one per --skeleton, in the same order)")
+    p.add_argument(
+        "--skeleton",
+        required=True,
+        type=Path,
+        action="append",
+        help="CLIP.npy of shape (3, T, 25, M); repeat --skeleton/--out pairs to render the conditions of "
+        "one clip (clean, control, perturbed) in one Blender session: Blender's start-up is paid "
+        "once, each pair still gets its own video, camera and render files",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        action="append",
+        help="output video CLIP.mp4 (one per --skeleton, in the same order)",
+    )
     g = p.add_mutually_exclusive_group()
     g.add_argument("--seed", type=int, help="scene/appearance seed")
-    g.add_argument("--scene-id", help="name hashed (sha256) into the seed; give the clean and the perturbed "
-                                      "render of a clip the same one; unset: the output file's stem (one pair "
-                                      "only: several pairs need --scene-id or --seed)")
-    p.add_argument("--frames-dir", type=Path, help="keep the rendered PNG frames here (FRAMES_DIR/OUT_STEM/ "
-                                                   "with several pairs)")
-    p.add_argument("--reference", type=Path,
-                   help="the clean version of this (perturbed) clip: floor, walls and body girth come from it, "
-                        "so clean and perturbed videos differ only where the skeletons do (pass the same file when "
-                        "rendering the clean clip itself for identical results)")
+    g.add_argument(
+        "--scene-id",
+        help="name hashed (sha256) into the seed; give the clean and the perturbed "
+        "render of a clip the same one; unset: the output file's stem (one pair "
+        "only: several pairs need --scene-id or --seed)",
+    )
+    p.add_argument(
+        "--frames-dir", type=Path, help="keep the rendered PNG frames here (FRAMES_DIR/OUT_STEM/ with several pairs)"
+    )
+    p.add_argument(
+        "--reference",
+        type=Path,
+        help="the clean version of this (perturbed) clip: floor, walls and body girth come from it, "
+        "so clean and perturbed videos differ only where the skeletons do (pass the same file when "
+        "rendering the clean clip itself for identical results)",
+    )
     _add_render_flags(p)
     return p
 
@@ -108,9 +175,13 @@ def batch_parser() -> argparse.ArgumentParser:
         "also fixes floor, walls and body girth for the others. Finished clips (with their render.json) are "
         "skipped, so an interrupted batch resumes. Exits 1 when any clip failed (the others are rendered).",
     )
-    p.add_argument("--data", required=True, action="append",
-                   help="ST-GCN layout directory; repeat as LABEL=DIR for several conditions (e.g. "
-                        "clean=data/xview adv=attack/out), rendered to OUT_DIR/LABEL/NAME.mp4")
+    p.add_argument(
+        "--data",
+        required=True,
+        action="append",
+        help="ST-GCN layout directory; repeat as LABEL=DIR for several conditions (e.g. "
+        "clean=data/xview adv=attack/out), rendered to OUT_DIR/LABEL/NAME.mp4",
+    )
     p.add_argument("--split", default="val", help="which split of the data: DIR/{split}_data.npy")
     cli.add_names_flag(p, help="sample names to render; unset: all")
     p.add_argument("--limit", type=cli.positive_int, help="render at most this many clips (after --names)")
@@ -122,21 +193,36 @@ def batch_parser() -> argparse.ArgumentParser:
 
 
 def _log_report(out: Path, report) -> None:
-    log.info("%s: %d frames (%d padding frames trimmed), %.2f s/frame, %s", out, report.frames_rendered,
-             report.trimmed_padding_frames, report.seconds["per_frame_render_s"],
-             f"{len(report.warnings)} warnings" if report.warnings else "no warnings")
+    log.info(
+        "%s: %d frames (%d padding frames trimmed), %.2f s/frame, %s",
+        out,
+        report.frames_rendered,
+        report.trimmed_padding_frames,
+        report.seconds["per_frame_render_s"],
+        f"{len(report.warnings)} warnings" if report.warnings else "no warnings",
+    )
 
 
 def _run_single(args: argparse.Namespace) -> int:
     if len(args.skeleton) != len(args.out):
-        raise cli.BadInput(f"--skeleton given {len(args.skeleton)} times but --out {len(args.out)} times: "
-                           "give one --out per --skeleton")
+        raise cli.BadInput(
+            f"--skeleton given {len(args.skeleton)} times but --out {len(args.out)} times: "
+            "give one --out per --skeleton"
+        )
     if len(args.skeleton) > 1:
         return _run_pairs(args)
     from render.clip import render_clip
 
-    report = render_clip(args.skeleton[0], args.out[0], _options(args), seed=args.seed, scene_id=args.scene_id,
-                         frames_dir=args.frames_dir, reference=args.reference, progress=cli.show_progress(args))
+    report = render_clip(
+        args.skeleton[0],
+        args.out[0],
+        _options(args),
+        seed=args.seed,
+        scene_id=args.scene_id,
+        frames_dir=args.frames_dir,
+        reference=args.reference,
+        progress=cli.show_progress(args),
+    )
     _log_report(args.out[0], report)
     return cli.EXIT_OK
 
@@ -147,11 +233,13 @@ def _run_pairs(args: argparse.Namespace) -> int:
     runs, and the exit code is 1 when any failed."""
     from ciasa.video import EncodeError
     from render.blender import BlenderError
-    from render.clip import RenderInputError, Renderer, load_skeleton
+    from render.clip import Renderer, RenderInputError, load_skeleton
 
     if args.seed is None and args.scene_id is None:
-        raise cli.BadInput("several --skeleton/--out pairs are one clip's conditions: give --scene-id (or --seed) "
-                           "so that they share one scene")
+        raise cli.BadInput(
+            "several --skeleton/--out pairs are one clip's conditions: give --scene-id (or --seed) "
+            "so that they share one scene"
+        )
     outs = [Path(o) for o in args.out]
     if len({o.resolve() for o in outs}) != len(outs):
         raise cli.BadInput(f"--out: the same file given twice ({', '.join(map(str, outs))})")
@@ -165,8 +253,15 @@ def _run_pairs(args: argparse.Namespace) -> int:
     for path, clip, out in zip(args.skeleton, clips, outs):
         frames = Path(args.frames_dir) / out.stem if args.frames_dir else None
         try:
-            report = renderer.render(clip, out, seed=args.seed, scene_id=args.scene_id, frames_dir=frames,
-                                     source=str(path), reference=reference)
+            report = renderer.render(
+                clip,
+                out,
+                seed=args.seed,
+                scene_id=args.scene_id,
+                frames_dir=frames,
+                source=str(path),
+                reference=reference,
+            )
         except OSError as err:
             import errno
 
@@ -194,10 +289,20 @@ def _run_pairs(args: argparse.Namespace) -> int:
 def _run_batch(args: argparse.Namespace) -> int:
     from render.batch import render_batch
 
-    summary = render_batch(args.data, args.split, args.out_dir, _options(args), names=args.names, limit=args.limit,
-                           overwrite=args.overwrite, frames_dir=args.frames_dir, progress=cli.show_progress(args))
-    log.info("batch: %d rendered, %d skipped, %d failed", summary["rendered"], summary["skipped"],
-             len(summary["failed"]))
+    summary = render_batch(
+        args.data,
+        args.split,
+        args.out_dir,
+        _options(args),
+        names=args.names,
+        limit=args.limit,
+        overwrite=args.overwrite,
+        frames_dir=args.frames_dir,
+        progress=cli.show_progress(args),
+    )
+    log.info(
+        "batch: %d rendered, %d skipped, %d failed", summary["rendered"], summary["skipped"], len(summary["failed"])
+    )
     return cli.EXIT_FAILED if summary["failed"] else cli.EXIT_OK
 
 
@@ -205,8 +310,8 @@ def _work(run):
     """Blender's and ffmpeg's failures are the work failing (exit 1), not bad input."""
 
     def work(args: argparse.Namespace) -> int:
-        from render.blender import BlenderError
         from ciasa.video import EncodeError
+        from render.blender import BlenderError
         from render.interrupt import handle_interrupts
 
         with handle_interrupts():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ciasa.cli import BadInput, UnknownName
 from ciasa.io import atomic_write_json
-from render.clip import RenderOptions, Renderer
+from render.clip import Renderer, RenderOptions
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,20 @@ def outputs_of(video: Path) -> tuple[Path, Path, Path]:
     return video, video.with_suffix(".camera.json"), video.with_suffix(".render.json")
 
 
-def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options: RenderOptions | None = None, *,
-                 names: list[str] | None = None, names_file: str | Path | None = None, limit: int | None = None,
-                 overwrite: bool = False, renderer: Renderer | None = None,
-                 frames_dir: str | Path | None = None, progress: bool | None = None) -> dict:
+def render_batch(
+    data: list[str] | str,
+    split: str,
+    out_dir: str | Path,
+    options: RenderOptions | None = None,
+    *,
+    names: list[str] | None = None,
+    names_file: str | Path | None = None,
+    limit: int | None = None,
+    overwrite: bool = False,
+    renderer: Renderer | None = None,
+    frames_dir: str | Path | None = None,
+    progress: bool | None = None,
+) -> dict:
     """Render the named samples (default: all) of every ``data`` condition to ``out_dir``."""
     from ciasa.data.stgcn import load_split
 
@@ -68,8 +78,9 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
         chosen = wanted if wanted is not None else list(ds.names)
         missing = [n for n in chosen if n not in index]
         if missing:
-            raise UnknownName(f"{directory} ({split}): no samples named {', '.join(missing[:5])}"
-                              f"{' ...' if len(missing) > 5 else ''}")
+            raise UnknownName(
+                f"{directory} ({split}): no samples named {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+            )
         if limit is not None:
             chosen = chosen[:limit]
         target = out_dir / label if label else out_dir
@@ -103,8 +114,9 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
             frames = None
             if frames_dir is not None:
                 frames = Path(frames_dir) / label / name if label else Path(frames_dir) / name
-            report = renderer.render(ds.data[i], video, scene_id=name, source=f"{ds.source}[{name}]", reference=ref,
-                                     frames_dir=frames)
+            report = renderer.render(
+                ds.data[i], video, scene_id=name, source=f"{ds.source}[{name}]", reference=ref, frames_dir=frames
+            )
         except OSError as err:
             if err.errno == errno.ENOSPC:  # every later clip would fail the same way
                 raise
@@ -116,9 +128,15 @@ def render_batch(data: list[str] | str, split: str, out_dir: str | Path, options
             summary["failed"].append({"name": name, "video": str(video), "error": f"{type(err).__name__}: {err}"})
             continue
         summary["rendered"] += 1
-        summary["clips"].append({"name": name, "video": str(video), "frames": report.frames_rendered,
-                                 "seconds": round(time.perf_counter() - t_clip, 4),
-                                 "render_s": report.seconds.get("render_s")})
+        summary["clips"].append(
+            {
+                "name": name,
+                "video": str(video),
+                "frames": report.frames_rendered,
+                "seconds": round(time.perf_counter() - t_clip, 4),
+                "render_s": report.seconds.get("render_s"),
+            }
+        )
     summary["total_s"] = round(time.perf_counter() - t0, 4)
     atomic_write_json(out_dir / f"batch_{split}.json", summary)
     return summary

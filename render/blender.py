@@ -153,8 +153,9 @@ class BlenderSession:
             try:
                 scene.display.render_aa = st.workbench_aa
             except TypeError:
-                raise ValueError(f"unknown Workbench anti-aliasing {st.workbench_aa!r} "
-                                 "(known: OFF, FXAA, 5, 8, 11, 16, 32)") from None
+                raise ValueError(
+                    f"unknown Workbench anti-aliasing {st.workbench_aa!r} (known: OFF, FXAA, 5, 8, 11, 16, 32)"
+                ) from None
         elif st.engine == "cycles":
             cy = scene.cycles
             cy.samples = int(st.cycles_samples)
@@ -215,8 +216,10 @@ class BlenderSession:
                 log.info("Cycles renders on %s (%s)", backend, ", ".join(found[backend]))
                 return backend
         if want != "auto":
-            raise DeviceError(f"--device {want}: Blender finds no {'GPU' if want == 'gpu' else want.upper() + ' device'} "
-                              "on this machine (use --device auto or cpu)")
+            raise DeviceError(
+                f"--device {want}: Blender finds no {'GPU' if want == 'gpu' else want.upper() + ' device'} "
+                "on this machine (use --device auto or cpu)"
+            )
         if prefs is not None:
             prefs.compute_device_type = "NONE"
         return None
@@ -289,8 +292,16 @@ class BlenderSession:
         if roughness is not None:
             mat.roughness = roughness
 
-    def set_scene(self, params: SceneParams, floor_z: float, wall_y: float, fps: float, side_x: float = 3.0,
-                  centre: tuple[float, float, float] = (0.0, 3.0, 1.0), textures: Path | None = None) -> None:
+    def set_scene(
+        self,
+        params: SceneParams,
+        floor_z: float,
+        wall_y: float,
+        fps: float,
+        side_x: float = 3.0,
+        centre: tuple[float, float, float] = (0.0, 3.0, 1.0),
+        textures: Path | None = None,
+    ) -> None:
         """Colours, light, floor height (Blender z) and back wall distance (Blender y); in the
         textured presets also the room's textures and side walls (at x = +-``side_x``) and the
         light rig aimed at ``centre`` (Blender world)."""
@@ -314,8 +325,11 @@ class BlenderSession:
             el, az = math.radians(params.sun_elevation_deg), math.radians(params.sun_azimuth_deg)
             scene.display.light_direction = (math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el))
         if self.sun is not None:
-            self.sun.rotation_euler = (math.radians(90.0 - params.sun_elevation_deg), 0.0,
-                                       math.radians(180.0 + params.sun_azimuth_deg))
+            self.sun.rotation_euler = (
+                math.radians(90.0 - params.sun_elevation_deg),
+                0.0,
+                math.radians(180.0 + params.sun_azimuth_deg),
+            )
             self.sun.data.energy = params.sun_strength
         if textures is not None:
             self.textures_dir = textures
@@ -367,7 +381,9 @@ class BlenderSession:
         mesh.validate()
         mats = {}
         for m in body.materials:
-            mats[m] = self._material(f"{name}_{m}", (0.5, 0.5, 0.5), roughness=0.3 if m in ("eye_white", "pupil") else 0.65)
+            mats[m] = self._material(
+                f"{name}_{m}", (0.5, 0.5, 0.5), roughness=0.3 if m in ("eye_white", "pupil") else 0.65
+            )
             mesh.materials.append(mats[m])
         mesh.polygons.foreach_set("material_index", body.material_index)
         mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
@@ -409,9 +425,16 @@ class BlenderSession:
         """Recolour ``fig`` and key its pose for every frame of ``motion``."""
         skin = appearance.skin
         lips = (min(1.0, skin[0] * 0.8 + 0.1), skin[1] * 0.55, skin[2] * 0.55)  # a redder, darker skin
-        for m, colour in (("skin", skin), ("shirt", appearance.shirt), ("trousers", appearance.trousers),
-                          ("shoes", appearance.shoes), ("hair", appearance.hair), ("eye_white", (0.9, 0.9, 0.88)),
-                          ("pupil", (0.03, 0.03, 0.04)), ("lips", lips)):
+        for m, colour in (
+            ("skin", skin),
+            ("shirt", appearance.shirt),
+            ("trousers", appearance.trousers),
+            ("shoes", appearance.shoes),
+            ("hair", appearance.hair),
+            ("eye_white", (0.9, 0.9, 0.88)),
+            ("pupil", (0.03, 0.03, 0.04)),
+            ("lips", lips),
+        ):
             if m in fig.materials:
                 self._set_colour(fig.materials[m], colour)
         if self.textured:
@@ -440,7 +463,9 @@ class BlenderSession:
             for i in range(values.shape[-1]):
                 fc = channels.fcurves.new(path, index=i)
                 fc.keyframe_points.add(t)
-                fc.keyframe_points.foreach_set("co", np.stack([frames, values[:, i]], axis=1).ravel().astype(np.float32))
+                fc.keyframe_points.foreach_set(
+                    "co", np.stack([frames, values[:, i]], axis=1).ravel().astype(np.float32)
+                )
                 fc.keyframe_points.foreach_set("interpolation", np.zeros(t, dtype=np.int32))  # CONSTANT
                 fc.update()
 

@@ -21,13 +21,22 @@ from render.retarget import BONE_INDEX, BONE_NAMES, BONES, J, RestSkeleton
 # Template joints in Blender world (metres): standing in a relaxed A-pose, facing -y
 # (the camera), the figure's left at +x, feet on z = 0. About 1.76 m tall.
 _HALF = {
-    "spine_base": (0.0, 0.0, 0.98), "spine_mid": (0.0, 0.005, 1.22),
-    "spine_shoulder": (0.0, 0.0, 1.44), "neck": (0.0, -0.005, 1.52), "head": (0.0, -0.01, 1.64),
-    "shoulder": (0.175, 0.0, 1.41), "elbow": (0.27, 0.0, 1.147), "wrist": (0.355, -0.03, 0.913),
-    "hand": (0.382, -0.035, 0.838), "hand_tip": (0.405, -0.04, 0.77), "thumb": (0.35, -0.08, 0.875),
-    "hip": (0.085, 0.0, 0.93), "knee": (0.09, -0.01, 0.50), "ankle": (0.09, 0.0, 0.085),
+    "spine_base": (0.0, 0.0, 0.98),
+    "spine_mid": (0.0, 0.005, 1.22),
+    "spine_shoulder": (0.0, 0.0, 1.44),
+    "neck": (0.0, -0.005, 1.52),
+    "head": (0.0, -0.01, 1.64),
+    "shoulder": (0.175, 0.0, 1.41),
+    "elbow": (0.27, 0.0, 1.147),
+    "wrist": (0.355, -0.03, 0.913),
+    "hand": (0.382, -0.035, 0.838),
+    "hand_tip": (0.405, -0.04, 0.77),
+    "thumb": (0.35, -0.08, 0.875),
+    "hip": (0.085, 0.0, 0.93),
+    "knee": (0.09, -0.01, 0.50),
+    "ankle": (0.09, 0.0, 0.085),
     "foot": (0.095, -0.125, 0.03),
-}  # fmt: skip
+}
 
 
 def template_joints() -> np.ndarray:
@@ -87,8 +96,7 @@ class _Builder:
             d[:, k] = np.linalg.norm(pts - (a + s[:, None] * ab), axis=1)
         return d
 
-    def add(self, verts: np.ndarray, polys: list[tuple[int, ...]], material: str | list[int],
-            bones: list[str]) -> None:
+    def add(self, verts: np.ndarray, polys: list[tuple[int, ...]], material: str | list[int], bones: list[str]) -> None:
         """Add a part skinned to ``bones`` (one bone: rigid)."""
         w = np.zeros((len(verts), len(BONE_NAMES)))
         if len(bones) == 1:
@@ -108,8 +116,14 @@ class _Builder:
         self.count += len(verts)
 
     def build(self) -> BodyMesh:
-        return BodyMesh(self.rest, np.concatenate(self.verts), self.polys, np.asarray(self.mats, dtype=np.int32),
-                        MATERIALS, np.concatenate(self.weights).astype(np.float32))
+        return BodyMesh(
+            self.rest,
+            np.concatenate(self.verts),
+            self.polys,
+            np.asarray(self.mats, dtype=np.int32),
+            MATERIALS,
+            np.concatenate(self.weights).astype(np.float32),
+        )
 
 
 def _ring_grid_polys(rings: int, around: int, cap_start: int | None, cap_end: int | None) -> list[tuple[int, ...]]:
@@ -159,11 +173,18 @@ def tube(a, b, r_a, r_b, frame, n_around: int = 16, n_len: int = 8, squash: floa
 def _torso(rest: RestSkeleton) -> tuple[np.ndarray, list]:
     """Lofted torso: superelliptic sections (height, half width, half depth, forward shift)."""
     sections = [
-        (0.86, 0.150, 0.105, 0.0), (0.93, 0.172, 0.112, 0.0), (1.00, 0.176, 0.115, 0.0),
-        (1.08, 0.162, 0.108, 0.0), (1.15, 0.148, 0.100, -0.005), (1.24, 0.155, 0.108, -0.01),
-        (1.32, 0.168, 0.115, -0.012), (1.39, 0.180, 0.108, -0.008), (1.44, 0.168, 0.090, 0.0),
-        (1.48, 0.120, 0.070, 0.0), (1.505, 0.065, 0.055, 0.0),
-    ]  # fmt: skip
+        (0.86, 0.150, 0.105, 0.0),
+        (0.93, 0.172, 0.112, 0.0),
+        (1.00, 0.176, 0.115, 0.0),
+        (1.08, 0.162, 0.108, 0.0),
+        (1.15, 0.148, 0.100, -0.005),
+        (1.24, 0.155, 0.108, -0.01),
+        (1.32, 0.168, 0.115, -0.012),
+        (1.39, 0.180, 0.108, -0.008),
+        (1.44, 0.168, 0.090, 0.0),
+        (1.48, 0.120, 0.070, 0.0),
+        (1.505, 0.065, 0.055, 0.0),
+    ]
     n = 24
     ang = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
     c, s = np.cos(ang), np.sin(ang)
@@ -213,7 +234,11 @@ def build_default_body() -> BodyMesh:
         eye = hc + [side * 0.031, front * 0.86, 0.018]
         bld.add(*ellipsoid(eye, (0.015, 0.011, 0.015), np.eye(3), 12, 8), "eye_white", ["head"])
         bld.add(*ellipsoid(eye + [0, -0.011, 0], (0.007, 0.004, 0.007), np.eye(3), 10, 6), "pupil", ["head"])
-        bld.add(*ellipsoid(hc + [side * 0.033, front * 0.93, 0.046], (0.022, 0.005, 0.005), np.eye(3), 10, 6), "hair", ["head"])
+        bld.add(
+            *ellipsoid(hc + [side * 0.033, front * 0.93, 0.046], (0.022, 0.005, 0.005), np.eye(3), 10, 6),
+            "hair",
+            ["head"],
+        )
         bld.add(*ellipsoid(hc + [side * 0.081, 0.004, 0.0], (0.012, 0.022, 0.030), np.eye(3), 10, 8), "skin", ["head"])
     bld.add(*ellipsoid(hc + [0.0, front * 1.02, -0.012], (0.012, 0.020, 0.022), np.eye(3), 12, 8), "skin", ["head"])
     bld.add(*ellipsoid(hc + [0.0, front * 0.91, -0.050], (0.024, 0.007, 0.008), np.eye(3), 12, 6), "lips", ["head"])
@@ -222,20 +247,33 @@ def build_default_body() -> BodyMesh:
         sh, el, wr = jt[J[f"{side}_shoulder"]], jt[J[f"{side}_elbow"]], jt[J[f"{side}_wrist"]]
         hd, tip, th = jt[J[f"{side}_hand"]], jt[J[f"{side}_hand_tip"]], jt[J[f"{side}_thumb"]]
         arm = [f"{side}_shoulder", f"{side}_elbow", f"{side}_wrist"]
-        bld.add(*ellipsoid(sh, (0.065, 0.065, 0.06), np.eye(3)), "shirt", [f"{side}_shoulder", f"{side}_elbow", "spine_shoulder"])
+        bld.add(
+            *ellipsoid(sh, (0.065, 0.065, 0.06), np.eye(3)),
+            "shirt",
+            [f"{side}_shoulder", f"{side}_elbow", "spine_shoulder"],
+        )
         bld.add(*tube(sh, el, 0.056, 0.045, frame[f"{side}_elbow"]), "shirt", arm)
         bld.add(*ellipsoid(el, (0.044, 0.044, 0.044), np.eye(3)), "skin", arm)
         bld.add(*tube(el, wr, 0.042, 0.030, frame[f"{side}_wrist"], squash=0.85), "skin", arm + [f"{side}_hand"])
         # Palm and fingers: flat (thin along the bone's x), thumb separate.
         pf = frame[f"{side}_hand"]
-        bld.add(*ellipsoid((wr + hd) / 2 + (hd - wr) * 0.1, (0.018, np.linalg.norm(hd - wr) * 0.75, 0.043), pf, 12, 8),
-                "skin", [f"{side}_hand"])
+        bld.add(
+            *ellipsoid((wr + hd) / 2 + (hd - wr) * 0.1, (0.018, np.linalg.norm(hd - wr) * 0.75, 0.043), pf, 12, 8),
+            "skin",
+            [f"{side}_hand"],
+        )
         ff = frame[f"{side}_hand_tip"]
-        bld.add(*ellipsoid((hd + tip) / 2, (0.015, np.linalg.norm(tip - hd) * 0.62, 0.040), ff, 12, 8),
-                "skin", [f"{side}_hand_tip"])
+        bld.add(
+            *ellipsoid((hd + tip) / 2, (0.015, np.linalg.norm(tip - hd) * 0.62, 0.040), ff, 12, 8),
+            "skin",
+            [f"{side}_hand_tip"],
+        )
         tf = frame[f"{side}_thumb"]
-        bld.add(*ellipsoid((wr + th) / 2 + (th - wr) * 0.15, (0.013, np.linalg.norm(th - wr) * 0.6, 0.014), tf, 10, 6),
-                "skin", [f"{side}_thumb"])
+        bld.add(
+            *ellipsoid((wr + th) / 2 + (th - wr) * 0.15, (0.013, np.linalg.norm(th - wr) * 0.6, 0.014), tf, 10, 6),
+            "skin",
+            [f"{side}_thumb"],
+        )
 
         hp, kn, an, ft = jt[J[f"{side}_hip"]], jt[J[f"{side}_knee"]], jt[J[f"{side}_ankle"]], jt[J[f"{side}_foot"]]
         leg = [f"{side}_hip", f"{side}_knee", f"{side}_ankle"]

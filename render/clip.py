@@ -19,7 +19,7 @@ import numpy as np
 from ciasa.camera import Camera
 from ciasa.cli import BadInput
 from ciasa.io import atomic_path, atomic_write_json
-from render.retarget import J, LAYOUT, assemble_joints, blender_to_kinect, joint_error, retarget, subject_size
+from render.retarget import LAYOUT, J, assemble_joints, blender_to_kinect, joint_error, retarget, subject_size
 from render.scene_params import scene_params, seed_from_name
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,9 @@ class RenderOptions:
         if self.device not in DEVICES:
             raise BadInput(f"unknown device {self.device!r} (known: {', '.join(DEVICES)})")
         if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
-            raise BadInput(f"resolution must be even and at least 16x16 (H.264 yuv420p), got {self.width}x{self.height}")
+            raise BadInput(
+                f"resolution must be even and at least 16x16 (H.264 yuv420p), got {self.width}x{self.height}"
+            )
         if not 1.0 < self.hfov < 179.0:
             raise BadInput(f"--hfov must lie in (1, 179) degrees, got {self.hfov}")
         if not (self.fps > 0 and math.isfinite(self.fps)):
@@ -94,10 +96,18 @@ class RenderOptions:
         from render.quality import quality
 
         preset = quality(self.quality)
-        return SessionSettings(engine=self.engine, width=self.width, height=self.height,
-                               cycles_samples=self.cycles_samples, cycles_denoise=self.cycles_denoise,
-                               device=self.device, workbench_aa=self.workbench_aa, textured=preset.textured,
-                               light_rig=preset.light_rig and self.engine != "workbench", threads=self.threads)
+        return SessionSettings(
+            engine=self.engine,
+            width=self.width,
+            height=self.height,
+            cycles_samples=self.cycles_samples,
+            cycles_denoise=self.cycles_denoise,
+            device=self.device,
+            workbench_aa=self.workbench_aa,
+            textured=preset.textured,
+            light_rig=preset.light_rig and self.engine != "workbench",
+            threads=self.threads,
+        )
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
@@ -236,7 +246,8 @@ def _body_factory(body: str, appearance):
     from render.body_makehuman import build_makehuman_body
 
     return ("makehuman", appearance.gender, appearance.makehuman_shape), functools.partial(
-        build_makehuman_body, shape=appearance.makehuman_shape, gender=appearance.gender)
+        build_makehuman_body, shape=appearance.makehuman_shape, gender=appearance.gender
+    )
 
 
 @dataclass
@@ -286,9 +297,18 @@ class Renderer:
         self.startup_s = time.perf_counter() - t0
         self._startup_reported = False
 
-    def render(self, clip: np.ndarray, out: str | Path, *, seed: int | None = None, scene_id: str | None = None,
-               frames_dir: str | Path | None = None, source: str = "<array>", verify_frames: int = 3,
-               reference: np.ndarray | None = None) -> ClipReport:
+    def render(
+        self,
+        clip: np.ndarray,
+        out: str | Path,
+        *,
+        seed: int | None = None,
+        scene_id: str | None = None,
+        frames_dir: str | Path | None = None,
+        source: str = "<array>",
+        verify_frames: int = 3,
+        reference: np.ndarray | None = None,
+    ) -> ClipReport:
         """Render ``clip`` (3, T, 25, M) to ``out`` (.mp4) plus ``.camera.json`` and ``.render.json``.
 
         ``reference`` (the clean version of a perturbed clip) fixes the floor height, the
@@ -336,27 +356,51 @@ class Renderer:
             ref, _ = trim_padding(check_clip(reference, f"{source} (reference)"))
             ref, _ = fill_missing_joints(ref)
             if ref.shape[3] != clip.shape[3] or ref.shape[1] == 0:
-                raise RenderInputError(f"{source}: the reference clip has shape {ref.shape}, "
-                                       f"which does not match the clip's {clip.shape}")
+                raise RenderInputError(
+                    f"{source}: the reference clip has shape {ref.shape}, which does not match the clip's {clip.shape}"
+                )
             ref_present = np.any(ref != 0.0, axis=(0, 2))  # (T, M)
             if ref_present.any():
                 geo, geo_present = ref, ref_present
                 geo_bodies = [m for m in range(ref.shape[3]) if ref_present[:, m].any()] or bodies
-        return _Prepared(clip, frames_input, trimmed, filled, bodies, present, geo, geo_present, geo_bodies,
-                         reference is not None and geo is not clip)
+        return _Prepared(
+            clip,
+            frames_input,
+            trimmed,
+            filled,
+            bodies,
+            present,
+            geo,
+            geo_present,
+            geo_bodies,
+            reference is not None and geo is not clip,
+        )
 
-    def _new_report(self, prep: _Prepared, out: Path, source: str, seed: int | None,
-                    scene_id: str | None) -> ClipReport:
+    def _new_report(
+        self, prep: _Prepared, out: Path, source: str, seed: int | None, scene_id: str | None
+    ) -> ClipReport:
         opt = self.options
         if scene_id is None and seed is None:
             scene_id = out.stem
         if seed is None:
             seed = seed_from_name(scene_id)
-        report = ClipReport(source=source, video=str(out), frames_rendered=prep.n_frames,
-                            frames_input=prep.frames_input, trimmed_padding_frames=prep.trimmed,
-                            bodies=len(prep.bodies), quality=opt.quality, camera=opt.camera, body=opt.body,
-                            engine=opt.engine, width=opt.width, height=opt.height, fps=opt.fps, seed=int(seed),
-                            scene_id=scene_id)
+        report = ClipReport(
+            source=source,
+            video=str(out),
+            frames_rendered=prep.n_frames,
+            frames_input=prep.frames_input,
+            trimmed_padding_frames=prep.trimmed,
+            bodies=len(prep.bodies),
+            quality=opt.quality,
+            camera=opt.camera,
+            body=opt.body,
+            engine=opt.engine,
+            width=opt.width,
+            height=opt.height,
+            fps=opt.fps,
+            seed=int(seed),
+            scene_id=scene_id,
+        )
         if not self._startup_reported:  # the session's start-up belongs to its first clip
             report.seconds["startup_s"] = self.startup_s
             self._startup_reported = True
@@ -366,8 +410,10 @@ class Renderer:
         if prep.trimmed:
             log.info("%s: trimmed %d trailing zero frames", source, prep.trimmed)
         if prep.filled:
-            report.warnings.append(f"{prep.filled} joint positions at (0, 0, 0) inside tracked bodies: "
-                                   "taken from the nearest frame with that joint")
+            report.warnings.append(
+                f"{prep.filled} joint positions at (0, 0, 0) inside tracked bodies: "
+                "taken from the nearest frame with that joint"
+            )
         return report
 
     def _frame(self, prep: _Prepared, report: ClipReport, source: str) -> Camera:
@@ -376,8 +422,10 @@ class Renderer:
         opt = self.options
         check_pts = _framing_points(prep.clip, prep.present, prep.bodies)
         if np.any(check_pts[:, 2] <= 0.1):
-            raise RenderInputError(f"{source}: joints at or behind the sensor (z <= 0.1 m): "
-                                   "not Kinect camera space (x left, y up, z away, metres)?")
+            raise RenderInputError(
+                f"{source}: joints at or behind the sensor (z <= 0.1 m): "
+                "not Kinect camera space (x left, y up, z away, metres)?"
+            )
         fit_pts = _framing_points(prep.geo, prep.geo_present, prep.geo_bodies) if prep.has_reference else check_pts
         hfov = opt.hfov
         if opt.adapt_fov and _outside(Camera.from_fov(opt.width, opt.height, hfov), fit_pts).any():
@@ -409,13 +457,31 @@ class Renderer:
         side_x = max(float(np.abs(geo[0, :, :, m][gp[:, m]]).max()) for m in prep.geo_bodies) + 0.8
         centre_k = np.mean([geo[:, :, :, m][:, gp[:, m]].reshape(3, -1).mean(axis=1) for m in prep.geo_bodies], axis=0)
         centre = (-float(centre_k[0]), float(centre_k[2]), float(centre_k[1]))  # Kinect -> Blender
-        camera = Camera(**{**asdict(camera), "extra": {
-            "renderer": "render", "engine": opt.engine, "body": opt.body, "quality": opt.quality,
-            "camera_preset": opt.camera,
-            "floor_plane": [0.0, 1.0, 0.0, -floor_z], "floor_normal": [0.0, 1.0, 0.0], "floor_offset": floor_z}})
+        camera = Camera(
+            **{
+                **asdict(camera),
+                "extra": {
+                    "renderer": "render",
+                    "engine": opt.engine,
+                    "body": opt.body,
+                    "quality": opt.quality,
+                    "camera_preset": opt.camera,
+                    "floor_plane": [0.0, 1.0, 0.0, -floor_z],
+                    "floor_normal": [0.0, 1.0, 0.0],
+                    "floor_offset": floor_z,
+                },
+            }
+        )
         self.session.set_camera(camera.fx, opt.width, opt.height)
-        self.session.set_scene(params, floor_z=floor_z, wall_y=max(max_depth + 2.0, 4.5), fps=opt.fps,
-                               side_x=side_x, centre=centre, textures=opt.textures)
+        self.session.set_scene(
+            params,
+            floor_z=floor_z,
+            wall_y=max(max_depth + 2.0, 4.5),
+            fps=opt.fps,
+            side_x=side_x,
+            centre=centre,
+            textures=opt.textures,
+        )
         self._params = params
         return camera
 
@@ -465,8 +531,9 @@ class Renderer:
                 worst = max(worst, float(err.max()))
         report.blender_joint_error_mm = round(worst * 1000, 4) if posed else None
 
-    def _render_video(self, out: Path, camera: Camera, n_frames: int, frames_dir: str | Path | None,
-                      report: ClipReport) -> None:
+    def _render_video(
+        self, out: Path, camera: Camera, n_frames: int, frames_dir: str | Path | None, report: ClipReport
+    ) -> None:
         """Frames to PNG (a hidden folder unless ``frames_dir``), then one H.264 encode; the
         video and the camera file appear only when both are complete."""
         from ciasa.video import encode_png_frames
@@ -489,9 +556,17 @@ class Renderer:
         try:
             from tqdm import tqdm
 
-            with cleanup_on_interrupt(remove), tqdm(total=n_frames, desc=f"render {out.stem}", unit="frame",
-                                                     leave=False, disable=_tqdm_disable(self.progress)) as bar, \
-                    quiet_stdout():
+            with (
+                cleanup_on_interrupt(remove),
+                tqdm(
+                    total=n_frames,
+                    desc=f"render {out.stem}",
+                    unit="frame",
+                    leave=False,
+                    disable=_tqdm_disable(self.progress),
+                ) as bar,
+                quiet_stdout(),
+            ):
                 self.session.render_frames(work, n_frames, progress=bar)
             report.seconds["render_s"] = time.perf_counter() - t0
             # CPU seconds of the whole process (all Blender threads): on a shared machine the
@@ -521,9 +596,17 @@ def _tqdm_disable(progress: bool | None) -> bool | None:
     return None if progress is None or progress else True
 
 
-def render_clip(skeleton: str | Path | np.ndarray, out: str | Path, options: RenderOptions | None = None, *,
-                seed: int | None = None, scene_id: str | None = None, frames_dir: str | Path | None = None,
-                reference: str | Path | np.ndarray | None = None, progress: bool | None = None) -> ClipReport:
+def render_clip(
+    skeleton: str | Path | np.ndarray,
+    out: str | Path,
+    options: RenderOptions | None = None,
+    *,
+    seed: int | None = None,
+    scene_id: str | None = None,
+    frames_dir: str | Path | None = None,
+    reference: str | Path | np.ndarray | None = None,
+    progress: bool | None = None,
+) -> ClipReport:
     """One clip, one Blender session: the Python form of ``python -m render``."""
     if isinstance(skeleton, (str, Path)):
         source = str(skeleton)
@@ -533,5 +616,6 @@ def render_clip(skeleton: str | Path | np.ndarray, out: str | Path, options: Ren
     if isinstance(reference, (str, Path)):
         reference = load_skeleton(reference)
     renderer = Renderer(options, progress=progress)
-    return renderer.render(clip, out, seed=seed, scene_id=scene_id, frames_dir=frames_dir, source=source,
-                           reference=reference)
+    return renderer.render(
+        clip, out, seed=seed, scene_id=scene_id, frames_dir=frames_dir, source=source, reference=reference
+    )

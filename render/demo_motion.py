@@ -24,8 +24,9 @@ def _rotate_subtree(pts: np.ndarray, joint: int, rot: np.ndarray) -> None:
     pts[below] = (pts[below] - pts[joint]) @ rot.T + pts[joint]
 
 
-def waving_clip(frames: int = 30, depth: float = 3.0, scale: float = 0.95, turn_deg: float = 25.0,
-                fps: float = 30.0) -> np.ndarray:
+def waving_clip(
+    frames: int = 30, depth: float = 3.0, scale: float = 0.95, turn_deg: float = 25.0, fps: float = 30.0
+) -> np.ndarray:
     """(3, frames, 25, 1) Kinect-space clip: a person ``depth`` metres from the sensor,
     floor 0.9 m below it, waving the right arm while turning and bending a knee."""
     j = {n: i for i, n in enumerate(LAYOUT.joint_names)}

@@ -32,15 +32,37 @@ class Quality:
 QUALITIES: dict[str, Quality] = {
     # no anti-aliasing in the draft: FXAA was a third of its CPU time on Mesa's software GL, and
     # MediaPipe reads the un-smoothed edges as well or better (docs/render.md, "Anti-aliasing")
-    "draft": Quality("draft", "default", "workbench", textured=False, light_rig=False, workbench_aa="OFF",
-                     cycles_samples=16, summary="procedural mannequin, flat colours, plain wall and floor, Workbench "
-                                                "(the demo's cheap default)"),
-    "standard": Quality("standard", "makehuman", "workbench", textured=True, light_rig=False, workbench_aa="FXAA",
-                        cycles_samples=16, summary="MakeHuman body with image-textured skin and clothes in a room "
-                                                   "with textured floor and walls, Workbench studio light"),
-    "photo": Quality("photo", "makehuman", "cycles", textured=True, light_rig=True, workbench_aa="FXAA",
-                     cycles_samples=32, summary="the standard assets path-traced with Cycles under a seeded sky and "
-                                                "soft area lights, denoised"),
+    "draft": Quality(
+        "draft",
+        "default",
+        "workbench",
+        textured=False,
+        light_rig=False,
+        workbench_aa="OFF",
+        cycles_samples=16,
+        summary="procedural mannequin, flat colours, plain wall and floor, Workbench (the demo's cheap default)",
+    ),
+    "standard": Quality(
+        "standard",
+        "makehuman",
+        "workbench",
+        textured=True,
+        light_rig=False,
+        workbench_aa="FXAA",
+        cycles_samples=16,
+        summary="MakeHuman body with image-textured skin and clothes in a room "
+        "with textured floor and walls, Workbench studio light",
+    ),
+    "photo": Quality(
+        "photo",
+        "makehuman",
+        "cycles",
+        textured=True,
+        light_rig=True,
+        workbench_aa="FXAA",
+        cycles_samples=32,
+        summary="the standard assets path-traced with Cycles under a seeded sky and soft area lights, denoised",
+    ),
 }
 
 
@@ -58,12 +80,18 @@ class CameraPreset:
 
 
 CAMERAS: dict[str, CameraPreset] = {
-    "default": CameraPreset("default", 480, 360, 70.0, "the sensor's position with a 70 deg view (Kinect v2 depth "
-                                                       "sees ~70 deg), 4:3"),
+    "default": CameraPreset(
+        "default", 480, 360, 70.0, "the sensor's position with a 70 deg view (Kinect v2 depth sees ~70 deg), 4:3"
+    ),
     # Kinect v2 colour camera: 1920x1080, about 84.1 x 53.8 deg. It sits ~5 cm beside the
     # depth sensor; the skeleton is drawn from the depth sensor's origin, as Kinect reports it.
-    "kinect-v2-rgb": CameraPreset("kinect-v2-rgb", 1920, 1080, 84.1, "Kinect v2 colour camera: 1920x1080, "
-                                                                     "84.1 x 53.8 deg (NTU RGB+D's RGB videos)"),
+    "kinect-v2-rgb": CameraPreset(
+        "kinect-v2-rgb",
+        1920,
+        1080,
+        84.1,
+        "Kinect v2 colour camera: 1920x1080, 84.1 x 53.8 deg (NTU RGB+D's RGB videos)",
+    ),
 }
 
 
@@ -90,6 +118,8 @@ def camera_size(name: str, width: int | None, height: int | None, hfov: float | 
     if width is None and height is None:
         return cam.width, cam.height, cam.hfov_deg
     if width is None or height is None or abs(width * cam.height - height * cam.width) > 0.01 * cam.width * height:
-        raise BadInput(f"--camera {name} is {cam.width}x{cam.height}: a --resolution for it must keep that aspect "
-                       f"ratio (e.g. {cam.width // 2}x{cam.height // 2}), got {width}x{height}")
+        raise BadInput(
+            f"--camera {name} is {cam.width}x{cam.height}: a --resolution for it must keep that aspect "
+            f"ratio (e.g. {cam.width // 2}x{cam.height // 2}), got {width}x{height}"
+        )
     return width, height, cam.hfov_deg

@@ -36,9 +36,7 @@ from ciasa.skeleton import NTU_RGBD, SkeletonLayout
 LAYOUT: SkeletonLayout = NTU_RGBD
 J = {name: i for i, name in enumerate(LAYOUT.joint_names)}
 # Bones in tree order (parents before children), each named by its child joint.
-BONES: tuple[tuple[int, int], ...] = tuple(
-    sorted(LAYOUT.bones, key=lambda cp: (LAYOUT.depth[cp[0]], cp[0]))
-)
+BONES: tuple[tuple[int, int], ...] = tuple(sorted(LAYOUT.bones, key=lambda cp: (LAYOUT.depth[cp[0]], cp[0])))
 BONE_NAMES: tuple[str, ...] = tuple(LAYOUT.joint_names[c] for c, _ in BONES)
 BONE_INDEX = {name: i for i, name in enumerate(BONE_NAMES)}
 TERMINAL_JOINTS = tuple(j for j in range(LAYOUT.num_joints) if j not in LAYOUT.parents)
@@ -69,7 +67,9 @@ def _normalize(v: np.ndarray, eps: float = 1e-9) -> tuple[np.ndarray, np.ndarray
     return np.where(n > eps, v / np.maximum(n, eps), 0.0), ok
 
 
-def torso_frame(left: np.ndarray, right: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def torso_frame(
+    left: np.ndarray, right: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Orthonormal frames (..., 3, 3), columns (left, up, back), from a left-right line
     and a low-high spine segment; also a mask of frames where both were well defined."""
     x, okx = _normalize(left - right)
@@ -163,17 +163,16 @@ def assemble_joints(heads: np.ndarray, tails: np.ndarray) -> np.ndarray:
     """Joints (..., 25, 3) from bone heads and tails (..., B, 3): a joint that starts a bone
     is that bone's head; a terminal joint (head, hand tips, thumbs, feet) is its bone's tail."""
     out = np.zeros(heads.shape[:-2] + (LAYOUT.num_joints, 3))
-    for b, (c, p) in enumerate(BONES):
+    for b, (_c, p) in enumerate(BONES):
         out[..., p, :] = heads[..., b, :]
-    for b, (c, p) in enumerate(BONES):
+    for b, (c, _p) in enumerate(BONES):
         if c in TERMINAL_JOINTS:
             out[..., c, :] = tails[..., b, :]
     return out
 
 
 def _height_chain(lengths: np.ndarray) -> float:
-    chain = ("spine_mid", "spine_shoulder", "neck", "head", "left_knee", "left_ankle",
-             "right_knee", "right_ankle")  # fmt: skip
+    chain = ("spine_mid", "spine_shoulder", "neck", "head", "left_knee", "left_ankle", "right_knee", "right_ankle")
     return float(sum(lengths[BONE_INDEX[n]] for n in chain))
 
 
@@ -234,26 +233,35 @@ def retarget(joints_kinect: np.ndarray, rest: RestSkeleton, build: float = 1.0, 
     # within a band around the typical length: a Kinect glitch that folds a hand onto the
     # wrist for a frame must not squash the mesh to nothing (the error is then reported).
     collapsed = lengths != med
-    drawn = np.where(ok & ~collapsed[None], np.clip(seq_len, STRETCH_BAND[0] * lengths, STRETCH_BAND[1] * lengths),
-                     lengths[None])
+    drawn = np.where(
+        ok & ~collapsed[None], np.clip(seq_len, STRETCH_BAND[0] * lengths, STRETCH_BAND[1] * lengths), lengths[None]
+    )
     scale = np.empty((t_len, len(BONES), 3))
     scale[..., 0] = scale[..., 2] = size * build
     scale[..., 1] = drawn / rest.lengths
-    pelvis, ok_p = torso_frame(pts[:, J["left_hip"]], pts[:, J["right_hip"]], pts[:, J["spine_base"]], pts[:, J["spine_mid"]])
-    chest, ok_c = torso_frame(pts[:, J["left_shoulder"]], pts[:, J["right_shoulder"]], pts[:, J["spine_mid"]], pts[:, J["spine_shoulder"]])
+    pelvis, ok_p = torso_frame(
+        pts[:, J["left_hip"]], pts[:, J["right_hip"]], pts[:, J["spine_base"]], pts[:, J["spine_mid"]]
+    )
+    chest, ok_c = torso_frame(
+        pts[:, J["left_shoulder"]], pts[:, J["right_shoulder"]], pts[:, J["spine_mid"]], pts[:, J["spine_shoulder"]]
+    )
     rj = rest.joints[None]
     pelvis0, _ = torso_frame(rj[:, J["left_hip"]], rj[:, J["right_hip"]], rj[:, J["spine_base"]], rj[:, J["spine_mid"]])
-    chest0, _ = torso_frame(rj[:, J["left_shoulder"]], rj[:, J["right_shoulder"]], rj[:, J["spine_mid"]], rj[:, J["spine_shoulder"]])
+    chest0, _ = torso_frame(
+        rj[:, J["left_shoulder"]], rj[:, J["right_shoulder"]], rj[:, J["spine_mid"]], rj[:, J["spine_shoulder"]]
+    )
     q_pelvis = pelvis @ np.swapaxes(pelvis0, -1, -2)
     q_chest = chest @ np.swapaxes(chest0, -1, -2)
     bad_torso = ~(ok_p & ok_c) & present
     if bad_torso.any():
-        warnings.append(f"{int(bad_torso.sum())} frames with a degenerate hip or shoulder line: torso turned by the spine alone")
+        warnings.append(
+            f"{int(bad_torso.sum())} frames with a degenerate hip or shoulder line: torso turned by the spine alone"
+        )
         q_pelvis[~ok_p] = np.eye(3)
         q_chest[~ok_c] = np.eye(3)
 
     q = np.zeros((t_len, len(BONES), 3, 3))  # world delta rotation rest -> posed, per bone
-    for b, (c, p) in enumerate(BONES):
+    for b, (_c, p) in enumerate(BONES):
         name = BONE_NAMES[b]
         if name in _PELVIS_CHILDREN:
             ref = q_pelvis
@@ -267,13 +275,24 @@ def retarget(joints_kinect: np.ndarray, rest: RestSkeleton, build: float = 1.0, 
         q[:, b] = fix @ ref
     rotations = q @ rest.frames[None]
     heads = np.stack([pts[:, p] for _, p in BONES], axis=1)
-    return Retarget(heads=heads, rotations=rotations, scale=scale, present=present,
-                    lengths=lengths, drawn=drawn, size=size, warnings=warnings)
+    return Retarget(
+        heads=heads,
+        rotations=rotations,
+        scale=scale,
+        present=present,
+        lengths=lengths,
+        drawn=drawn,
+        size=size,
+        warnings=warnings,
+    )
 
 
 def joint_error(result: Retarget, joints_kinect: np.ndarray) -> dict[str, float]:
     """Distance (metres) between the posed armature's joints and the input, over tracked frames."""
     posed = blender_to_kinect(result.joints())
     err = np.linalg.norm(posed - np.asarray(joints_kinect, dtype=np.float64), axis=-1)[result.present]
-    return {"max_m": float(err.max()), "mean_m": float(err.mean()),
-            "max_nonterminal_m": float(np.delete(err, TERMINAL_JOINTS, axis=1).max())}
+    return {
+        "max_m": float(err.max()),
+        "mean_m": float(err.mean()),
+        "max_nonterminal_m": float(np.delete(err, TERMINAL_JOINTS, axis=1).max()),
+    }

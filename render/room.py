@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from render.scene_params import LightRig, Room as RoomParams
+from render.scene_params import LightRig
+from render.scene_params import Room as RoomParams
 
 # Metres of wall per repeat of each wall map (bricks at life size); the floor's repeat is drawn.
 TILE_M = {"plaster": 2.5, "paint": 3.0, "brick": 0.6}
@@ -63,7 +64,9 @@ class Room:
         use_image(s.floor.data.materials[0], set_image(s.bpy, "room_floor", images["floor"]))
         use_image(s.wall.data.materials[0], set_image(s.bpy, "room_wall", images["wall"]))
         use_image(self.boards[0].data.materials[0], set_image(s.bpy, "room_baseboard", images["baseboard"]))
-        s._set_colour(s.floor.data.materials[0], room.floor_colour, roughness=0.55 if room.floor_material == "wood" else 0.85)
+        s._set_colour(
+            s.floor.data.materials[0], room.floor_colour, roughness=0.55 if room.floor_material == "wood" else 0.85
+        )
         s._set_colour(s.wall.data.materials[0], room.wall_colour, roughness=0.9)
 
 
@@ -90,8 +93,14 @@ class LightRigObjects:
         c = Vector(centre)
         for obj, az, el, size, power, colour in (
             (self.key, rig.key_azimuth_deg, rig.key_elevation_deg, rig.key_size_m, rig.key_power_w, rig.key_colour),
-            (self.fill, -0.7 * rig.key_azimuth_deg, 15.0, rig.key_size_m * 1.6, rig.key_power_w * rig.fill_ratio,
-             (1.0, 1.0, 1.0)),
+            (
+                self.fill,
+                -0.7 * rig.key_azimuth_deg,
+                15.0,
+                rig.key_size_m * 1.6,
+                rig.key_power_w * rig.fill_ratio,
+                (1.0, 1.0, 1.0),
+            ),
         ):
             a, e = math.radians(az), math.radians(el)
             # From the subject towards the camera side (-y), turned by the azimuth (+: the

@@ -17,9 +17,13 @@ import numpy as np
 
 # Skin tones (linear-ish sRGB), light to dark.
 SKIN_TONES = (
-    (0.92, 0.76, 0.65), (0.86, 0.66, 0.52), (0.76, 0.57, 0.42),
-    (0.62, 0.44, 0.31), (0.46, 0.31, 0.21), (0.33, 0.22, 0.15),
-)  # fmt: skip
+    (0.92, 0.76, 0.65),
+    (0.86, 0.66, 0.52),
+    (0.76, 0.57, 0.42),
+    (0.62, 0.44, 0.31),
+    (0.46, 0.31, 0.21),
+    (0.33, 0.22, 0.15),
+)
 HAIR_COLOURS = ((0.05, 0.04, 0.03), (0.20, 0.12, 0.06), (0.40, 0.26, 0.12), (0.62, 0.48, 0.28), (0.35, 0.33, 0.32))
 WORKBENCH_LIGHTS = ("Default", "basic.sl", "outdoor.sl", "studio.sl", "paint.sl")
 
@@ -109,7 +113,9 @@ def _appearance(rng: np.random.Generator) -> Appearance:
         skin=skin,
         shirt=shirt,
         trousers=_hsv(trousers_h, rng.uniform(0.3, 0.7), rng.uniform(0.1, 0.32)),
-        shoes=_hsv(rng.uniform(), rng.uniform(0.0, 0.3), float(rng.choice([rng.uniform(0.06, 0.18), rng.uniform(0.75, 0.95)]))),
+        shoes=_hsv(
+            rng.uniform(), rng.uniform(0.0, 0.3), float(rng.choice([rng.uniform(0.06, 0.18), rng.uniform(0.75, 0.95)]))
+        ),
         hair=HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))],
         build=round(float(rng.uniform(0.92, 1.12)), 4),
         makehuman_shape=float(rng.choice([-0.8, -0.4, 0.0, 0.4, 0.8])),
@@ -155,9 +161,15 @@ def _room(rng: np.random.Generator) -> Room:
         wc = _hsv(rng.uniform(0.0, 0.07), rng.uniform(0.35, 0.6), rng.uniform(0.4, 0.6))
     else:
         wc = _hsv(rng.uniform(), rng.uniform(0.04, 0.3), rng.uniform(0.65, 0.9))
-    return Room(floor_material=floor, floor_colour=fc, floor_tile_m=round(float(tile), 3), wall_material=wall,
-                wall_colour=wc, side_wall_x_m=round(float(rng.uniform(2.2, 3.4)), 3),
-                baseboard_colour=_hsv(rng.uniform(), rng.uniform(0.0, 0.15), float(rng.choice([0.15, 0.85]))))
+    return Room(
+        floor_material=floor,
+        floor_colour=fc,
+        floor_tile_m=round(float(tile), 3),
+        wall_material=wall,
+        wall_colour=wc,
+        side_wall_x_m=round(float(rng.uniform(2.2, 3.4)), 3),
+        baseboard_colour=_hsv(rng.uniform(), rng.uniform(0.0, 0.15), float(rng.choice([0.15, 0.85]))),
+    )
 
 
 def _light(rng: np.random.Generator) -> LightRig:
@@ -178,8 +190,13 @@ def _clothing(rng: np.random.Generator, a: Appearance) -> Appearance:
     pattern = str(rng.choice(["plain", "plain", "stripes", "check"]))
     h, s, v = colorsys.rgb_to_hsv(*a.shirt)
     second = _hsv(h + rng.uniform(0.25, 0.75), rng.uniform(0.0, 0.6), 0.95 if v < 0.6 else rng.uniform(0.15, 0.35))
-    return replace(a, shirt_pattern=pattern, shirt_second=second, pattern_scale=round(float(rng.uniform(0.7, 1.5)), 3),
-                   trousers_fabric=str(rng.choice(["denim", "cotton"])))
+    return replace(
+        a,
+        shirt_pattern=pattern,
+        shirt_second=second,
+        pattern_scale=round(float(rng.uniform(0.7, 1.5)), 3),
+        trousers_fabric=str(rng.choice(["denim", "cotton"])),
+    )
 
 
 def scene_params(seed: int, bodies: int = 2) -> SceneParams:

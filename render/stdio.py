@@ -53,7 +53,10 @@ def filtered_stderr(drop: re.Pattern[str] = EGL_NOISE) -> Iterator[None]:
             os.dup2(saved, fd)
             os.close(saved)
             capture.seek(0)
-            kept = [line for line in capture.read().decode(errors="replace").splitlines(keepends=True)
-                    if not drop.search(line)]
+            kept = [
+                line
+                for line in capture.read().decode(errors="replace").splitlines(keepends=True)
+                if not drop.search(line)
+            ]
             if kept:
                 os.write(fd, "".join(kept).encode())

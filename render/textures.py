@@ -137,10 +137,20 @@ def brick(size: int = 256) -> np.ndarray:
 
 
 MAPS: dict[str, Callable[[], np.ndarray]] = {
-    "skin": skin, "knit": knit, "denim": denim, "cotton": cotton, "leather": leather, "hair": hair,
-    "wood": wood, "tiles": tiles, "carpet": carpet, "concrete": concrete, "plaster": plaster,
-    "paint": paint, "brick": brick,
-}  # fmt: skip
+    "skin": skin,
+    "knit": knit,
+    "denim": denim,
+    "cotton": cotton,
+    "leather": leather,
+    "hair": hair,
+    "wood": wood,
+    "tiles": tiles,
+    "carpet": carpet,
+    "concrete": concrete,
+    "plaster": plaster,
+    "paint": paint,
+    "brick": brick,
+}
 
 # A map is stored as 8-bit grey: value / SCALE, so multipliers up to 1.25 fit.
 SCALE = 1.25
@@ -187,8 +197,9 @@ def load_detail(name: str, directory: Path = ASSETS) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     from ciasa import cli
 
-    p = cli.parser("python -m render.textures", "Bake the procedural detail textures of the textured render "
-                                                 "presets to PNG files.")
+    p = cli.parser(
+        "python -m render.textures", "Bake the procedural detail textures of the textured render presets to PNG files."
+    )
     p.add_argument("--out", type=Path, default=ASSETS, help="folder to write NAME.png into")
     cli.add_logging_flags(p)
     args = p.parse_args(argv)

@@ -59,7 +59,10 @@ def figure_textures(appearance: Appearance, directory: Path = ASSETS, size: int 
     a = appearance
     skin = a.skin
     lips = (min(1.0, skin[0] * 0.8 + 0.1), skin[1] * 0.55, skin[2] * 0.55)
-    d = {name: _fit(load_detail(name, directory), size) for name in ("skin", "knit", a.trousers_fabric, "leather", "hair")}
+    d = {
+        name: _fit(load_detail(name, directory), size)
+        for name in ("skin", "knit", a.trousers_fabric, "leather", "hair")
+    }
     return {
         "skin": tint(d["skin"], skin),
         "shirt": tint(d["knit"], a.shirt, a.shirt_second, shirt_mask(a.shirt_pattern, a.pattern_scale, size)),

@@ -29,20 +29,39 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--clips", required=True, help="clip list file (clips/selection*.txt)")
     io.add_argument("--data", required=True, help="source ST-GCN layout directory (labels, class names)")
     io.add_argument("--split", default="val", help="split of the source data the clips come from")
-    io.add_argument("--models", nargs="+", default=[ATTACKED_MODEL],
-                    help=f"classifier names under classify/ (first: the attacked one, '{ATTACKED_MODEL}')")
-    io.add_argument("--conditions", nargs="+", choices=CONDITIONS, default=list(CONDITIONS),
-                    help="the conditions the run rendered and classified (clean and perturbed are required)")
+    io.add_argument(
+        "--models",
+        nargs="+",
+        default=[ATTACKED_MODEL],
+        help=f"classifier names under classify/ (first: the attacked one, '{ATTACKED_MODEL}')",
+    )
+    io.add_argument(
+        "--conditions",
+        nargs="+",
+        choices=CONDITIONS,
+        default=list(CONDITIONS),
+        help="the conditions the run rendered and classified (clean and perturbed are required)",
+    )
     io.add_argument("--out", help="output directory (default: ROOT/report{tag})")
     io.add_argument("--model-eval", help="metrics.json of the attacked model on the whole split")
     st = p.add_argument_group("statistics and page")
     st.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (0 = no intervals)")
     st.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    st.add_argument("--min-clean-accuracy", type=float, default=0.75,
-                    help="warn prominently when clean-render accuracy is below this")
+    st.add_argument(
+        "--min-clean-accuracy",
+        type=float,
+        default=0.75,
+        help="warn prominently when clean-render accuracy is below this",
+    )
     st.add_argument("--title", default=ReportOptions.title, help="page title")
-    st.add_argument("--info", type=_pair, action="append", default=[], metavar="KEY=VALUE",
-                    help="a line for the run-information table (repeatable)")
+    st.add_argument(
+        "--info",
+        type=_pair,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a line for the run-information table (repeatable)",
+    )
     st.add_argument("--strip-frames", type=cli.positive_int, default=6, help="frames per skeleton strip")
     cli.add_logging_flags(p)
     return p
@@ -57,11 +76,22 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.min_clean_accuracy <= 1:
         raise cli.BadInput(f"--min-clean-accuracy must lie in [0, 1], got {args.min_clean_accuracy}")
     opts = ReportOptions(
-        root=args.root, clips_file=args.clips, data_dir=args.data, split=args.split, tag=args.tag,
-        models=list(args.models), out_dir=args.out, n_boot=args.bootstrap, seed=args.seed,
-        min_clean_accuracy=args.min_clean_accuracy, title=args.title, model_eval=args.model_eval,
-        run_info=list(args.info), strip_frames=args.strip_frames, conditions=tuple(args.conditions),
-    )  # fmt: skip
+        root=args.root,
+        clips_file=args.clips,
+        data_dir=args.data,
+        split=args.split,
+        tag=args.tag,
+        models=list(args.models),
+        out_dir=args.out,
+        n_boot=args.bootstrap,
+        seed=args.seed,
+        min_clean_accuracy=args.min_clean_accuracy,
+        title=args.title,
+        model_eval=args.model_eval,
+        run_info=list(args.info),
+        strip_frames=args.strip_frames,
+        conditions=tuple(args.conditions),
+    )
     h = build_report(opts)["headline"]
 
     def p(e: dict) -> str:
@@ -73,9 +103,12 @@ def run(args: argparse.Namespace) -> int:
         f"{p(h['skeleton_attacked_accuracy'])} flipped {p(h['skeleton_flipped'])} targeted "
         f"{p(h['skeleton_targeted'])} | RGB clean {p(h['rgb_clean_accuracy'])} perturbed "
         f"{p(h['rgb_perturbed_accuracy'])} drop {p(h['rgb_drop'])}"
-        + (f" | control: skeleton {p(h['skeleton_control_accuracy'])} RGB {p(h['rgb_control_accuracy'])} "
-           f"attributable drop RGB {p(h['rgb_attributable_drop'])} (McNemar p {h['rgb_attributable_drop_p']})"
-           if "control" in h["conditions"] else "")
+        + (
+            f" | control: skeleton {p(h['skeleton_control_accuracy'])} RGB {p(h['rgb_control_accuracy'])} "
+            f"attributable drop RGB {p(h['rgb_attributable_drop'])} (McNemar p {h['rgb_attributable_drop_p']})"
+            if "control" in h["conditions"]
+            else ""
+        )
     )
     return cli.EXIT_OK
 

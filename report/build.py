@@ -49,102 +49,213 @@ def build_notes(h: metrics.Headline, opts: ReportOptions) -> list[tuple[str, str
     notes: list[tuple[str, str]] = []
     clean = h.rgb_clean_accuracy.value
     if clean is None:
-        notes.append(("alert", "No clip gave a skeleton from both its clean and perturbed video: the RGB-domain "
-                      "numbers cannot be computed. See the per-clip table for the reasons."))
+        notes.append(
+            (
+                "alert",
+                "No clip gave a skeleton from both its clean and perturbed video: the RGB-domain "
+                "numbers cannot be computed. See the per-clip table for the reasons.",
+            )
+        )
     elif clean < opts.min_clean_accuracy and (h.skeleton_clean_accuracy.value or 0) < opts.min_clean_accuracy:
-        notes.append(("alert", f"Accuracy on clean renders is {100 * clean:.1f} %, but the classifier already reaches only "
-                      f"{100 * (h.skeleton_clean_accuracy.value or 0):.1f} % on the source skeletons of these clips: "
-                      "the model, not the render round trip, is the first problem (train longer or use a better checkpoint)."))
+        notes.append(
+            (
+                "alert",
+                f"Accuracy on clean renders is {100 * clean:.1f} %, but the classifier already reaches only "
+                f"{100 * (h.skeleton_clean_accuracy.value or 0):.1f} % on the source skeletons of these clips: "
+                "the model, not the render round trip, is the first problem (train longer or use a better checkpoint).",
+            )
+        )
     elif clean < opts.min_clean_accuracy:
-        notes.append(("alert", f"Accuracy on clean renders is {100 * clean:.1f} %, below {100 * opts.min_clean_accuracy:.0f} %: "
-                      "the render -> pose-extraction round trip loses much of the action even without an attack, "
-                      "so the clean-vs-perturbed drop says little about the attack. Check the joint mapping, axes, "
-                      "lifting and framing (overlay videos below) before reading the drop."))
+        notes.append(
+            (
+                "alert",
+                f"Accuracy on clean renders is {100 * clean:.1f} %, below {100 * opts.min_clean_accuracy:.0f} %: "
+                "the render -> pose-extraction round trip loses much of the action even without an attack, "
+                "so the clean-vs-perturbed drop says little about the attack. Check the joint mapping, axes, "
+                "lifting and framing (overlay videos below) before reading the drop.",
+            )
+        )
     skipped = h.n_clips - h.n_rgb_pairs
     if skipped:
         names = ", ".join(f"{k} ({v})" for k, v in list(h.rgb_excluded.items())[:10])
-        notes.append(("warn", f"{skipped} of {h.n_clips} clips are left out of the paired RGB rates: {names}. "
-                      "The rows 'failures counted wrong' include them as misclassified."))
+        notes.append(
+            (
+                "warn",
+                f"{skipped} of {h.n_clips} clips are left out of the paired RGB rates: {names}. "
+                "The rows 'failures counted wrong' include them as misclassified.",
+            )
+        )
     if h.n_clips < 30:
-        notes.append(("info", f"Only {h.n_clips} clips: the 95 % intervals are wide; compare runs by their intervals, "
-                      "not their point values."))
+        notes.append(
+            (
+                "info",
+                f"Only {h.n_clips} clips: the 95 % intervals are wide; compare runs by their intervals, "
+                "not their point values.",
+            )
+        )
     if h.attack_disagreements:
         n = len(h.attack_disagreements)
-        notes.append(("warn", f"For {n} of {h.n_clips} clips the attack's own record of reaching its target differs "
-                      "from the re-classification of the stored perturbed skeleton "
-                      f"({', '.join(h.attack_disagreements[:5])}): the stored perturbation does not reproduce the "
-                      "attack's final prediction for every clip (e.g. float rounding at a decision boundary)."))
+        notes.append(
+            (
+                "warn",
+                f"For {n} of {h.n_clips} clips the attack's own record of reaching its target differs "
+                "from the re-classification of the stored perturbed skeleton "
+                f"({', '.join(h.attack_disagreements[:5])}): the stored perturbation does not reproduce the "
+                "attack's final prediction for every clip (e.g. float rounding at a decision boundary).",
+            )
+        )
     flipped, targeted = h.skeleton_flipped, h.skeleton_targeted
     if flipped.n == 0:
-        notes.append(("alert", f"The attacked model classifies none of the {h.n_clips} clips correctly on clean "
-                      "skeletons: there is nothing the attack could flip, and its flipped and targeted rates are "
-                      "undefined. Train longer or use a better checkpoint."))
+        notes.append(
+            (
+                "alert",
+                f"The attacked model classifies none of the {h.n_clips} clips correctly on clean "
+                "skeletons: there is nothing the attack could flip, and its flipped and targeted rates are "
+                "undefined. Train longer or use a better checkpoint.",
+            )
+        )
     elif flipped.value is not None and flipped.value < 0.5:
-        notes.append(("warn", f"The attack flipped {flipped.k} of the {flipped.n} clean-correct clips (targeted: "
-                      f"{targeted.k} of {targeted.n}); with few successful perturbations in the skeleton "
-                      "domain, the RGB-domain drop mostly measures the round trip's own noise. A stronger setting "
-                      "(attack.mode basic or localized, more iterations) tests transfer more."))
+        notes.append(
+            (
+                "warn",
+                f"The attack flipped {flipped.k} of the {flipped.n} clean-correct clips (targeted: "
+                f"{targeted.k} of {targeted.n}); with few successful perturbations in the skeleton "
+                "domain, the RGB-domain drop mostly measures the round trip's own noise. A stronger setting "
+                "(attack.mode basic or localized, more iterations) tests transfer more.",
+            )
+        )
     clean = h.skeleton_clean_accuracy
     if clean.k is not None and clean.k < clean.n:
-        notes.append(("info", f"{clean.n - clean.k} of {clean.n} clip(s) are misclassified already on clean "
-                      "skeletons: they count in the accuracies but not in the attack's flipped and targeted rates."))
+        notes.append(
+            (
+                "info",
+                f"{clean.n - clean.k} of {clean.n} clip(s) are misclassified already on clean "
+                "skeletons: they count in the accuracies but not in the attack's flipped and targeted rates.",
+            )
+        )
     if CONTROL in h.conditions and h.rgb_attributable_drop.value is not None:
         share = None
         if h.rgb_drop.value and h.rgb_control_drop.value is not None:
             share = h.rgb_control_drop.value / h.rgb_drop.value
-        notes.append(("info", f"Attributable drop in the RGB domain (control renders - perturbed renders, paired over "
-                      f"{h.n_rgb_control_pairs} clips): {h.rgb_attributable_drop.percent()}, exact McNemar "
-                      f"{html.p_text(h.rgb_attributable_drop_p)}; the drop from clean to control renders, which any "
-                      f"leg motion of the attack's size causes, is {h.rgb_control_drop.percent()}"
-                      + ("" if share is None else f" ({100 * share:.0f} % of the clean-to-perturbed drop)") + "."))
+        notes.append(
+            (
+                "info",
+                f"Attributable drop in the RGB domain (control renders - perturbed renders, paired over "
+                f"{h.n_rgb_control_pairs} clips): {h.rgb_attributable_drop.percent()}, exact McNemar "
+                f"{html.p_text(h.rgb_attributable_drop_p)}; the drop from clean to control renders, which any "
+                f"leg motion of the attack's size causes, is {h.rgb_control_drop.percent()}"
+                + ("" if share is None else f" ({100 * share:.0f} % of the clean-to-perturbed drop)")
+                + ".",
+            )
+        )
     elif CONTROL not in h.conditions:
-        notes.append(("warn", "This run has no control condition (config control: false): the drop below cannot "
-                      "be told apart from the classifier's fragility to any leg motion of the attack's size."))
+        notes.append(
+            (
+                "warn",
+                "This run has no control condition (config control: false): the drop below cannot "
+                "be told apart from the classifier's fragility to any leg motion of the attack's size.",
+            )
+        )
     if h.rgb_drop.value is not None:
-        notes.append(("info", f"Drop from clean to perturbed renders: {h.rgb_drop.percent()} "
-                      "(percentage points, paired over the same clips). It is a measurement of transfer, "
-                      "not a target the attack was tuned to."))
+        notes.append(
+            (
+                "info",
+                f"Drop from clean to perturbed renders: {h.rgb_drop.percent()} "
+                "(percentage points, paired over the same clips). It is a measurement of transfer, "
+                "not a target the attack was tuned to.",
+            )
+        )
     return notes
 
 
-def write_markdown(path: Path, h: metrics.Headline, notes: list[tuple[str, str]], model_table: dict, recs, times, span,
-                   recovery: dict | None = None, plausibility: dict | None = None) -> None:
+def write_markdown(
+    path: Path,
+    h: metrics.Headline,
+    notes: list[tuple[str, str]],
+    model_table: dict,
+    recs,
+    times,
+    span,
+    recovery: dict | None = None,
+    plausibility: dict | None = None,
+) -> None:
     conds = h.conditions
     slash = " / ".join(conds)
     lines = ["# CIASA transfer report", "", "| domain | measure | value (count) [95 % CI] | n |", "|---|---|---|---|"]
     for domain, label, e in html.headline_rows(h):
         lines.append(f"| {domain} | {label} | {e.percent()} | {e.n} |")
     det = h.detection_rate
-    lines.append(f"| pose | mean detection rate {slash} | {' / '.join(html.pct(det.get(c)) for c in conds)} | {h.n_clips} |")
-    lines.append(f"| render | failed renders {slash} | {' / '.join(str(h.renders_failed.get(c, 0)) for c in conds)} | {h.n_clips} |")
+    lines.append(
+        f"| pose | mean detection rate {slash} | {' / '.join(html.pct(det.get(c)) for c in conds)} | {h.n_clips} |"
+    )
+    lines.append(
+        f"| render | failed renders {slash} | {' / '.join(str(h.renders_failed.get(c, 0)) for c in conds)} | {h.n_clips} |"
+    )
     lines += ["", "## Notes", ""] + [f"- **{lvl}**: {text}" for lvl, text in notes]
     if plausibility:
-        lines += ["", "## Plausibility (the attack's measures)", "", f"| measure | {' | '.join(conds)} |",
-                  "|---|" + "---|" * len(conds)]
+        lines += [
+            "",
+            "## Plausibility (the attack's measures)",
+            "",
+            f"| measure | {' | '.join(conds)} |",
+            "|---|" + "---|" * len(conds),
+        ]
         for measure, values in plausibility.items():
-            lines.append(f"| {measure} | " + " | ".join("-" if values.get(c) is None else f"{values[c]:.4f}" for c in conds) + " |")
+            lines.append(
+                f"| {measure} | "
+                + " | ".join("-" if values.get(c) is None else f"{values[c]:.4f}" for c in conds)
+                + " |"
+            )
     if recovery:
-        lines += ["", "## Pose recovery", "", "| condition | PA-MPJPE (mm) | L/R swapped frames | surviving share | "
-                  "rendered displacement (mm) | clips |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Pose recovery",
+            "",
+            "| condition | PA-MPJPE (mm) | L/R swapped frames | surviving share | rendered displacement (mm) | clips |",
+            "|---|---|---|---|---|---|",
+        ]
         for cond, e in recovery.items():
             pa, sw, sv, dm = e["pa_mpjpe_mm"], e["swap_rate"], e.get("survival"), e.get("displacement_mm")
-            lines.append(f"| {cond} | {html._num(pa['mean'])} | {html.pct(sw['mean'])} | "
-                         f"{'-' if sv is None else html._num(sv['mean'], 100, 0, ' %')} | "
-                         f"{'-' if dm is None else html._num(dm['mean'])} | {pa['n']} |")
+            lines.append(
+                f"| {cond} | {html._num(pa['mean'])} | {html.pct(sw['mean'])} | "
+                f"{'-' if sv is None else html._num(sv['mean'], 100, 0, ' %')} | "
+                f"{'-' if dm is None else html._num(dm['mean'])} | {pa['n']} |"
+            )
     if len(model_table) > 1:
         keys = html.model_table_keys(model_table)
-        lines += ["", "## Classifiers", "", "| model | " + " | ".join(k.replace("/", " ").replace("_", " ") for k in keys) + " |",
-                  "|---|" + "---|" * len(keys)]
+        lines += [
+            "",
+            "## Classifiers",
+            "",
+            "| model | " + " | ".join(k.replace("/", " ").replace("_", " ") for k in keys) + " |",
+            "|---|" + "---|" * len(keys),
+        ]
         for model, accs in model_table.items():
             lines.append(f"| {model} | " + " | ".join(accs[k].percent() if k in accs else "-" for k in keys) + " |")
     titles = [f"{d} {c}" for d in ("skel", "RGB") for c in conds] + [f"det {c}" for c in conds]
-    lines += ["", "## Per clip", "", "| clip | true | target | " + " | ".join(titles) + " |",
-              "|---|---|---|" + "---|" * len(titles)]
+    lines += [
+        "",
+        "## Per clip",
+        "",
+        "| clip | true | target | " + " | ".join(titles) + " |",
+        "|---|---|---|" + "---|" * len(titles),
+    ]
     for r in recs:
         cells = [r.pred(d, c) for d in ("skeleton", "rgb") for c in conds]
-        lines.append(f"| {r.name} | {r.label} | {r.target} | " + " | ".join("-" if v is None else str(v) for v in cells)
-                     + " | " + " | ".join(html.pct(r.videos[c].detection_rate if c in r.videos else None, 0) for c in conds) + " |")
-    lines += ["", "## Time per stage", "", "| stage | jobs | sum of job times (s) | longest job (s) |", "|---|---|---|---|"]
+        lines.append(
+            f"| {r.name} | {r.label} | {r.target} | "
+            + " | ".join("-" if v is None else str(v) for v in cells)
+            + " | "
+            + " | ".join(html.pct(r.videos[c].detection_rate if c in r.videos else None, 0) for c in conds)
+            + " |"
+        )
+    lines += [
+        "",
+        "## Time per stage",
+        "",
+        "| stage | jobs | sum of job times (s) | longest job (s) |",
+        "|---|---|---|---|",
+    ]
     for t in times:
         lines.append(f"| {t.stage} | {t.jobs} | {t.total_s:.1f} | {t.max_s:.1f} |")
     if span is not None:
@@ -214,17 +325,40 @@ def build_report(opts: ReportOptions) -> dict:
             write_strip(
                 out / rel_fig,
                 {c: np.load(paths.skeleton(rec.name, c)) for c in conditions},
-                {c: recovered_skeleton(paths.pose(rec.name, c) if Path(paths.pose(rec.name, c)).is_file() else None,
-                                       paths.pose_info(rec.name, c)) for c in conditions},
+                {
+                    c: recovered_skeleton(
+                        paths.pose(rec.name, c) if Path(paths.pose(rec.name, c)).is_file() else None,
+                        paths.pose_info(rec.name, c),
+                    )
+                    for c in conditions
+                },
                 title=f"{rec.name} ({rec.label_name})",
                 frames=opts.strip_frames,
             )
         strips[rec.name] = rel_fig.as_posix()
 
-    run_info = [("generated", _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
-                ("clips", str(len(recs)))] + list(opts.run_info)
-    page = html.page(html.PageContent(opts.title, run_info, notes, h, model_table, recs, class_names, media, strips,
-                                      times, span, model_eval, plausibility, recovery))
+    run_info = [
+        ("generated", _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")),
+        ("clips", str(len(recs))),
+    ] + list(opts.run_info)
+    page = html.page(
+        html.PageContent(
+            opts.title,
+            run_info,
+            notes,
+            h,
+            model_table,
+            recs,
+            class_names,
+            media,
+            strips,
+            times,
+            span,
+            model_eval,
+            plausibility,
+            recovery,
+        )
+    )
     atomic_write_text(out / "index.html", page)
     summary = {
         "headline": h.as_dict(),

@@ -76,8 +76,14 @@ def dump_dom(page: str | Path, browser: str | None = None, budget_ms: int = 1500
     return proc.stdout
 
 
-def screenshot(page: str | Path, out: str | Path, browser: str | None = None, size: str = "1280,2000",
-               budget_ms: int = 8000, timeout: float = 120) -> Path:
+def screenshot(
+    page: str | Path,
+    out: str | Path,
+    browser: str | None = None,
+    size: str = "1280,2000",
+    budget_ms: int = 8000,
+    timeout: float = 120,
+) -> Path:
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     url = Path(page).resolve().as_uri()
@@ -124,8 +130,11 @@ def check_page(page: str | Path, browser: str | None = None, budget_ms: int = 15
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = cli.parser("python -m report.check", __doc__.splitlines()[0],
-                   epilog="exit 1 also when a table is missing or a video did not load")
+    p = cli.parser(
+        "python -m report.check",
+        __doc__.splitlines()[0],
+        epilog="exit 1 also when a table is missing or a video did not load",
+    )
     p.add_argument("page", help="index.html of a report")
     p.add_argument("--screenshot", help="also save a PNG screenshot here")
     p.add_argument("--browser", help="Chromium executable (default: chromium on PATH)")

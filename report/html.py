@@ -72,19 +72,33 @@ def attributable_rows(h: Headline) -> list[tuple[str, str, Estimate]]:
         return []
     rd, sd = h.rgb_attributable_discordant, h.skeleton_attributable_discordant
     return [
-        ("RGB", f"attributable drop: control renders - perturbed renders (paired over the {h.n_rgb_control_pairs} "
-                f"clips with both; exact McNemar {p_text(h.rgb_attributable_drop_p)}, "
-                f"{rd.get('control_only', 0)} {_clips(rd.get('control_only', 0))} right on the control only, "
-                f"{rd.get('perturbed_only', 0)} under attack only)", h.rgb_attributable_drop),
-        ("skeleton", f"attributable drop: control skeletons - perturbed skeletons (paired; exact McNemar "
-                     f"{p_text(h.skeleton_attributable_drop_p)}, {sd.get('control_only', 0)} / "
-                     f"{sd.get('perturbed_only', 0)} discordant)", h.skeleton_attributable_drop),
+        (
+            "RGB",
+            f"attributable drop: control renders - perturbed renders (paired over the {h.n_rgb_control_pairs} "
+            f"clips with both; exact McNemar {p_text(h.rgb_attributable_drop_p)}, "
+            f"{rd.get('control_only', 0)} {_clips(rd.get('control_only', 0))} right on the control only, "
+            f"{rd.get('perturbed_only', 0)} under attack only)",
+            h.rgb_attributable_drop,
+        ),
+        (
+            "skeleton",
+            f"attributable drop: control skeletons - perturbed skeletons (paired; exact McNemar "
+            f"{p_text(h.skeleton_attributable_drop_p)}, {sd.get('control_only', 0)} / "
+            f"{sd.get('perturbed_only', 0)} discordant)",
+            h.skeleton_attributable_drop,
+        ),
         ("RGB", "accuracy on control renders (same clips)", h.rgb_control_accuracy),
         ("RGB", "accuracy on perturbed renders (same clips)", h.rgb_perturbed_accuracy_control_pairs),
-        ("skeleton", "accuracy on control skeletons (random smooth perturbation of the attack's size)",
-         h.skeleton_control_accuracy),
-        ("RGB", "drop: clean renders - control renders (paired): what any leg motion of that size costs",
-         h.rgb_control_drop),
+        (
+            "skeleton",
+            "accuracy on control skeletons (random smooth perturbation of the attack's size)",
+            h.skeleton_control_accuracy,
+        ),
+        (
+            "RGB",
+            "drop: clean renders - control renders (paired): what any leg motion of that size costs",
+            h.rgb_control_drop,
+        ),
     ]
 
 
@@ -95,16 +109,25 @@ def headline_rows(h: Headline) -> list[tuple[str, str, Estimate]]:
     rows = attributable_rows(h) + [
         ("skeleton", "clean accuracy (attacked model, source skeletons)", h.skeleton_clean_accuracy),
         ("skeleton", "accuracy under attack (perturbed skeletons)", h.skeleton_attacked_accuracy),
-        ("skeleton", f"flipped: right on the clean skeleton, wrong under attack (of the {cc} clean-correct clips)",
-         h.skeleton_flipped),
-        ("skeleton", f"targeted: classified as the attack's target (of the {cc} clean-correct clips)",
-         h.skeleton_targeted),
+        (
+            "skeleton",
+            f"flipped: right on the clean skeleton, wrong under attack (of the {cc} clean-correct clips)",
+            h.skeleton_flipped,
+        ),
+        (
+            "skeleton",
+            f"targeted: classified as the attack's target (of the {cc} clean-correct clips)",
+            h.skeleton_targeted,
+        ),
         ("RGB", "accuracy on clean renders (re-extracted skeletons)", h.rgb_clean_accuracy),
         ("RGB", "clean render right, among clips right on source skeletons", h.rgb_clean_retention),
         ("RGB", "accuracy on perturbed renders", h.rgb_perturbed_accuracy),
         ("RGB", "drop: clean renders - perturbed renders (paired)", h.rgb_drop),
-        ("RGB", "flipped: clean render right, perturbed render wrong (of the clips right on the clean render)",
-         h.rgb_flipped),
+        (
+            "RGB",
+            "flipped: clean render right, perturbed render wrong (of the clips right on the clean render)",
+            h.rgb_flipped,
+        ),
         ("RGB", "perturbed render classified as the attack's target", h.rgb_perturbed_target_rate),
         ("RGB", "clean render classified as that target (baseline)", h.rgb_clean_target_rate),
         ("RGB", "accuracy on clean renders, failures counted wrong", h.rgb_clean_accuracy_all),
@@ -155,8 +178,16 @@ class PageContent:
 
 def model_table_keys(table: dict[str, dict[str, Estimate]]) -> list[str]:
     """Columns of the classifier table, in a fixed order, for the keys any model has."""
-    order = ("skeleton/clean", "skeleton/control", "skeleton/perturbed", "skeleton/attributable_drop",
-             "rgb/clean", "rgb/control", "rgb/perturbed", "rgb/attributable_drop")
+    order = (
+        "skeleton/clean",
+        "skeleton/control",
+        "skeleton/perturbed",
+        "skeleton/attributable_drop",
+        "rgb/clean",
+        "rgb/control",
+        "rgb/perturbed",
+        "rgb/attributable_drop",
+    )
     present = {k for accs in table.values() for k in accs}
     return [k for k in order if k in present]
 
@@ -175,15 +206,31 @@ def status(rec: ClipRecord) -> str:
 
 @cache
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.globals.update(pct=pct, num=_num, interval=interval, headline_rows=headline_rows, status_rows=status_rows,
-                       model_table_keys=model_table_keys, plausibility_conditions=plausibility_conditions,
-                       status=status, legend=LEGEND)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals.update(
+        pct=pct,
+        num=_num,
+        interval=interval,
+        headline_rows=headline_rows,
+        status_rows=status_rows,
+        model_table_keys=model_table_keys,
+        plausibility_conditions=plausibility_conditions,
+        status=status,
+        legend=LEGEND,
+    )
     return env
 
 
 def page(content: PageContent) -> str:
     h = content.headline
-    return _env().get_template(PAGE).render(c=content, h=h, control=CONTROL in h.conditions,
-                                            lead=len(attributable_rows(h)))
+    return (
+        _env()
+        .get_template(PAGE)
+        .render(c=content, h=h, control=CONTROL in h.conditions, lead=len(attributable_rows(h)))
+    )

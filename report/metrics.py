@@ -67,7 +67,9 @@ class Headline:
     def as_dict(self) -> dict:
         out = {}
         for key, value in self.__dict__.items():
-            out[key] = value.as_dict() if isinstance(value, Estimate) else (list(value) if isinstance(value, tuple) else value)
+            out[key] = (
+                value.as_dict() if isinstance(value, Estimate) else (list(value) if isinstance(value, tuple) else value)
+            )
         return out
 
 
@@ -86,8 +88,12 @@ class Attributable:
 
 def attributable(control: np.ndarray, perturbed: np.ndarray, n_boot: int, seed: int) -> Attributable:
     """Paired per-clip 0/1 outcomes (right on the control, right under attack) -> the attributable drop."""
-    return Attributable(rate(control, n_boot, seed), rate(perturbed, n_boot, seed),
-                        drop(control, perturbed, n_boot, seed), mcnemar_exact(control, perturbed))
+    return Attributable(
+        rate(control, n_boot, seed),
+        rate(perturbed, n_boot, seed),
+        drop(control, perturbed, n_boot, seed),
+        mcnemar_exact(control, perturbed),
+    )
 
 
 def _discordant(test: PairedTest) -> dict[str, int]:
@@ -118,13 +124,27 @@ def model_accuracies(records: list[ClipRecord], model: str, n_boot: int, seed: i
         "rgb/perturbed": rate(_outcomes(pairs, "rgb", "perturbed", "label", model), n_boot, seed),
     }
     if any(CONTROL in r.predictions.get(model, {}).get("skeleton", {}) for r in records):
-        sk = attributable(_outcomes(records, "skeleton", CONTROL, "label", model),
-                          _outcomes(records, "skeleton", "perturbed", "label", model), n_boot, seed)
+        sk = attributable(
+            _outcomes(records, "skeleton", CONTROL, "label", model),
+            _outcomes(records, "skeleton", "perturbed", "label", model),
+            n_boot,
+            seed,
+        )
         cp = [r for r in records if rgb_control_pair_ok(r, model)]
-        rgb = attributable(_outcomes(cp, "rgb", CONTROL, "label", model),
-                           _outcomes(cp, "rgb", "perturbed", "label", model), n_boot, seed)
-        out.update({"skeleton/control": sk.control, "skeleton/attributable_drop": sk.drop,
-                    "rgb/control": rgb.control, "rgb/attributable_drop": rgb.drop})
+        rgb = attributable(
+            _outcomes(cp, "rgb", CONTROL, "label", model),
+            _outcomes(cp, "rgb", "perturbed", "label", model),
+            n_boot,
+            seed,
+        )
+        out.update(
+            {
+                "skeleton/control": sk.control,
+                "skeleton/attributable_drop": sk.drop,
+                "rgb/control": rgb.control,
+                "rgb/attributable_drop": rgb.drop,
+            }
+        )
     return out
 
 
@@ -145,8 +165,13 @@ def _reported_hit(record: ClipRecord) -> bool | None:
     return str(value).strip().lower() in ("1", "true", "1.0")
 
 
-def headline(records: list[ClipRecord], n_boot: int = 2000, seed: int = 0, model: str = ATTACKED_MODEL,
-             conditions: tuple[str, ...] = ("clean", "perturbed")) -> Headline:
+def headline(
+    records: list[ClipRecord],
+    n_boot: int = 2000,
+    seed: int = 0,
+    model: str = ATTACKED_MODEL,
+    conditions: tuple[str, ...] = ("clean", "perturbed"),
+) -> Headline:
     pairs = [r for r in records if rgb_pair_ok(r)]
     sk_clean = _outcomes(records, "skeleton", "clean", "label", model)
     sk_adv = _outcomes(records, "skeleton", "perturbed", "label", model)
@@ -169,20 +194,33 @@ def headline(records: list[ClipRecord], n_boot: int = 2000, seed: int = 0, model
         render_failed[condition] = sum(not v.rendered for v in videos)
         pose_failed[condition] = sum(v.rendered and not v.pose_ok for v in videos)
 
-    disagree = [r.name for r in records if _reported_hit(r) is not None
-                and _reported_hit(r) != (r.pred("skeleton", "perturbed", model) == r.target)]
+    disagree = [
+        r.name
+        for r in records
+        if _reported_hit(r) is not None and _reported_hit(r) != (r.pred("skeleton", "perturbed", model) == r.target)
+    ]
     excluded = {}
     for r in records:
         if not rgb_pair_ok(r):
-            excluded[r.name] = "; ".join(f"{k}: {v}" for k, v in r.excluded.items() if k.startswith("rgb")) or "not classified"
+            excluded[r.name] = (
+                "; ".join(f"{k}: {v}" for k, v in r.excluded.items() if k.startswith("rgb")) or "not classified"
+            )
 
     control: dict = {}
     if CONTROL in conditions:
         sk = attributable(_outcomes(records, "skeleton", CONTROL, "label", model), sk_adv, n_boot, seed)
         cp = [r for r in records if rgb_control_pair_ok(r, model)]
-        rgb = attributable(_outcomes(cp, "rgb", CONTROL, "label", model),
-                           _outcomes(cp, "rgb", "perturbed", "label", model), n_boot, seed)
-        cc = [r for r in records if r.pred("rgb", "clean", model) is not None and r.pred("rgb", CONTROL, model) is not None]
+        rgb = attributable(
+            _outcomes(cp, "rgb", CONTROL, "label", model),
+            _outcomes(cp, "rgb", "perturbed", "label", model),
+            n_boot,
+            seed,
+        )
+        cc = [
+            r
+            for r in records
+            if r.pred("rgb", "clean", model) is not None and r.pred("rgb", CONTROL, model) is not None
+        ]
         control = dict(
             skeleton_control_accuracy=sk.control,
             skeleton_attributable_drop=sk.drop,
@@ -194,8 +232,12 @@ def headline(records: list[ClipRecord], n_boot: int = 2000, seed: int = 0, model
             rgb_attributable_drop=rgb.drop,
             rgb_attributable_drop_p=rgb.test.p_value,
             rgb_attributable_discordant=_discordant(rgb.test),
-            rgb_control_drop=drop(_outcomes(cc, "rgb", "clean", "label", model),
-                                  _outcomes(cc, "rgb", CONTROL, "label", model), n_boot, seed),
+            rgb_control_drop=drop(
+                _outcomes(cc, "rgb", "clean", "label", model),
+                _outcomes(cc, "rgb", CONTROL, "label", model),
+                n_boot,
+                seed,
+            ),
         )
     return Headline(
         conditions=tuple(conditions),
@@ -206,13 +248,15 @@ def headline(records: list[ClipRecord], n_boot: int = 2000, seed: int = 0, model
         skeleton_attacked_accuracy=rate(sk_adv, n_boot, seed),
         skeleton_flipped=rate(sk_flipped, n_boot, seed),
         # an untargeted attack has no target (-1): its target rates are empty (n = 0), not 0 %
-        skeleton_targeted=rate(_outcomes(_with_target(clean_correct), "skeleton", "perturbed", "target", model),
-                               n_boot, seed),
+        skeleton_targeted=rate(
+            _outcomes(_with_target(clean_correct), "skeleton", "perturbed", "target", model), n_boot, seed
+        ),
         rgb_clean_accuracy=rate(rgb_clean, n_boot, seed),
         rgb_perturbed_accuracy=rate(rgb_pert, n_boot, seed),
         rgb_drop=drop(rgb_clean, rgb_pert, n_boot, seed),
-        rgb_perturbed_target_rate=rate(_outcomes(_with_target(pairs), "rgb", "perturbed", "target", model),
-                                       n_boot, seed),
+        rgb_perturbed_target_rate=rate(
+            _outcomes(_with_target(pairs), "rgb", "perturbed", "target", model), n_boot, seed
+        ),
         rgb_clean_target_rate=rate(_outcomes(_with_target(pairs), "rgb", "clean", "target", model), n_boot, seed),
         rgb_clean_retention=rate(_outcomes(known, "rgb", "clean", "label", model), n_boot, seed),
         rgb_flipped=rate(1.0 - _outcomes(rgb_right, "rgb", "perturbed", "label", model), n_boot, seed),
@@ -240,7 +284,10 @@ def recovery_summary(records: Sequence[ClipRecord], conditions: Sequence[str]) -
             values = [row[key] for row in rows if row.get(key) is not None]
             if key in ("survival", "displacement_mm") and condition == "clean":
                 continue
-            entry[key] = {"mean": float(np.mean(values)) if values else None,
-                          "median": float(np.median(values)) if values else None, "n": len(values)}
+            entry[key] = {
+                "mean": float(np.mean(values)) if values else None,
+                "median": float(np.median(values)) if values else None,
+                "n": len(values),
+            }
         out[condition] = entry
     return out

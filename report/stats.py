@@ -105,8 +105,16 @@ def bootstrap(
         return estimate, None, None
     if n == 1:
         return estimate, estimate, estimate
-    result = stats.bootstrap(columns, statistic, n_resamples=n_boot, paired=True, vectorized=True,
-                             confidence_level=level, method="percentile", rng=np.random.default_rng(seed))
+    result = stats.bootstrap(
+        columns,
+        statistic,
+        n_resamples=n_boot,
+        paired=True,
+        vectorized=True,
+        confidence_level=level,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     return estimate, float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 

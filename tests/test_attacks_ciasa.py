@@ -10,7 +10,6 @@ from torch import nn
 from ciasa.attacks import CIASA, FGSM, constraints, metrics
 from ciasa.attacks.plausibility import Plausibility
 from ciasa.skeleton import NTU_RGBD, bone_lengths
-
 from tests.test_attacks_constraints import make_skeletons
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -181,7 +180,12 @@ def test_metrics_report(setup) -> None:
     stats = metrics.per_sample_stats(result, x, NTU_RGBD, attack.eps, attack.joint_mask)
     summary = metrics.summarize_stats(stats, attack.eps, attack.joint_mask)
     assert summary["bone_length_error"]["max"] <= 1e-5
-    assert summary["joint_variation"]["max"] >= summary["joint_variation"]["mean"] >= summary["joint_variation"]["min"] >= 0
+    assert (
+        summary["joint_variation"]["max"]
+        >= summary["joint_variation"]["mean"]
+        >= summary["joint_variation"]["min"]
+        >= 0
+    )
     assert summary["eps_overshoot"]["overall_overshoot_max"] >= 0
     # nothing classified correctly: rates over the correct subset are None, not a crash
     result.labels = (result.clean_pred + 1) % 5
@@ -237,7 +241,9 @@ def test_perturbation_formulation_beats_the_skeleton_formulation() -> None:
 
 def test_untargeted_and_nearest_objectives(setup) -> None:
     model, x, y = setup
-    res = CIASA(model, eps=0.05, lam=1.0, max_iter=20, target="untargeted", use_gan=False, device="cpu", plausible=OFF)(x, y)
+    res = CIASA(model, eps=0.05, lam=1.0, max_iter=20, target="untargeted", use_gan=False, device="cpu", plausible=OFF)(
+        x, y
+    )
     assert (res.target == -1).all()
     assert torch.equal(res.success, res.prediction != res.labels)
     assert res.success.float().mean() >= 0.75
@@ -254,8 +260,16 @@ def test_untargeted_and_nearest_objectives(setup) -> None:
 @pytest.mark.parametrize("optimize", ["skeleton", "perturbation"])
 def test_strict_box_keeps_every_joint_inside_its_eps(setup, optimize) -> None:
     model, x, y = setup
-    res = CIASA(model, mode="advanced", optimize=optimize, box="strict", max_iter=8, use_gan=False,
-                target="untargeted", device="cpu")(x, y)
+    res = CIASA(
+        model,
+        mode="advanced",
+        optimize=optimize,
+        box="strict",
+        max_iter=8,
+        use_gan=False,
+        target="untargeted",
+        device="cpu",
+    )(x, y)
     eps = torch.as_tensor(NTU_RGBD.hierarchical_eps(), dtype=torch.float32)
     linf = metrics.linf_per_joint(res.adversarial, x)
     assert (linf <= eps + 1e-5).all()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +32,12 @@ def small_setup(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("attack_cli")
     synth_main.main(["--out", str(root / "synth"), "--subjects", "1-4", "--frames", "32", "--quiet"])
     torch.manual_seed(0)
-    args = {"in_channels": 3, "num_class": 6, "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
-            "base_channels": 8}  # fmt: skip
+    args = {
+        "in_channels": 3,
+        "num_class": 6,
+        "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
+        "base_channels": 8,
+    }
     model = STGCN(**args).eval()
     ckpt = root / "model.pt"
     save_checkpoint(ckpt, model, "stgcn", args, [f"class{i}" for i in range(6)])
@@ -51,11 +54,30 @@ def small_setup(tmp_path_factory) -> tuple[Path, Path]:
 def test_attack_cli_writes_stgcn_layout_csv_and_summary(small_setup, tmp_path) -> None:
     ckpt, data = small_setup
     out = tmp_path / "out"
-    rc = attack_cli.main([
-        "--checkpoint", str(ckpt), "--data", str(data), "--split", "val", "--mode", "advanced",
-        "--out", str(out), "--limit", "4", "--max-iter", "4", "--batch-size", "3", "--device", "cpu",
-        "--no-progress", "--quiet",
-    ])  # fmt: skip
+    rc = attack_cli.main(
+        [
+            "--checkpoint",
+            str(ckpt),
+            "--data",
+            str(data),
+            "--split",
+            "val",
+            "--mode",
+            "advanced",
+            "--out",
+            str(out),
+            "--limit",
+            "4",
+            "--max-iter",
+            "4",
+            "--batch-size",
+            "3",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     adv = load_split(out, "val", mmap=False)
     clean = load_split(data, "val", mmap=False)
@@ -72,9 +94,19 @@ def test_attack_cli_writes_stgcn_layout_csv_and_summary(small_setup, tmp_path) -
     assert [r["name"] for r in rows] == clean.names[:4]
     assert {"target", "adv_pred", "success_targeted", "iterations", "joint_var_mean"} <= set(rows[0])
     summary = json.loads((out / "summary.json").read_text())
-    for key in ("fooling_targeted", "fooling_untargeted", "clean_accuracy", "attacked_accuracy",
-                "mean_target_confidence", "joint_variation", "bone_length_error", "acceleration_energy",
-                "eps_overshoot", "n", "seconds"):  # fmt: skip
+    for key in (
+        "fooling_targeted",
+        "fooling_untargeted",
+        "clean_accuracy",
+        "attacked_accuracy",
+        "mean_target_confidence",
+        "joint_variation",
+        "bone_length_error",
+        "acceleration_energy",
+        "eps_overshoot",
+        "n",
+        "seconds",
+    ):
         assert key in summary, key
     assert summary["n"] == 4 and summary["clean_accuracy"] == 1.0
     assert summary["bone_length_error"]["max"] <= 1e-5
@@ -87,8 +119,18 @@ def test_attack_cli_names_list_and_errors(small_setup, tmp_path, capsys) -> None
     f = tmp_path / "names.txt"
     f.write_text(f"{names[5]}\n{names[2]}\n")
     out = tmp_path / "out"
-    common = ["--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu", "--no-progress", "--quiet",
-              "--max-iter", "2"]  # fmt: skip
+    common = [
+        "--checkpoint",
+        str(ckpt),
+        "--data",
+        str(data),
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--quiet",
+        "--max-iter",
+        "2",
+    ]
     assert attack_cli.main([*common, "--out", str(out), "--names", f"@{f}", "--mode", "basic", "--no-gan"]) == 0
     assert load_split(out, "val").names == [names[5], names[2]]
 
@@ -115,8 +157,25 @@ def test_attack_cli_reports_when_nothing_is_classified_correctly(small_setup, tm
     wrong = tmp_path / "wrong"
     save_split(wrong, "val", clean.data, clean.names, (clean.labels + 1) % 6, layout=NTU_RGBD)
     out = tmp_path / "out"
-    rc = attack_cli.main(["--checkpoint", str(ckpt), "--data", str(wrong), "--out", str(out), "--limit", "2",
-                          "--max-iter", "2", "--no-gan", "--device", "cpu", "--no-progress", "--quiet"])  # fmt: skip
+    rc = attack_cli.main(
+        [
+            "--checkpoint",
+            str(ckpt),
+            "--data",
+            str(wrong),
+            "--out",
+            str(out),
+            "--limit",
+            "2",
+            "--max-iter",
+            "2",
+            "--no-gan",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["clean_accuracy"] == 0.0
@@ -140,11 +199,33 @@ def test_attack_cli_shard_writes_per_clip_skeletons_and_honest_counts(small_setu
     save_split(shard, "train", clean.data, clean.names, labels, [f"class{i}" for i in range(6)], NTU_RGBD)
     out, clips = tmp_path / "out", tmp_path / "clips"
     picked = clean.names[:4]
-    rc = attack_cli.main([
-        "--checkpoint", str(ckpt), "--data", str(shard), "--out", str(out), "--names", ",".join(picked),
-        "--clips-out", str(clips), "--mode", "basic", "--eps", "0.05", "--target", "untargeted",
-        "--max-iter", "6", "--batch-size", "3", "--device", "cpu", "--quiet",
-    ])  # fmt: skip
+    rc = attack_cli.main(
+        [
+            "--checkpoint",
+            str(ckpt),
+            "--data",
+            str(shard),
+            "--out",
+            str(out),
+            "--names",
+            ",".join(picked),
+            "--clips-out",
+            str(clips),
+            "--mode",
+            "basic",
+            "--eps",
+            "0.05",
+            "--target",
+            "untargeted",
+            "--max-iter",
+            "6",
+            "--batch-size",
+            "3",
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     assert capsys.readouterr().err == ""  # --quiet: no log lines and no progress bar
     adv = load_split(out, "val", mmap=False)
@@ -189,8 +270,23 @@ def test_attack_cli_bad_input_exits_2_and_writes_nothing(small_setup, tmp_path, 
     bad.write_text(json.dumps(model_doc(layout="openpose", v=18)))
     extra = [e.replace("{bad}", str(bad)).replace("{missing}", str(tmp_path / "none.json")) for e in extra]
     out, clips = tmp_path / "out", tmp_path / "clips"
-    argv = ["--checkpoint", str(ckpt), "--data", str(data), "--out", str(out), "--clips-out",
-            str(clips), "--max-iter", "1", "--no-gan", "--device", "cpu", "--quiet", *extra]  # fmt: skip
+    argv = [
+        "--checkpoint",
+        str(ckpt),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--clips-out",
+        str(clips),
+        "--max-iter",
+        "1",
+        "--no-gan",
+        "--device",
+        "cpu",
+        "--quiet",
+        *extra,
+    ]
     try:
         rc = attack_cli.main(argv)
     except SystemExit as exc:  # argparse's own refusal of a flag value
@@ -204,8 +300,9 @@ def test_attack_cli_bad_input_exits_2_and_writes_nothing(small_setup, tmp_path, 
 def test_attack_cli_rejects_unknown_formulation(small_setup, tmp_path) -> None:
     ckpt, data = small_setup
     with pytest.raises(SystemExit) as info:
-        attack_cli.main(["--checkpoint", str(ckpt), "--data", str(data), "--out", str(tmp_path / "o"),
-                         "--optimize", "delta"])  # fmt: skip
+        attack_cli.main(
+            ["--checkpoint", str(ckpt), "--data", str(data), "--out", str(tmp_path / "o"), "--optimize", "delta"]
+        )
     assert info.value.code == 2
     assert not (tmp_path / "o").exists()
 
@@ -215,9 +312,26 @@ def test_experiments_write_csv_markdown_plot(small_setup, tmp_path, experiment) 
     ckpt, data = small_setup
     out = tmp_path / experiment
     extra = ["--eps", "0.01,0.02"] if experiment == "fgsm-sweep" else ["--eps", "0.01"]
-    rc = experiments_main([experiment, "--checkpoint", str(ckpt), "--data", str(data), "--out", str(out),
-                           "--limit", "3", "--max-iter", "2", "--device", "cpu", "--no-progress", "--quiet",
-                           *extra])  # fmt: skip
+    rc = experiments_main(
+        [
+            experiment,
+            "--checkpoint",
+            str(ckpt),
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--limit",
+            "3",
+            "--max-iter",
+            "2",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--quiet",
+            *extra,
+        ]
+    )
     assert rc == 0
     stem = experiment.replace("-", "_")
     for suffix in ("csv", "md", "png", "json"):
@@ -232,8 +346,26 @@ def test_experiments_write_csv_markdown_plot(small_setup, tmp_path, experiment) 
 def test_strips_figure(small_setup, tmp_path) -> None:
     ckpt, data = small_setup
     out = tmp_path / "strips"
-    rc = experiments_main(["strips", "--checkpoint", str(ckpt), "--data", str(data), "--out", str(out),
-                           "--count", "2", "--max-iter", "2", "--frames", "5", "--device", "cpu", "--quiet"])  # fmt: skip
+    rc = experiments_main(
+        [
+            "strips",
+            "--checkpoint",
+            str(ckpt),
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--count",
+            "2",
+            "--max-iter",
+            "2",
+            "--frames",
+            "5",
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     record = json.loads((out / "strips.json").read_text())
     assert len(record["figures"]) == 2
@@ -249,9 +381,29 @@ def test_attack_cli_writes_the_control_and_plausibility_summary(small_setup, tmp
     ckpt, data = small_setup
     out, clips = tmp_path / "out", tmp_path / "clips"
     names = load_split(data, "val", mmap=False).names[:3]
-    argv = ["--checkpoint", str(ckpt), "--data", str(data), "--out", str(out), "--names", ",".join(names),
-            "--clips-out", str(clips), "--mode", "advanced", "--target", "untargeted", "--max-iter", "3",
-            "--batch-size", "2", "--device", "cpu", "--no-progress"]  # fmt: skip
+    argv = [
+        "--checkpoint",
+        str(ckpt),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--names",
+        ",".join(names),
+        "--clips-out",
+        str(clips),
+        "--mode",
+        "advanced",
+        "--target",
+        "untargeted",
+        "--max-iter",
+        "3",
+        "--batch-size",
+        "2",
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
     assert attack_cli.main(argv) == 0
     log = capsys.readouterr().err
     assert "realised L-inf max" in log and "control flipped" in log and "hyperextended" in log
@@ -269,8 +421,9 @@ def test_attack_cli_writes_the_control_and_plausibility_summary(small_setup, tmp
 
     legs_mask = torch.zeros(25, dtype=torch.bool)
     legs_mask[legs] = True
-    alone = control_batch(torch.from_numpy(clean_all[1:2]), torch.from_numpy(adv[1:2]), names[1:2], NTU_RGBD,
-                          legs_mask, P.Plausibility()).skeleton
+    alone = control_batch(
+        torch.from_numpy(clean_all[1:2]), torch.from_numpy(adv[1:2]), names[1:2], NTU_RGBD, legs_mask, P.Plausibility()
+    ).skeleton
     assert np.array_equal(alone.numpy()[0], control[1])
     # and a second run writes the same files, bit for bit
     out2, clips2 = tmp_path / "out2", tmp_path / "clips2"
@@ -290,8 +443,14 @@ def test_attack_cli_writes_the_control_and_plausibility_summary(small_setup, tmp
     assert disp["ratio"] == pytest.approx(disp["control_mean_mm"] / disp["perturbed_mean_mm"])
     for side in ("clean", "perturbed", "control"):
         block = summary["plausibility"][side]
-        for key in ("leg_hyperextended_10deg", "leg_hyperextended_20deg", "under_floor_2cm", "foot_skating_mm",
-                    "max_speed_ratio", "clips_under_floor"):
+        for key in (
+            "leg_hyperextended_10deg",
+            "leg_hyperextended_20deg",
+            "under_floor_2cm",
+            "foot_skating_mm",
+            "max_speed_ratio",
+            "clips_under_floor",
+        ):
             assert key in block, (side, key)
     lim = P.clean_limits(torch.from_numpy(clean_all), NTU_RGBD, P.Plausibility(method="projection"))
     # the control is projected onto the frame-local limits (speed and planted feet are measured only)
@@ -309,9 +468,28 @@ def test_attack_cli_writes_the_control_and_plausibility_summary(small_setup, tmp
 def test_attack_cli_no_control_and_constraints_off(small_setup, tmp_path) -> None:
     ckpt, data = small_setup
     out, clips = tmp_path / "out", tmp_path / "clips"
-    rc = attack_cli.main(["--checkpoint", str(ckpt), "--data", str(data), "--out", str(out), "--limit", "2",
-                          "--clips-out", str(clips), "--max-iter", "2", "--no-control", "--plausible", "none",
-                          "--device", "cpu", "--quiet"])  # fmt: skip
+    rc = attack_cli.main(
+        [
+            "--checkpoint",
+            str(ckpt),
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--limit",
+            "2",
+            "--clips-out",
+            str(clips),
+            "--max-iter",
+            "2",
+            "--no-control",
+            "--plausible",
+            "none",
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     assert not list(clips.rglob("control.npy")) and len(list(clips.rglob("perturbed.npy"))) == 2
     summary = json.loads((out / "summary.json").read_text())

@@ -63,9 +63,16 @@ def test_untargeted_margin_pushes_the_true_class_down_and_saturates() -> None:
 def _result(labels, clean_pred, pred, target) -> AttackResult:
     t = lambda v: torch.tensor(v)  # noqa: E731
     n = len(labels)
-    return AttackResult(adversarial=torch.zeros(n, 3, 2, 25, 1), labels=t(labels), target=t(target),
-                        clean_pred=t(clean_pred), prediction=t(pred), target_confidence=torch.zeros(n),
-                        success=t(pred) == t(target), iterations=torch.ones(n, dtype=torch.long))
+    return AttackResult(
+        adversarial=torch.zeros(n, 3, 2, 25, 1),
+        labels=t(labels),
+        target=t(target),
+        clean_pred=t(clean_pred),
+        prediction=t(pred),
+        target_confidence=torch.zeros(n),
+        success=t(pred) == t(target),
+        iterations=torch.ones(n, dtype=torch.long),
+    )
 
 
 def test_a_clip_already_wrong_is_never_flipped() -> None:

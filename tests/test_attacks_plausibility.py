@@ -63,8 +63,9 @@ def test_clean_clip_meets_its_own_limits_and_projects_to_itself(clips) -> None:
     # a perturbation that is itself plausible (a small rigid lift of both legs' perturbation) is kept whole
     small = torch.zeros_like(clips)
     small[:, 1, :, list(L.leg_joints)] = 0.002
-    assert torch.equal(P.projection_scales(small, lim, L, P.limb_groups(LEGS, L), realign, plaus.steps),
-                       torch.ones_like(scale))
+    assert torch.equal(
+        P.projection_scales(small, lim, L, P.limb_groups(LEGS, L), realign, plaus.steps), torch.ones_like(scale)
+    )
     m = P.summarize_measures(P.measures(clips, clips, L))
     assert m["under_floor_2cm"] == 0.0 and m["max_speed_ratio"] == 1.0
 
@@ -158,8 +159,9 @@ def test_attack_keeps_the_limits_on_by_default_and_projection_guarantees_them(cl
     from ciasa.models import STGCN
 
     torch.manual_seed(0)
-    model = STGCN(in_channels=3, num_class=5, graph_args={"layout": "ntu-rgb+d", "strategy": "spatial"},
-                  base_channels=8).eval()
+    model = STGCN(
+        in_channels=3, num_class=5, graph_args={"layout": "ntu-rgb+d", "strategy": "spatial"}, base_channels=8
+    ).eval()
     y = model(clips).argmax(1)
     default = CIASA(model, mode="advanced", target="untargeted", max_iter=2, device="cpu")
     settings = default.settings()["plausibility_settings"]
@@ -167,8 +169,9 @@ def test_attack_keeps_the_limits_on_by_default_and_projection_guarantees_them(cl
     assert settings["projected"] == []
     hard = P.Plausibility(method="both")
     for optimize in ("perturbation", "skeleton"):
-        res = CIASA(model, mode="advanced", target="untargeted", max_iter=3, optimize=optimize, device="cpu",
-                    plausible=hard)(clips, y)
+        res = CIASA(
+            model, mode="advanced", target="untargeted", max_iter=3, optimize=optimize, device="cpu", plausible=hard
+        )(clips, y)
         lim = P.clean_limits(clips, L, hard)
         assert lim.hard == ("hinge", "hip", "ankle", "floor", "speed")
         assert P.is_plausible(res.adversarial, lim, L, lim.hard).all(), optimize

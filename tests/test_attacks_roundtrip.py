@@ -19,13 +19,26 @@ def model_doc(v: int = 25, layout: str = "ntu-rgbd") -> dict:
     rng = np.random.default_rng(0)
     a = rng.normal(size=(v, 3, 3)) * 0.02
     return {
-        "format": FORMAT, "layout": layout, "num_joints": v, "units": "m",
-        "global": {"bias": [0.01, -0.02, 0.2], "cov": (np.diag([0.02, 0.03, 0.1]) ** 2).tolist(), "ar1": [0.9, 0.8, 0.95]},
-        "joints": {"bias": (rng.normal(size=(v, 3)) * 0.01).tolist(), "cov": (a @ a.transpose(0, 2, 1)).tolist(),
-                   "ar1": np.full((v, 3), 0.5).tolist()},
-        "n_frames": 1000, "sources": [{"name": "test", "frames": 1000}], "options": {},
-        "fit_samples": ["S001C002P001R001A001"], "fit_split": "xview/train",  # ciasa.fit_record
-    }  # fmt: skip
+        "format": FORMAT,
+        "layout": layout,
+        "num_joints": v,
+        "units": "m",
+        "global": {
+            "bias": [0.01, -0.02, 0.2],
+            "cov": (np.diag([0.02, 0.03, 0.1]) ** 2).tolist(),
+            "ar1": [0.9, 0.8, 0.95],
+        },
+        "joints": {
+            "bias": (rng.normal(size=(v, 3)) * 0.01).tolist(),
+            "cov": (a @ a.transpose(0, 2, 1)).tolist(),
+            "ar1": np.full((v, 3), 0.5).tolist(),
+        },
+        "n_frames": 1000,
+        "sources": [{"name": "test", "frames": 1000}],
+        "options": {},
+        "fit_samples": ["S001C002P001R001A001"],
+        "fit_split": "xview/train",  # ciasa.fit_record
+    }
 
 
 def write(tmp_path: Path, doc) -> Path:

@@ -8,7 +8,6 @@ import torch
 
 from ciasa.attacks import constraints
 from ciasa.skeleton import NTU_RGBD, OPENPOSE_18
-
 from tests.test_attacks_constraints import bone_len, make_skeletons
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -85,8 +84,9 @@ def test_shrink_into_box_meets_both_constraints() -> None:
     eps = torch.full((25,), 0.02)
     signs = torch.randint(0, 2, clean.shape, generator=torch.Generator().manual_seed(1)).float() * 2 - 1
     delta = torch.where(movable, 0.02 * signs, torch.zeros_like(clean))  # every joint at a corner of its box
-    loose = constraints.ssr(constraints.clip(clean + delta, clean, eps.view(1, 1, 1, -1, 1), movable), clean,
-                            NTU_RGBD, movable, chan)
+    loose = constraints.ssr(
+        constraints.clip(clean + delta, clean, eps.view(1, 1, 1, -1, 1), movable), clean, NTU_RGBD, movable, chan
+    )
     assert constraints.box_violation(loose, clean, eps).any()  # SSR carries children past their box
     shrunk, inside = constraints.shrink_into_box(delta, clean, eps, movable, NTU_RGBD, chan)
     assert not constraints.box_violation(inside, clean, eps).any()

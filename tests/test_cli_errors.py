@@ -31,7 +31,9 @@ def _raiser(err: BaseException):
     return work
 
 
-@pytest.mark.parametrize("err", [cli.BadInput("data/x.npy: not a skeleton"), FileNotFoundError("data/x.npy: not found")])
+@pytest.mark.parametrize(
+    "err", [cli.BadInput("data/x.npy: not a skeleton"), FileNotFoundError("data/x.npy: not found")]
+)
 def test_bad_input_is_exit_2_with_one_line_and_no_traceback(err, capsys):
     assert cli.run_main(_raiser(err), _args()) == cli.EXIT_BAD_INPUT
     stderr = capsys.readouterr().err
@@ -81,8 +83,13 @@ sys.exit(stage.main(sys.argv[1:]))
 
 def _select(repo_root: Path, data: Path, out: Path, *extra: str, error: str | None = None):
     code = _PLANTED.format(error=error) if error else "import sys, pipeline.select as s; sys.exit(s.main(sys.argv[1:]))"
-    return subprocess.run([sys.executable, "-c", code, "--data", str(data), "--out", str(out), *extra],
-                          cwd=repo_root, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code, "--data", str(data), "--out", str(out), *extra],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("error", ["ValueError", "KeyError"])
@@ -154,8 +161,18 @@ def test_render_conditions_do_not_count_a_bug_as_a_failed_render(tmp_path, monke
     monkeypatch.setattr(render.clip, "Renderer", _BuggyRenderer)
     for name in ("clean", "adv"):
         np.save(tmp_path / f"{name}.npy", waving_clip(4))
-    argv = ["--seed", "1", "--skeleton", str(tmp_path / "clean.npy"), "--out", str(tmp_path / "clean.mp4"),
-            "--skeleton", str(tmp_path / "adv.npy"), "--out", str(tmp_path / "adv.mp4")]
+    argv = [
+        "--seed",
+        "1",
+        "--skeleton",
+        str(tmp_path / "clean.npy"),
+        "--out",
+        str(tmp_path / "clean.mp4"),
+        "--skeleton",
+        str(tmp_path / "adv.npy"),
+        "--out",
+        str(tmp_path / "adv.mp4"),
+    ]
     with pytest.raises(KeyError, match="planted bug"):
         main(argv)
 
@@ -168,7 +185,11 @@ def test_guard_does_not_record_a_crash_as_a_failed_clip(tmp_path):
     assert guard.run_guarded(crash, record, [], "render", "record") == cli.EXIT_FAILED
     assert not record.exists()
     # bad input shown with --verbose prints a traceback too, then its error line: a failure of the clip
-    verbose_bad_input = [sys.executable, "-c", "import sys; print('Traceback (most recent call last):', file=sys.stderr); "
-                         "print('error: c.npy: not a skeleton', file=sys.stderr); sys.exit(2)"]
+    verbose_bad_input = [
+        sys.executable,
+        "-c",
+        "import sys; print('Traceback (most recent call last):', file=sys.stderr); "
+        "print('error: c.npy: not a skeleton', file=sys.stderr); sys.exit(2)",
+    ]
     assert guard.run_guarded(verbose_bad_input, record, [], "render", "record") == 0
     assert guard.is_failed(record)

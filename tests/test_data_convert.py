@@ -33,8 +33,9 @@ def test_ntu_folder_to_xsub_xview(tmp_path):
     ignore = tmp_path / "missing.txt"
     ignore.write_text("# official list\nS001C001P001R002A008\n")
     out = tmp_path / "ntu"
-    rc = main(["ntu", "--raw", str(raw), "--out", str(out), "--ignore-list", str(ignore),
-               "--max-frames", "10", "--quiet"])  # fmt: skip
+    rc = main(
+        ["ntu", "--raw", str(raw), "--out", str(out), "--ignore-list", str(ignore), "--max-frames", "10", "--quiet"]
+    )
     assert rc == 0
     xsub_train, xsub_val = load_split(out / "xsub", "train"), load_split(out / "xsub", "val")
     assert xsub_train.names == ["S001C001P001R001A001", "S001C002P001R001A002", "S001C003P002R001A003"]
@@ -55,7 +56,9 @@ def test_ntu_long_clips_are_cut_and_120_classes(tmp_path):
     raw = _raw(tmp_path, frames=12)
     write_skeleton(raw / "S018C001P003R001A100.skeleton", [[("1", _pose(1, t, 0.1))] for t in range(3)])
     out = tmp_path / "o"
-    assert main(["ntu", "--raw", str(raw), "--out", str(out), "--max-frames", "8", "--benchmark", "xsub", "--quiet"]) == 0
+    assert (
+        main(["ntu", "--raw", str(raw), "--out", str(out), "--max-frames", "8", "--benchmark", "xsub", "--quiet"]) == 0
+    )
     val = load_split(out / "xsub", "val")
     assert val.shape[2] == 8 and len(val.class_names) == 120
     assert not (out / "xview").exists()
@@ -94,15 +97,36 @@ def test_ntu_bad_folders(tmp_path, capsys):
 def test_pyskl_and_kinetics(tmp_path):
     rng = np.random.default_rng(0)
     anns = [
-        {"frame_dir": f"S001C001P00{i}R001A001", "label": i, "total_frames": 5 + i,
-         "keypoint": rng.normal(size=(1, 5 + i, 25, 3)).astype(np.float32)}
+        {
+            "frame_dir": f"S001C001P00{i}R001A001",
+            "label": i,
+            "total_frames": 5 + i,
+            "keypoint": rng.normal(size=(1, 5 + i, 25, 3)).astype(np.float32),
+        }
         for i in range(1, 4)
-    ]  # fmt: skip
+    ]
     ann = tmp_path / "ntu3d.pkl"
     ann.write_bytes(pickle.dumps({"split": {"xsub_val": [a["frame_dir"] for a in anns]}, "annotations": anns}))
     out = tmp_path / "p"
-    assert main(["pyskl", "--ann", str(ann), "--split-name", "xsub_val", "--out", str(out), "--split", "val",
-                 "--max-frames", "6", "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "pyskl",
+                "--ann",
+                str(ann),
+                "--split-name",
+                "xsub_val",
+                "--out",
+                str(out),
+                "--split",
+                "val",
+                "--max-frames",
+                "6",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     s = load_split(out, "val")
     assert s.shape == (3, 3, 6, 25, 2) and s.labels.tolist() == [1, 2, 3]
     np.testing.assert_allclose(s.data[0, :, :6, :, 0], anns[0]["keypoint"][0].transpose(2, 0, 1))

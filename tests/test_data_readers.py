@@ -24,7 +24,10 @@ def _write(path, obj):
 
 def test_pyskl_3d_split_order_and_layout(tmp_path):
     anns = [_ann("S001C001P001R001A001", 0, seed=1), _ann("S001C001P003R001A002", 1, seed=2)]
-    f = _write(tmp_path / "ntu.pkl", {"split": {"xsub_val": ["S001C001P003R001A002"], "xsub_train": ["S001C001P001R001A001"]}, "annotations": anns})
+    f = _write(
+        tmp_path / "ntu.pkl",
+        {"split": {"xsub_val": ["S001C001P003R001A002"], "xsub_train": ["S001C001P001R001A001"]}, "annotations": anns},
+    )
     val = read_pyskl(f, "xsub_val")
     assert [a.name for a in val] == ["S001C001P003R001A002"] and val[0].label == 1
     assert val[0].clip.shape == (3, 6, 25, 2) and val[0].layout == "ntu-rgb+d"
@@ -47,7 +50,10 @@ def test_pyskl_2d_scores_become_a_channel(tmp_path):
         ({"split": {"xsub_train": []}, "annotations": []}, "no split 'xsub_val' \\(has: xsub_train\\)"),
         ({"split": {"xsub_val": ["x"]}, "annotations": []}, "names 1 samples without an annotation"),
         ({"split": {"xsub_val": ["x"]}, "annotations": [_ann("x", 0, v=17)]}, "sample x: 17 joints per body"),
-        ({"split": {"xsub_val": ["x"]}, "annotations": [_ann("x", 0, total_frames=9)]}, "total_frames is 9 but keypoint holds 6"),
+        (
+            {"split": {"xsub_val": ["x"]}, "annotations": [_ann("x", 0, total_frames=9)]},
+            "total_frames is 9 but keypoint holds 6",
+        ),
         ({"split": {"xsub_val": ["x"]}, "annotations": [_ann("x", -1)]}, "label must be a non-negative integer"),
         ({"split": {"xsub_val": ["x"]}, "annotations": [_ann("x", 0, t=0)]}, "empty sequence"),
         ({"split": {"xsub_val": ["x"]}, "annotations": [{"frame_dir": "x", "label": 0}]}, "missing key 'keypoint'"),
@@ -109,7 +115,10 @@ def test_kinetics_normalisation_and_sorting(tmp_path):
         (json.dumps({"label_index": 1}), "'data' list"),
         (json.dumps({"data": [], "label": "x"}), "'label_index' must be an integer"),
         (json.dumps(_kinetics([{"frame_index": 0, "skeleton": []}])), "frame_index 0"),
-        (json.dumps(_kinetics([{"frame_index": 1, "skeleton": [{"pose": [0.1] * 34, "score": [1] * 17}]}])), "expected 36 pose values and 18 scores"),
+        (
+            json.dumps(_kinetics([{"frame_index": 1, "skeleton": [{"pose": [0.1] * 34, "score": [1] * 17}]}])),
+            "expected 36 pose values and 18 scores",
+        ),
     ],
 )
 def test_kinetics_bad_input(tmp_path, content, message):

@@ -34,7 +34,9 @@ def test_ntu_names_and_splits():
     assert str(s) == "S017C003P020R002A060" == format_sample_name(17, 3, 20, 2, 60)
     assert len(XSUB_TRAIN_SUBJECTS) == 20 and XVIEW_TRAIN_CAMERAS == (2, 3)
     assert in_training_set("S001C001P001R001A001", "xsub") and not in_training_set("S001C001P003R001A001", "xsub")
-    assert in_training_set("S001C002P003R001A001", "xview") and not in_training_set(s.__str__().replace("C003", "C001"), "xview")
+    assert in_training_set("S001C002P003R001A001", "xview") and not in_training_set(
+        s.__str__().replace("C003", "C001"), "xview"
+    )
     assert in_training_set("S002C001P045R001A070", "xsub120") and not in_training_set("S002C001P045R001A070", "xsub")
     assert in_training_set("S002C001P003R001A070", "xset") and not in_training_set("S003C001P001R001A070", "xset")
     with pytest.raises(ValueError, match="unknown NTU benchmark"):

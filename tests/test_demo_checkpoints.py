@@ -96,7 +96,9 @@ def test_an_edited_recipe_file_is_bad_input(tmp_path, monkeypatch):
     (fake_root / "models").symlink_to(REPO / "models")
     for name in ("train_plain.yaml", "train_demo.yaml"):
         (fake_root / "config" / name).write_text((REPO / "config" / name).read_text())
-    text = (fake_root / "config" / "train_plain.yaml").read_text().replace("weight_decay: 0.0005", "weight_decay: 0.001")
+    text = (
+        (fake_root / "config" / "train_plain.yaml").read_text().replace("weight_decay: 0.0005", "weight_decay: 0.001")
+    )
     (fake_root / "config" / "train_plain.yaml").write_text(text)
     with pytest.raises(shipped.ShippedError, match=r"weight_decay 0.0005 \(shipped\) vs 0.001 \(now\)") as err:
         shipped.check(config, "attacked", fake_root)
@@ -147,8 +149,9 @@ def _dry_run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
     selection's checkpoint until the data exists)."""
     results = tmp_path / "results"
     targets = [str(results / "model" / "model.pt"), str(results / "classifiers" / "robust" / "model.pt")]
-    return _run(["-m", "snakemake", *targets, "-n", "--cores", "1", *extra, "--config", f"results_dir={results}"],
-                timeout=300)
+    return _run(
+        ["-m", "snakemake", *targets, "-n", "--cores", "1", *extra, "--config", f"results_dir={results}"], timeout=300
+    )
 
 
 def test_the_pipeline_installs_the_shipped_models_instead_of_training(tmp_path):
@@ -181,8 +184,22 @@ def test_the_reproduce_command_retrains_through_the_pipelines_commands(tmp_path,
     checkpoint and a record whose recipe says the shortened training, which the check then
     refuses as not the committed recipe."""
     out_dir = tmp_path / "models"
-    proc = _run(["-m", "pipeline.shipped", "build", "--name", "attacked", "--epochs", "2", "--out-dir", str(out_dir),
-                 "--work", str(data_work)], timeout=1800)
+    proc = _run(
+        [
+            "-m",
+            "pipeline.shipped",
+            "build",
+            "--name",
+            "attacked",
+            "--epochs",
+            "2",
+            "--out-dir",
+            str(out_dir),
+            "--work",
+            str(data_work),
+        ],
+        timeout=1800,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     record = json.loads((out_dir / "attacked.json").read_text())
     assert record["recipe"]["settings"]["epochs"] == 2 and record["training"]["epochs"] == 2

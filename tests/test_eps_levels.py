@@ -67,8 +67,24 @@ def test_cli_parses_names_and_keeps_the_old_forms() -> None:
 
 def test_attack_cli_takes_radii_by_name(small_setup, tmp_path, capsys) -> None:  # noqa: F811
     ckpt, data = small_setup
-    common = ["--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu", "--no-progress", "--quiet",
-              "--max-iter", "2", "--limit", "2", "--mode", "advanced", "--out", str(tmp_path / "out")]
+    common = [
+        "--checkpoint",
+        str(ckpt),
+        "--data",
+        str(data),
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--quiet",
+        "--max-iter",
+        "2",
+        "--limit",
+        "2",
+        "--mode",
+        "advanced",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert attack_cli.main([*common, "--eps", "feet=0.3"]) == 0
     eps = json.loads((tmp_path / "out" / "summary.json").read_text())["eps"]
     expected = NTU_RGBD.hierarchical_eps()

@@ -12,13 +12,19 @@ from ciasa.data.stgcn import save_split
 from ciasa.experiments import __main__ as experiments
 from ciasa.experiments import paper, results, sweeps
 from ciasa.models import build_model, save_checkpoint
-from ciasa.skeleton import NTU_RGBD, OPENPOSE_18 as OPENPOSE
+from ciasa.skeleton import NTU_RGBD
+from ciasa.skeleton import OPENPOSE_18 as OPENPOSE
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 CLASSES = ["a", "b", "c"]
-STGCN_ARGS = {"in_channels": 3, "num_class": 3, "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
-              "base_channels": 4, "dropout": 0.0}  # fmt: skip
+STGCN_ARGS = {
+    "in_channels": 3,
+    "num_class": 3,
+    "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
+    "base_channels": 4,
+    "dropout": 0.0,
+}
 
 
 def code(argv: list[str]) -> int:
@@ -61,9 +67,29 @@ def run_inputs(tmp_path_factory):
 
 
 def _argv(root, data, ckpts, out, *extra):
-    return ["all", "--checkpoint", str(ckpts["stgcn"]), "--data", str(data), "--out", str(out),
-            "--transfer-models", f"js={ckpts['agcn']}", f"bs={ckpts['agcn_bone']}", f"pa_lstm={ckpts['pa_lstm']}",
-            "--limit", "3", "--max-iter", "2", "--batch-size", "3", "--device", "cpu", "--no-progress", *extra]  # fmt: skip
+    return [
+        "all",
+        "--checkpoint",
+        str(ckpts["stgcn"]),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--transfer-models",
+        f"js={ckpts['agcn']}",
+        f"bs={ckpts['agcn_bone']}",
+        f"pa_lstm={ckpts['pa_lstm']}",
+        "--limit",
+        "3",
+        "--max-iter",
+        "2",
+        "--batch-size",
+        "3",
+        "--device",
+        "cpu",
+        "--no-progress",
+        *extra,
+    ]
 
 
 def test_all_tables_both_formulations_resume_and_render(run_inputs, monkeypatch, capsys):
@@ -77,19 +103,29 @@ def test_all_tables_both_formulations_resume_and_render(run_inputs, monkeypatch,
     res = json.loads((out / "results.json").read_text())
     keys = [u["unit"] for u in res["units"]]
     assert keys == [
-        "ntu/fig2", "ntu/table1_skeleton", "ntu/table1_perturbation", "ntu/table2_skeleton", "ntu/table2_perturbation",
-        "ntu/table3_basic_skeleton", "ntu/table3_basic_perturbation", "ntu/table3_advanced_skeleton",
-        "ntu/table3_advanced_perturbation", "ntu/table4_skeleton", "ntu/table4_perturbation", "ntu/table5_skeleton",
+        "ntu/fig2",
+        "ntu/table1_skeleton",
+        "ntu/table1_perturbation",
+        "ntu/table2_skeleton",
+        "ntu/table2_perturbation",
+        "ntu/table3_basic_skeleton",
+        "ntu/table3_basic_perturbation",
+        "ntu/table3_advanced_skeleton",
+        "ntu/table3_advanced_perturbation",
+        "ntu/table4_skeleton",
+        "ntu/table4_perturbation",
+        "ntu/table5_skeleton",
         "ntu/table5_perturbation",
-    ]  # fmt: skip
+    ]
     # each formulation reached CIASA: the two differ in what they optimise
     t1 = {u["formulation"]: u["record"] for u in res["units"] if u["table"] == "table1"}
     assert t1["skeleton"]["attack_options"] == {"optimize": "skeleton", "smooth": "ours"}
     assert t1["perturbation"]["attack_options"]["optimize"] == "perturbation"
     # Table I at eps 0.01, Table IV's last row and Table V's lambda 10 are one attack, run once per formulation
     for f in ("skeleton", "perturbation"):
-        row1 = next(r for u in res["units"] if u["unit"] == f"ntu/table1_{f}" for r in u["record"]["rows"]
-                    if r["eps"] == 0.01)  # fmt: skip
+        row1 = next(
+            r for u in res["units"] if u["unit"] == f"ntu/table1_{f}" for r in u["record"]["rows"] if r["eps"] == 0.01
+        )
         row4 = next(u for u in res["units"] if u["unit"] == f"ntu/table4_{f}")["record"]["rows"][-1]
         row5 = next(u for u in res["units"] if u["unit"] == f"ntu/table5_{f}")["record"]["rows"][1]
         assert row5["lambda"] == 10.0
@@ -100,8 +136,24 @@ def test_all_tables_both_formulations_resume_and_render(run_inputs, monkeypatch,
     # every table is there with the paper's numbers beside ours, and the figures exist
     text = (out / "results.md").read_text()
     assert text == md.rstrip("\n") + "\n" or text.strip() in md
-    for needle in ("## Fig. 2", "## Table I:", "## Table II:", "## Table III:", "## Table IV:", "## Table V:",
-                   "78.2", "99.6", "90.8", "68.5", "7.09", "6.45", "PA-LSTM", "2s-AGCN", "/3)", "python -m ciasa"):
+    for needle in (
+        "## Fig. 2",
+        "## Table I:",
+        "## Table II:",
+        "## Table III:",
+        "## Table IV:",
+        "## Table V:",
+        "78.2",
+        "99.6",
+        "90.8",
+        "68.5",
+        "7.09",
+        "6.45",
+        "PA-LSTM",
+        "2s-AGCN",
+        "/3)",
+        "python -m ciasa",
+    ):
         assert needle in text, needle
     assert (out / "figures" / "fig2.png").stat().st_size > 0 and (out / "figures" / "table1.png").stat().st_size > 0
     # the counts printed come from the units' own records
@@ -116,11 +168,15 @@ def test_all_tables_both_formulations_resume_and_render(run_inputs, monkeypatch,
     assert code(["results", "--from", str(out / "results.json"), "--out", str(root / "again" / "results.md")]) == 0
     again = (root / "again" / "results.md").read_text()
     assert again.split("\n", 3)[3] == text.split("\n", 3)[3]  # the same page below its "generated by" line
-    assert code(["results", "--from", str(out / "results.json"), "--out", str(root / "again" / "results.md"),
-                 "--check"]) == 0  # fmt: skip
+    assert (
+        code(["results", "--from", str(out / "results.json"), "--out", str(root / "again" / "results.md"), "--check"])
+        == 0
+    )
     (root / "again" / "results.md").write_text(again.replace("78.2", "78.3"))
-    assert code(["results", "--from", str(out / "results.json"), "--out", str(root / "again" / "results.md"),
-                 "--check"]) == 1  # fmt: skip
+    assert (
+        code(["results", "--from", str(out / "results.json"), "--out", str(root / "again" / "results.md"), "--check"])
+        == 1
+    )
 
 
 def test_changed_settings_rerun_only_what_they_change(run_inputs, monkeypatch):
@@ -130,13 +186,25 @@ def test_changed_settings_rerun_only_what_they_change(run_inputs, monkeypatch):
     ran = []
     real = paper.run_unit
     monkeypatch.setattr(paper, "run_unit", lambda unit, *a, **k: ran.append(unit.key) or real(unit, *a, **k))
-    assert code(_argv(root, data, ckpts, out, "--tables", "fig2,table1", "--formulations", "perturbation",
-                      "--max-iter", "3")) == 0  # fmt: skip
+    assert (
+        code(
+            _argv(
+                root, data, ckpts, out, "--tables", "fig2,table1", "--formulations", "perturbation", "--max-iter", "3"
+            )
+        )
+        == 0
+    )
     assert ran == ["ntu/fig2", "ntu/table1_perturbation"]  # max_iter is part of every unit's settings
     ran.clear()
     (out / "ntu" / "table1_perturbation" / "unit.json").unlink()  # as if interrupted inside Table I
-    assert code(_argv(root, data, ckpts, out, "--tables", "fig2,table1", "--formulations", "perturbation",
-                      "--max-iter", "3")) == 0  # fmt: skip
+    assert (
+        code(
+            _argv(
+                root, data, ckpts, out, "--tables", "fig2,table1", "--formulations", "perturbation", "--max-iter", "3"
+            )
+        )
+        == 0
+    )
     assert ran == ["ntu/table1_perturbation"]
 
 
@@ -206,11 +274,32 @@ def test_kinetics_rows_run_on_the_2d_set(run_inputs, tmp_path):
     save_split(kin, "train", clips, names, labels, CLASSES, layout=OPENPOSE)
     save_split(kin, "val", clips, names, labels, CLASSES, layout=OPENPOSE)
     out = tmp_path / "run"
-    assert code(_argv(root, data, ckpts, out, "--tables", "fig2,table1", "--formulations", "perturbation",
-                      "--kinetics-checkpoint", str(kin_ckpt), "--kinetics-data", str(kin))) == 0  # fmt: skip
+    assert (
+        code(
+            _argv(
+                root,
+                data,
+                ckpts,
+                out,
+                "--tables",
+                "fig2,table1",
+                "--formulations",
+                "perturbation",
+                "--kinetics-checkpoint",
+                str(kin_ckpt),
+                "--kinetics-data",
+                str(kin),
+            )
+        )
+        == 0
+    )
     res = json.loads((out / "results.json").read_text())
-    assert [u["unit"] for u in res["units"]] == ["ntu/fig2", "ntu/table1_perturbation", "kinetics/fig2",
-                                                 "kinetics/table1_perturbation"]  # fmt: skip
+    assert [u["unit"] for u in res["units"]] == [
+        "ntu/fig2",
+        "ntu/table1_perturbation",
+        "kinetics/fig2",
+        "kinetics/table1_perturbation",
+    ]
     text = (out / "results.md").read_text()
     assert "Kinetics-like 2-D set" in text and "82.5" in text  # the paper's Kinetics row beside ours
     row = res["units"][-1]["record"]["rows"][0]
@@ -219,10 +308,22 @@ def test_kinetics_rows_run_on_the_2d_set(run_inputs, tmp_path):
 
 def test_plan_and_render_without_optional_tables():
     units = paper.plan(["fig2", "table3"], ["perturbation"], ("ntu", "kinetics"))
-    assert [u.key for u in units] == ["ntu/fig2", "ntu/table3_basic_perturbation", "ntu/table3_advanced_perturbation",
-                                      "kinetics/fig2"]  # fmt: skip
-    empty = {"format": results.RESULTS_FORMAT, "command": "c", "split": "val", "limit": 1, "seed": 0, "max_iter": 1,
-             "formulations": {"perturbation": sweeps.FORMULATIONS["perturbation"]}, "units": [],
-             "seconds_all_units": 0.0}  # fmt: skip
+    assert [u.key for u in units] == [
+        "ntu/fig2",
+        "ntu/table3_basic_perturbation",
+        "ntu/table3_advanced_perturbation",
+        "kinetics/fig2",
+    ]
+    empty = {
+        "format": results.RESULTS_FORMAT,
+        "command": "c",
+        "split": "val",
+        "limit": 1,
+        "seed": 0,
+        "max_iter": 1,
+        "formulations": {"perturbation": sweeps.FORMULATIONS["perturbation"]},
+        "units": [],
+        "seconds_all_units": 0.0,
+    }
     page = results.render(empty, "x.json")
     assert page.startswith("# The paper's experiments, re-measured") and "## Table I" not in page

@@ -40,8 +40,18 @@ def test_lambda_values_and_transfer_limits_are_checked(capsys):
 
 
 def test_a_missing_checkpoint_is_bad_input_naming_it(tmp_path, capsys):
-    rc = code(["basic-sweep", "--checkpoint", str(tmp_path / "nope.pt"), "--data", str(tmp_path),
-               "--out", str(tmp_path / "o"), "--no-progress"])  # fmt: skip
+    rc = code(
+        [
+            "basic-sweep",
+            "--checkpoint",
+            str(tmp_path / "nope.pt"),
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--no-progress",
+        ]
+    )
     assert rc == 2 and "nope.pt" in capsys.readouterr().err
 
 
@@ -64,7 +74,17 @@ def test_fgsm_sweep_counts_flips_of_clean_correct_clips_only():
 
     clips = np.ones((2, 3, 4, 25, 1), np.float32)
     labels = np.array([0, 1])
-    setup = sweeps.Setup(Constant(), NTU_RGBD, clips, labels, ["a", "b"], None, 2, 0.5,
-                         argparse.Namespace(eps_list=[0.01], batch_size=2), clean_correct=np.array([True, False]))
+    setup = sweeps.Setup(
+        Constant(),
+        NTU_RGBD,
+        clips,
+        labels,
+        ["a", "b"],
+        None,
+        2,
+        0.5,
+        argparse.Namespace(eps_list=[0.01], batch_size=2),
+        clean_correct=np.array([True, False]),
+    )
     (row,) = sweeps.fgsm_sweep(setup)
     assert row["flipped_count"] == "0/1" and row["fooling_untargeted"] == 0.0  # was 50.0: 1 - accuracy

@@ -32,7 +32,9 @@ def default_synth_splits(request) -> dict[str, set[str]]:
     naming and split rules; the motion is stubbed out (names and splits do not depend on it)."""
     import importlib
 
-    gen = importlib.import_module("ciasa.data.synth.generate")  # the module (the package exports a function of that name)
+    gen = importlib.import_module(
+        "ciasa.data.synth.generate"
+    )  # the module (the package exports a function of that name)
     mp = pytest.MonkeyPatch()
     request.addfinalizer(mp.undo)
     mp.setattr(gen, "perform", lambda *a, **k: np.zeros((4, 25, 3)))
@@ -45,18 +47,24 @@ def default_synth_splits(request) -> dict[str, set[str]]:
 
 
 def test_performance_ignores_the_camera_and_prefixes():
-    assert performance_of("S001C002P003R001A027") == performance_of("train_fit/S001C001P003R001A027") == "S001P003R001A027"
+    assert (
+        performance_of("S001C002P003R001A027") == performance_of("train_fit/S001C001P003R001A027") == "S001P003R001A027"
+    )
     assert performance_of("walk_towards_s02") == "walk_towards_s02"
     record = require_fit_record({"fit_samples": ["S001C002P003R001A027"], "fit_split": "xview/train"}, "m.json")
     assert overlapping(["S001C001P003R001A027", "S001C001P004R001A027"], record) == [
-        ("S001C001P003R001A027", "S001C002P003R001A027")]
+        ("S001C001P003R001A027", "S001C002P003R001A027")
+    ]
 
 
-@pytest.mark.parametrize("doc,message", [
-    ({}, "no 'fit_samples'"),
-    ({"fit_samples": [], "fit_split": "xview/train"}, "non-empty list"),
-    ({"fit_samples": ["S001C002P003R001A027"]}, "no 'fit_split'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "doc,message",
+    [
+        ({}, "no 'fit_samples'"),
+        ({"fit_samples": [], "fit_split": "xview/train"}, "non-empty list"),
+        ({"fit_samples": ["S001C002P003R001A027"]}, "no 'fit_split'"),
+    ],
+)
 def test_a_record_without_fit_samples_is_refused_by_name(doc, message):
     with pytest.raises(FitRecordError, match=message) as info:
         require_fit_record(doc, "some/artefact.json")
@@ -83,7 +91,9 @@ def test_shipped_refiner_saw_clean_renders_only():
     assert sorted(c.rsplit("/", 1)[-1] for c in meta["clips"]) == sorted(meta["fit_samples"])
     error_model = json.loads((MODELS / "roundtrip_error_synth.json").read_text())
     # the demo's error model describes clips the refiner never saw, as evaluated clips are
-    assert not {performance_of(s) for s in error_model["fit_samples"]} & {performance_of(s) for s in meta["fit_samples"]}
+    assert not {performance_of(s) for s in error_model["fit_samples"]} & {
+        performance_of(s) for s in meta["fit_samples"]
+    }
 
 
 def test_shipped_body_prior_is_the_built_in_one():
@@ -115,6 +125,7 @@ def test_loaders_refuse_artefacts_without_fit_samples(tmp_path):
 
 # ----------------------------------------------------------------------------- the pipeline
 
+
 def snakemake_dry_run(tmp_path: Path, override: dict) -> subprocess.CompletedProcess:
     """``snakemake -n`` with ``override`` on the default config; models trained, not shipped
     ones (which need not be present in a checkout), so that only the fit check can fail."""
@@ -127,8 +138,13 @@ def snakemake_dry_run(tmp_path: Path, override: dict) -> subprocess.CompletedPro
             train_here.setdefault("classifiers", {})[name] = {"shipped": None}
     config = tmp_path / "override.yaml"
     config.write_text(yaml.safe_dump({"results_dir": str(tmp_path / "results"), **train_here, **override}))
-    return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(config)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(config)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def a_fit_clip() -> tuple[Path, str]:
@@ -193,7 +209,7 @@ def test_the_random_draw_leaves_fitted_performances_out(tmp_path):
     for seed in range(5):
         drawn = select_clips(pool, labels, count=15, seed=seed, exclude=seen)
         assert len(drawn) == 15 and not fit_check.overlaps(drawn, records)
-    assert select_clips(pool, labels, count=0, exclude=seen) == sorted(pool[len(fit):])
+    assert select_clips(pool, labels, count=0, exclude=seen) == sorted(pool[len(fit) :])
 
 
 def test_the_fit_draws_are_disjoint_balanced_and_one_per_performance():

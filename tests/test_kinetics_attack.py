@@ -12,7 +12,6 @@ from ciasa.data.kinetics_synth import project_to_kinetics
 from ciasa.models import STGCN
 from ciasa.skeleton import NTU_RGBD, OPENPOSE_18
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -24,12 +23,22 @@ def _kinetics_batch(n: int = 4, t: int = 16, valid: int = 12, seed: int = 0) -> 
     for i in range(n):
         pose = rng.normal(0, 0.01, size=(25, 3))
         for name, (px, py) in {
-            "spine_base": (0, 0), "spine_mid": (0, 0.25), "spine_shoulder": (0, 0.5), "neck": (0, 0.58),
-            "head": (0, 0.7), "left_shoulder": (-0.2, 0.48), "right_shoulder": (0.2, 0.48),
-            "left_hip": (-0.1, -0.05), "right_hip": (0.1, -0.05), "left_knee": (-0.1, -0.5),
-            "right_knee": (0.1, -0.5), "left_ankle": (-0.1, -0.9), "right_ankle": (0.1, -0.9),
-            "left_foot": (-0.1, -0.95), "right_foot": (0.1, -0.95),
-        }.items():  # fmt: skip
+            "spine_base": (0, 0),
+            "spine_mid": (0, 0.25),
+            "spine_shoulder": (0, 0.5),
+            "neck": (0, 0.58),
+            "head": (0, 0.7),
+            "left_shoulder": (-0.2, 0.48),
+            "right_shoulder": (0.2, 0.48),
+            "left_hip": (-0.1, -0.05),
+            "right_hip": (0.1, -0.05),
+            "left_knee": (-0.1, -0.5),
+            "right_knee": (0.1, -0.5),
+            "left_ankle": (-0.1, -0.9),
+            "right_ankle": (0.1, -0.9),
+            "left_foot": (-0.1, -0.95),
+            "right_foot": (0.1, -0.95),
+        }.items():
             pose[j(name), :2] += (px, py)
         for f in range(valid):
             a = 0.5 * np.sin(0.4 * f + i)
@@ -69,8 +78,9 @@ def test_ciasa_2d_keeps_scores_padding_and_image_bone_lengths(model_and_data):
     moved = (adv[:, :2] - x[:, :2]).abs()
     assert moved.max() > 0
     detected = x[:, 2:3] > 0
-    both = (detected[:, 0].index_select(2, torch.tensor([c for c, _ in OPENPOSE_18.bones]))
-            & detected[:, 0].index_select(2, torch.tensor([p for _, p in OPENPOSE_18.bones])))  # fmt: skip
+    both = detected[:, 0].index_select(2, torch.tensor([c for c, _ in OPENPOSE_18.bones])) & detected[
+        :, 0
+    ].index_select(2, torch.tensor([p for _, p in OPENPOSE_18.bones]))
     err = (_image_bone_lengths(adv) - _image_bone_lengths(x)).abs()
     assert err[both].max() < 1e-5  # bone lengths kept in the (x, y) plane
     # undetected joints (score 0, x = y = 0) stay undetected: the attack must not invent them

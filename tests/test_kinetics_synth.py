@@ -13,15 +13,32 @@ from ciasa.data.stgcn import load_split, save_split
 from ciasa.skeleton import NTU_RGBD, OPENPOSE_18
 
 _STAND = {  # a person 3 m in front of the sensor, facing it (Kinect space: x to the sensor's left)
-    "spine_base": (0, 0), "spine_mid": (0, 0.25), "spine_shoulder": (0, 0.5), "neck": (0, 0.58),
-    "head": (0, 0.7), "left_shoulder": (-0.2, 0.48), "left_elbow": (-0.3, 0.25),
-    "left_wrist": (-0.32, 0.02), "left_hand": (-0.32, -0.05), "left_hand_tip": (-0.32, -0.12),
-    "left_thumb": (-0.28, -0.04), "right_shoulder": (0.2, 0.48), "right_elbow": (0.3, 0.25),
-    "right_wrist": (0.32, 0.02), "right_hand": (0.32, -0.05), "right_hand_tip": (0.32, -0.12),
-    "right_thumb": (0.28, -0.04), "left_hip": (-0.1, -0.05), "left_knee": (-0.1, -0.5),
-    "left_ankle": (-0.1, -0.9), "left_foot": (-0.1, -0.95), "right_hip": (0.1, -0.05),
-    "right_knee": (0.1, -0.5), "right_ankle": (0.1, -0.9), "right_foot": (0.1, -0.95),
-}  # fmt: skip
+    "spine_base": (0, 0),
+    "spine_mid": (0, 0.25),
+    "spine_shoulder": (0, 0.5),
+    "neck": (0, 0.58),
+    "head": (0, 0.7),
+    "left_shoulder": (-0.2, 0.48),
+    "left_elbow": (-0.3, 0.25),
+    "left_wrist": (-0.32, 0.02),
+    "left_hand": (-0.32, -0.05),
+    "left_hand_tip": (-0.32, -0.12),
+    "left_thumb": (-0.28, -0.04),
+    "right_shoulder": (0.2, 0.48),
+    "right_elbow": (0.3, 0.25),
+    "right_wrist": (0.32, 0.02),
+    "right_hand": (0.32, -0.05),
+    "right_hand_tip": (0.32, -0.12),
+    "right_thumb": (0.28, -0.04),
+    "left_hip": (-0.1, -0.05),
+    "left_knee": (-0.1, -0.5),
+    "left_ankle": (-0.1, -0.9),
+    "left_foot": (-0.1, -0.95),
+    "right_hip": (0.1, -0.05),
+    "right_knee": (0.1, -0.5),
+    "right_ankle": (0.1, -0.9),
+    "right_foot": (0.1, -0.95),
+}
 
 
 def standing_clips(n: int = 3, t: int = 20, valid: int = 15, m: int = 2, turn: float = 0.0) -> np.ndarray:

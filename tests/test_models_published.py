@@ -103,7 +103,9 @@ def test_missing_key_wrong_shape_wrong_model(tmp_path, effgcn_state, shift_state
     missing = dict(state)
     del missing["main_stream.block-1_att.att.conv_v.weight"]
     torch.save(missing, tmp_path / "missing_xview.pt")
-    with pytest.raises(CheckpointError, match=r"missing_xview\.pt.*missing keys main_stream\.block-1_att\.att\.conv_v\.weight"):
+    with pytest.raises(
+        CheckpointError, match=r"missing_xview\.pt.*missing keys main_stream\.block-1_att\.att\.conv_v\.weight"
+    ):
         load_model(tmp_path / "missing_xview.pt", device="cpu")
     shape = dict(state)
     shape["main_stream.block-0_tcn-0.point_conv1.0.weight"] = torch.zeros(16, 64, 1, 1)
@@ -125,7 +127,9 @@ def test_class_count_layout_and_variant_mismatch(tmp_path, effgcn_state):
     torch.save(state, path)
     with pytest.raises(CheckpointError, match=r"eff_xview\.pt: the checkpoint's class count is 60, not 120"):
         load_model(path, device="cpu", num_class=120)
-    with pytest.raises(CheckpointError, match=r"eff_xview\.pt: the checkpoint's graph layout is 'ntu-rgb\+d', not 'openpose'"):
+    with pytest.raises(
+        CheckpointError, match=r"eff_xview\.pt: the checkpoint's graph layout is 'ntu-rgb\+d', not 'openpose'"
+    ):
         load_model(path, device="cpu", layout="openpose")
     odd = {k: v for k, v in state.items() if "block-1_att" not in k or "main_stream" not in k}
     odd = {k.replace("main_stream.block-1", "main_stream.block-9"): v for k, v in odd.items()}
@@ -135,7 +139,9 @@ def test_class_count_layout_and_variant_mismatch(tmp_path, effgcn_state):
     graph = dict(state)
     graph["input_branches.0.stem_scn.conv.A"] = torch.rand(3, 25, 25)
     torch.save(graph, tmp_path / "graph_xview.pt")
-    with pytest.raises(CheckpointError, match=r"graph_xview\.pt: 'input_branches\.0\.stem_scn\.conv\.A' is not the NTU-25 graph"):
+    with pytest.raises(
+        CheckpointError, match=r"graph_xview\.pt: 'input_branches\.0\.stem_scn\.conv\.A' is not the NTU-25 graph"
+    ):
         load_model(tmp_path / "graph_xview.pt", device="cpu")
 
 
@@ -175,10 +181,25 @@ def test_cli_exit_2_names_file_and_key(tmp_path, effgcn_state):
     torch.save(broken, path)
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "ciasa.evaluate", "--checkpoint", str(path), "--data", str(tmp_path / "data"),
-         "--out", str(out), "--device", "cpu", "--no-progress"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ciasa.evaluate",
+            "--checkpoint",
+            str(path),
+            "--data",
+            str(tmp_path / "data"),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--no-progress",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "broken_xview.pt" in proc.stderr and "classifier.fc.bias" in proc.stderr
     assert not out.exists()
@@ -204,8 +225,12 @@ def _shift_reference(x, ypos, xpos, stride):
             for h in range(h_in // stride):
                 for w in range(w_in):
                     r = h * stride
-                    out[i, ch, h, w] = (q(r + y1, w + x1) * (1 - dx) * (1 - dy) + q(r + y1, w + x1 + 1) * dx * (1 - dy)
-                                        + q(r + y1 + 1, w + x1) * (1 - dx) * dy + q(r + y1 + 1, w + x1 + 1) * dx * dy)  # fmt: skip
+                    out[i, ch, h, w] = (
+                        q(r + y1, w + x1) * (1 - dx) * (1 - dy)
+                        + q(r + y1, w + x1 + 1) * dx * (1 - dy)
+                        + q(r + y1 + 1, w + x1) * (1 - dx) * dy
+                        + q(r + y1 + 1, w + x1 + 1) * dx * dy
+                    )
     return out
 
 
@@ -333,8 +358,13 @@ def test_txt2npy_reader_matches_skeleton_reader(tmp_path):
     body0 = g.normal(size=(6, 25, 3)).astype(np.float32)
     body1 = np.zeros((6, 25, 3), np.float32)
     body1[2:] = g.normal(size=(4, 25, 3)) * 0.01  # a ghost that hardly moves
-    d = {"file_name": "S001C001P001R001A012", "nbodys": [1, 1, 2, 2, 2, 2], "njoints": 25,
-         "skel_body0": body0, "skel_body1": body1}  # fmt: skip
+    d = {
+        "file_name": "S001C001P001R001A012",
+        "nbodys": [1, 1, 2, 2, 2, 2],
+        "njoints": 25,
+        "skel_body0": body0,
+        "skel_body1": body1,
+    }
     path = tmp_path / "S001C001P001R001A012.skeleton.npy"
     np.save(path, d, allow_pickle=True)
     one = read_ntu_clip(path, max_body=1)
@@ -364,7 +394,9 @@ def _real_clips():
     return torch.from_numpy(x), labels
 
 
-@pytest.mark.parametrize("weights", ["2002_EfficientGCN-B0_ntu-xview.pdparams.tar", "2001_EfficientGCN-B0_ntu-xsub.pdparams.tar"])
+@pytest.mark.parametrize(
+    "weights", ["2002_EfficientGCN-B0_ntu-xview.pdparams.tar", "2001_EfficientGCN-B0_ntu-xsub.pdparams.tar"]
+)
 def test_published_efficientgcn_classifies_the_real_clips(weights):
     x, labels = _real_clips()
     assert len(labels) == 7

@@ -119,8 +119,15 @@ def reference_forward(sd: dict[str, torch.Tensor], x: torch.Tensor, eps: float =
     """The official forward in eval mode, restated with functional ops from the state dict only."""
 
     def bn(h, p):
-        return F.batch_norm(h, sd[p + ".running_mean"], sd[p + ".running_var"], sd[p + ".weight"], sd[p + ".bias"],
-                            training=False, eps=eps)
+        return F.batch_norm(
+            h,
+            sd[p + ".running_mean"],
+            sd[p + ".running_var"],
+            sd[p + ".weight"],
+            sd[p + ".bias"],
+            training=False,
+            eps=eps,
+        )
 
     N, C, T, V, M = x.shape
     h = x.permute(0, 4, 3, 1, 2).reshape(N * M, V * C, T)
@@ -142,8 +149,10 @@ def reference_forward(sd: dict[str, torch.Tensor], x: torch.Tensor, eps: float =
         if i == 0:
             res = 0
         elif f"{b}.residual.0.weight" in sd:
-            res = bn(F.conv2d(h, sd[f"{b}.residual.0.weight"], sd[f"{b}.residual.0.bias"], stride=(stride, 1)),
-                     f"{b}.residual.1")
+            res = bn(
+                F.conv2d(h, sd[f"{b}.residual.0.weight"], sd[f"{b}.residual.0.bias"], stride=(stride, 1)),
+                f"{b}.residual.1",
+            )
         else:
             res = h
         h = F.relu(g + res)
@@ -185,7 +194,9 @@ def test_logits_match_reference_restatement(graph):
     with torch.no_grad():
         got = model(x)
         want = reference_forward(sd, x)
-        assert (model(skeleton_like(3, 20, V, 2, seed=2)) - got).abs().max() > 1e-3  # the logits depend on the input (tolerance below: 1e-5)
+        assert (
+            model(skeleton_like(3, 20, V, 2, seed=2)) - got
+        ).abs().max() > 1e-3  # the logits depend on the input (tolerance below: 1e-5)
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
 
 
@@ -279,8 +290,14 @@ def test_our_checkpoint_round_trip(tmp_path):
     names = ["drink water", "throw", "sitting down", "clapping"]
     save_checkpoint(tmp_path / "model.pt", model, "stgcn", args, names)
     loaded, meta = load_model(tmp_path / "model.pt", device="cpu")
-    assert meta == {"arch": "stgcn", "model_args": args, "class_names": names, "layout": "ntu-rgb+d",
-                    "source": "ciasa", "path": str(tmp_path / "model.pt")}
+    assert meta == {
+        "arch": "stgcn",
+        "model_args": args,
+        "class_names": names,
+        "layout": "ntu-rgb+d",
+        "source": "ciasa",
+        "path": str(tmp_path / "model.pt"),
+    }
     x = torch.randn(2, 3, 10, 25, 1)
     torch.testing.assert_close(loaded(x), model(x))
     with pytest.raises(CheckpointError, match=r"model\.pt.*class count is 4, not 5"):
@@ -315,9 +332,15 @@ def test_wrong_input_shape_is_reported():
         build_model("resnet", num_class=3)
 
 
-@pytest.mark.parametrize("c_in, c_out, stride, residual, kind", [
-    (4, 4, 1, False, "none"), (4, 4, 1, True, "identity"), (4, 8, 1, True, "conv"), (4, 4, 2, True, "conv"),
-])
+@pytest.mark.parametrize(
+    "c_in, c_out, stride, residual, kind",
+    [
+        (4, 4, 1, False, "none"),
+        (4, 4, 1, True, "identity"),
+        (4, 8, 1, True, "conv"),
+        (4, 4, 2, True, "conv"),
+    ],
+)
 def test_stgcn_and_agcn_blocks_share_the_residual_rule_and_keep_their_key_names(c_in, c_out, stride, residual, kind):
     """One shortcut rule for both architectures; the projection keeps each public checkpoint's names."""
     from ciasa.models.agcn import AGCNBlock, agcn_adjacency

@@ -156,9 +156,22 @@ def test_the_profiles_hold_executor_settings_only(repo_root):
 
 def test_snakemake_refuses_a_resource_set_outside_the_config(repo_root, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--set-resources", "attack_shard:mem_mb=100",
-         "--config", f"results_dir={tmp_path / 'results'}"],
-        cwd=repo_root, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "1",
+            "--set-resources",
+            "attack_shard:mem_mb=100",
+            "--config",
+            f"results_dir={tmp_path / 'results'}",
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode != 0, (proc.stdout + proc.stderr)[-3000:]
     assert "set-resources attack_shard.mem_mb" in proc.stdout + proc.stderr
@@ -204,10 +217,23 @@ def test_snakemake_fails_in_the_first_second_on_a_typo(repo_root, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("render:\n  resolutoin: 320x240\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(bad),
-         "--config", f"results_dir={tmp_path / 'results'}"],
-        cwd=repo_root, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "1",
+            "--configfile",
+            str(bad),
+            "--config",
+            f"results_dir={tmp_path / 'results'}",
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert "resolutoin" in proc.stdout + proc.stderr
 
@@ -224,37 +250,61 @@ def test_dag_for_user_data_and_checkpoint(repo_root, tmp_path):
     data = np.random.default_rng(0).normal(size=(4, 3, 8, 25, 1)).astype(np.float32)
     for split in ("train", "val"):
         save_split(tmp_path / "d", split, data, names, [0, 1, 0, 1], class_names=["a", "b"])
-    args = {"in_channels": 3, "num_class": 2, "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"}, "base_channels": 4}
+    args = {
+        "in_channels": 3,
+        "num_class": 2,
+        "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
+        "base_channels": 4,
+    }
     torch.manual_seed(0)
     save_checkpoint(tmp_path / "m.pt", STGCN(**args), "stgcn", args, ["a", "b"], {})
     override = tmp_path / "user.yaml"
-    override.write_text(yaml.safe_dump({
-        "results_dir": str(tmp_path / "results"),
-        "data": {"source": "stgcn", "path": str(tmp_path / "d")},
-        "model": {"checkpoint": str(tmp_path / "m.pt")},
-        "clips": {"names": [names[2]]},
-    }))  # fmt: skip
+    override.write_text(
+        yaml.safe_dump(
+            {
+                "results_dir": str(tmp_path / "results"),
+                "data": {"source": "stgcn", "path": str(tmp_path / "d")},
+                "model": {"checkpoint": str(tmp_path / "m.pt")},
+                "clips": {"names": [names[2]]},
+            }
+        )
+    )
     # the demo's shipped robust classifier was made for the embedded data: on other data the
     # pipeline refuses it at start-up and says how to train it instead
     target = str(tmp_path / "results" / "videos" / names[2] / "perturbed.mp4")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", target, "-n", "--cores", "1", "--configfile", str(override)],
-                          cwd=repo_root, capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", target, "-n", "--cores", "1", "--configfile", str(override)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "classifiers.robust.shipped: null" in proc.stdout + proc.stderr
     config = yaml.safe_load(override.read_text())
     config["classifiers"] = {"robust": {"shipped": None}}
     override.write_text(yaml.safe_dump(config))
     # the selection cannot be known before select_clips runs, so ask for one clip's video
     target = str(tmp_path / "results" / "videos" / names[2] / "perturbed.mp4")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", target, "-n", "--cores", "1", "--configfile", str(override)],
-                          cwd=repo_root, capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", target, "-n", "--cores", "1", "--configfile", str(override)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert "attack_shard" in out and "render_video" in out
     assert "make_synth_data" not in out and "train_model" not in out
     # a clip name that is not in the user's data fails at start-up
     override.write_text(override.read_text().replace(names[2], "S001C001P009R001A001"))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(override)],
-                          cwd=repo_root, capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(override)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0 and "S001C001P009R001A001" in proc.stdout + proc.stderr
 
 
@@ -263,10 +313,21 @@ def test_dag_for_user_data_and_checkpoint(repo_root, tmp_path):
 def test_profiles_parse(repo_root, tmp_path, profile):
     """Every key of the shipped profiles is a valid Snakemake (or SLURM plugin) option."""
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--workflow-profile", f"workflow/profiles/{profile}",
-         "--config", f"results_dir={tmp_path / 'results'}"],
-        cwd=repo_root, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--workflow-profile",
+            f"workflow/profiles/{profile}",
+            "--config",
+            f"results_dir={tmp_path / 'results'}",
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert "make_synth_data" in proc.stdout + proc.stderr
 

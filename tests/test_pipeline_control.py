@@ -50,7 +50,12 @@ def user_run(tmp_path_factory):
     data = np.random.default_rng(0).normal(size=(4, 3, 8, 25, 1)).astype(np.float32)
     for split in ("train", "val"):
         save_split(tmp / "d", split, data, NAMES, [0, 1, 0, 1], class_names=["a", "b"])
-    args = {"in_channels": 3, "num_class": 2, "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"}, "base_channels": 4}
+    args = {
+        "in_channels": 3,
+        "num_class": 2,
+        "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
+        "base_channels": 4,
+    }
     torch.manual_seed(0)
     save_checkpoint(tmp / "m.pt", STGCN(**args), "stgcn", args, ["a", "b"], {})
     return tmp
@@ -58,16 +63,35 @@ def user_run(tmp_path_factory):
 
 def _dry_run(repo_root, tmp, **extra) -> tuple[int, str]:
     override = tmp / "user.yaml"
-    override.write_text(yaml.safe_dump({
-        "results_dir": str(tmp / "results"),
-        "data": {"source": "stgcn", "path": str(tmp / "d")},
-        "model": {"checkpoint": str(tmp / "m.pt")},
-        "clips": {"names": NAMES[1:3], "count": 0},
-        **extra,
-    }))  # fmt: skip
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1", "--configfile",
-                           "config/ci_tiny.yaml", str(override)], cwd=repo_root, capture_output=True, text=True,
-                          timeout=180)  # fmt: skip
+    override.write_text(
+        yaml.safe_dump(
+            {
+                "results_dir": str(tmp / "results"),
+                "data": {"source": "stgcn", "path": str(tmp / "d")},
+                "model": {"checkpoint": str(tmp / "m.pt")},
+                "clips": {"names": NAMES[1:3], "count": 0},
+                **extra,
+            }
+        )
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "-p",
+            "--cores",
+            "1",
+            "--configfile",
+            "config/ci_tiny.yaml",
+            str(override),
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     return proc.returncode, proc.stdout + proc.stderr
 
 

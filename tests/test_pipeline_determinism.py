@@ -21,8 +21,17 @@ VOLATILE = {"timings", "wall_span_s", "seconds", "render_seconds", "pose_seconds
 def run_tiny(repo: Path, results: Path) -> dict:
     shutil.rmtree(results, ignore_errors=True)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/ci_tiny.yaml",
-           "--config", f"results_dir={results}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "--configfile",
+        "config/ci_tiny.yaml",
+        "--config",
+        f"results_dir={results}",
+    ]
     proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads((results / "report" / "summary.json").read_text())

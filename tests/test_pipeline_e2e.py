@@ -22,15 +22,27 @@ pytestmark = pytest.mark.slow
 def snakemake(repo: Path, results: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
     # targets and flags first: --configfile and --config take every value after them
-    cmd = [sys.executable, "-m", "snakemake", *args, "--cores", "2", "--configfile", "config/ci_tiny.yaml",
-           "--config", f"results_dir={results}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *args,
+        "--cores",
+        "2",
+        "--configfile",
+        "config/ci_tiny.yaml",
+        "--config",
+        f"results_dir={results}",
+    ]
     return subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def job_counts(output: str) -> dict[str, int]:
     """Rule -> job count from the 'Job stats' table of a (dry) run."""
     stats = output.split("Job stats:", 1)[-1].split("\n\n", 1)[0]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M) if m.group(1) != "total"}
+    return {
+        m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M) if m.group(1) != "total"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +109,20 @@ def test_redo_one_clip_reruns_it_and_what_depends_on_it(repo_root, tiny_run):
     """The documented retry: deleting files does nothing ('Nothing to be done'); pipeline.redo does."""
     clip = (tiny_run / "clips" / "selection.txt").read_text().split()[0]
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
-    cmd = [sys.executable, "-m", "pipeline.redo", clip, "--stage", "render", "--dry-run", "--",
-           "--configfile", "config/ci_tiny.yaml", "--config", f"results_dir={tiny_run}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline.redo",
+        clip,
+        "--stage",
+        "render",
+        "--dry-run",
+        "--",
+        "--configfile",
+        "config/ci_tiny.yaml",
+        "--config",
+        f"results_dir={tiny_run}",
+    ]
     proc = subprocess.run(cmd, cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = job_counts(proc.stdout + proc.stderr)

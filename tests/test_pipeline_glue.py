@@ -13,10 +13,10 @@ import pytest
 from ciasa.camera import Camera
 from ciasa.data.stgcn import load_split, save_split
 from ciasa.io import atomic_write_json
+from ciasa.video import encode_h264, iter_frames
 from pipeline import collect, guard, overlay
 from pipeline.paths import Paths
 from pipeline.select import write_clip_list
-from ciasa.video import encode_h264, iter_frames
 
 NAMES = ["S001C001P001R001A001", "S001C001P002R001A006", "S001C001P003R001A027"]
 
@@ -73,11 +73,38 @@ def test_collect_pads_and_excludes_failures(dataset, tmp_path):
         np.save(paths.pose(name, "clean"), _clip(rng, 10 + 10 * i, 1))  # 10, 20 (too long), 30 frames
         atomic_write_json(paths.pose_info(name, "clean"), {"detected": 10, "detection_rate": 1.0})
     # the third clip's pose extraction failed
-    guard.write_failure(Path(paths.pose_info(NAMES[2], "clean")), [Path(paths.pose(NAMES[2], "clean"))], "pose",
-                        "no person", 1, [], 0.1, (64, 48), 70, 30)  # fmt: skip
+    guard.write_failure(
+        Path(paths.pose_info(NAMES[2], "clean")),
+        [Path(paths.pose(NAMES[2], "clean"))],
+        "pose",
+        "no person",
+        1,
+        [],
+        0.1,
+        (64, 48),
+        70,
+        30,
+    )
     out = tmp_path / "set"
-    assert collect.main(["--root", paths.root, "--clips", str(clips), "--domain", "rgb", "--condition", "clean",
-                         "--data", str(directory), "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        collect.main(
+            [
+                "--root",
+                paths.root,
+                "--clips",
+                str(clips),
+                "--domain",
+                "rgb",
+                "--condition",
+                "clean",
+                "--data",
+                str(directory),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     s = load_split(out, "val")
     assert s.names == NAMES[:2] and list(s.labels) == [0, 1]
     assert s.shape == (2, 3, 16, 25, 2)  # padded/cut to the source's T and M
@@ -100,19 +127,44 @@ def test_an_empty_set_is_collected_and_classified_with_n_0(dataset, tmp_path):
     paths = Paths(str(tmp_path / "results"))
     clips = tmp_path / "clips.txt"
     write_clip_list(clips, NAMES[:1])
-    guard.write_failure(Path(paths.render_info(NAMES[0], "clean")), [], "render", "Blender crashed", 1, [], 0.1,
-                        (64, 48), 70, 30)  # fmt: skip
+    guard.write_failure(
+        Path(paths.render_info(NAMES[0], "clean")), [], "render", "Blender crashed", 1, [], 0.1, (64, 48), 70, 30
+    )
     out = tmp_path / "set"
-    assert collect.main(["--root", paths.root, "--clips", str(clips), "--domain", "rgb", "--condition", "clean",
-                         "--data", str(directory), "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        collect.main(
+            [
+                "--root",
+                paths.root,
+                "--clips",
+                str(clips),
+                "--domain",
+                "rgb",
+                "--condition",
+                "clean",
+                "--data",
+                str(directory),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / "collect.json").read_text())["included"] == 0
     torch.manual_seed(0)
-    args = {"in_channels": 3, "num_class": 3, "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"}, "base_channels": 4}
+    args = {
+        "in_channels": 3,
+        "num_class": 3,
+        "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
+        "base_channels": 4,
+    }
     ckpt = tmp_path / "model.pt"
     save_checkpoint(ckpt, STGCN(**args), "stgcn", args, ["a", "b", "c"], {})
     pred = tmp_path / "pred"
     assert evaluate.main(["--data", str(out), "--checkpoint", str(ckpt), "--out", str(pred), "--no-progress"]) == 0
-    assert (pred / "predictions.csv").read_text().splitlines() == ["name,label,pred,confidence,top5,label_name,pred_name"]
+    assert (pred / "predictions.csv").read_text().splitlines() == [
+        "name,label,pred,confidence,top5,label_name,pred_name"
+    ]
     metrics = json.loads((pred / "metrics.json").read_text())
     assert metrics["n"] == 0 and metrics["top1"] is None
     # a later run in which the clip renders replaces the empty set
@@ -120,8 +172,25 @@ def test_an_empty_set_is_collected_and_classified_with_n_0(dataset, tmp_path):
     Path(paths.pose(NAMES[0], "clean")).parent.mkdir(parents=True, exist_ok=True)
     np.save(paths.pose(NAMES[0], "clean"), _clip(np.random.default_rng(3), 10, 1))
     atomic_write_json(paths.pose_info(NAMES[0], "clean"), {"detected": 10, "detection_rate": 1.0})
-    assert collect.main(["--root", paths.root, "--clips", str(clips), "--domain", "rgb", "--condition", "clean",
-                         "--data", str(directory), "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        collect.main(
+            [
+                "--root",
+                paths.root,
+                "--clips",
+                str(clips),
+                "--domain",
+                "rgb",
+                "--condition",
+                "clean",
+                "--data",
+                str(directory),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert load_split(out, "val").names == NAMES[:1]
 
 
@@ -131,8 +200,20 @@ def test_guard_as_a_command_records_a_failure_and_passes_interruptions_through(t
 
     record, video = tmp_path / "c.render.json", tmp_path / "c.mp4"
     failing = [sys.executable, "-c", "import sys; print('RenderError: boom'); sys.exit(3)"]
-    guard_cmd = [sys.executable, "-m", "pipeline.guard", "--stage", "render", "--record", str(record),
-                 "--outputs", str(video), "--size", "64x48", "--"]  # fmt: skip
+    guard_cmd = [
+        sys.executable,
+        "-m",
+        "pipeline.guard",
+        "--stage",
+        "render",
+        "--record",
+        str(record),
+        "--outputs",
+        str(video),
+        "--size",
+        "64x48",
+        "--",
+    ]
     proc = subprocess.run(guard_cmd + failing, capture_output=True, text=True, cwd=Path(__file__).parents[1])
     assert proc.returncode == 0, proc.stderr
     assert guard.is_failed(record) and len(list(iter_frames(video))) == 30
@@ -141,8 +222,12 @@ def test_guard_as_a_command_records_a_failure_and_passes_interruptions_through(t
     interrupted = [sys.executable, "-c", "import sys; sys.exit(130)"]
     proc = subprocess.run(guard_cmd + interrupted, capture_output=True, text=True, cwd=Path(__file__).parents[1])
     assert proc.returncode == 130 and not record.exists() and not video.exists()
-    proc = subprocess.run(guard_cmd[:-1] + ["--size", "64"] + ["--"] + failing, capture_output=True, text=True,
-                          cwd=Path(__file__).parents[1])
+    proc = subprocess.run(
+        guard_cmd[:-1] + ["--size", "64"] + ["--"] + failing,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+    )
     assert proc.returncode == 2 and "WIDTHxHEIGHT" in proc.stderr
 
 
@@ -156,8 +241,23 @@ def test_overlay_draws_the_projected_skeleton(tmp_path):
     skeleton[1] *= 0.3
     np.save(tmp_path / "rec.npy", skeleton)
     out = tmp_path / "o.mp4"
-    assert overlay.main(["--video", str(tmp_path / "v.mp4"), "--camera", str(tmp_path / "v.camera.json"),
-                         "--recovered", str(tmp_path / "rec.npy"), "--color", "red", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        overlay.main(
+            [
+                "--video",
+                str(tmp_path / "v.mp4"),
+                "--camera",
+                str(tmp_path / "v.camera.json"),
+                "--recovered",
+                str(tmp_path / "rec.npy"),
+                "--color",
+                "red",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     frames = list(iter_frames(out))
     assert len(frames) == 5
     red = (frames[0][..., 0] > 120) & (frames[0][..., 1] < 100)
@@ -165,7 +265,7 @@ def test_overlay_draws_the_projected_skeleton(tmp_path):
     # the drawn pixels sit where the camera projects the joints
     uv = camera.project(skeleton[:, 0, :, 0].T)
     inside = [(int(v), int(u)) for u, v in uv if 0 <= u < 64 and 0 <= v < 48]
-    assert inside and np.mean([red[max(0, v - 2):v + 3, max(0, u - 2):u + 3].any() for v, u in inside]) > 0.8
+    assert inside and np.mean([red[max(0, v - 2) : v + 3, max(0, u - 2) : u + 3].any() for v, u in inside]) > 0.8
 
 
 def test_encoded_video_is_browser_playable_h264(tmp_path):
@@ -174,8 +274,11 @@ def test_encoded_video_is_browser_playable_h264(tmp_path):
     import imageio_ffmpeg
 
     encode_h264([np.zeros((47, 63, 3), np.uint8)] * 3, tmp_path / "odd.mp4", fps=10)  # odd size gets padded
-    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "odd.mp4")],
-                           capture_output=True, text=True)  # fmt: skip
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "odd.mp4")],
+        capture_output=True,
+        text=True,
+    )
     assert "h264" in probe.stderr and "yuv420p" in probe.stderr and "64x48" in probe.stderr
 
 
@@ -195,8 +298,20 @@ def test_overlay_rings_the_joints_the_attack_moved_and_keeps_the_body_visible(tm
     np.save(tmp_path / "p.npy", perturbed)
     np.save(tmp_path / "c.npy", clean)
     out = tmp_path / "o.mp4"
-    args = ["--video", str(tmp_path / "v.mp4"), "--camera", str(tmp_path / "v.camera.json"), "--recovered",
-            str(tmp_path / "p.npy"), "--color", "red", "--out", str(out), "--label", "perturbed"]
+    args = [
+        "--video",
+        str(tmp_path / "v.mp4"),
+        "--camera",
+        str(tmp_path / "v.camera.json"),
+        "--recovered",
+        str(tmp_path / "p.npy"),
+        "--color",
+        "red",
+        "--out",
+        str(out),
+        "--label",
+        "perturbed",
+    ]
     assert overlay.main([*args, "--source", str(tmp_path / "p.npy"), "--reference", str(tmp_path / "c.npy")]) == 0
     frame = list(iter_frames(out))[0].astype(int)
     yellow = (frame[..., 0] > 190) & (frame[..., 1] > 160) & (frame[..., 2] < 90)

@@ -62,8 +62,10 @@ def test_recovery_per_condition_by_hand():
     for left, right in SWAP_PAIRS:
         swap[left], swap[right] = right, left
     recovered_control[:4] = recovered_control[:4][:, swap]
-    out = R.recovery({"clean": clean, "control": control, "perturbed": perturbed},
-                     {"clean": clean.copy(), "control": recovered_control, "perturbed": clean + 0.5 * delta})
+    out = R.recovery(
+        {"clean": clean, "control": control, "perturbed": perturbed},
+        {"clean": clean.copy(), "control": recovered_control, "perturbed": clean + 0.5 * delta},
+    )
     assert out["moved_joints"] == sorted(legs)
     c = out["conditions"]
     assert c["clean"]["pa_mpjpe_mm"] == pytest.approx(0.0, abs=1e-6) and c["clean"]["swap_rate"] == 0.0
@@ -78,8 +80,10 @@ def test_recovery_per_condition_by_hand():
     assert c["control"]["swap_rate"] == pytest.approx(0.4)
     assert c["control"]["frames"] == 10
     assert abs(c["control"]["survival"]) < 0.5
-    unswapped = R.recovery({"clean": clean, "control": control, "perturbed": perturbed},
-                           {"clean": clean, "control": clean, "perturbed": perturbed})
+    unswapped = R.recovery(
+        {"clean": clean, "control": control, "perturbed": perturbed},
+        {"clean": clean, "control": clean, "perturbed": perturbed},
+    )
     assert unswapped["conditions"]["control"]["survival"] == pytest.approx(0.0)
     assert unswapped["conditions"]["perturbed"]["survival"] == pytest.approx(1.0)
     assert unswapped["conditions"]["perturbed"]["pa_mpjpe_mm"] == pytest.approx(0.0, abs=1e-6)
@@ -95,7 +99,12 @@ def test_failed_videos_padding_and_unequal_lengths():
     recovered[3] = 0.0  # an undetected frame
     out = R.recovery({"clean": clean, "perturbed": perturbed}, {"clean": recovered, "perturbed": None})
     assert out["conditions"]["clean"]["frames"] == 9  # 10 frames with a body, one not detected
-    assert out["conditions"]["perturbed"] == {"frames": 0, "pa_mpjpe_mm": None, "swap_rate": None, "survival": None,
-                                              "displacement_mm": pytest.approx(50.0 * 3**0.5)}  # (5, 5, 5) cm
+    assert out["conditions"]["perturbed"] == {
+        "frames": 0,
+        "pa_mpjpe_mm": None,
+        "swap_rate": None,
+        "survival": None,
+        "displacement_mm": pytest.approx(50.0 * 3**0.5),
+    }  # (5, 5, 5) cm
     with pytest.raises(ValueError, match="expected a \\(3, T, 25, M\\) skeleton"):
         R.joints_of(np.zeros((3, 4, 17, 1)))

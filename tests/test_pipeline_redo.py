@@ -32,8 +32,23 @@ def test_forces_the_clips_jobs_so_everything_downstream_follows(tmp_path, monkey
     write_clip_list(root / "clips" / "selection.txt", ["S001C001P001R001A001", "S001C001P002R001A002"])
     calls = []
     monkeypatch.setattr(redo.subprocess, "run", lambda cmd: calls.append(cmd) or type("P", (), {"returncode": 0})())
-    assert redo.main(["S001C001P001R001A001", "--root", str(root), "--stage", "pose", "--condition", "perturbed",
-                      "--", "--configfile", "config/ci_tiny.yaml"]) == 0
+    assert (
+        redo.main(
+            [
+                "S001C001P001R001A001",
+                "--root",
+                str(root),
+                "--stage",
+                "pose",
+                "--condition",
+                "perturbed",
+                "--",
+                "--configfile",
+                "config/ci_tiny.yaml",
+            ]
+        )
+        == 0
+    )
     (cmd,) = calls
     assert cmd[:3] == [sys.executable, "-m", "snakemake"]
     assert cmd[-2:] == ["--forcerun", f"{root}/poses/S001C001P001R001A001/perturbed.npy"]  # last: it takes all values
@@ -41,9 +56,12 @@ def test_forces_the_clips_jobs_so_everything_downstream_follows(tmp_path, monkey
     calls.clear()
     assert redo.main(["S001C001P002R001A002", "--root", str(root), "-n"]) == 0
     # nothing rendered yet: every condition's video (clean, control, perturbed)
-    assert "-n" in calls[0] and calls[0][-4:] == ["--forcerun", f"{root}/videos/S001C001P002R001A002/clean.mp4",
-                                                  f"{root}/videos/S001C001P002R001A002/control.mp4",
-                                                  f"{root}/videos/S001C001P002R001A002/perturbed.mp4"]
+    assert "-n" in calls[0] and calls[0][-4:] == [
+        "--forcerun",
+        f"{root}/videos/S001C001P002R001A002/clean.mp4",
+        f"{root}/videos/S001C001P002R001A002/control.mp4",
+        f"{root}/videos/S001C001P002R001A002/perturbed.mp4",
+    ]
 
 
 def test_an_unknown_clip_is_bad_input_and_runs_nothing(tmp_path, monkeypatch, capsys):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ciasa.data.stgcn import save_split
 from ciasa.cli import read_name_list
+from ciasa.data.stgcn import save_split
 from pipeline.select import SelectionError, main, parse_shard, select_clips
 
 NAMES = [f"S001C001P{p:03d}R001A{a:03d}" for p in range(1, 11) for a in (1, 6, 27)]
@@ -60,7 +60,9 @@ def test_cli_writes_the_list_and_rejects_unknown_clips(tmp_path, capsys):
     data = np.random.default_rng(0).normal(size=(len(NAMES), 3, 4, 25, 1)).astype(np.float32)
     save_split(tmp_path / "d", "val", data, NAMES, LABELS, class_names=CLASSES)
     out = tmp_path / "clips.txt"
-    assert main(["--data", str(tmp_path / "d"), "--count", "4", "--seed", "0", "--shard", "2/2", "--out", str(out)]) == 0
+    assert (
+        main(["--data", str(tmp_path / "d"), "--count", "4", "--seed", "0", "--shard", "2/2", "--out", str(out)]) == 0
+    )
     assert read_name_list(out) == select_clips(NAMES, LABELS, count=4, seed=0, shard="2/2")
     rc = main(["--data", str(tmp_path / "d"), "--names", "S001C001P001R001A099", "--out", str(out)])
     assert rc == 2
@@ -70,8 +72,10 @@ def test_cli_writes_the_list_and_rejects_unknown_clips(tmp_path, capsys):
 def test_fitted_performances_leave_the_draw_and_named_ones_are_refused():
     """A clip whose performance (any camera of it) a fitted artefact saw is not drawn, whatever
     the seed, and naming one is an error that names the artefact (pipeline.fit_check)."""
-    seen = {"S001P002R001A001": "err.json (fit sample S001C002P002R001A001)",
-            "S001P003R001A006": "err.json (fit sample S001C003P003R001A006)"}  # fmt: skip
+    seen = {
+        "S001P002R001A001": "err.json (fit sample S001C002P002R001A001)",
+        "S001P003R001A006": "err.json (fit sample S001C003P003R001A006)",
+    }
     banned = {"S001C001P002R001A001", "S001C001P003R001A006"}
     for seed in range(10):
         drawn = select_clips(NAMES, LABELS, count=20, seed=seed, exclude=seen)

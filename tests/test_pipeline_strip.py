@@ -30,13 +30,17 @@ def _has_colour(image: np.ndarray, bgr: tuple[int, int, int], tol: int = 40) -> 
 
 def _row(image: np.ndarray, r: int) -> np.ndarray:
     y0 = strip.TOP + r * (strip.PANEL_H + strip.GAP)
-    return image[y0:y0 + strip.PANEL_H, strip.LEFT:]
+    return image[y0 : y0 + strip.PANEL_H, strip.LEFT :]
 
 
 def test_every_condition_is_drawn_in_its_colour_in_both_rows():
     sources = {"clean": _clip(), "control": _clip(0.05), "perturbed": _clip(-0.05)}
     image = strip.strip_image(sources, dict(sources), "S001C001P001R001A023", frames=4)
-    assert image.shape == (strip.TOP + 2 * (strip.PANEL_H + strip.GAP) + 2, strip.LEFT + 4 * (strip.PANEL_W + strip.GAP), 3)
+    assert image.shape == (
+        strip.TOP + 2 * (strip.PANEL_H + strip.GAP) + 2,
+        strip.LEFT + 4 * (strip.PANEL_W + strip.GAP),
+        3,
+    )
     for r in (0, 1):
         for name in sources:
             assert _has_colour(_row(image, r), strip.STYLES[name][0]), (r, name)
@@ -73,27 +77,57 @@ def test_cli_writes_the_png_and_skips_a_failed_extraction(tmp_path):
         np.save(paths[name], _clip(shift))
     (tmp_path / "perturbed.json").write_text(json.dumps({"status": "failed", "stage": "pose", "error": "x"}))
     out = tmp_path / "figures" / "clip.png"
-    proc = subprocess.run([sys.executable, "-m", "pipeline.strip", "--source", f"clean={paths['clean']}",
-                           "--source", f"perturbed={paths['perturbed']}", "--recovered", f"clean={paths['clean']}",
-                           "--recovered", f"perturbed={paths['perturbed']}", "--pose-info",
-                           f"perturbed={tmp_path / 'perturbed.json'}", "--title", "clip", "--frames", "3",
-                           "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.strip",
+            "--source",
+            f"clean={paths['clean']}",
+            "--source",
+            f"perturbed={paths['perturbed']}",
+            "--recovered",
+            f"clean={paths['clean']}",
+            "--recovered",
+            f"perturbed={paths['perturbed']}",
+            "--pose-info",
+            f"perturbed={tmp_path / 'perturbed.json'}",
+            "--title",
+            "clip",
+            "--frames",
+            "3",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     image = cv2.imread(str(out))
     assert _has_colour(_row(image, 1), strip.STYLES["clean"][0])
     assert not _has_colour(_row(image, 1), strip.STYLES["perturbed"][0])  # its extraction failed
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--source", "clean"], "CONDITION=PATH"),
-    (["--source", "clean=X.npy", "--recovered", "control=Y.npy"], "without a --source"),
-    (["--source", "clean=MISSING.npy"], "MISSING.npy"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--source", "clean"], "CONDITION=PATH"),
+        (["--source", "clean=X.npy", "--recovered", "control=Y.npy"], "without a --source"),
+        (["--source", "clean=MISSING.npy"], "MISSING.npy"),
+    ],
+)
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):
     out = tmp_path / "s.png"
     args = [a.replace("X.npy", str(tmp_path / "x.npy")) for a in args]
     np.save(tmp_path / "x.npy", _clip())
-    proc = subprocess.run([sys.executable, "-m", "pipeline.strip", *args, "--out", str(out)], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.strip", *args, "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and message in proc.stderr
     assert not out.exists()

@@ -21,9 +21,18 @@ def _summary(outcomes: list[tuple[int | None, int | None, int | None, int | None
     RGB perturbed) predictions right (0) or wrong (1), None for not classified."""
     clips = []
     for i, (sc, sp, rc, rp) in enumerate(outcomes):
-        clips.append({"name": f"c{i}", "label": 0, "predictions": {"attacked": {
-            "skeleton": {"clean": 0, "control": sc, "perturbed": sp},
-            "rgb": {"clean": 0, "control": rc, "perturbed": rp}}}})
+        clips.append(
+            {
+                "name": f"c{i}",
+                "label": 0,
+                "predictions": {
+                    "attacked": {
+                        "skeleton": {"clean": 0, "control": sc, "perturbed": sp},
+                        "rgb": {"clean": 0, "control": rc, "perturbed": rp},
+                    }
+                },
+            }
+        )
     return {"clips": clips, "headline": {"rgb_attributable_drop": {"value": drop_value}}}
 
 
@@ -64,11 +73,14 @@ def test_pooled_numbers_over_seed_x_clip_pairs_by_hand():
     assert s["sd"] == pytest.approx(((1 / 6) ** 2 * 2) ** 0.5)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--seeds", "1", "1"], "--seeds: distinct"),
-    (["--configfile", "nope.yaml"], "nope.yaml not found"),
-    (["--cores", "0"], "--cores"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--seeds", "1", "1"], "--seeds: distinct"),
+        (["--configfile", "nope.yaml"], "nope.yaml not found"),
+        (["--cores", "0"], "--cores"),
+    ],
+)
 def test_bad_arguments_exit_2_and_write_nothing(tmp_path, capsys, argv, message):
     out = tmp_path / "t.json"
     assert ts.main([*argv, "--root", str(tmp_path / "runs"), "--out", str(out)]) == 2
@@ -81,8 +93,20 @@ def test_a_tiny_run_and_its_resume(tmp_path):
     """ci_tiny-sized settings, one seed: the JSON holds the seed's numbers and the pooled ones;
     a second call finds the seed finished and does not rerun it."""
     out = tmp_path / "seeds.json"
-    cmd = [sys.executable, "benchmarks/transfer_seeds.py", "--seeds", "5", "--configfile", "config/ci_tiny.yaml",
-           "--root", str(tmp_path / "runs"), "--out", str(out), "--bootstrap", "100"]
+    cmd = [
+        sys.executable,
+        "benchmarks/transfer_seeds.py",
+        "--seeds",
+        "5",
+        "--configfile",
+        "config/ci_tiny.yaml",
+        "--root",
+        str(tmp_path / "runs"),
+        "--out",
+        str(out),
+        "--bootstrap",
+        "100",
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     data = json.loads(out.read_text())
@@ -94,7 +118,9 @@ def test_a_tiny_run_and_its_resume(tmp_path):
     override = (tmp_path / "runs" / "seed5" / "override.yaml").read_text()
     assert "seed: 5" in override
     selection = (tmp_path / "runs" / "seed5" / "results" / "clips" / "selection.txt").read_text().split()
-    assert [c["name"] for c in json.loads(Path(seed["results"], "report", "summary.json").read_text())["clips"]] == selection
+    assert [
+        c["name"] for c in json.loads(Path(seed["results"], "report", "summary.json").read_text())["clips"]
+    ] == selection
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "finished earlier" in proc.stdout
     assert json.loads(out.read_text())["reused_seeds"] == [5]

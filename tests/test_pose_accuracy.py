@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-
-from ciasa.skeleton import NTU_RGBD
 import pytest
 
+from ciasa.skeleton import NTU_RGBD
 from pose_extract.accuracy import (
     SWAP_PAIRS,
     clip_swap_rate,

@@ -59,8 +59,17 @@ def test_a_bug_is_not_recorded_as_a_failed_video(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "extract", planted_bug)
     out = tmp_path / "a.npy"
     with pytest.raises(KeyError, match="a bug"):  # propagates with its traceback: Python exits 1
-        pose_main(["clip", "--pair", str(_not_a_video(tmp_path / "a.mp4")), str(tmp_path / "a.camera.json"),
-                   str(out), "--on-failure", "record"])
+        pose_main(
+            [
+                "clip",
+                "--pair",
+                str(_not_a_video(tmp_path / "a.mp4")),
+                str(tmp_path / "a.camera.json"),
+                str(out),
+                "--on-failure",
+                "record",
+            ]
+        )
     assert not _record(out).exists() and not out.exists()
 
 
@@ -76,23 +85,58 @@ def test_one_process_gives_the_per_video_outputs(tmp_path):
     np.save(tmp_path / "a.npy", clip)
     np.save(tmp_path / "b.npy", clip[:, ::-1].copy())
     for name in ("a", "b"):
-        subprocess.run([sys.executable, "-m", "render", "--skeleton", str(tmp_path / f"{name}.npy"), "--out",
-                        str(tmp_path / f"{name}.mp4"), "--resolution", "320x240", "--quiet"],
-                       check=True, cwd=REPO, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "render",
+                "--skeleton",
+                str(tmp_path / f"{name}.npy"),
+                "--out",
+                str(tmp_path / f"{name}.mp4"),
+                "--resolution",
+                "320x240",
+                "--quiet",
+            ],
+            check=True,
+            cwd=REPO,
+            capture_output=True,
+        )
     flags = ["--body-prior", "default"]
-    pairs = [str(x) for n in ("a", "b") for x in ("--pair", tmp_path / f"{n}.mp4", tmp_path / f"{n}.camera.json",
-                                                  tmp_path / "joint" / f"{n}.npy")]
+    pairs = [
+        str(x)
+        for n in ("a", "b")
+        for x in ("--pair", tmp_path / f"{n}.mp4", tmp_path / f"{n}.camera.json", tmp_path / "joint" / f"{n}.npy")
+    ]
     bad = _not_a_video(tmp_path / "c.mp4")
     pairs += ["--pair", str(bad), str(tmp_path / "c.camera.json"), str(tmp_path / "joint" / "c.npy")]
     (tmp_path / "joint").mkdir()
-    proc = subprocess.run([sys.executable, "-m", "pose_extract", "clip", *pairs, "--on-failure", "record", *flags],
-                          cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pose_extract", "clip", *pairs, "--on-failure", "record", *flags],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert is_failed(tmp_path / "joint" / "c.json")
     for name in ("a", "b"):
         alone = tmp_path / f"{name}_alone.npy"
-        subprocess.run([sys.executable, "-m", "pose_extract", "--video", str(tmp_path / f"{name}.mp4"), "--out",
-                        str(alone), "--quiet", *flags], check=True, cwd=REPO, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pose_extract",
+                "--video",
+                str(tmp_path / f"{name}.mp4"),
+                "--out",
+                str(alone),
+                "--quiet",
+                *flags,
+            ],
+            check=True,
+            cwd=REPO,
+            capture_output=True,
+        )
         joint = tmp_path / "joint" / f"{name}.npy"
         assert np.array_equal(np.load(joint), np.load(alone))
         summary = json.loads(joint.with_suffix(".json").read_text())

@@ -13,8 +13,9 @@ def fake_result(points: np.ndarray) -> SimpleNamespace:
     """A MediaPipe-like result with 33 landmarks at normalised (x, y, z) ``points``."""
     lm = [SimpleNamespace(x=x, y=y, z=z, visibility=0.9, presence=0.8) for x, y, z in points]
     world = [SimpleNamespace(x=0.1 * i, y=0.0, z=0.0) for i in range(33)]
-    return SimpleNamespace(pose_landmarks=SimpleNamespace(landmark=lm),
-                           pose_world_landmarks=SimpleNamespace(landmark=world))  # fmt: skip
+    return SimpleNamespace(
+        pose_landmarks=SimpleNamespace(landmark=lm), pose_world_landmarks=SimpleNamespace(landmark=world)
+    )
 
 
 def test_crop_landmarks_map_back_to_frame_pixels():
@@ -82,9 +83,12 @@ def test_an_error_printed_just_before_an_abort_still_shows():
     import sys
     from pathlib import Path
 
-    code = ("import os\nfrom pose_extract.detect import native_log_filter\nwith native_log_filter():\n"
-            "    os.write(2, b'W0000 notice\\n')\n    os.write(2, b'F0000 Check failed: fatal\\n')\n    os.abort()\n")  # fmt: skip
-    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
-                          capture_output=True, text=True)  # fmt: skip
+    code = (
+        "import os\nfrom pose_extract.detect import native_log_filter\nwith native_log_filter():\n"
+        "    os.write(2, b'W0000 notice\\n')\n    os.write(2, b'F0000 Check failed: fatal\\n')\n    os.abort()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True
+    )
     assert proc.returncode != 0
     assert "F0000 Check failed: fatal" in proc.stderr and "W0000 notice" not in proc.stderr

@@ -20,13 +20,21 @@ def known_model() -> dict:
     rng = np.random.default_rng(1)
     a = rng.normal(scale=0.01, size=(V, 3, 3))
     return {
-        "format": "ciasa-roundtrip-error/1", "layout": "ntu-rgb+d", "num_joints": V, "units": "m",
-        "global": {"bias": [0.01, -0.02, 0.08], "cov": (np.diag([0.02, 0.03, 0.15]) ** 2).tolist(),
-                   "ar1": [0.9, 0.8, 0.95]},
-        "joints": {"bias": rng.normal(scale=0.01, size=(V, 3)).tolist(),
-                   "cov": (a @ np.swapaxes(a, 1, 2) + 1e-5 * np.eye(3)).tolist(),
-                   "ar1": rng.uniform(0.3, 0.8, size=(V, 3)).tolist()},
-    }  # fmt: skip
+        "format": "ciasa-roundtrip-error/1",
+        "layout": "ntu-rgb+d",
+        "num_joints": V,
+        "units": "m",
+        "global": {
+            "bias": [0.01, -0.02, 0.08],
+            "cov": (np.diag([0.02, 0.03, 0.15]) ** 2).tolist(),
+            "ar1": [0.9, 0.8, 0.95],
+        },
+        "joints": {
+            "bias": rng.normal(scale=0.01, size=(V, 3)).tolist(),
+            "cov": (a @ np.swapaxes(a, 1, 2) + 1e-5 * np.eye(3)).tolist(),
+            "ar1": rng.uniform(0.3, 0.8, size=(V, 3)).tolist(),
+        },
+    }
 
 
 def pairs_from(model: dict, clips: int, frames: int, seed: int = 0) -> list[ErrorPair]:
@@ -84,8 +92,9 @@ def write_source(folder: Path, model: dict, clips: int = 3, frames: int = 40, op
     for i, p in enumerate(pairs_from(model, clips, frames, seed=len(str(folder)))):
         np.save(folder / f"c{i}.src.npy", np.transpose(p.truth, (2, 0, 1))[..., None].astype(np.float32))
         np.save(folder / f"c{i}.npy", np.transpose(p.recovered, (2, 0, 1))[..., None].astype(np.float32))
-        (folder / f"c{i}.json").write_text(json.dumps({"options": options or {"facing": "continuity"},
-                                                       "size": [320, 240]}))  # fmt: skip
+        (folder / f"c{i}.json").write_text(
+            json.dumps({"options": options or {"facing": "continuity"}, "size": [320, 240]})
+        )
 
 
 def test_cli_fits_from_folders_and_refuses_bad_ones(tmp_path, capsys):
@@ -93,8 +102,21 @@ def test_cli_fits_from_folders_and_refuses_bad_ones(tmp_path, capsys):
     write_source(tmp_path / "synth", model)
     write_source(tmp_path / "real", model)
     out = tmp_path / "em.json"
-    assert main(["error-model", "--source", f"synthetic-train={tmp_path / 'synth'}",
-                 "--source", f"real_motion={tmp_path / 'real'}", "--out", str(out), "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "error-model",
+                "--source",
+                f"synthetic-train={tmp_path / 'synth'}",
+                "--source",
+                f"real_motion={tmp_path / 'real'}",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     fitted = json.loads(out.read_text())
     check_error_model(fitted)
     assert [s["name"] for s in fitted["sources"]] == ["synthetic-train", "real_motion"]
@@ -107,8 +129,21 @@ def test_cli_fits_from_folders_and_refuses_bad_ones(tmp_path, capsys):
     assert "c1.npy: missing" in capsys.readouterr().err and not again.exists()
     # sources extracted with different options cannot be pooled
     write_source(tmp_path / "other", model, options={"facing": "off"})
-    assert main(["error-model", "--source", f"a={tmp_path / 'synth'}", "--source", f"b={tmp_path / 'other'}",
-                 "--out", str(again), "--quiet"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "error-model",
+                "--source",
+                f"a={tmp_path / 'synth'}",
+                "--source",
+                f"b={tmp_path / 'other'}",
+                "--out",
+                str(again),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert main(["error-model", "--source", "nameless", "--out", str(again), "--quiet"]) == 2
     assert main(["error-model", "--source", f"x={tmp_path / 'none'}", "--out", str(again), "--quiet"]) == 2
     assert not again.exists()

@@ -44,10 +44,24 @@ FLIPPED = (20, 21, 22)  # ... and reads the person from behind in these (labels 
 # Seventeen landmarks in an order of the fake's own, its world axes x right, y up, z towards
 # the camera (Kinect's: x left, y up, z away).
 FAKE_LANDMARKS = (
-    "head", "right_shoulder", "left_shoulder", "right_elbow", "left_elbow", "right_wrist", "left_wrist",
-    "right_hand", "left_hand", "right_hip", "left_hip", "right_knee", "left_knee", "right_ankle", "left_ankle",
-    "right_foot", "left_foot",
-)  # fmt: skip
+    "head",
+    "right_shoulder",
+    "left_shoulder",
+    "right_elbow",
+    "left_elbow",
+    "right_wrist",
+    "left_wrist",
+    "right_hand",
+    "left_hand",
+    "right_hip",
+    "left_hip",
+    "right_knee",
+    "left_knee",
+    "right_ankle",
+    "left_ankle",
+    "right_foot",
+    "left_foot",
+)
 FAKE_LAYOUT = LandmarkLayout(FAKE_LANDMARKS, (-1.0, 1.0, -1.0), sole=("left_foot", "right_foot"))
 
 
@@ -117,8 +131,13 @@ def fake_clip(tmp_path, monkeypatch) -> tuple[Path, np.ndarray]:
     joints = np.transpose(clip[..., 0], (1, 2, 0)).astype(np.float64)  # (T, 25, 3) skeleton space
     truth = joints[:, [NTU_RGBD.index(n) for n in FAKE_LANDMARKS]]
     c, s = np.cos(np.radians(10)), np.sin(np.radians(10))
-    camera = Camera(**{**Camera.from_fov(160, 120).__dict__, "rotation": ((c, 0.0, -s), (0.0, 1.0, 0.0), (s, 0.0, c)),
-                       "translation": (0.1, -0.2, 0.3)})  # fmt: skip
+    camera = Camera(
+        **{
+            **Camera.from_fov(160, 120).__dict__,
+            "rotation": ((c, 0.0, -s), (0.0, 1.0, 0.0), (s, 0.0, c)),
+            "translation": (0.1, -0.2, 0.3),
+        }
+    )
     video = tmp_path / "clip.mp4"
     encode_h264((np.full((120, 160, 3), 100, dtype=np.uint8) for _ in range(FRAMES)), video)
     camera.save(tmp_path / "clip.camera.json")
@@ -163,8 +182,9 @@ def test_the_estimator_s_own_rules_and_nobody_else_s(fake_clip, tmp_path, capsys
     assert _run(video, out, "--estimator", "fake", "--rule", "spine_mid_at=0.25") == 0
     pred = np.transpose(np.load(out)[..., 0], (1, 2, 0))
     base, shoulder, mid = (NTU_RGBD.index(n) for n in ("spine_base", "spine_shoulder", "spine_mid"))
-    np.testing.assert_allclose(pred[0, mid], expected[0, base] + 0.25 * (expected[0, shoulder] - expected[0, base]),
-                               atol=1e-4)  # fmt: skip
+    np.testing.assert_allclose(
+        pred[0, mid], expected[0, base] + 0.25 * (expected[0, shoulder] - expected[0, base]), atol=1e-4
+    )
     with pytest.raises(BadInput, match="unknown pose estimator 'nope'"):
         get_estimator("nope")
     with pytest.raises(SystemExit) as exit_info:
@@ -243,16 +263,31 @@ def test_real_mediapipe_through_the_interface(tmp_path):
     clip = render_clip(perform(0, 3, 7, 1, 64), sample_view(rng, 1), rng, 0.004, 1)[:, 16:32]
     np.save(tmp_path / "wave.npy", clip)
     video = tmp_path / "wave.mp4"
-    subprocess.run([sys.executable, "-m", "render", "--skeleton", str(tmp_path / "wave.npy"), "--out", str(video),
-                    "--resolution", "320x240"], check=True, cwd=REPO, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "render",
+            "--skeleton",
+            str(tmp_path / "wave.npy"),
+            "--out",
+            str(video),
+            "--resolution",
+            "320x240",
+        ],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+    )
 
     mediapipe = get_estimator("mediapipe")
     assert mediapipe.layout.names == BLAZEPOSE_LANDMARKS and mediapipe.metric_world
     for options in (ExtractOptions(), ExtractOptions(smooth=False, min_detection_confidence=0.6)):
         through = mediapipe.estimate(iter_frames(video), options)
         through.check(mediapipe)
-        direct = detect(iter_frames(video), min_detection_confidence=options.min_detection_confidence,
-                        smooth=options.smooth)  # fmt: skip
+        direct = detect(
+            iter_frames(video), min_detection_confidence=options.min_detection_confidence, smooth=options.smooth
+        )
         for key in ("image", "image_z", "world", "visibility", "presence", "detected", "redetected"):
             np.testing.assert_array_equal(getattr(through, key), getattr(direct, key), err_msg=key)
         assert through.detected.mean() >= 0.9

@@ -3,10 +3,9 @@ two-state decoder (Viterbi + forward-backward confidence) is exact."""
 
 from __future__ import annotations
 
-import numpy as np
-
 import itertools
 
+import numpy as np
 import pytest
 
 from pose_extract.facing import (
@@ -32,10 +31,15 @@ def frontal_world() -> np.ndarray:
     the camera: their left side appears on the image's right (+x), the nose is nearer."""
     rng = np.random.default_rng(0)
     w = rng.normal(scale=0.02, size=(33, 3))
-    for name, (x, y, z) in {"left_shoulder": (0.18, -0.45, 0.0), "right_shoulder": (-0.18, -0.45, 0.0),
-                            "left_hip": (0.1, 0.0, 0.0), "right_hip": (-0.1, 0.0, 0.0),
-                            "left_wrist": (0.25, -0.3, -0.3), "right_wrist": (-0.25, 0.0, 0.0),
-                            "nose": (0.0, -0.65, -0.1)}.items():  # fmt: skip
+    for name, (x, y, z) in {
+        "left_shoulder": (0.18, -0.45, 0.0),
+        "right_shoulder": (-0.18, -0.45, 0.0),
+        "left_hip": (0.1, 0.0, 0.0),
+        "right_hip": (-0.1, 0.0, 0.0),
+        "left_wrist": (0.25, -0.3, -0.3),
+        "right_wrist": (-0.25, 0.0, 0.0),
+        "nose": (0.0, -0.65, -0.1),
+    }.items():
         w[I[name]] = (x, y, z)
     return w
 

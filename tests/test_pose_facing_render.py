@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from pose_extract.accuracy import clip_swap_rate, swap_rate
-from pose_extract.extract import LOW_FACING_CONFIDENCE, ExtractOptions, lift, prepare
 from pose_extract.detect import Detections
+from pose_extract.extract import LOW_FACING_CONFIDENCE, ExtractOptions, lift, prepare
 from pose_extract.facing import mirror
 
 pytestmark = pytest.mark.slow
@@ -40,16 +40,34 @@ def turning(tmp_path_factory) -> tuple[Path, np.ndarray]:
     clip = pose_turns.apply_yaw(clip, 180.0 * u * u * (3 - 2 * u))
     np.save(work / "turn.npy", clip)
     video = work / "turn.mp4"
-    subprocess.run([sys.executable, "-m", "render", "--skeleton", str(work / "turn.npy"), "--out", str(video),
-                    "--resolution", "320x240"], check=True, cwd=REPO, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "render",
+            "--skeleton",
+            str(work / "turn.npy"),
+            "--out",
+            str(video),
+            "--resolution",
+            "320x240",
+        ],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+    )
     return video, clip
 
 
 def test_a_rendered_turn_keeps_left_and_right(turning, tmp_path):
     video, clip = turning
     out = tmp_path / "turn.npy"
-    proc = subprocess.run([sys.executable, "-m", "pose_extract", "--video", str(video), "--out", str(out), "--quiet"],
-                          cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "pose_extract", "--video", str(video), "--out", str(out), "--quiet"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(out.with_suffix(".json").read_text())
     landmarks = np.load(out.with_suffix(".landmarks.npz"))

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from ciasa.camera import Camera
+from ciasa.video import VideoError, iter_frames, probe
 from pose_extract.__main__ import main
 from pose_extract.extract import NoPersonError, extract, output_paths
-from ciasa.video import VideoError, iter_frames, probe
 
 
 def write_video(path: Path, frames: int = 12, size: tuple[int, int] = (160, 120)) -> Path:
@@ -79,8 +79,19 @@ def test_video_without_a_person_fails_cleanly(empty_video, tmp_path):
 
 def test_batch_reports_failures_and_writes_no_split(empty_video, tmp_path):
     out_dir = tmp_path / "batch"
-    code = main(["batch", "--videos", str(empty_video), str(tmp_path / "gone.mp4"),
-                 "--labels", "0,1", "--out-dir", str(out_dir), "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "batch",
+            "--videos",
+            str(empty_video),
+            str(tmp_path / "gone.mp4"),
+            "--labels",
+            "0,1",
+            "--out-dir",
+            str(out_dir),
+            "--quiet",
+        ]
+    )
     assert code == 1
     summary = json.loads((out_dir / "val_extract.json").read_text())
     assert set(summary["failed"]) == {"empty", "gone"} and not summary["split_written"]
@@ -105,8 +116,23 @@ def test_batch_names_come_as_a_comma_list_or_a_file(empty_video, tmp_path):
         assert code == 1  # nobody in the video: the batch failed, but under the given name
         assert set(json.loads((out_dir / "val_extract.json").read_text())["failed"]) == {"S001C001P001R001A001"}
     # two names for one video: bad input, exit 2
-    assert main(["batch", "--videos", str(empty_video), "--names", "a,b", "--labels", "0",
-                 "--out-dir", str(tmp_path / "c"), "--quiet"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "batch",
+                "--videos",
+                str(empty_video),
+                "--names",
+                "a,b",
+                "--labels",
+                "0",
+                "--out-dir",
+                str(tmp_path / "c"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
 
 
 def cut_video(tmp_path: Path, frames: int = 96) -> Path:

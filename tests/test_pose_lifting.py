@@ -30,8 +30,16 @@ def as_mediapipe(camera_points: np.ndarray) -> np.ndarray:
 def yawed_camera(deg: float) -> Camera:
     c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
     base = Camera.from_fov(480, 360, 70.0)
-    return Camera(base.width, base.height, base.fx, base.fy, base.cx, base.cy,
-                  rotation=((c, 0.0, -s), (0.0, 1.0, 0.0), (s, 0.0, c)), translation=(0.2, -0.1, 0.5))  # fmt: skip
+    return Camera(
+        base.width,
+        base.height,
+        base.fx,
+        base.fy,
+        base.cx,
+        base.cy,
+        rotation=((c, 0.0, -s), (0.0, 1.0, 0.0), (s, 0.0, c)),
+        translation=(0.2, -0.1, 0.5),
+    )
 
 
 def test_translation_round_trip_is_sub_millimetre():
@@ -136,13 +144,15 @@ def test_floor_plane_fixes_the_body_size_and_depth(yaw):
     valid = np.ones(12, dtype=bool)
     plane = np.array([0.0, 2.0, 0.0, -2.0 * floor_y])  # y = floor_y, normal up, not unit length
     oversized = as_mediapipe(camera_points) * 1.1
-    joints, _, scale, _, source, *_ = lift(pixels, oversized, np.ones((12, 33)), valid, cam, prior=None,
-                                       floor=plane, sole_height=0.02)  # fmt: skip
+    joints, _, scale, _, source, *_ = lift(
+        pixels, oversized, np.ones((12, 33)), valid, cam, prior=None, floor=plane, sole_height=0.02
+    )
     assert source == "floor" and scale == pytest.approx(1 / 1.1, rel=1e-3)
     np.testing.assert_allclose(joints, to_ntu(skeleton_points), atol=3e-3)
     # A floor above every foot (camera below it) is unusable: fall back to the prior/MediaPipe.
-    _, _, scale, _, source, *_ = lift(pixels, oversized, np.ones((12, 33)), valid, cam, prior=None,
-                                  floor=np.array([0.0, 1.0, 0.0, -5.0]))  # fmt: skip
+    _, _, scale, _, source, *_ = lift(
+        pixels, oversized, np.ones((12, 33)), valid, cam, prior=None, floor=np.array([0.0, 1.0, 0.0, -5.0])
+    )
     assert source == "mediapipe" and scale == 1.0
 
 

@@ -24,8 +24,16 @@ def landmarks() -> np.ndarray:
 
 def test_landmark_names_follow_blazepose_indices():
     assert len(BLAZEPOSE_LANDMARKS) == 33
-    for index, name in [(0, "nose"), (7, "left_ear"), (11, "left_shoulder"), (16, "right_wrist"),
-                        (21, "left_thumb"), (23, "left_hip"), (28, "right_ankle"), (32, "right_foot_index")]:  # fmt: skip
+    for index, name in [
+        (0, "nose"),
+        (7, "left_ear"),
+        (11, "left_shoulder"),
+        (16, "right_wrist"),
+        (21, "left_thumb"),
+        (23, "left_hip"),
+        (28, "right_ankle"),
+        (32, "right_foot_index"),
+    ]:
         assert BLAZEPOSE_LANDMARKS[index] == name
 
 
@@ -38,8 +46,17 @@ def test_directly_observed_joints_copy_their_landmark_on_the_same_side(landmarks
 
 
 def test_derived_joints_follow_the_documented_rules(landmarks):
-    r = dict(hip_widen=0.1, spine_base_raise=0.05, spine_shoulder_drop=0.02, spine_mid_at=0.4,
-             head_raise=0.2, neck_at=0.3, hand_at=0.6, hand_tip_at=1.8, foot_at=0.75)  # fmt: skip
+    r = dict(
+        hip_widen=0.1,
+        spine_base_raise=0.05,
+        spine_shoulder_drop=0.02,
+        spine_mid_at=0.4,
+        head_raise=0.2,
+        neck_at=0.3,
+        hand_at=0.6,
+        hand_tip_at=1.8,
+        foot_at=0.75,
+    )
     ntu = to_ntu(landmarks, mapping_matrix(**r))
     hip_l, hip_r = lm(landmarks, "left_hip"), lm(landmarks, "right_hip")
     sh_mid = (lm(landmarks, "left_shoulder") + lm(landmarks, "right_shoulder")) / 2

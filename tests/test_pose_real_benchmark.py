@@ -32,13 +32,16 @@ def test_a_good_folder_lists_its_clips(tmp_path):
     assert [e["name"] for e in pose_real.load_index(folder)] == ["a", "b"]
 
 
-@pytest.mark.parametrize("problem, match", [
-    ("no_index", "no index.json"),
-    ("wrong_shape", r"b.npy: shape \(3, 12, 18, 1\)"),
-    ("missing_clip", "clip 'c.npy' not found"),
-    ("nan", "b.npy: holds NaN"),
-    ("bad_json", "index.json: not valid JSON"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "problem, match",
+    [
+        ("no_index", "no index.json"),
+        ("wrong_shape", r"b.npy: shape \(3, 12, 18, 1\)"),
+        ("missing_clip", "clip 'c.npy' not found"),
+        ("nan", "b.npy: holds NaN"),
+        ("bad_json", "index.json: not valid JSON"),
+    ],
+)
 def test_bad_folders_are_refused(tmp_path, problem, match):
     folder = real_folder(tmp_path, {"a": (3, 10, 25, 1), "b": (3, 12, 18 if problem == "wrong_shape" else 25, 1)})
     if problem == "no_index":
@@ -59,7 +62,20 @@ def test_bad_folders_are_refused(tmp_path, problem, match):
 def test_the_benchmark_exits_2_on_a_bad_folder(tmp_path):
     folder = real_folder(tmp_path, {"a": (3, 10, 24, 1)})
     out = tmp_path / "out.json"
-    proc = subprocess.run([sys.executable, "benchmarks/pose_real.py", "--real", str(folder), "--work",
-                           str(tmp_path / "work"), "--out", str(out)], cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/pose_real.py",
+            "--real",
+            str(folder),
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "a.npy: shape (3, 10, 24, 1)" in proc.stderr
     assert not out.exists()

@@ -80,8 +80,14 @@ def test_bad_refiner_files_are_named(tmp_path):
     with pytest.raises(ValueError, match="bad.npz"):
         Refiner.load(bad)
     small = tmp_path / "small.npz"
-    np.savez(small, mean=np.zeros(3), std=np.ones(3), w0=np.zeros((3, 75)), b0=np.zeros(75),
-             meta=np.array('{"format": "pose-extract-refiner/1"}'))  # fmt: skip
+    np.savez(
+        small,
+        mean=np.zeros(3),
+        std=np.ones(3),
+        w0=np.zeros((3, 75)),
+        b0=np.zeros(75),
+        meta=np.array('{"format": "pose-extract-refiner/1"}'),
+    )
     with pytest.raises(ValueError, match="small.npz.*shapes"):
         Refiner.load(small)
     with pytest.raises(ValueError, match="alpha > 0"):
@@ -113,14 +119,16 @@ def test_lift_applies_the_refiner_relative_to_the_root():
     (in skeleton space, through the extrinsics) and leaves the root's placement alone."""
     c, s = np.cos(np.radians(30)), np.sin(np.radians(30))
     base = Camera.from_fov(640, 480, 60.0)
-    cam = Camera(**{**base.__dict__, "rotation": ((c, 0.0, -s), (0.0, 1.0, 0.0), (s, 0.0, c)),
-                    "translation": (0.1, -0.8, 0.2)})  # a camera turned 30 degrees, off the origin
+    cam = Camera(
+        **{**base.__dict__, "rotation": ((c, 0.0, -s), (0.0, 1.0, 0.0), (s, 0.0, c)), "translation": (0.1, -0.8, 0.2)}
+    )  # a camera turned 30 degrees, off the origin
     rng = np.random.default_rng(4)
     world = rng.normal(scale=0.2, size=(5, 33, 3))  # MediaPipe axes, hip-centred
     world[:, [I["left_hip"], I["right_hip"]]] = [[0.1, 0.0, 0.0], [-0.1, 0.0, 0.0]]
     points = world * [-1, -1, 1] + [0.0, 0.0, 3.0]
-    image = np.stack([cam.cx - cam.fx * points[..., 0] / points[..., 2],
-                      cam.cy - cam.fy * points[..., 1] / points[..., 2]], axis=-1)  # fmt: skip
+    image = np.stack(
+        [cam.cx - cam.fx * points[..., 0] / points[..., 2], cam.cy - cam.fy * points[..., 1] / points[..., 2]], axis=-1
+    )
     vis, valid = np.ones((5, 33)), np.ones(5, dtype=bool)
     bias = np.zeros(NUM_OUTPUTS)
     bias[7 * 3 + 2] = 0.1  # joint 7 (left hand), camera z

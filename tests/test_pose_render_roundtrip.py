@@ -33,14 +33,32 @@ def rendered(tmp_path_factory) -> tuple[Path, np.ndarray]:
     clip = render_clip(perform(0, 3, 7, 1, 64), sample_view(rng, 1), rng, 0.004, 1)[:, 16 : 16 + FRAMES]
     np.save(work / "wave.npy", clip)
     video = work / "S001C001P003R001A023.mp4"
-    subprocess.run([sys.executable, "-m", "render", "--skeleton", str(work / "wave.npy"), "--out", str(video),
-                    "--resolution", "320x240"], check=True, cwd=REPO, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "render",
+            "--skeleton",
+            str(work / "wave.npy"),
+            "--out",
+            str(video),
+            "--resolution",
+            "320x240",
+        ],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+    )
     return video, clip
 
 
 def _run(video: Path, out: Path, *flags: str) -> np.ndarray:
-    proc = subprocess.run([sys.executable, "-m", "pose_extract", "--video", str(video), "--out", str(out), "--quiet",
-                           *flags], cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "pose_extract", "--video", str(video), "--out", str(out), "--quiet", *flags],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     # MediaPipe's start-up notices (TFLite delegate, absl banner, W0000 lines) are filtered out
     assert "W0000" not in proc.stderr and "XNNPACK" not in proc.stderr and "absl" not in proc.stderr, proc.stderr
@@ -90,9 +108,26 @@ def test_extraction_recovers_the_rendered_skeleton(rendered, tmp_path):
 def test_batch_writes_an_stgcn_split_the_loader_reads(rendered, tmp_path):
     video, _ = rendered
     out_dir = tmp_path / "batch"
-    proc = subprocess.run([sys.executable, "-m", "pose_extract", "batch", "--videos", str(video),
-                           "--out-dir", str(out_dir), "--frames", "32", "--bodies", "2", "--quiet"],
-                          cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pose_extract",
+            "batch",
+            "--videos",
+            str(video),
+            "--out-dir",
+            str(out_dir),
+            "--frames",
+            "32",
+            "--bodies",
+            "2",
+            "--quiet",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     split = load_split(out_dir, "val")
     assert split.data.shape == (1, 3, 32, 25, 2)
@@ -158,8 +193,10 @@ def test_a_small_far_person_is_found_by_redetection_on_crops(rendered, tmp_path)
 
     truth = Camera.load(camera).project(np.transpose(clip[:, :, :, 0], (1, 2, 0)))  # (T, 25, 2) pixels
     truth_small = np.stack([x0 + 0.4 * truth[..., 0], y0 + 0.4 * truth[..., 1]], axis=-1)
-    ntu = [[NTU_RGBD.index("left_shoulder"), NTU_RGBD.index("right_shoulder")],
-           [NTU_RGBD.index("left_hip"), NTU_RGBD.index("right_hip")]]  # fmt: skip
+    ntu = [
+        [NTU_RGBD.index("left_shoulder"), NTU_RGBD.index("right_shoulder")],
+        [NTU_RGBD.index("left_hip"), NTU_RGBD.index("right_hip")],
+    ]
     blaze = [[11, 12], [23, 24]]  # BlazePose shoulders, hips
     for n, b in zip(ntu, blaze):
         got = det.image[det.detected][:, b].mean(axis=1)

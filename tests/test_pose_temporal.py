@@ -22,8 +22,14 @@ def walking_track(speed: float = 1.0) -> np.ndarray:
     rng = np.random.default_rng(3)
     base = rng.normal(scale=3.0, size=(33, 2)) + [160.0, 60.0]  # face and hand landmarks near the head
     for side, sign in (("left", 1.0), ("right", -1.0)):
-        for name, (x, y) in {"shoulder": (18, 60), "elbow": (24, 90), "wrist": (26, 118), "hip": (10, 130),
-                             "knee": (11, 175), "ankle": (12, 220)}.items():  # fmt: skip
+        for name, (x, y) in {
+            "shoulder": (18, 60),
+            "elbow": (24, 90),
+            "wrist": (26, 118),
+            "hip": (10, 130),
+            "knee": (11, 175),
+            "ankle": (12, 220),
+        }.items():
             base[I[f"{side}_{name}"]] = (160 + sign * x, y)
     t = np.arange(T)[:, None]
     track = np.repeat(base[None], T, axis=0)

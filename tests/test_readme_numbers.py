@@ -10,8 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_readme_numbers_match_the_benchmark_json() -> None:
-    proc = subprocess.run([sys.executable, "benchmarks/readme_numbers.py", "--check"], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/readme_numbers.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -33,12 +34,23 @@ def test_transfer_seed_rows_from_a_hand_made_result(tmp_path: Path, monkeypatch)
 
     e = {"value": 0.25, "low": 0.1, "high": 0.4, "n": 72, "k": None}
     rate = {"value": 0.5, "low": 0.4, "high": 0.6, "n": 72, "k": 36}
-    data = {"seeds": [0, 1, 2], "count": 24,
-            "per_seed": [{"headline": {"rgb_attributable_drop": {"value": v}}} for v in (0.2, 0.25, 0.3)],
-            "spread": {"rgb_attributable_drop": {"n": 3, "mean": 0.25, "sd": 0.05, "min": 0.2, "max": 0.3}},
-            "pooled": {"rgb": {"control_accuracy": rate, "perturbed_accuracy": rate, "attributable_drop": e,
-                               "attributable_drop_p": 0.0123, "pairs": 72},
-                       "skeleton": {"attributable_drop": e}, "rgb_drop_clean_perturbed": e}}
+    data = {
+        "seeds": [0, 1, 2],
+        "count": 24,
+        "per_seed": [{"headline": {"rgb_attributable_drop": {"value": v}}} for v in (0.2, 0.25, 0.3)],
+        "spread": {"rgb_attributable_drop": {"n": 3, "mean": 0.25, "sd": 0.05, "min": 0.2, "max": 0.3}},
+        "pooled": {
+            "rgb": {
+                "control_accuracy": rate,
+                "perturbed_accuracy": rate,
+                "attributable_drop": e,
+                "attributable_drop_p": 0.0123,
+                "pairs": 72,
+            },
+            "skeleton": {"attributable_drop": e},
+            "rgb_drop_clean_perturbed": e,
+        },
+    }
     (tmp_path / "transfer_seeds.json").write_text(json.dumps(data))
     monkeypatch.setattr(readme_numbers, "RESULTS", tmp_path)
     (row,) = readme_numbers.row_transfer_seeds()

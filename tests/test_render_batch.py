@@ -11,8 +11,8 @@ import pytest
 
 from ciasa.camera import Camera
 from ciasa.data.stgcn import save_split
-from render.demo_motion import waving_clip
 from ciasa.video import probe, read_all
+from render.demo_motion import waving_clip
 
 W, H = 256, 192
 
@@ -23,7 +23,7 @@ def _two_body_clip(frames: int) -> np.ndarray:
     b = waving_clip(frames, depth=3.6, scale=0.9, turn_deg=-30).astype(np.float32)
     a[0] += 0.5  # Kinect x points to the sensor's left
     b[0] -= 0.6
-    b[:, frames // 2:] = 0.0
+    b[:, frames // 2 :] = 0.0
     return np.concatenate([a, b], axis=3)
 
 
@@ -37,10 +37,28 @@ def test_batch_renders_conditions_with_identical_scenes_and_resumes(tmp_path, re
     names = ["S001C001P001R001A001", "S001C001P002R001A002"]
     save_split(tmp_path / "clean", "val", clean, names, [0, 1])
     save_split(tmp_path / "adv", "val", adv, names, [0, 1])
-    cmd = [sys.executable, "-m", "render", "batch", "--data", f"clean={tmp_path / 'clean'}",
-           "--data", f"adv={tmp_path / 'adv'}", "--split", "val", "--names", ",".join(names),
-           "--out-dir", str(tmp_path / "out"), "--resolution", f"{W}x{H}", "--crf", "0",
-           "--frames-dir", str(tmp_path / "frames")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "render",
+        "batch",
+        "--data",
+        f"clean={tmp_path / 'clean'}",
+        "--data",
+        f"adv={tmp_path / 'adv'}",
+        "--split",
+        "val",
+        "--names",
+        ",".join(names),
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--resolution",
+        f"{W}x{H}",
+        "--crf",
+        "0",
+        "--frames-dir",
+        str(tmp_path / "frames"),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=repo_root, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     reports = {}
@@ -75,10 +93,27 @@ def test_batch_renders_conditions_with_identical_scenes_and_resumes(tmp_path, re
 def test_makehuman_body_renders_on_the_joints(tmp_path, repo_root):
     clip = waving_clip(3)
     np.save(tmp_path / "c.npy", clip)
-    proc = subprocess.run([sys.executable, "-m", "render", "--skeleton", str(tmp_path / "c.npy"), "--out",
-                           str(tmp_path / "c.mp4"), "--body", "makehuman", "--resolution", "320x240",
-                           "--frames-dir", str(tmp_path / "f")], capture_output=True, text=True, cwd=repo_root,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "render",
+            "--skeleton",
+            str(tmp_path / "c.npy"),
+            "--out",
+            str(tmp_path / "c.mp4"),
+            "--body",
+            "makehuman",
+            "--resolution",
+            "320x240",
+            "--frames-dir",
+            str(tmp_path / "f"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((tmp_path / "c.render.json").read_text())
     assert report["blender_joint_error_mm"] <= 1.0
@@ -98,10 +133,29 @@ def test_makehuman_body_renders_on_the_joints(tmp_path, repo_root):
 @pytest.mark.slow
 def test_cycles_engine_renders(tmp_path, repo_root):
     np.save(tmp_path / "c.npy", waving_clip(2))
-    proc = subprocess.run([sys.executable, "-m", "render", "--skeleton", str(tmp_path / "c.npy"), "--out",
-                           str(tmp_path / "c.mp4"), "--engine", "cycles", "--cycles-samples", "4",
-                           "--cycles-device", "auto", "--resolution", "96x72"], capture_output=True, text=True,
-                          cwd=repo_root, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "render",
+            "--skeleton",
+            str(tmp_path / "c.npy"),
+            "--out",
+            str(tmp_path / "c.mp4"),
+            "--engine",
+            "cycles",
+            "--cycles-samples",
+            "4",
+            "--cycles-device",
+            "auto",
+            "--resolution",
+            "96x72",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     info, pixels = probe(tmp_path / "c.mp4"), read_all(tmp_path / "c.mp4")
     assert (info.width, info.height, pixels.shape[0]) == (96, 72, 2)

@@ -21,8 +21,7 @@ CONDITIONS = ("clean", "control", "perturbed")
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "render", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
+    return subprocess.run([sys.executable, "-m", "render", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
 def _clips(tmp: Path, frames: int = 5) -> dict[str, Path]:
@@ -62,15 +61,25 @@ def test_every_condition_gets_its_own_files(one_session):
         info = json.loads((tmp / "one" / f"{name}.render.json").read_text())
         assert info["scene_id"] == "S001C001P001R001A023" and info["frames_rendered"] == 5
     # Blender's start-up is paid once: only the session's first render reports it
-    starts = [json.loads((tmp / "one" / f"{n}.render.json").read_text())["seconds"].get("startup_s") for n in CONDITIONS]
+    starts = [
+        json.loads((tmp / "one" / f"{n}.render.json").read_text())["seconds"].get("startup_s") for n in CONDITIONS
+    ]
     assert starts[0] is not None and starts[1:] == [None, None]
 
 
 def test_one_session_renders_what_separate_sessions_render(one_session, repo_root):
     tmp, clips = one_session
     for name in ("clean", "perturbed"):
-        proc = _run("--skeleton", str(clips[name]), "--out", str(tmp / "sep" / f"{name}.mp4"), "--reference",
-                    str(clips["clean"]), *COMMON, cwd=repo_root)
+        proc = _run(
+            "--skeleton",
+            str(clips[name]),
+            "--out",
+            str(tmp / "sep" / f"{name}.mp4"),
+            "--reference",
+            str(clips["clean"]),
+            *COMMON,
+            cwd=repo_root,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert np.array_equal(read_all(tmp / "one" / f"{name}.mp4"), read_all(tmp / "sep" / f"{name}.mp4"))
         assert (tmp / "one" / f"{name}.camera.json").read_text() == (tmp / "sep" / f"{name}.camera.json").read_text()
@@ -82,11 +91,31 @@ def test_pairs_need_a_shared_scene_and_matching_counts(tmp_path, repo_root):
     clips = _clips(tmp_path, 2)
     proc = _run(*_pairs(clips, tmp_path / "out"), "--resolution", "64x48", cwd=repo_root)
     assert proc.returncode == 2 and "--scene-id" in proc.stderr
-    proc = _run("--skeleton", str(clips["clean"]), "--skeleton", str(clips["control"]), "--out",
-                str(tmp_path / "out" / "a.mp4"), "--scene-id", "x", cwd=repo_root)
+    proc = _run(
+        "--skeleton",
+        str(clips["clean"]),
+        "--skeleton",
+        str(clips["control"]),
+        "--out",
+        str(tmp_path / "out" / "a.mp4"),
+        "--scene-id",
+        "x",
+        cwd=repo_root,
+    )
     assert proc.returncode == 2 and "--out" in proc.stderr
-    proc = _run("--skeleton", str(clips["clean"]), "--out", str(tmp_path / "out" / "a.mp4"), "--skeleton",
-                str(clips["control"]), "--out", str(tmp_path / "out" / "a.mp4"), "--scene-id", "x", cwd=repo_root)
+    proc = _run(
+        "--skeleton",
+        str(clips["clean"]),
+        "--out",
+        str(tmp_path / "out" / "a.mp4"),
+        "--skeleton",
+        str(clips["control"]),
+        "--out",
+        str(tmp_path / "out" / "a.mp4"),
+        "--scene-id",
+        "x",
+        cwd=repo_root,
+    )
     assert proc.returncode == 2 and "twice" in proc.stderr
     assert not list(tmp_path.rglob("*.mp4"))
 

@@ -33,9 +33,21 @@ def _frames_dirs(folder: Path) -> list[Path]:
 def _start_long_render(tmp: Path, repo: Path) -> tuple[subprocess.Popen, Path]:
     """A 900-frame render at 64x48, waited on until its first frames are on disk."""
     np.save(tmp / "long.npy", waving_clip(900))
-    proc = subprocess.Popen(_cmd("--skeleton", str(tmp / "long.npy"), "--out", str(tmp / "out" / "long.mp4"),
-                                 "--resolution", "64x48", "--no-progress"),
-                            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _cmd(
+            "--skeleton",
+            str(tmp / "long.npy"),
+            "--out",
+            str(tmp / "out" / "long.mp4"),
+            "--resolution",
+            "64x48",
+            "--no-progress",
+        ),
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         dirs = _frames_dirs(tmp / "out") if (tmp / "out").is_dir() else []
@@ -63,10 +75,27 @@ def test_interrupt_during_a_cycles_frame_takes_effect_at_once(tmp_path, repo_roo
     """A Cycles frame runs no Python on the main thread for a long time; the interrupt must
     still end the render within seconds, not at the end of the frame."""
     np.save(tmp_path / "c.npy", waving_clip(2))
-    proc = subprocess.Popen(_cmd("--skeleton", str(tmp_path / "c.npy"), "--out", str(tmp_path / "out" / "c.mp4"),
-                                 "--quality", "photo", "--cycles-samples", "4096", "--resolution", "96x72",
-                                 "--threads", "1", "--no-progress"),
-                            cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _cmd(
+            "--skeleton",
+            str(tmp_path / "c.npy"),
+            "--out",
+            str(tmp_path / "out" / "c.mp4"),
+            "--quality",
+            "photo",
+            "--cycles-samples",
+            "4096",
+            "--resolution",
+            "96x72",
+            "--threads",
+            "1",
+            "--no-progress",
+        ),
+        cwd=repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 180
     while not ((tmp_path / "out").is_dir() and _frames_dirs(tmp_path / "out")):
         assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()[-2000:] if proc.poll() else ""
@@ -91,8 +120,15 @@ def test_killed_render_leftovers_are_removed_by_the_next_run(tmp_path, repo_root
     live.mkdir()
     foreign.mkdir()
     np.save(tmp_path / "short.npy", waving_clip(2))
-    done = subprocess.run(_cmd("--skeleton", str(tmp_path / "short.npy"), "--out", str(tmp_path / "out" / "s.mp4"),
-                               "--resolution", "64x48"), cwd=repo_root, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        _cmd(
+            "--skeleton", str(tmp_path / "short.npy"), "--out", str(tmp_path / "out" / "s.mp4"), "--resolution", "64x48"
+        ),
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert not frames.exists()
     assert live.is_dir() and foreign.is_dir()
@@ -109,8 +145,9 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("module, name", [("ciasa.video", "encode_png_frames"),
-                                          ("render.blender", "BlenderSession.render_frames")])
+@pytest.mark.parametrize(
+    "module, name", [("ciasa.video", "encode_png_frames"), ("render.blender", "BlenderSession.render_frames")]
+)
 def test_full_disk_is_reported_as_such(tmp_path, repo_root, module, name):
     """The encoder's or Blender's write fails with ENOSPC (simulated in the render process):
     exit 1, 'no space left on device', nothing left behind."""
@@ -122,23 +159,54 @@ def test_full_disk_is_reported_as_such(tmp_path, repo_root, module, name):
         script = _ENOSPC_SCRIPT.replace("{module}", module).replace("{name}", name)
     np.save(tmp_path / "c.npy", waving_clip(3))
     (tmp_path / "out").mkdir()
-    proc = subprocess.run([PY, "-c", script.replace("{where}", str(tmp_path / "out")), "--skeleton",
-                           str(tmp_path / "c.npy"), "--out", str(tmp_path / "out" / "c.mp4"), "--resolution", "64x48"],
-                          cwd=repo_root, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            PY,
+            "-c",
+            script.replace("{where}", str(tmp_path / "out")),
+            "--skeleton",
+            str(tmp_path / "c.npy"),
+            "--out",
+            str(tmp_path / "out" / "c.mp4"),
+            "--resolution",
+            "64x48",
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "no space left on device" in proc.stderr
     assert "ffmpeg" not in proc.stderr and "Traceback" not in proc.stderr
     assert list((tmp_path / "out").iterdir()) == []
 
 
-@pytest.mark.skipif(shutil.which("nvidia-smi") is not None or Path("/dev/kfd").exists(),
-                    reason="a GPU may be present here: the request could succeed")
+@pytest.mark.skipif(
+    shutil.which("nvidia-smi") is not None or Path("/dev/kfd").exists(),
+    reason="a GPU may be present here: the request could succeed",
+)
 @pytest.mark.parametrize("device", ["gpu", "cuda", "optix"])
 def test_gpu_requested_where_none_exists_is_bad_input(tmp_path, repo_root, device):
     np.save(tmp_path / "c.npy", waving_clip(2))
-    proc = subprocess.run(_cmd("--skeleton", str(tmp_path / "c.npy"), "--out", str(tmp_path / "c.mp4"),
-                               "--engine", "cycles", "--device", device, "--resolution", "32x24"),
-                          cwd=repo_root, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        _cmd(
+            "--skeleton",
+            str(tmp_path / "c.npy"),
+            "--out",
+            str(tmp_path / "c.mp4"),
+            "--engine",
+            "cycles",
+            "--device",
+            device,
+            "--resolution",
+            "32x24",
+        ),
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert f"--device {device}" in proc.stderr and "finds no" in proc.stderr
     assert list(tmp_path.glob("c.*")) == [tmp_path / "c.npy"]
@@ -150,11 +218,28 @@ def test_broken_texture_is_bad_input(tmp_path, repo_root):
     shutil.copytree(ASSETS, tmp_path / "tex")
     (tmp_path / "tex" / "knit.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     np.save(tmp_path / "c.npy", waving_clip(2))
-    for textures, what in ((tmp_path / "tex", "knit.png: cannot read the texture"),
-                           (tmp_path / "nowhere", "texture folder not found")):
-        proc = subprocess.run(_cmd("--skeleton", str(tmp_path / "c.npy"), "--out", str(tmp_path / "c.mp4"),
-                                   "--quality", "standard", "--textures", str(textures), "--resolution", "32x24"),
-                              cwd=repo_root, capture_output=True, text=True, timeout=300)
+    for textures, what in (
+        (tmp_path / "tex", "knit.png: cannot read the texture"),
+        (tmp_path / "nowhere", "texture folder not found"),
+    ):
+        proc = subprocess.run(
+            _cmd(
+                "--skeleton",
+                str(tmp_path / "c.npy"),
+                "--out",
+                str(tmp_path / "c.mp4"),
+                "--quality",
+                "standard",
+                "--textures",
+                str(textures),
+                "--resolution",
+                "32x24",
+            ),
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 2, proc.stderr[-2000:]
         assert what in proc.stderr
         assert not (tmp_path / "c.mp4").exists() and _frames_dirs(tmp_path) == []
@@ -168,9 +253,24 @@ def test_batch_with_a_failed_clip_exits_1_and_renders_the_rest(tmp_path, repo_ro
     names = ["S001C001P001R001A001", "S001C001P001R001A002"]
     save_split(tmp_path / "d", "val", clips, names, [0, 1])
     (tmp_path / "names.txt").write_text(f"# the two clips\n{names[0]}\n{names[1]}  # bad one\n")
-    proc = subprocess.run(_cmd("batch", "--data", str(tmp_path / "d"), "--names", f"@{tmp_path / 'names.txt'}",
-                               "--out-dir", str(tmp_path / "out"), "--resolution", "32x24", "--quiet"),
-                          cwd=repo_root, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        _cmd(
+            "batch",
+            "--data",
+            str(tmp_path / "d"),
+            "--names",
+            f"@{tmp_path / 'names.txt'}",
+            "--out-dir",
+            str(tmp_path / "out"),
+            "--resolution",
+            "32x24",
+            "--quiet",
+        ),
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert (tmp_path / "out" / f"{names[0]}.mp4").is_file()
     assert not (tmp_path / "out" / f"{names[1]}.mp4").exists()

@@ -20,8 +20,9 @@ W, H = 192, 144
 
 
 def _render(repo, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "render", *args], capture_output=True, text=True, cwd=repo,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "render", *args], capture_output=True, text=True, cwd=repo, timeout=timeout
+    )
 
 
 def test_standard_preset_differs_only_where_the_motion_does(tmp_path, repo_root):
@@ -32,9 +33,25 @@ def test_standard_preset_differs_only_where_the_motion_does(tmp_path, repo_root)
     name = "S001C001P001R001A001"
     save_split(tmp_path / "clean", "val", clean, [name], [0])
     save_split(tmp_path / "adv", "val", adv, [name], [0])
-    proc = _render(repo_root, "batch", "--data", f"clean={tmp_path / 'clean'}", "--data", f"adv={tmp_path / 'adv'}",
-                   "--out-dir", str(tmp_path / "out"), "--quality", "standard", "--resolution", f"{W}x{H}",
-                   "--crf", "0", "--frames-dir", str(tmp_path / "frames"), "--no-progress")
+    proc = _render(
+        repo_root,
+        "batch",
+        "--data",
+        f"clean={tmp_path / 'clean'}",
+        "--data",
+        f"adv={tmp_path / 'adv'}",
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--quality",
+        "standard",
+        "--resolution",
+        f"{W}x{H}",
+        "--crf",
+        "0",
+        "--frames-dir",
+        str(tmp_path / "frames"),
+        "--no-progress",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     rec = {c: json.loads((tmp_path / "out" / c / f"{name}.render.json").read_text()) for c in ("clean", "adv")}
     assert rec["clean"]["quality"] == "standard" and rec["clean"]["body"] == "makehuman"
@@ -56,8 +73,21 @@ def test_standard_preset_differs_only_where_the_motion_does(tmp_path, repo_root)
 
 def test_photo_preset_renders_with_cycles(tmp_path, repo_root):
     np.save(tmp_path / "c.npy", waving_clip(1))
-    proc = _render(repo_root, "--skeleton", str(tmp_path / "c.npy"), "--out", str(tmp_path / "c.mp4"),
-                   "--quality", "photo", "--cycles-samples", "2", "--resolution", "64x48", "--device", "cpu")
+    proc = _render(
+        repo_root,
+        "--skeleton",
+        str(tmp_path / "c.npy"),
+        "--out",
+        str(tmp_path / "c.mp4"),
+        "--quality",
+        "photo",
+        "--cycles-samples",
+        "2",
+        "--resolution",
+        "64x48",
+        "--device",
+        "cpu",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     rec = json.loads((tmp_path / "c.render.json").read_text())
     assert (rec["engine"], rec["body"]) == ("cycles", "makehuman")
@@ -67,8 +97,17 @@ def test_photo_preset_renders_with_cycles(tmp_path, repo_root):
 
 def test_kinect_rgb_camera_preset(tmp_path, repo_root):
     np.save(tmp_path / "c.npy", waving_clip(1))
-    proc = _render(repo_root, "--skeleton", str(tmp_path / "c.npy"), "--out", str(tmp_path / "c.mp4"),
-                   "--camera", "kinect-v2-rgb", "--resolution", "192x108")
+    proc = _render(
+        repo_root,
+        "--skeleton",
+        str(tmp_path / "c.npy"),
+        "--out",
+        str(tmp_path / "c.mp4"),
+        "--camera",
+        "kinect-v2-rgb",
+        "--resolution",
+        "192x108",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     cam = Camera.load(tmp_path / "c.camera.json")
     assert (cam.width, cam.height) == (192, 108)
@@ -76,8 +115,16 @@ def test_kinect_rgb_camera_preset(tmp_path, repo_root):
     vfov = np.degrees(2 * np.arctan(cam.height / (2 * cam.fy)))
     assert vfov == pytest.approx(53.8, abs=0.2)
     for bad, what in ((["--resolution", "200x200"], "aspect ratio"), (["--hfov", "70"], "contradicts")):
-        proc = _render(repo_root, "--skeleton", str(tmp_path / "c.npy"), "--out", str(tmp_path / "d.mp4"),
-                       "--camera", "kinect-v2-rgb", *bad)
+        proc = _render(
+            repo_root,
+            "--skeleton",
+            str(tmp_path / "c.npy"),
+            "--out",
+            str(tmp_path / "d.mp4"),
+            "--camera",
+            "kinect-v2-rgb",
+            *bad,
+        )
         assert proc.returncode == 2 and what in proc.stderr
         assert not (tmp_path / "d.mp4").exists()
 

@@ -158,7 +158,8 @@ def test_missing_joints_inside_a_tracked_body_are_filled():
     filled, n = fill_missing_joints(clip)
     assert n == 1 + 5
     assert np.allclose(filled[:, 2, J["left_wrist"], 0], clip[:, 1, J["left_wrist"], 0]) or np.allclose(
-        filled[:, 2, J["left_wrist"], 0], clip[:, 3, J["left_wrist"], 0])
+        filled[:, 2, J["left_wrist"], 0], clip[:, 3, J["left_wrist"], 0]
+    )
     assert np.allclose(filled[:, :4, J["right_thumb"], 0], clip[:, :4, J["right_wrist"], 0])
     assert np.all(filled[:, 4] == 0.0)
 
@@ -193,9 +194,11 @@ def test_quaternions_encode_their_matrices_in_blenders_order():
     q = _quat_from_matrix(m.reshape(20, 2, 3, 3))
     assert q.shape == (20, 2, 4) and (q[0, :, 0] >= 0).all()
     w, x, y, z = np.moveaxis(q.reshape(40, 4), -1, 0)
-    back = np.stack([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ]).transpose(2, 0, 1)
+    back = np.stack(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    ).transpose(2, 0, 1)
     np.testing.assert_allclose(back, m, atol=1e-12)

@@ -11,15 +11,14 @@ import numpy as np
 import pytest
 
 from ciasa.camera import Camera
-from render.demo_motion import waving_clip
 from ciasa.video import probe, read_all
+from render.demo_motion import waving_clip
 
 W, H = 320, 240
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "render", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "render", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 def _png(path: Path) -> np.ndarray:
@@ -36,8 +35,19 @@ def rendered(tmp_path_factory, repo_root):
     clip[:, 3] = 0.0
     clip = np.concatenate([clip, np.zeros((3, 4, 25, 1), np.float32)], axis=1)
     np.save(tmp / "clip.npy", clip)
-    proc = _run("--skeleton", str(tmp / "clip.npy"), "--out", str(tmp / "clip.mp4"), "--resolution", f"{W}x{H}",
-                "--scene-id", "S001C001P001R001A023", "--frames-dir", str(tmp / "frames"), cwd=repo_root)
+    proc = _run(
+        "--skeleton",
+        str(tmp / "clip.npy"),
+        "--out",
+        str(tmp / "clip.mp4"),
+        "--resolution",
+        f"{W}x{H}",
+        "--scene-id",
+        "S001C001P001R001A023",
+        "--frames-dir",
+        str(tmp / "frames"),
+        cwd=repo_root,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "EGL" not in proc.stderr  # headless GPU start-up noise is filtered
     return tmp, clip
@@ -104,10 +114,14 @@ def test_bad_input_fails_cleanly(tmp_path, repo_root, make, message):
 def test_unknown_options_fail_cleanly(tmp_path, repo_root):
     """Unknown presets and names are bad input: exit 2, the flag named, no video."""
     np.save(tmp_path / "c.npy", waving_clip(2))
-    for flag, value in (("--engine", "povray"), ("--body", "robot"), ("--quality", "cinema"),
-                        ("--camera", "kinect-v1"), ("--device", "tpu")):
-        proc = _run("--skeleton", str(tmp_path / "c.npy"), "--out", str(tmp_path / "c.mp4"), flag, value,
-                    cwd=repo_root)
+    for flag, value in (
+        ("--engine", "povray"),
+        ("--body", "robot"),
+        ("--quality", "cinema"),
+        ("--camera", "kinect-v1"),
+        ("--device", "tpu"),
+    ):
+        proc = _run("--skeleton", str(tmp_path / "c.npy"), "--out", str(tmp_path / "c.mp4"), flag, value, cwd=repo_root)
         assert proc.returncode == 2 and flag in proc.stderr and value in proc.stderr
         assert not (tmp_path / "c.mp4").exists()
 
@@ -117,8 +131,15 @@ def test_unwritable_output_fails_cleanly(tmp_path, repo_root):
     clear message and leaves no video."""
     np.save(tmp_path / "c.npy", waving_clip(2))
     (tmp_path / "blocker").write_text("a file, not a folder")
-    proc = _run("--skeleton", str(tmp_path / "c.npy"), "--out", str(tmp_path / "blocker" / "c.mp4"),
-                "--resolution", "64x48", cwd=repo_root)
+    proc = _run(
+        "--skeleton",
+        str(tmp_path / "c.npy"),
+        "--out",
+        str(tmp_path / "blocker" / "c.mp4"),
+        "--resolution",
+        "64x48",
+        cwd=repo_root,
+    )
     assert proc.returncode == 2 and "blocker" in proc.stderr
     assert not list(tmp_path.rglob("*.mp4"))
 
@@ -128,8 +149,9 @@ def test_motion_leaving_the_view_is_reported_or_framed(tmp_path, repo_root):
     reports = {}
     for flag in ([], ["--adapt-fov"]):
         out = tmp_path / f"near{len(flag)}.mp4"
-        proc = _run("--skeleton", str(tmp_path / "near.npy"), "--out", str(out), "--resolution", "64x48", *flag,
-                    cwd=repo_root)
+        proc = _run(
+            "--skeleton", str(tmp_path / "near.npy"), "--out", str(out), "--resolution", "64x48", *flag, cwd=repo_root
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         reports[bool(flag)] = json.loads(out.with_suffix(".render.json").read_text())
     assert reports[False]["out_of_frame_fraction"] > 0 and reports[False]["hfov_deg"] == 70.0

@@ -9,7 +9,6 @@ attack's direction costs.
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 from pathlib import Path
 
@@ -18,10 +17,10 @@ import pytest
 
 from ciasa.data.stgcn import save_split
 from ciasa.io import atomic_write_json
+from ciasa.video import encode_h264
 from pipeline.guard import write_failure
 from pipeline.paths import Paths
 from pipeline.select import write_clip_list
-from ciasa.video import encode_h264
 from report.build import ReportOptions, build_report
 
 CLIPS = ["S001C001P001R001A001", "S001C001P002R001A006", "S001C001P003R001A027"]
@@ -37,9 +36,11 @@ PREDS = {
     ("skeleton", "control"): [0, 1, 2],
     ("rgb", "control"): [0, 1, 2],
 }
-PLAUSIBILITY = {"clean": {"hyperextended_leg_frames": 0.0, "foot_under_floor_frames": 0.0},
-                "control": {"hyperextended_leg_frames": 0.01, "foot_under_floor_frames": 0.0},
-                "perturbed": {"hyperextended_leg_frames": 0.02, "foot_under_floor_frames": 0.005}}
+PLAUSIBILITY = {
+    "clean": {"hyperextended_leg_frames": 0.0, "foot_under_floor_frames": 0.0},
+    "control": {"hyperextended_leg_frames": 0.01, "foot_under_floor_frames": 0.0},
+    "perturbed": {"hyperextended_leg_frames": 0.02, "foot_under_floor_frames": 0.005},
+}
 
 
 def _skeleton(rng, frames=8) -> np.ndarray:
@@ -69,38 +70,86 @@ def make_results(root: Path) -> tuple[Paths, Path, Path]:
     _write_csv(
         Path(paths.attack_per_sample()),
         ["name", "label", "target", "clean_pred", "adv_pred", "success_targeted"],
-        [[clip, LABELS[i], TARGETS[i], PREDS["skeleton", "clean"][i], PREDS["skeleton", "perturbed"][i],
-          int(PREDS["skeleton", "perturbed"][i] == TARGETS[i])] for i, clip in enumerate(CLIPS)],
-    )  # fmt: skip
+        [
+            [
+                clip,
+                LABELS[i],
+                TARGETS[i],
+                PREDS["skeleton", "clean"][i],
+                PREDS["skeleton", "perturbed"][i],
+                int(PREDS["skeleton", "perturbed"][i] == TARGETS[i]),
+            ]
+            for i, clip in enumerate(CLIPS)
+        ],
+    )
     atomic_write_json(paths.attack_summary(), {"plausibility": PLAUSIBILITY})
-    for i, clip in enumerate(CLIPS):
+    for clip in CLIPS:
         for condition in ("clean", "control", "perturbed"):
             Path(paths.skeleton(clip, condition)).parent.mkdir(parents=True, exist_ok=True)
             np.save(paths.skeleton(clip, condition), _skeleton(rng))
             if clip == CLIPS[1] and condition == "perturbed":
-                write_failure(Path(paths.render_info(clip, condition)), [], "render", "Blender crashed", 1, [], 1.0,
-                              (64, 48), 70.0, 30.0)  # fmt: skip
-                write_failure(Path(paths.pose_info(clip, condition)), [Path(paths.pose(clip, condition))], "pose",
-                              "no person", 1, [], 1.0, (64, 48), 70.0, 30.0)  # fmt: skip
+                write_failure(
+                    Path(paths.render_info(clip, condition)),
+                    [],
+                    "render",
+                    "Blender crashed",
+                    1,
+                    [],
+                    1.0,
+                    (64, 48),
+                    70.0,
+                    30.0,
+                )
+                write_failure(
+                    Path(paths.pose_info(clip, condition)),
+                    [Path(paths.pose(clip, condition))],
+                    "pose",
+                    "no person",
+                    1,
+                    [],
+                    1.0,
+                    (64, 48),
+                    70.0,
+                    30.0,
+                )
             else:
-                atomic_write_json(paths.render_info(clip, condition), {"frames_rendered": 8, "warnings": [], "seconds": {"total_s": 2.0}})
-                atomic_write_json(paths.pose_info(clip, condition), {"frames": 8, "detected": 7, "detection_rate": 0.875,
-                                                                     "flagged": True, "reason": "detection rate 87.5% below 90%"})
+                atomic_write_json(
+                    paths.render_info(clip, condition),
+                    {"frames_rendered": 8, "warnings": [], "seconds": {"total_s": 2.0}},
+                )
+                atomic_write_json(
+                    paths.pose_info(clip, condition),
+                    {
+                        "frames": 8,
+                        "detected": 7,
+                        "detection_rate": 0.875,
+                        "flagged": True,
+                        "reason": "detection rate 87.5% below 90%",
+                    },
+                )
                 np.save(paths.pose(clip, condition), _skeleton(rng))
             encode_h264(frames, paths.media(clip, condition), fps=10)
     for (domain, condition), preds in PREDS.items():
         excluded = [{"name": c, "reason": "render failed: Blender crashed"} for c, p in zip(CLIPS, preds) if p is None]
-        atomic_write_json(Path(paths.set_dir(domain, condition)) / "collect.json",
-                          {"included": sum(p is not None for p in preds), "excluded": excluded})  # fmt: skip
+        atomic_write_json(
+            Path(paths.set_dir(domain, condition)) / "collect.json",
+            {"included": sum(p is not None for p in preds), "excluded": excluded},
+        )
         _write_csv(
             Path(paths.predictions("attacked", domain, condition)),
             ["name", "label", "pred", "confidence", "top5", "label_name", "pred_name"],
-            [[c, LABELS[i], p, 0.9, str(p), CLASSES[LABELS[i]], CLASSES[p]] for i, (c, p) in enumerate(zip(CLIPS, preds)) if p is not None],
+            [
+                [c, LABELS[i], p, 0.9, str(p), CLASSES[LABELS[i]], CLASSES[p]]
+                for i, (c, p) in enumerate(zip(CLIPS, preds))
+                if p is not None
+            ],
         )
     bench = Path(paths.benchmarks_dir()) / "render_video" / CLIPS[0] / "clean.tsv"
     bench.parent.mkdir(parents=True)
-    bench.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-                     "12.5\t0:00:12\t800.1\t900\t700\t710\t0\t1\t90\t11.0\n")  # fmt: skip
+    bench.write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        "12.5\t0:00:12\t800.1\t900\t700\t710\t0\t1\t90\t11.0\n"
+    )
     return paths, data, clips_file
 
 
@@ -138,7 +187,9 @@ def test_attributable_drop_by_hand(built):
     h = summary["headline"]
     assert h["conditions"] == ["clean", "control", "perturbed"]
     assert (h["skeleton_control_accuracy"]["k"], h["skeleton_control_accuracy"]["n"]) == (3, 3)
-    assert h["skeleton_attributable_drop"]["value"] == pytest.approx(2 / 3) and h["skeleton_attributable_drop"]["n"] == 3
+    assert (
+        h["skeleton_attributable_drop"]["value"] == pytest.approx(2 / 3) and h["skeleton_attributable_drop"]["n"] == 3
+    )
     # McNemar on skeletons: 2 clips right on the control only, 0 under attack only -> p = 2 * 0.5**2
     assert h["skeleton_attributable_discordant"] == {"control_only": 2, "perturbed_only": 0}
     assert h["skeleton_attributable_drop_p"] == pytest.approx(0.5)
@@ -158,8 +209,8 @@ def test_attributable_drop_by_hand(built):
 def test_report_leads_with_the_attributable_drop_and_shows_plausibility(built):
     root, summary = built
     page = (root / "report" / "index.html").read_text()
-    headline = page[page.index('id="headline"'):]
-    first_row = headline[:headline.index("</table>")].split("<tr")[2]  # [1] is the header
+    headline = page[page.index('id="headline"') :]
+    first_row = headline[: headline.index("</table>")].split("<tr")[2]  # [1] is the header
     assert "attributable drop: control renders - perturbed renders" in first_row and "p = 1.000" in first_row
     assert 'id="plausibility"' in page and "hyperextended_leg_frames" in page
     assert summary["plausibility"]["foot_under_floor_frames"] == {"clean": 0.0, "control": 0.0, "perturbed": 0.005}
@@ -179,8 +230,15 @@ def test_report_leads_with_the_attributable_drop_and_shows_plausibility(built):
 
 def test_a_run_without_control_has_empty_control_numbers(tmp_path):
     paths, data, clips_file = make_results(tmp_path)
-    summary = build_report(ReportOptions(root=str(tmp_path), clips_file=str(clips_file), data_dir=str(data), n_boot=50,
-                                         conditions=("clean", "perturbed")))
+    summary = build_report(
+        ReportOptions(
+            root=str(tmp_path),
+            clips_file=str(clips_file),
+            data_dir=str(data),
+            n_boot=50,
+            conditions=("clean", "perturbed"),
+        )
+    )
     h = summary["headline"]
     assert h["conditions"] == ["clean", "perturbed"]
     assert h["rgb_attributable_drop"] == {"value": None, "low": None, "high": None, "n": 0, "k": 0}
@@ -200,8 +258,10 @@ def test_failures_and_low_accuracy_are_reported_not_dropped(built):
     assert page.count("<tr data-clip=") == 3
     md = (root / "report" / "summary.md").read_text()
     assert "| RGB | drop: clean renders - perturbed renders (paired) | 50.0 % (n = 2)" in md
-    assert "| skeleton | flipped: right on the clean skeleton, wrong under attack (of the 3 clean-correct clips) " \
-           "| 66.7 % (2/3)" in md
+    assert (
+        "| skeleton | flipped: right on the clean skeleton, wrong under attack (of the 3 clean-correct clips) "
+        "| 66.7 % (2/3)" in md
+    )
     assert (root / "report" / "headline.csv").read_text().startswith("domain,measure,value,count")
     assert summary["timings"][0]["rule"] == "render_video" and summary["timings"][0]["total_s"] == 12.5
     assert all((root / "report" / "media" / c / "clean.mp4").is_file() for c in CLIPS)
@@ -251,8 +311,17 @@ def test_check_notices_a_missing_video(built, tmp_path):
 def test_conditions_without_clean_or_perturbed_are_bad_input(tmp_path, capsys):
     from report.__main__ import main
 
-    argv = ["--root", str(tmp_path), "--clips", str(tmp_path / "clips.txt"), "--data", str(tmp_path / "data"),
-            "--conditions", "clean", "control"]
+    argv = [
+        "--root",
+        str(tmp_path),
+        "--clips",
+        str(tmp_path / "clips.txt"),
+        "--data",
+        str(tmp_path / "data"),
+        "--conditions",
+        "clean",
+        "control",
+    ]
     assert main(argv) == 2
     assert "--conditions must include clean and perturbed (missing: perturbed)" in capsys.readouterr().err
     assert not (tmp_path / "report").exists()

@@ -10,11 +10,14 @@ from report.records import ClipRecord, VideoRecord
 from report.stats import Estimate, flipped
 
 
-def record(name: str, label: int, target: int, clean: int, adv: int, rgb_clean: int, rgb_adv: int,
-           reported: int | None = None) -> ClipRecord:
+def record(
+    name: str, label: int, target: int, clean: int, adv: int, rgb_clean: int, rgb_adv: int, reported: int | None = None
+) -> ClipRecord:
     rec = ClipRecord(name, label, f"class {label}", target, f"class {target}")
-    rec.predictions["attacked"] = {"skeleton": {"clean": clean, "perturbed": adv},
-                                   "rgb": {"clean": rgb_clean, "perturbed": rgb_adv}}
+    rec.predictions["attacked"] = {
+        "skeleton": {"clean": clean, "perturbed": adv},
+        "rgb": {"clean": rgb_clean, "perturbed": rgb_adv},
+    }
     rec.videos = {c: VideoRecord(rendered=True, pose_ok=True, detection_rate=1.0) for c in ("clean", "perturbed")}
     if reported is not None:
         rec.attack = {"success_targeted": str(reported)}
@@ -107,7 +110,8 @@ def test_every_text_the_template_shows_is_escaped():
     bad = "<script>alert(1)</script>"
     rec = record("S001C001P001R001A001", 0, 1, 0, 1, 0, 1)
     rec.videos["perturbed"] = VideoRecord(rendered=False, render_error=bad)
-    page = html.page(html.PageContent(bad, [(bad, bad)], [("warn", bad)], headline([rec], n_boot=0), {}, [rec],
-                                      [bad, "wave"]))
+    page = html.page(
+        html.PageContent(bad, [(bad, bad)], [("warn", bad)], headline([rec], n_boot=0), {}, [rec], [bad, "wave"])
+    )
     assert bad not in page and page.count(html.esc(bad)) >= 6
     assert page.count("<script>") == 1  # the page's own

@@ -134,9 +134,13 @@ def test_attributable_drop_on_hand_made_records():
 
     def rec(name, label, sk, rgb):  # sk / rgb: predictions (clean, control, perturbed)
         r = ClipRecord(name, label, str(label), -1, None)
-        r.predictions["attacked"] = {"skeleton": dict(zip(("clean", "control", "perturbed"), sk)),
-                                     "rgb": dict(zip(("clean", "control", "perturbed"), rgb))}
-        r.videos = {c: VideoRecord(rendered=True, pose_ok=True, detection_rate=1.0) for c in ("clean", "control", "perturbed")}
+        r.predictions["attacked"] = {
+            "skeleton": dict(zip(("clean", "control", "perturbed"), sk)),
+            "rgb": dict(zip(("clean", "control", "perturbed"), rgb)),
+        }
+        r.videos = {
+            c: VideoRecord(rendered=True, pose_ok=True, detection_rate=1.0) for c in ("clean", "control", "perturbed")
+        }
         return r
 
     recs = [

@@ -48,8 +48,15 @@ def test_padding_and_absent_bodies_stay_zero():
 
 
 def test_geometry_is_rigid_without_noise_and_scaling():
-    cfg = AugmentConfig(crop=(1.0, 1.0), speed=(1.0, 1.0), scale=(1.0, 1.0), noise_max=0.0,
-                        yaw_deg=30.0, pitch_deg=10.0, depth_shift=0.1)
+    cfg = AugmentConfig(
+        crop=(1.0, 1.0),
+        speed=(1.0, 1.0),
+        scale=(1.0, 1.0),
+        noise_max=0.0,
+        yaw_deg=30.0,
+        pitch_deg=10.0,
+        depth_shift=0.1,
+    )
     x = skeleton_batch()
     y = Augmenter(cfg)(x, torch.Generator().manual_seed(2))
     assert not torch.allclose(x, y)

@@ -180,8 +180,12 @@ def test_bad_training_arguments_exit_2_before_any_work(dataset, tmp_path, capsys
 
 
 def test_bad_config_file_exits_2_naming_the_file(dataset, tmp_path, capsys):
-    for text, message in (("epochz: 3\n", "unknown settings epochz"), ("epochs: many\n", "'epochs' must be an integer"),
-                          ("batch_size: 0\n", "--batch-size must be >= 1"), ("- a\n", "expected a mapping")):
+    for text, message in (
+        ("epochz: 3\n", "unknown settings epochz"),
+        ("epochs: many\n", "'epochs' must be an integer"),
+        ("batch_size: 0\n", "--batch-size must be >= 1"),
+        ("- a\n", "expected a mapping"),
+    ):
         cfg = tmp_path / "cfg.yaml"
         cfg.write_text(text)
         out = tmp_path / "r"
@@ -214,8 +218,12 @@ def test_lr_schedules():
 
 def test_evaluate_writes_report(trained, dataset, tmp_path):
     out = tmp_path / "eval"
-    assert evaluate_cli.main(["--checkpoint", str(trained / "model.pt"), "--data", str(dataset), "--out", str(out),
-                              "--device", "cpu"]) == 0
+    assert (
+        evaluate_cli.main(
+            ["--checkpoint", str(trained / "model.pt"), "--data", str(dataset), "--out", str(out), "--device", "cpu"]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 24 and 0 <= metrics["top1"] <= metrics["top5"] == 1.0  # 3 classes: top-5 is all
     assert set(metrics["per_class_accuracy"]) == set(CLASSES)
@@ -230,28 +238,65 @@ def test_evaluate_writes_report(trained, dataset, tmp_path):
 def test_evaluate_other_length_and_body_count(trained, tmp_path):
     data = write_set(tmp_path / "long", n_train=3, n_val=9, T=40, M=2)
     out = tmp_path / "eval"
-    assert evaluate_cli.main(["--checkpoint", str(trained / "model.pt"), "--data", str(data), "--out", str(out),
-                              "--noise-sigma", "0.05,0.05,0.1"]) == 0
+    assert (
+        evaluate_cli.main(
+            [
+                "--checkpoint",
+                str(trained / "model.pt"),
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--noise-sigma",
+                "0.05,0.05,0.1",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["n"] == 9 and metrics["data_shape"] == [9, 3, 40, 25, 2] and metrics["noise_sigma"] == [0.05, 0.05, 0.1]
+    assert (
+        metrics["n"] == 9 and metrics["data_shape"] == [9, 3, 40, 25, 2] and metrics["noise_sigma"] == [0.05, 0.05, 0.1]
+    )
 
 
 def test_evaluate_official_state_dict_with_overrides(dataset, tmp_path):
     path = tmp_path / "st_gcn.tiny.pt"
-    torch.save(OrderedDict(STGCN(3, 3, {"layout": "ntu-rgb+d", "strategy": "spatial"}, base_channels=4).state_dict()),
-               path)
+    torch.save(
+        OrderedDict(STGCN(3, 3, {"layout": "ntu-rgb+d", "strategy": "spatial"}, base_channels=4).state_dict()), path
+    )
     out = tmp_path / "eval"
-    assert evaluate_cli.main(["--checkpoint", str(path), "--data", str(dataset), "--out", str(out),
-                              "--num-class", "3", "--layout", "ntu-rgb+d"]) == 0
+    assert (
+        evaluate_cli.main(
+            [
+                "--checkpoint",
+                str(path),
+                "--data",
+                str(dataset),
+                "--out",
+                str(out),
+                "--num-class",
+                "3",
+                "--layout",
+                "ntu-rgb+d",
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / "metrics.json").read_text())["n"] == 24
-    assert evaluate_cli.main(["--checkpoint", str(path), "--data", str(dataset), "--out", str(out),
-                              "--num-class", "60"]) == 2
+    assert (
+        evaluate_cli.main(["--checkpoint", str(path), "--data", str(dataset), "--out", str(out), "--num-class", "60"])
+        == 2
+    )
 
 
 def test_wrong_joint_count_names_the_data_file(trained, tmp_path, capsys):
     data = write_set(tmp_path / "op", n_train=3, n_val=6, V=18)
-    assert evaluate_cli.main(["--checkpoint", str(trained / "model.pt"), "--data", str(data),
-                              "--out", str(tmp_path / "e")]) == 2
+    assert (
+        evaluate_cli.main(
+            ["--checkpoint", str(trained / "model.pt"), "--data", str(data), "--out", str(tmp_path / "e")]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "val_data.npy" in err and "18 joints" in err and "25" in err
 
@@ -263,8 +308,12 @@ def test_missing_files_are_named(dataset, tmp_path, capsys):
     (half / "train_label.pkl").write_bytes((dataset / "train_label.pkl").read_bytes())
     assert train_cli.main(["--data", str(half), "--out", str(tmp_path / "r"), "--epochs", "1", *TINY]) == 2
     assert "val_data.npy" in capsys.readouterr().err
-    assert evaluate_cli.main(["--checkpoint", str(tmp_path / "nope.pt"), "--data", str(dataset),
-                              "--out", str(tmp_path / "e")]) == 2
+    assert (
+        evaluate_cli.main(
+            ["--checkpoint", str(tmp_path / "nope.pt"), "--data", str(dataset), "--out", str(tmp_path / "e")]
+        )
+        == 2
+    )
     assert "nope.pt" in capsys.readouterr().err
     (half / "val_data.npy").write_bytes((dataset / "val_data.npy").read_bytes())
     with (half / "val_label.pkl").open("wb") as f:
@@ -282,13 +331,18 @@ def test_evaluate_accepts_an_empty_set(trained, tmp_path):
         pickle.dump(([], []), f)
     (empty / "classes.json").write_text(json.dumps(CLASSES))
     out = tmp_path / "eval"
-    assert evaluate_cli.main(["--checkpoint", str(trained / "model.pt"), "--data", str(empty), "--out", str(out),
-                              "--no-progress"]) == 0
+    assert (
+        evaluate_cli.main(
+            ["--checkpoint", str(trained / "model.pt"), "--data", str(empty), "--out", str(out), "--no-progress"]
+        )
+        == 0
+    )
     text = (out / "metrics.json").read_text()
     metrics = json.loads(text)
     assert metrics["n"] == 0 and metrics["top1"] is None and metrics["top5"] is None and "NaN" not in text
     assert list(csv.reader((out / "predictions.csv").open())) == [
-        ["name", "label", "pred", "confidence", "top5", "label_name", "pred_name"]]
+        ["name", "label", "pred", "confidence", "top5", "label_name", "pred_name"]
+    ]
     assert (out / "confusion.png").is_file()
 
 

@@ -14,7 +14,6 @@ from ciasa.experiments.transfer import main, parse_model_specs, run_transfer, se
 from ciasa.models import build_model, save_checkpoint
 from ciasa.skeleton import NTU_RGBD
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -40,8 +39,13 @@ def setup(tmp_path_factory):
     save_split(data, "train", _clips(6, seed=1), names, [0, 1, 2, 0, 1, 2], CLASSES, layout=NTU_RGBD)
     save_split(data, "val", _clips(6, seed=2), names, [2, 1, 0, 2, 1, 0], CLASSES, layout=NTU_RGBD)
     torch.manual_seed(0)
-    args = {"in_channels": 3, "num_class": 3, "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
-            "base_channels": 4, "dropout": 0.0}  # fmt: skip
+    args = {
+        "in_channels": 3,
+        "num_class": 3,
+        "graph_args": {"layout": "ntu-rgb+d", "strategy": "spatial"},
+        "base_channels": 4,
+        "dropout": 0.0,
+    }
     ckpts = {}
     for arch in ("stgcn", "agcn", "agcn_bone", "pa_lstm"):
         model = build_model(arch, **({**args, "hidden_size": 4} if arch == "pa_lstm" else args))
@@ -65,11 +69,30 @@ def test_transfer_table_and_resume(setup, capsys):
     root, data, ckpts = setup
     out = root / "out"
     argv = [
-        "--checkpoint", str(ckpts["stgcn"]), "--data", str(data), "--split", "val",
-        "--models", f"js={ckpts['agcn']}", f"bs={ckpts['agcn_bone']}", f"pa_lstm={ckpts['pa_lstm']}",
-        "--eps", "0.012", "--max-iter", "2", "--limit", "5", "--batch-size", "3", "--device", "cpu",
-        "--no-progress", "--out", str(out),
-    ]  # fmt: skip
+        "--checkpoint",
+        str(ckpts["stgcn"]),
+        "--data",
+        str(data),
+        "--split",
+        "val",
+        "--models",
+        f"js={ckpts['agcn']}",
+        f"bs={ckpts['agcn_bone']}",
+        f"pa_lstm={ckpts['pa_lstm']}",
+        "--eps",
+        "0.012",
+        "--max-iter",
+        "2",
+        "--limit",
+        "5",
+        "--batch-size",
+        "3",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     assert "Js-AGCN" in capsys.readouterr().out
     with (out / "transfer.csv").open() as f:
@@ -101,9 +124,19 @@ def test_transfer_table_and_resume(setup, capsys):
     summary = json.loads((out / "summary.json").read_text())
     # a rerun with the same settings reuses the perturbed clips and gives the same table
     first = (out / "transfer.csv").read_text()
-    again = run_transfer(ckpts["stgcn"], data, {"js": str(ckpts["agcn"]), "bs": str(ckpts["agcn_bone"]),
-                         "pa_lstm": str(ckpts["pa_lstm"])}, out, split="val", eps=0.012, max_iter=2, limit=5,
-                         batch_size=3, device="cpu", progress=False)  # fmt: skip
+    again = run_transfer(
+        ckpts["stgcn"],
+        data,
+        {"js": str(ckpts["agcn"]), "bs": str(ckpts["agcn_bone"]), "pa_lstm": str(ckpts["pa_lstm"])},
+        out,
+        split="val",
+        eps=0.012,
+        max_iter=2,
+        limit=5,
+        batch_size=3,
+        device="cpu",
+        progress=False,
+    )
     assert (out / "transfer.csv").read_text() == first
     assert again["rows"] == summary["rows"]
 
@@ -111,5 +144,13 @@ def test_transfer_table_and_resume(setup, capsys):
 def test_transfer_rejects_wrong_model_kind(setup):
     root, data, ckpts = setup
     with pytest.raises(ValueError, match="agcn_bone"):
-        run_transfer(ckpts["stgcn"], data, {"bs": str(ckpts["agcn"])}, root / "bad", max_iter=1, limit=2,
-                     device="cpu", progress=False)  # fmt: skip
+        run_transfer(
+            ckpts["stgcn"],
+            data,
+            {"bs": str(ckpts["agcn"])},
+            root / "bad",
+            max_iter=1,
+            limit=2,
+            device="cpu",
+            progress=False,
+        )

@@ -10,8 +10,8 @@ import torch
 
 from ciasa.models.agcn import (
     AGCN,
-    AGCNBone,
     NTU_BONE_PAIRS_1BASED,
+    AGCNBone,
     TwoStreamAGCN,
     agcn_adjacency,
     bone_source_index,
@@ -19,7 +19,6 @@ from ciasa.models.agcn import (
 )
 from ciasa.models.pa_lstm import PALSTM, PartAwareLSTMLayer, body_frame_normalize, body_parts
 from ciasa.skeleton import NTU_RGBD, OPENPOSE_18
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -9,7 +9,6 @@ from ciasa.models import build_model, load_model, save_checkpoint
 from ciasa.models.agcn import AGCN, AGCNBone, TwoStreamAGCN, load_two_stream
 from ciasa.models.pa_lstm import PALSTM
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

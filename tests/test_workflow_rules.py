@@ -25,8 +25,9 @@ CHOSEN = NAMES[1:3]
 
 
 def snakemake(repo: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=repo, capture_output=True, text=True,
-                          timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=repo, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def job_blocks(output: str) -> dict[str, list[str]]:
@@ -169,12 +170,16 @@ def test_lint_finds_nothing(repo_root, tmp_path):
     (tmp_path / "ann.pkl").write_bytes(b"")
     for source, data in (("ntu_raw", tmp_path / "ntu"), ("pyskl", tmp_path / "ann.pkl")):
         override = tmp_path / f"{source}.yaml"
-        override.write_text(yaml.safe_dump({
-            "results_dir": str(tmp_path / "results"),
-            "data": {"source": source, "path": str(data)},
-            "model": {"shipped": None},
-            "classifiers": {"robust": {"shipped": None}},
-        }))  # fmt: skip
+        override.write_text(
+            yaml.safe_dump(
+                {
+                    "results_dir": str(tmp_path / "results"),
+                    "data": {"source": source, "path": str(data)},
+                    "model": {"shipped": None},
+                    "classifiers": {"robust": {"shipped": None}},
+                }
+            )
+        )
         configs.append(["--configfile", str(override)])
     for args in configs:
         proc = _lint(repo_root, *args)
@@ -189,7 +194,9 @@ def test_a_deleted_skeleton_is_rebuilt_without_attacking_again(repo_root, tmp_pa
     results = repo_root / "build" / "test_workflow_rules" / "results"
     shutil.rmtree(results, ignore_errors=True)
     override = tmp_path / "one_clip.yaml"
-    override.write_text(yaml.safe_dump({"results_dir": str(results), "clips": {"count": 1}, "attack": {"options": {"max_iter": 2}}}))
+    override.write_text(
+        yaml.safe_dump({"results_dir": str(results), "clips": {"count": 1}, "attack": {"options": {"max_iter": 2}}})
+    )
     args = ["--cores", "2", "--configfile", str(override)]
     paths = Paths(str(results))
     proc = snakemake(repo_root, paths.selection(), *args, timeout=900)
@@ -203,7 +210,9 @@ def test_a_deleted_skeleton_is_rebuilt_without_attacking_again(repo_root, tmp_pa
         np.testing.assert_array_equal(np.load(paths.skeleton(clip, condition)), np.load(attacked / f"{condition}.npy"))
     Path(target).unlink()
     proc = snakemake(repo_root, target, "-n", *args)
-    assert proc.returncode == 0 and set(job_blocks(proc.stdout + proc.stderr)) == {"export_skeletons"}, proc.stdout[-3000:]
+    assert proc.returncode == 0 and set(job_blocks(proc.stdout + proc.stderr)) == {"export_skeletons"}, proc.stdout[
+        -3000:
+    ]
     proc = snakemake(repo_root, target, *args, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     np.testing.assert_array_equal(np.load(target), np.load(attacked / "perturbed.npy"))

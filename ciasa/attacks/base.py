@@ -5,8 +5,8 @@ Devices are resolved by :func:`ciasa.device.resolve_device`, the one resolver of
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -36,15 +36,15 @@ def model_layout(model: nn.Module) -> SkeletonLayout | None:
     return None
 
 
-def resolve_layout(layout: str | SkeletonLayout | None, model: nn.Module, num_joints: int | None = None) -> SkeletonLayout:
+def resolve_layout(
+    layout: str | SkeletonLayout | None, model: nn.Module, num_joints: int | None = None
+) -> SkeletonLayout:
     """The user's layout, else the model's, else the one with a matching joint count."""
     if layout is not None:
         chosen = get_layout(layout)
         declared = model_layout(model)
         if declared is not None and declared.name != chosen.name:
-            raise BadInput(
-                f"layout {chosen.name!r} was given but the model was built for {declared.name!r}"
-            )
+            raise BadInput(f"layout {chosen.name!r} was given but the model was built for {declared.name!r}")
         return chosen
     declared = model_layout(model)
     if declared is not None:
@@ -62,8 +62,15 @@ def check_batch(x: Tensor, layout: SkeletonLayout) -> None:
     data format's shape rules (:func:`ciasa.data.stgcn.check_skeleton_shape`), then finite values."""
     if not isinstance(x, Tensor):
         raise TypeError(f"expected a torch.Tensor batch, got {type(x).__name__}")
-    check_skeleton_shape(tuple(x.shape), torch.is_floating_point(x), x.dtype, layout, "input batch", dims=(5,),
-                         joints_hint=" (the model's layout: wrong layout for this model?)")
+    check_skeleton_shape(
+        tuple(x.shape),
+        torch.is_floating_point(x),
+        x.dtype,
+        layout,
+        "input batch",
+        dims=(5,),
+        joints_hint=" (the model's layout: wrong layout for this model?)",
+    )
     if not torch.isfinite(x).all():
         raise BadInput("input batch: holds NaN or inf values")
 

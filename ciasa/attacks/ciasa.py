@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -239,7 +239,9 @@ class CIASA:
             frozen_joints = (self.joint_mask & ~movable).nonzero().flatten().tolist()
             if frozen_joints:
                 names = [self.layout.joint_names[j] for j in frozen_joints]
-                log.info("region %s: SSR freezes %s (their bone-tree children lie outside the region)", self.region, names)
+                log.info(
+                    "region %s: SSR freezes %s (their bone-tree children lie outside the region)", self.region, names
+                )
             self.joint_mask = movable
         if not self.joint_mask.any():
             raise BadInput(
@@ -262,7 +264,9 @@ class CIASA:
         self.error_samples = int(error_samples) if error_model is not None else 0
         self.early_stop = early_stop
         self.real_source = real_source
-        self.device = model_device(model) if device == "auto" and model_device(model) is not None else resolve_device(device)
+        self.device = (
+            model_device(model) if device == "auto" and model_device(model) is not None else resolve_device(device)
+        )
         self.seed = seed
         self.progress = progress
         self._real_bank: Tensor | None = None
@@ -274,16 +278,26 @@ class CIASA:
     def settings(self) -> dict[str, Any]:
         """The options that decide what the attack does, for summaries and reports."""
         return {
-            "formulation": self.optimize, "mode": self.mode, "region": self.region,
+            "formulation": self.optimize,
+            "mode": self.mode,
+            "region": self.region,
             "target_rule": self.target if not isinstance(self.target, Tensor) else "given",
-            "prediction_loss": ("margin (CW, true label, kappa %g)" % objectives.UNTARGETED_KAPPA
-                                if self.untargeted else "cross-entropy towards the target"),
-            "smoothness": self.smooth if self.use_smooth else None, "box": self.box,
-            "ssr": self.use_ssr, "gan": self.use_gan, "lam": self.lam, "lr": self.lr, "max_iter": self.max_iter,
+            "prediction_loss": (
+                f"margin (CW, true label, kappa {objectives.UNTARGETED_KAPPA:g})"
+                if self.untargeted
+                else "cross-entropy towards the target"
+            ),
+            "smoothness": self.smooth if self.use_smooth else None,
+            "box": self.box,
+            "ssr": self.use_ssr,
+            "gan": self.use_gan,
+            "lam": self.lam,
+            "lr": self.lr,
+            "max_iter": self.max_iter,
             "error_model": None if self.error_model is None else self.error_model.source,
             "error_samples": self.error_samples,
             "plausibility_settings": self.plausible.settings(self.layout),
-        }  # fmt: skip
+        }
 
     # ------------------------------------------------------------------ set-up
     def _generator(self) -> torch.Generator:
@@ -303,14 +317,20 @@ class CIASA:
         if clean_logits.dim() != 2 or clean_logits.shape[0] != n:
             raise ValueError(f"model returned logits of shape {tuple(clean_logits.shape)} for {n} samples")
         labels = check_labels(torch.as_tensor(y), n, clean_logits.shape[1], "labels").to(self.device)
-        limits = (plausibility.clean_limits(clean, self.layout, self.plausible, channels)
-                  if self.plausible.enabled else None)
+        limits = (
+            plausibility.clean_limits(clean, self.layout, self.plausible, channels) if self.plausible.enabled else None
+        )
         return _Batch(
-            clean=clean, frames=constraints.frame_mask(clean),
-            movable=constraints.movable_mask(clean, self.joint_mask, channels), channels=channels,
-            eps=self.eps.to(self.device).view(1, 1, 1, -1, 1), labels=labels, clean_logits=clean_logits,
-            target=objectives.choose_target(self.target, clean_logits, labels, gen), limits=limits,
-        )  # fmt: skip
+            clean=clean,
+            frames=constraints.frame_mask(clean),
+            movable=constraints.movable_mask(clean, self.joint_mask, channels),
+            channels=channels,
+            eps=self.eps.to(self.device).view(1, 1, 1, -1, 1),
+            labels=labels,
+            clean_logits=clean_logits,
+            target=objectives.choose_target(self.target, clean_logits, labels, gen),
+            limits=limits,
+        )
 
     def _real_maps(self, clean: Tensor, channels: Tensor, gen: torch.Generator) -> Tensor:
         """Bone-cosine maps of real frames ``(R, B, B)``: from ``real_source`` (built once), or the clean batch."""
@@ -331,7 +351,9 @@ class CIASA:
         frame_sel = b.frames.squeeze(3).squeeze(1)  # (N, T, M)
         fake_index = frame_sel.nonzero()[:, 0]
         per_sample = torch.bincount(fake_index, minlength=b.clean.shape[0]).clamp_min(1).to(b.clean.dtype)
-        return _Gan(disc, torch.optim.Adam(disc.parameters(), lr=DISCRIMINATOR_LR), real, frame_sel, fake_index, per_sample)
+        return _Gan(
+            disc, torch.optim.Adam(disc.parameters(), lr=DISCRIMINATOR_LR), real, frame_sel, fake_index, per_sample
+        )
 
     def _variable(self, b: _Batch) -> Tensor:
         """Adam's variable: the skeleton itself, or the perturbation in units of eps (zero)."""
@@ -348,8 +370,9 @@ class CIASA:
         """Per-joint factors that make ``SSR(clip(V + factor * delta))`` human-possible (None: no projection)."""
         if b.limits is None or not self.plausible.projects:
             return None
-        return plausibility.projection_scales(delta.detach(), b.limits, self.layout, self.groups,
-                                              lambda d: self._realign(d, b), self.plausible.steps)
+        return plausibility.projection_scales(
+            delta.detach(), b.limits, self.layout, self.groups, lambda d: self._realign(d, b), self.plausible.steps
+        )
 
     def _candidate(self, var: Tensor, b: _Batch, project: bool = True) -> Tensor:
         """The skeleton the model sees: ``V'`` itself, or ``SSR(clip(V + delta))``.
@@ -383,8 +406,15 @@ class CIASA:
         loss = objectives.prediction_loss(all_logits, rep(b.target), rep(b.labels))
         return all_logits[:n], loss.view(k + 1, n).mean(dim=0)
 
-    def _objective(self, adv: Tensor, pred_loss: Tensor, b: _Batch, gan: _Gan | None,
-                   gen: torch.Generator, var: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+    def _objective(
+        self,
+        adv: Tensor,
+        pred_loss: Tensor,
+        b: _Batch,
+        gan: _Gan | None,
+        gen: torch.Generator,
+        var: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
         """``L_pred + lam * (L_smooth + L_adv(A))`` summed over the batch, and ``L_adv(D)``.
 
         The plausibility penalty (when on) is added with its own weight. With the projection
@@ -413,8 +443,9 @@ class CIASA:
         loss = loss + self.lam * (per_sample / gan.frames_per_sample).sum()
         return loss, losses.lsgan_discriminator_loss(d_real, d_fake)
 
-    def _step(self, loss: Tensor, loss_d: Tensor | None, var: Tensor, opt: torch.optim.Optimizer,
-              gan: _Gan | None, b: _Batch) -> None:
+    def _step(
+        self, loss: Tensor, loss_d: Tensor | None, var: Tensor, opt: torch.optim.Optimizer, gan: _Gan | None, b: _Batch
+    ) -> None:
         """Adam on the attack variable (``L``) and on the discriminator (``L_adv(D)``)."""
         opt.zero_grad(set_to_none=True)
         loss.backward(inputs=[var], retain_graph=loss_d is not None)
@@ -435,13 +466,21 @@ class CIASA:
         """
         with torch.no_grad():
             if self.optimize == "skeleton":
-                projected = constraints.project(var, b.clean, b.eps.flatten(), b.movable, self.layout,
-                                                self.use_ssr and self.box == "loose", b.channels)
+                projected = constraints.project(
+                    var,
+                    b.clean,
+                    b.eps.flatten(),
+                    b.movable,
+                    self.layout,
+                    self.use_ssr and self.box == "loose",
+                    b.channels,
+                )
             else:
                 projected = b.clean + var.clamp_(-1.0, 1.0).mul_(b.movable) * b.eps
             if self.box == "strict" and self.use_ssr:
-                _, projected = constraints.shrink_into_box(projected - b.clean, b.clean, b.eps.flatten(),
-                                                           b.movable, self.layout, b.channels)
+                _, projected = constraints.shrink_into_box(
+                    projected - b.clean, b.clean, b.eps.flatten(), b.movable, self.layout, b.channels
+                )
             if self.optimize == "skeleton":
                 scale = self._plausible_scale(projected - b.clean, b)
                 if scale is not None:
@@ -477,8 +516,11 @@ class CIASA:
             gan = self._gan(b, gen)
             var = self._variable(b)
             opt = torch.optim.Adam([var], lr=self.lr)
-            p = _Progress(done=torch.zeros(n, dtype=torch.bool, device=self.device), snapshot=b.clean.clone(),
-                          iterations=torch.full((n,), self.max_iter, dtype=torch.long, device=self.device))
+            p = _Progress(
+                done=torch.zeros(n, dtype=torch.bool, device=self.device),
+                snapshot=b.clean.clone(),
+                iterations=torch.full((n,), self.max_iter, dtype=torch.long, device=self.device),
+            )
             for it in range(self.max_iter):
                 tick = time.perf_counter()
                 adv = self._candidate(var, b)
@@ -515,14 +557,26 @@ class CIASA:
             success = pred == target
             target_conf = prob.gather(1, target[:, None]).squeeze(1)
         return AttackResult(
-            adversarial=final.cpu(), labels=b.labels.cpu(), target=target.cpu(),
-            clean_pred=b.clean_logits.argmax(dim=1).cpu(), prediction=pred.cpu(),
-            target_confidence=target_conf.cpu(), success=success.cpu(), iterations=p.iterations.cpu(),
+            adversarial=final.cpu(),
+            labels=b.labels.cpu(),
+            target=target.cpu(),
+            clean_pred=b.clean_logits.argmax(dim=1).cpu(),
+            prediction=pred.cpu(),
+            target_confidence=target_conf.cpu(),
+            success=success.cpu(),
+            iterations=p.iterations.cpu(),
             seconds=time.perf_counter() - start,
-            extra={"eps": self.eps.clone(), "joint_mask": self.joint_mask.clone(), "mode": self.mode,
-                   "region": self.region, "step_seconds": p.step_seconds, "gap_curve": p.gap_curve,
-                   "untargeted": b.target is None, "settings": self.settings()},
-        )  # fmt: skip
+            extra={
+                "eps": self.eps.clone(),
+                "joint_mask": self.joint_mask.clone(),
+                "mode": self.mode,
+                "region": self.region,
+                "step_seconds": p.step_seconds,
+                "gap_curve": p.gap_curve,
+                "untargeted": b.target is None,
+                "settings": self.settings(),
+            },
+        )
 
 
 def _valid_maps(x: Tensor, layout: SkeletonLayout, channels: Tensor) -> Tensor:
@@ -553,9 +607,7 @@ def real_frame_bank(
             f"got shape {tuple(data.shape)}"
         )
     if data.shape[1] != channels.numel():
-        raise BadInput(
-            f"real data has {data.shape[1]} channels but the attacked data has {channels.numel()}"
-        )
+        raise BadInput(f"real data has {data.shape[1]} channels but the attacked data has {channels.numel()}")
     order = torch.randperm(data.shape[0], generator=gen).numpy()
     banks: list[Tensor] = []
     total = 0

@@ -18,7 +18,8 @@ restores every bone's clean length by walking the bone tree a level at a time.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -60,9 +61,7 @@ def joint_eps(eps: float | Sequence[float] | np.ndarray | Tensor, num_joints: in
             raise BadInput(f"eps must be a positive number of metres, got {value}")
         return torch.full((num_joints,), value, dtype=torch.float32)
     if t.dim() != 1 or t.numel() != num_joints:
-        raise BadInput(
-            f"per-joint eps must have one entry per joint ({num_joints}), got shape {tuple(t.shape)}"
-        )
+        raise BadInput(f"per-joint eps must have one entry per joint ({num_joints}), got shape {tuple(t.shape)}")
     if not torch.isfinite(t).all() or (t < 0).any():
         raise BadInput(f"per-joint eps must be finite and >= 0, got {t.tolist()}")
     if not (t > 0).any():
@@ -161,8 +160,9 @@ class _LevelWalk(NamedTuple):
     pert_vec: Tensor  # perturbed bone vectors (child - parent)
 
 
-def _level_walk(perturbed: Tensor, clean: Tensor, layout: SkeletonLayout, movable: Tensor,
-                channels: Tensor | None) -> _LevelWalk:
+def _level_walk(
+    perturbed: Tensor, clean: Tensor, layout: SkeletonLayout, movable: Tensor, channels: Tensor | None
+) -> _LevelWalk:
     device = clean.device
     c = clean.shape[1]
     if channels is None:
@@ -223,13 +223,10 @@ def ssr(
     """
     if perturbed.shape != clean.shape or perturbed.dim() != 5:
         raise ValueError(
-            f"ssr needs two (N, C, T, V, M) tensors of one shape, got {tuple(perturbed.shape)} "
-            f"and {tuple(clean.shape)}"
+            f"ssr needs two (N, C, T, V, M) tensors of one shape, got {tuple(perturbed.shape)} and {tuple(clean.shape)}"
         )
     if perturbed.shape[3] != layout.num_joints:
-        raise ValueError(
-            f"ssr: {perturbed.shape[3]} joints but layout {layout.name!r} has {layout.num_joints}"
-        )
+        raise ValueError(f"ssr: {perturbed.shape[3]} joints but layout {layout.name!r} has {layout.num_joints}")
     if movable is None:
         all_channels = torch.ones(clean.shape[1], dtype=torch.bool) if channels is None else channels
         movable = movable_mask(clean, torch.ones(layout.num_joints, dtype=torch.bool), all_channels)
@@ -280,8 +277,7 @@ def ssr_differentiable(
     """
     if perturbed.shape != clean.shape or perturbed.dim() != 5:
         raise ValueError(
-            f"ssr needs two (N, C, T, V, M) tensors of one shape, got {tuple(perturbed.shape)} "
-            f"and {tuple(clean.shape)}"
+            f"ssr needs two (N, C, T, V, M) tensors of one shape, got {tuple(perturbed.shape)} and {tuple(clean.shape)}"
         )
     w = _level_walk(perturbed, clean, layout, movable, channels)
     offset = w.length * _safe_unit_grad(w.pert_vec, w.clean_dir, dim=2)

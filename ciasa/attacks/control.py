@@ -15,7 +15,8 @@ in every shard, whatever else is attacked beside it.
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -66,12 +67,13 @@ class Control(NamedTuple):
 
 def clip_seed(name: str, seed: int = 0) -> int:
     """A 63-bit seed from the clip name and the run seed, identical on every machine."""
-    digest = hashlib.sha256(f"{seed}:{name}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
-def smooth_directions(name: str, frames: int, joints: int, channels: Tensor, seed: int = 0,
-                      sigma: float = SMOOTH_SIGMA_FRAMES) -> np.ndarray:
+def smooth_directions(
+    name: str, frames: int, joints: int, channels: Tensor, seed: int = 0, sigma: float = SMOOTH_SIGMA_FRAMES
+) -> np.ndarray:
     """Unit directions ``(C, T, V)`` varying smoothly over time, from the clip's own seed.
 
     White Gaussian noise per joint and channel, filtered over time with a Gaussian of
@@ -83,10 +85,9 @@ def smooth_directions(name: str, frames: int, joints: int, channels: Tensor, see
     noise = rng.standard_normal((c, frames + 2 * pad, joints))
     taps = np.exp(-0.5 * (np.arange(-pad, pad + 1) / sigma) ** 2)
     taps /= taps.sum()
-    smooth = np.stack([
-        np.stack([np.convolve(noise[ci, :, v], taps, mode="valid") for v in range(joints)], axis=1)
-        for ci in range(c)
-    ])  # fmt: skip
+    smooth = np.stack(
+        [np.stack([np.convolve(noise[ci, :, v], taps, mode="valid") for v in range(joints)], axis=1) for ci in range(c)]
+    )
     smooth[~chan] = 0.0
     norm = np.linalg.norm(smooth, axis=0, keepdims=True)
     return smooth / np.maximum(norm, 1e-12)
@@ -142,8 +143,10 @@ def control_batch(
     bit-identical to clean.
     """
     if clean.shape != adversarial.shape or clean.dim() != 5:
-        raise ValueError(f"control needs clean and adversarial (N, C, T, V, M) of one shape, got "
-                         f"{tuple(clean.shape)} and {tuple(adversarial.shape)}")
+        raise ValueError(
+            f"control needs clean and adversarial (N, C, T, V, M) of one shape, got "
+            f"{tuple(clean.shape)} and {tuple(adversarial.shape)}"
+        )
     if len(names) != clean.shape[0]:
         raise ValueError(f"control: {len(names)} names for {clean.shape[0]} clips")
     n, c, t, v, m = clean.shape
@@ -151,9 +154,9 @@ def control_batch(
     channels = constraints.default_channel_mask(layout, c)
     movable = constraints.movable_mask(clean, joints.bool(), channels)
     magnitude = joint_displacement(adversarial.float(), clean, channels)  # (N, T, V, M)
-    dirs = torch.stack([
-        torch.from_numpy(smooth_directions(name, t, v, channels, seed)).float() for name in names
-    ])  # (N, C, T, V)  # fmt: skip
+    dirs = torch.stack(
+        [torch.from_numpy(smooth_directions(name, t, v, channels, seed)).float() for name in names]
+    )  # (N, C, T, V)
     delta = dirs.unsqueeze(-1) * magnitude.unsqueeze(1)  # (N, C, T, V, M)
     delta = _bend_forwards(delta, clean, layout)
     delta = torch.where(movable, delta, torch.zeros_like(delta))
@@ -165,9 +168,13 @@ def control_batch(
 
     # Only the frame-local limits are projected (see CONTROL_UNPROJECTED); the control's
     # speed and foot skating are measured and reported beside the attack's.
-    hard = plausibility.Plausibility(constraints=plaus.constraints, method="projection",
-                                     soft=tuple(sorted(set(plaus.soft) | set(CONTROL_UNPROJECTED) & set(plaus.constraints))),
-                                     speed_ratio=plaus.speed_ratio, steps=plaus.steps)
+    hard = plausibility.Plausibility(
+        constraints=plaus.constraints,
+        method="projection",
+        soft=tuple(sorted(set(plaus.soft) | set(CONTROL_UNPROJECTED) & set(plaus.constraints))),
+        speed_ratio=plaus.speed_ratio,
+        steps=plaus.steps,
+    )
     lim = plausibility.clean_limits(clean, layout, hard, channels) if plaus.enabled else None
     groups = plausibility.limb_groups(joints, layout)
 

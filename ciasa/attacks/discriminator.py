@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-
 # Frames scored per convolution call on the CPU. One call over every frame of a batch
 # (32 clips x 64 frames x real + fake = 4,096 maps) runs ~3x slower than the same frames in
 # chunks of 256: the activations then stay in cache. Each frame is scored on its own (no
@@ -43,9 +42,7 @@ class BoneCosineDiscriminator(nn.Module):
         if maps.dim() == 3:
             maps = maps.unsqueeze(1)
         if maps.shape[-1] != self.num_bones or maps.shape[-2] != self.num_bones:
-            raise ValueError(
-                f"discriminator built for {self.num_bones}x{self.num_bones} maps, got {tuple(maps.shape)}"
-            )
+            raise ValueError(f"discriminator built for {self.num_bones}x{self.num_bones} maps, got {tuple(maps.shape)}")
         if maps.device.type == "cpu" and maps.shape[0] > CPU_CHUNK:
             return torch.cat([self._score(part) for part in maps.split(CPU_CHUNK)])
         return self._score(maps)

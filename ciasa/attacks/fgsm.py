@@ -66,7 +66,9 @@ class FGSM:
         self.targeted = targeted
         self.region = region
         self.layout = layout
-        self.device = model_device(model) if device == "auto" and model_device(model) is not None else resolve_device(device)
+        self.device = (
+            model_device(model) if device == "auto" and model_device(model) is not None else resolve_device(device)
+        )
 
     def __call__(self, x: Tensor | np.ndarray, y: Tensor, target: Tensor | None = None) -> Tensor:
         x = as_tensor_batch(x)

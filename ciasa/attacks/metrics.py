@@ -231,16 +231,22 @@ def summarize_stats(stats: dict[str, np.ndarray], eps: Tensor, joints: Tensor) -
         },
         "eps_overshoot": eps_overshoot(torch.from_numpy(stats["_linf"]), eps, joints),
         "realised_displacement": realised_displacement(stats, eps, joints),
-        **({"plausibility": {
-            "clean": plausibility.summarize_measures(_prefixed(stats, "_plaus_clean_")),
-            "perturbed": plausibility.summarize_measures(_prefixed(stats, "_plaus_")),
-        }} if "_plaus_speed_ratio" in stats else {}),
+        **(
+            {
+                "plausibility": {
+                    "clean": plausibility.summarize_measures(_prefixed(stats, "_plaus_clean_")),
+                    "perturbed": plausibility.summarize_measures(_prefixed(stats, "_plaus_")),
+                }
+            }
+            if "_plaus_speed_ratio" in stats
+            else {}
+        ),
     }
 
 
 def _prefixed(stats: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     """The per-clip arrays stored under ``prefix`` (``_plaus_`` does not pick up ``_plaus_clean_``)."""
-    out = {k[len(prefix):]: v for k, v in stats.items() if k.startswith(prefix)}
+    out = {k[len(prefix) :]: v for k, v in stats.items() if k.startswith(prefix)}
     return {k: v for k, v in out.items() if not k.startswith("clean_")}
 
 

@@ -29,8 +29,9 @@ TARGET_RULES = ("least_likely", "random", "nearest", "untargeted")
 UNTARGETED_KAPPA = 5.0
 
 
-def parse_target(spec: str | int | Tensor, class_names: Sequence[str] | None = None, num_classes: int | None = None
-                 ) -> str | int | Tensor:
+def parse_target(
+    spec: str | int | Tensor, class_names: Sequence[str] | None = None, num_classes: int | None = None
+) -> str | int | Tensor:
     """A rule name, a class index or a class name -> rule name or class index (validated).
 
     Raises ValueError naming the problem for an unknown rule or name and an index out of
@@ -50,16 +51,16 @@ def parse_target(spec: str | int | Tensor, class_names: Sequence[str] | None = N
             index = list(class_names).index(text)
         else:
             known = f"; or a class name: {', '.join(class_names)}" if class_names else ""
-            raise BadInput(
-                f"unknown target {text!r}: use {', '.join(TARGET_RULES)}, a class index{known}"
-            )
+            raise BadInput(f"unknown target {text!r}: use {', '.join(TARGET_RULES)}, a class index{known}")
     if index < 0 or (num_classes is not None and index >= num_classes):
         bound = f"0..{num_classes - 1}" if num_classes is not None else ">= 0"
         raise BadInput(f"target class {index} out of range (the model has classes {bound})")
     return index
 
 
-def choose_target(rule: str | int | Tensor, clean_logits: Tensor, labels: Tensor, gen: torch.Generator) -> Tensor | None:
+def choose_target(
+    rule: str | int | Tensor, clean_logits: Tensor, labels: Tensor, gen: torch.Generator
+) -> Tensor | None:
     """``(N,)`` target classes for a targeted rule; None for 'untargeted'."""
     n, k = clean_logits.shape
     device = clean_logits.device

@@ -59,8 +59,9 @@ speed limit still applies.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -154,7 +155,7 @@ class Plausibility:
             raise BadInput(f"plausibility bisection steps must be >= 1, got {self.steps}")
 
     @classmethod
-    def off(cls) -> "Plausibility":
+    def off(cls) -> Plausibility:
         return cls(constraints=())
 
     @property
@@ -180,12 +181,15 @@ class Plausibility:
 
     def settings(self, layout: SkeletonLayout) -> dict[str, Any]:
         return {
-            "constraints": list(self.constraints), "active": list(self.active(layout)),
-            "skipped": self.skipped(layout), "method": self.method if self.enabled else None,
+            "constraints": list(self.constraints),
+            "active": list(self.active(layout)),
+            "skipped": self.skipped(layout),
+            "method": self.method if self.enabled else None,
             "projected": [c for c in self.active(layout) if c not in self.soft] if self.projects else [],
             "penalised": list(self.active(layout)) if self.penalises else [],
-            "speed_ratio": self.speed_ratio, "penalty_weight": self.weight,
-        }  # fmt: skip
+            "speed_ratio": self.speed_ratio,
+            "penalty_weight": self.weight,
+        }
 
 
 # ---------------------------------------------------------------------------- geometry
@@ -284,8 +288,9 @@ def ankle_angles(x: Tensor, layout: SkeletonLayout) -> Tensor:
     """Shank-foot angle ``(N, T, M, A)`` in degrees."""
     k = layout.kinematics
     assert k is not None
-    return torch.stack([_angle(_points(x, a) - _points(x, kn), _points(x, f) - _points(x, a)) for kn, a, f in k.ankles],
-                       dim=-1)
+    return torch.stack(
+        [_angle(_points(x, a) - _points(x, kn), _points(x, f) - _points(x, a)) for kn, a, f in k.ankles], dim=-1
+    )
 
 
 def heights(x: Tensor, layout: SkeletonLayout) -> Tensor:
@@ -370,8 +375,14 @@ def clean_limits(clean: Tensor, layout: SkeletonLayout, plaus: Plausibility, cha
         channels = constraints.default_channel_mask(layout, clean.shape[1])
     frames = constraints.frame_mask(clean)
     active = plaus.active(layout)
-    lim = Limits(clean=clean, frames=frames, channels=channels, active=active, speed_ratio=plaus.speed_ratio,
-                 hard=tuple(c for c in active if c not in plaus.soft) if plaus.projects else ())
+    lim = Limits(
+        clean=clean,
+        frames=frames,
+        channels=channels,
+        active=active,
+        speed_ratio=plaus.speed_ratio,
+        hard=tuple(c for c in active if c not in plaus.soft) if plaus.projects else (),
+    )
     present = frames.squeeze(1).squeeze(2)  # (N, T, M)
     if "hinge" in active:
         k = layout.kinematics
@@ -383,14 +394,21 @@ def clean_limits(clean: Tensor, layout: SkeletonLayout, plaus: Plausibility, cha
     if "hip" in active:
         flex, abd = hip_angles(clean, clean, layout)
         m = present.unsqueeze(-1)
-        lim.hip_flex = (_masked_min(flex, m, (1,)).clamp(max=HIP_FLEXION_DEG[0]),
-                        _masked_max(flex, m, (1,)).clamp(min=HIP_FLEXION_DEG[1]))
-        lim.hip_abd = (_masked_min(abd, m, (1,)).clamp(max=HIP_ABDUCTION_DEG[0]),
-                       _masked_max(abd, m, (1,)).clamp(min=HIP_ABDUCTION_DEG[1]))
+        lim.hip_flex = (
+            _masked_min(flex, m, (1,)).clamp(max=HIP_FLEXION_DEG[0]),
+            _masked_max(flex, m, (1,)).clamp(min=HIP_FLEXION_DEG[1]),
+        )
+        lim.hip_abd = (
+            _masked_min(abd, m, (1,)).clamp(max=HIP_ABDUCTION_DEG[0]),
+            _masked_max(abd, m, (1,)).clamp(min=HIP_ABDUCTION_DEG[1]),
+        )
     if "ankle" in active:
         ang = ankle_angles(clean, layout)
         m = present.unsqueeze(-1)
-        lim.ankle = (_masked_min(ang, m, (1,)).clamp(max=ANKLE_DEG[0]), _masked_max(ang, m, (1,)).clamp(min=ANKLE_DEG[1]))
+        lim.ankle = (
+            _masked_min(ang, m, (1,)).clamp(max=ANKLE_DEG[0]),
+            _masked_max(ang, m, (1,)).clamp(min=ANKLE_DEG[1]),
+        )
     if "floor" in active or "plant" in active:
         k = layout.kinematics
         assert k is not None
@@ -415,8 +433,7 @@ def clean_limits(clean: Tensor, layout: SkeletonLayout, plaus: Plausibility, cha
         lim.plant_speed = speeds(smooth, channels)
         planted = torch.zeros_like(lim.plant_speed, dtype=torch.bool)
         idx = list(k.plant_joints)
-        planted[:, :, idx] = (near[:, 1:, idx] & near[:, :-1, idx] & (lim.plant_speed[:, :, idx] < PLANT_SPEED)
-                              & pairs)
+        planted[:, :, idx] = near[:, 1:, idx] & near[:, :-1, idx] & (lim.plant_speed[:, :, idx] < PLANT_SPEED) & pairs
         lim.planted = planted
     if "speed" in active:
         top = _masked_max(lim.clean_speed, lim.pairs, (1, 2))  # (N, M)
@@ -446,17 +463,20 @@ def frame_violations(x: Tensor, lim: Limits, layout: SkeletonLayout, which: tupl
         assert k is not None
         flex, abd = hip_angles(x, lim.clean, layout)
         for i, (_, knee, _) in enumerate(k.hips):
-            bad = ((flex[..., i] < lim.hip_flex[0][:, None, :, i] - ANGLE_TOL_DEG)
-                   | (flex[..., i] > lim.hip_flex[1][:, None, :, i] + ANGLE_TOL_DEG)
-                   | (abd[..., i] < lim.hip_abd[0][:, None, :, i] - ANGLE_TOL_DEG)
-                   | (abd[..., i] > lim.hip_abd[1][:, None, :, i] + ANGLE_TOL_DEG))  # fmt: skip
+            bad = (
+                (flex[..., i] < lim.hip_flex[0][:, None, :, i] - ANGLE_TOL_DEG)
+                | (flex[..., i] > lim.hip_flex[1][:, None, :, i] + ANGLE_TOL_DEG)
+                | (abd[..., i] < lim.hip_abd[0][:, None, :, i] - ANGLE_TOL_DEG)
+                | (abd[..., i] > lim.hip_abd[1][:, None, :, i] + ANGLE_TOL_DEG)
+            )
             out[:, :, knee] |= bad & present
     if lim.ankle is not None and "ankle" in which:
         assert k is not None
         ang = ankle_angles(x, layout)
         for i, (_, _, foot) in enumerate(k.ankles):
             bad = (ang[..., i] < lim.ankle[0][:, None, :, i] - ANGLE_TOL_DEG) | (
-                ang[..., i] > lim.ankle[1][:, None, :, i] + ANGLE_TOL_DEG)
+                ang[..., i] > lim.ankle[1][:, None, :, i] + ANGLE_TOL_DEG
+            )
             out[:, :, foot] |= bad & present
     if lim.floor is not None and "floor" in which:
         floor = lim.floor.permute(0, 2, 1).unsqueeze(1)  # (N, 1, V, M)
@@ -503,7 +523,8 @@ def penalty(x: Tensor, lim: Limits, layout: SkeletonLayout) -> Tensor:
     if lim.hip_flex is not None:
         flex, abd = hip_angles(x, lim.clean, layout)
         e = excess(flex, lim.hip_flex[0][:, None], lim.hip_flex[1][:, None]) + excess(
-            abd, lim.hip_abd[0][:, None], lim.hip_abd[1][:, None])
+            abd, lim.hip_abd[0][:, None], lim.hip_abd[1][:, None]
+        )
         total = total + (e.sum(dim=-1) * present).sum(dim=(1, 2)) / count
     if lim.ankle is not None:
         ang = ankle_angles(x, layout)
@@ -646,8 +667,16 @@ def projection_scales(
         return _per_joint(scale, groups)
 
 
-def _shrink_motion(scale: Tensor, delta: Tensor, lim: Limits, groups: Tensor, num_groups: int,
-                  realign: Callable[[Tensor], Tensor], rounds: int = 12, width: int = 5) -> Tensor:
+def _shrink_motion(
+    scale: Tensor,
+    delta: Tensor,
+    lim: Limits,
+    groups: Tensor,
+    num_groups: int,
+    realign: Callable[[Tensor], Tensor],
+    rounds: int = 12,
+    width: int = 5,
+) -> Tensor:
     """Halve the scales around frame pairs that are too fast or where a planted foot slides,
     a few frames either side and tapered, until none is left (or ``rounds`` run out).
 
@@ -679,8 +708,9 @@ def is_plausible(x: Tensor, lim: Limits, layout: SkeletonLayout, which: tuple[st
 
 
 # ---------------------------------------------------------------------------- measures
-def measures(x: np.ndarray | Tensor, clean: np.ndarray | Tensor, layout: SkeletonLayout,
-             joints: Tensor | None = None) -> dict[str, np.ndarray]:
+def measures(
+    x: np.ndarray | Tensor, clean: np.ndarray | Tensor, layout: SkeletonLayout, joints: Tensor | None = None
+) -> dict[str, np.ndarray]:
     """Per-clip plausibility measures of ``x`` against its ``clean`` clip (arrays of ``(N,)``).
 
     - ``leg_hyperext_10`` / ``_20``, ``arm_hyperext_10`` / ``_20``: leg-frames (arm-frames)
@@ -721,8 +751,17 @@ def measures(x: np.ndarray | Tensor, clean: np.ndarray | Tensor, layout: Skeleto
             out["body_frames"] = present.sum(dim=(1, 2)).numpy().astype(float)
             out["skating_mm"], out["plant_stretches"] = _skating(x, clean, layout, frames)
         else:
-            for key in ("leg_frames", "arm_frames", "leg_hyperext_10", "leg_hyperext_20", "arm_hyperext_10",
-                        "arm_hyperext_20", "under_floor", "skating_mm", "plant_stretches"):
+            for key in (
+                "leg_frames",
+                "arm_frames",
+                "leg_hyperext_10",
+                "leg_hyperext_20",
+                "arm_hyperext_10",
+                "arm_hyperext_20",
+                "under_floor",
+                "skating_mm",
+                "plant_stretches",
+            ):
                 out[key] = nan.copy()
             out["body_frames"] = present.sum(dim=(1, 2)).numpy().astype(float)
         pairs = joint_pairs(clean, channels)

@@ -51,8 +51,15 @@ class ErrorModel:
     def num_joints(self) -> int:
         return int(self.joint_bias.shape[0])
 
-    def sample(self, n: int, t: int, m: int, gen: torch.Generator, device: torch.device | str = "cpu",
-               dtype: torch.dtype = torch.float32) -> Tensor:
+    def sample(
+        self,
+        n: int,
+        t: int,
+        m: int,
+        gen: torch.Generator,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> Tensor:
         """``(n, 3, t, V, m)`` error sequences: AR(1) per axis of the global and joint parts.
 
         Starts from the stationary distribution, so every frame has the fitted marginal
@@ -125,10 +132,14 @@ def parse_error_model(doc: object, layout: str | SkeletonLayout | None = None, s
     as_t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     return ErrorModel(
         layout=declared,
-        global_bias=as_t(parts["global"][0]), global_chol=as_t(parts["global"][1]), global_ar1=as_t(parts["global"][2]),
-        joint_bias=as_t(parts["joints"][0]), joint_chol=as_t(parts["joints"][1]), joint_ar1=as_t(parts["joints"][2]),
+        global_bias=as_t(parts["global"][0]),
+        global_chol=as_t(parts["global"][1]),
+        global_ar1=as_t(parts["global"][2]),
+        joint_bias=as_t(parts["joints"][0]),
+        joint_chol=as_t(parts["joints"][1]),
+        joint_ar1=as_t(parts["joints"][2]),
         source=source,
-    )  # fmt: skip
+    )
 
 
 def _layout_named(name: object) -> SkeletonLayout | None:

@@ -21,8 +21,8 @@ import logging
 import os
 import pickle
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -181,8 +181,16 @@ def _fill_ntu(candidates, writers, n_files, max_frames, max_body, benchmarks, sk
     return report
 
 
-def _write_clips(out: Path, split: str, items: Iterator[tuple[str, int, np.ndarray]], count: int,
-                 shape: tuple[int, ...], class_names: list[str] | None, layout: str, progress: bool) -> int:
+def _write_clips(
+    out: Path,
+    split: str,
+    items: Iterator[tuple[str, int, np.ndarray]],
+    count: int,
+    shape: tuple[int, ...],
+    class_names: list[str] | None,
+    layout: str,
+    progress: bool,
+) -> int:
     from tqdm import tqdm
 
     from ciasa.data.ntu import default_class_names
@@ -204,8 +212,15 @@ def _write_clips(out: Path, split: str, items: Iterator[tuple[str, int, np.ndarr
     return writer.close(names)
 
 
-def convert_pyskl(ann: str | Path, split_name: str, out: str | Path, split: str, max_frames: int = 300,
-                  max_body: int = 2, progress: bool = True) -> int:
+def convert_pyskl(
+    ann: str | Path,
+    split_name: str,
+    out: str | Path,
+    split: str,
+    max_frames: int = 300,
+    max_body: int = 2,
+    progress: bool = True,
+) -> int:
     from ciasa.data.pyskl import read_pyskl
 
     anns = read_pyskl(ann, split_name)
@@ -216,11 +231,14 @@ def convert_pyskl(ann: str | Path, split_name: str, out: str | Path, split: str,
     if len(layouts) > 1 or len({a.clip.shape[0] for a in anns}) > 1:
         raise cli.BadInput(f"{ann}: split {split_name!r} mixes joint layouts or channel counts")
     items = ((a.name, a.label, a.clip) for a in anns)
-    return _write_clips(Path(out), split, items, len(anns), (c, max_frames, v, max_body), None, anns[0].layout, progress)
+    return _write_clips(
+        Path(out), split, items, len(anns), (c, max_frames, v, max_body), None, anns[0].layout, progress
+    )
 
 
-def convert_kinetics(data: str | Path, out: str | Path, split: str, max_frames: int = 300, max_body: int = 2,
-                     progress: bool = True) -> int:
+def convert_kinetics(
+    data: str | Path, out: str | Path, split: str, max_frames: int = 300, max_body: int = 2, progress: bool = True
+) -> int:
     from ciasa.data.kinetics import read_kinetics_json
 
     data = Path(data)
@@ -236,7 +254,9 @@ def convert_kinetics(data: str | Path, out: str | Path, split: str, max_frames: 
                 continue
             yield f.stem, label, clip
 
-    return _write_clips(Path(out), split, items(), len(files), (3, max_frames, 18, max_body), None, "openpose", progress)
+    return _write_clips(
+        Path(out), split, items(), len(files), (3, max_frames, 18, max_body), None, "openpose", progress
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,16 +266,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="source", required=True)
     fmt = p.formatter_class
-    ntu = sub.add_parser("ntu", help="a folder of raw NTU RGB+D .skeleton files -> OUT/xsub, OUT/xview",
-                         formatter_class=fmt)
+    ntu = sub.add_parser(
+        "ntu", help="a folder of raw NTU RGB+D .skeleton files -> OUT/xsub, OUT/xview", formatter_class=fmt
+    )
     ntu.add_argument("--raw", required=True, type=Path, help="folder with the .skeleton files (searched recursively)")
     ntu.add_argument("--out", required=True, type=Path, help="output folder")
-    ntu.add_argument("--ignore-list", type=Path, help="samples to skip, one name per line (samples_with_missing_skeletons.txt)")
-    ntu.add_argument("--benchmark", choices=("xsub", "xview", "both", "xsub120", "xset", "ntu120"), default="both",
-                     help="NTU 60: xsub, xview or both; NTU 120: xsub120, xset or ntu120 (both of them)")
-    ntu.add_argument("--skip-bad", action="store_true", help="skip corrupt files (listed in convert_report.json) instead of stopping")
-    for name, helptext in (("pyskl", "a pyskl / mmaction2 annotation pickle split -> OUT/{split}_*"),
-                           ("kinetics", "a folder of Kinetics-skeleton json files -> OUT/{split}_*")):  # fmt: skip
+    ntu.add_argument(
+        "--ignore-list", type=Path, help="samples to skip, one name per line (samples_with_missing_skeletons.txt)"
+    )
+    ntu.add_argument(
+        "--benchmark",
+        choices=("xsub", "xview", "both", "xsub120", "xset", "ntu120"),
+        default="both",
+        help="NTU 60: xsub, xview or both; NTU 120: xsub120, xset or ntu120 (both of them)",
+    )
+    ntu.add_argument(
+        "--skip-bad", action="store_true", help="skip corrupt files (listed in convert_report.json) instead of stopping"
+    )
+    for name, helptext in (
+        ("pyskl", "a pyskl / mmaction2 annotation pickle split -> OUT/{split}_*"),
+        ("kinetics", "a folder of Kinetics-skeleton json files -> OUT/{split}_*"),
+    ):
         q = sub.add_parser(name, help=helptext, formatter_class=fmt)
         if name == "pyskl":
             q.add_argument("--ann", required=True, type=Path, help="annotation pickle")
@@ -265,8 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--out", required=True, type=Path, help="output folder")
         q.add_argument("--split", required=True, help="name of the written split, e.g. train or val")
     for q in sub.choices.values():
-        q.add_argument("--max-frames", type=cli.positive_int, default=300, help="pad/cut every clip to this many frames")
-        q.add_argument("--max-body", type=cli.positive_int, default=2, help="body slots; extra bodies: the most active are kept")
+        q.add_argument(
+            "--max-frames", type=cli.positive_int, default=300, help="pad/cut every clip to this many frames"
+        )
+        q.add_argument(
+            "--max-body", type=cli.positive_int, default=2, help="body slots; extra bodies: the most active are kept"
+        )
         cli.add_logging_flags(q)
         cli.add_progress_flag(q)
     return p
@@ -276,16 +311,28 @@ def run(args: argparse.Namespace) -> int:
     progress = cli.show_progress(args)
     if args.source == "ntu":
         benchmarks = {"both": ("xsub", "xview"), "ntu120": ("xsub120", "xset")}.get(args.benchmark, (args.benchmark,))
-        report = convert_ntu(args.raw, args.out, read_ignore_list(args.ignore_list), args.max_frames,
-                             args.max_body, benchmarks, args.skip_bad, progress=progress)
+        report = convert_ntu(
+            args.raw,
+            args.out,
+            read_ignore_list(args.ignore_list),
+            args.max_frames,
+            args.max_body,
+            benchmarks,
+            args.skip_bad,
+            progress=progress,
+        )
         for bench, sizes in report["sizes"].items():
             log.info("%s: train %d, val %d", bench, sizes["train"], sizes["val"])
         if report["empty"] or report["bad"]:
-            log.warning("skipped %d empty and %d corrupt files (see convert_report.json)",
-                        len(report["empty"]), len(report["bad"]))
+            log.warning(
+                "skipped %d empty and %d corrupt files (see convert_report.json)",
+                len(report["empty"]),
+                len(report["bad"]),
+            )
     elif args.source == "pyskl":
-        n = convert_pyskl(args.ann, args.split_name, args.out, args.split, args.max_frames, args.max_body,
-                          progress=progress)
+        n = convert_pyskl(
+            args.ann, args.split_name, args.out, args.split, args.max_frames, args.max_body, progress=progress
+        )
         log.info("%s: %d clips", args.split, n)
     else:
         n = convert_kinetics(args.data, args.out, args.split, args.max_frames, args.max_body, progress=progress)

@@ -49,11 +49,19 @@ MIN_SCORE = 0.1  # OpenPose drops keypoints below its detection threshold
 # OpenPose joint -> NTU joint it is copied from (face points are built separately).
 _COPIED = {
     "neck": "spine_shoulder",
-    "right_shoulder": "right_shoulder", "right_elbow": "right_elbow", "right_wrist": "right_wrist",
-    "left_shoulder": "left_shoulder", "left_elbow": "left_elbow", "left_wrist": "left_wrist",
-    "right_hip": "right_hip", "right_knee": "right_knee", "right_ankle": "right_ankle",
-    "left_hip": "left_hip", "left_knee": "left_knee", "left_ankle": "left_ankle",
-}  # fmt: skip
+    "right_shoulder": "right_shoulder",
+    "right_elbow": "right_elbow",
+    "right_wrist": "right_wrist",
+    "left_shoulder": "left_shoulder",
+    "left_elbow": "left_elbow",
+    "left_wrist": "left_wrist",
+    "right_hip": "right_hip",
+    "right_knee": "right_knee",
+    "right_ankle": "right_ankle",
+    "left_hip": "left_hip",
+    "left_knee": "left_knee",
+    "left_ankle": "left_ankle",
+}
 # Face points relative to the NTU head joint, metres: (forward, up, lateral-to-the-left).
 _FACE = {
     "nose": (0.10, -0.02, 0.0),
@@ -64,12 +72,25 @@ _FACE = {
 }
 # Typical OpenPose confidence per joint before view-dependent losses.
 _BASE_SCORE = {
-    "nose": 0.85, "neck": 0.9, "right_shoulder": 0.85, "left_shoulder": 0.85,
-    "right_elbow": 0.75, "left_elbow": 0.75, "right_wrist": 0.65, "left_wrist": 0.65,
-    "right_hip": 0.7, "left_hip": 0.7, "right_knee": 0.7, "left_knee": 0.7,
-    "right_ankle": 0.6, "left_ankle": 0.6, "right_eye": 0.8, "left_eye": 0.8,
-    "right_ear": 0.6, "left_ear": 0.6,
-}  # fmt: skip
+    "nose": 0.85,
+    "neck": 0.9,
+    "right_shoulder": 0.85,
+    "left_shoulder": 0.85,
+    "right_elbow": 0.75,
+    "left_elbow": 0.75,
+    "right_wrist": 0.65,
+    "left_wrist": 0.65,
+    "right_hip": 0.7,
+    "left_hip": 0.7,
+    "right_knee": 0.7,
+    "left_knee": 0.7,
+    "right_ankle": 0.6,
+    "left_ankle": 0.6,
+    "right_eye": 0.8,
+    "left_eye": 0.8,
+    "right_ear": 0.6,
+    "left_ear": 0.6,
+}
 
 
 def _unit(v: np.ndarray, eps: float = 1e-9) -> np.ndarray:
@@ -96,9 +117,7 @@ def ntu_to_openpose_3d(ntu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, np.stack([forward, lateral], axis=-2)
 
 
-def _scores(
-    joints: np.ndarray, face: np.ndarray, camera: Camera, rng: np.random.Generator
-) -> np.ndarray:
+def _scores(joints: np.ndarray, face: np.ndarray, camera: Camera, rng: np.random.Generator) -> np.ndarray:
     """Plausible OpenPose scores ``(..., 18)`` for 3-D joints ``(..., 18, 3)`` seen by ``camera``."""
     names = OPENPOSE_18.joint_names
     base = np.array([_BASE_SCORE[n] for n in names])
@@ -151,9 +170,11 @@ def project_to_kinetics(
     score = _scores(joints, face, camera, rng)
     inside = (
         np.isfinite(uv).all(-1)
-        & (uv[..., 0] >= 0) & (uv[..., 0] < camera.width)
-        & (uv[..., 1] >= 0) & (uv[..., 1] < camera.height)
-    )  # fmt: skip
+        & (uv[..., 0] >= 0)
+        & (uv[..., 0] < camera.width)
+        & (uv[..., 1] >= 0)
+        & (uv[..., 1] < camera.height)
+    )
     detected = inside & (score >= MIN_SCORE) & (rng.random(score.shape) >= missing_rate) & present[..., None]
     x = np.where(detected, uv[..., 0] / camera.width - 0.5, 0.0)
     y = np.where(detected, uv[..., 1] / camera.height - 0.5, 0.0)
@@ -235,10 +256,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="src", required=True, type=Path, help="NTU ST-GCN layout directory")
     p.add_argument("--out", required=True, type=Path, help="output directory (ST-GCN layout, OpenPose-18)")
     p.add_argument("--splits", nargs="+", default=None, help="splits to convert (default: all found)")
-    p.add_argument("--width", type=cli.positive_int, default=IMAGE_SIZE[0], help="image width in pixels (Kinetics: 340)")
-    p.add_argument("--height", type=cli.positive_int, default=IMAGE_SIZE[1], help="image height in pixels (Kinetics: 256)")
+    p.add_argument(
+        "--width", type=cli.positive_int, default=IMAGE_SIZE[0], help="image width in pixels (Kinetics: 340)"
+    )
+    p.add_argument(
+        "--height", type=cli.positive_int, default=IMAGE_SIZE[1], help="image height in pixels (Kinetics: 256)"
+    )
     p.add_argument("--hfov", type=float, default=DEFAULT_HFOV, help="horizontal field of view, degrees")
-    p.add_argument("--camera", type=Path, default=None, help="a *.camera.json to use instead of --width/--height/--hfov")
+    p.add_argument(
+        "--camera", type=Path, default=None, help="a *.camera.json to use instead of --width/--height/--hfov"
+    )
     p.add_argument("--missing-rate", type=float, default=DEFAULT_MISSING_RATE, help="random joint misses per detection")
     p.add_argument("--noise-px", type=float, default=DEFAULT_NOISE_PX, help="detector noise, pixels (std)")
     p.add_argument("--seed", type=int, default=0, help="seed of the misses and the noise")
@@ -252,8 +279,15 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.hfov < 180:
         raise cli.BadInput(f"--hfov must lie in (0, 180) degrees, got {args.hfov}")
     camera = Camera.load(args.camera) if args.camera else Camera.from_fov(args.width, args.height, hfov_deg=args.hfov)
-    meta = convert_dir(args.src, args.out, tuple(args.splits) if args.splits else None, camera,
-                       args.missing_rate, args.noise_px, args.seed)  # fmt: skip
+    meta = convert_dir(
+        args.src,
+        args.out,
+        tuple(args.splits) if args.splits else None,
+        camera,
+        args.missing_rate,
+        args.noise_px,
+        args.seed,
+    )
     print(json.dumps(meta["splits"], indent=2))
     return cli.EXIT_OK
 

@@ -40,11 +40,7 @@ def _informative(names: Sequence[str]) -> bool:
 
 def class_name_differences(model_names: Sequence[str], data_names: Sequence[str]) -> list[tuple[int, str, str]]:
     """``(index, model name, data name)`` for each index both lists name differently."""
-    return [
-        (i, str(m), str(d))
-        for i, (m, d) in enumerate(zip(model_names, data_names))
-        if _norm(m) != _norm(d)
-    ]
+    return [(i, str(m), str(d)) for i, (m, d) in enumerate(zip(model_names, data_names)) if _norm(m) != _norm(d)]
 
 
 def check_class_names(
@@ -99,14 +95,21 @@ def check_fits(
             f"(layout {meta.get('layout')!r}) has {want_v}"
         )
     if want_c is not None and channels != want_c:
-        raise BadInput(f"{data.source}: data has {channels} coordinate channels but the model {checkpoint} takes {want_c}")
+        raise BadInput(
+            f"{data.source}: data has {channels} coordinate channels but the model {checkpoint} takes {want_c}"
+        )
     class_names = meta.get("class_names") or []
     if len(data) and int(data.labels.max()) >= len(class_names):
         raise BadInput(
             f"{data.source}: label {int(data.labels.max())} but the model {checkpoint} has only {len(class_names)} classes"
         )
-    check_class_names(class_names, load_class_names(data_dir), str(checkpoint), str(Path(data_dir) / "classes.json"),
-                      allow_class_mismatch)
+    check_class_names(
+        class_names,
+        load_class_names(data_dir),
+        str(checkpoint),
+        str(Path(data_dir) / "classes.json"),
+        allow_class_mismatch,
+    )
 
 
 def load_split_for_model(
@@ -134,9 +137,11 @@ def add_model_data_flags(group: Any, out_help: str, split_help: str = "split nam
     group.add_argument("--data", required=True, help="ST-GCN layout directory ({split}_data.npy, {split}_label.pkl)")
     group.add_argument("--split", default="val", help=split_help)
     group.add_argument("--out", required=True, help=out_help)
-    group.add_argument("--allow-class-mismatch", action="store_true",
-                       help="accept a checkpoint whose class names differ from the data's classes.json "
-                       "(otherwise an error)")
+    group.add_argument(
+        "--allow-class-mismatch",
+        action="store_true",
+        help="accept a checkpoint whose class names differ from the data's classes.json (otherwise an error)",
+    )
 
 
 def take(data: np.ndarray, index: Sequence[int] | np.ndarray) -> np.ndarray:

@@ -32,8 +32,8 @@ frames with zero bodies stay zero.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -169,7 +169,9 @@ def _load_txt2npy_dict(path: Path) -> dict:
             version = npy_format.read_magic(fh)
             header = npy_format.read_array_header_1_0(fh) if version == (1, 0) else npy_format.read_array_header_2_0(fh)
             if header[2] != np.dtype(object) or header[0] != ():
-                raise SkeletonFileError(f"{path}: not a txt2npy skeleton dict (a {header[2]} array of shape {header[0]})")
+                raise SkeletonFileError(
+                    f"{path}: not a txt2npy skeleton dict (a {header[2]} array of shape {header[0]})"
+                )
             obj = load_numpy_pickle(fh.read())
     except SkeletonFileError:
         raise
@@ -196,7 +198,7 @@ def read_ntu_txt2npy(path: str | Path, max_body: int = 2) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: skeleton file not found")
     d = _load_txt2npy_dict(path)
-    slots = sorted((k for k in d if k.startswith("skel_body")), key=lambda k: int(k[len("skel_body"):] or 0))
+    slots = sorted((k for k in d if k.startswith("skel_body")), key=lambda k: int(k[len("skel_body") :] or 0))
     if not slots:
         raise SkeletonFileError(f"{path}: no 'skel_body0' entry (keys: {', '.join(map(str, d))})")
     bodies = []

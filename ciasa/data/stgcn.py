@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -236,12 +236,15 @@ def load_split(
         raise BadInput(f"{data_path}: not a readable .npy array: {err}") from None
     if data.ndim != 5:
         hint = " (one clip (C, T, V, M)? a split holds a batch (N, C, T, V, M))" if data.ndim == 4 else ""
-        raise BadInput(f"{data_path}: expected (N, C, T, V, M) skeleton data, got {data.ndim} dimensions "
-                       f"{tuple(data.shape)}{hint}")
+        raise BadInput(
+            f"{data_path}: expected (N, C, T, V, M) skeleton data, got {data.ndim} dimensions {tuple(data.shape)}{hint}"
+        )
     names, labels = load_labels(label_path)
     if len(names) != len(data):
-        raise BadInput(f"{label_path}: {len(names)} samples listed but {data_path.name} holds {len(data)} "
-                       "(label/data length mismatch)")
+        raise BadInput(
+            f"{label_path}: {len(names)} samples listed but {data_path.name} holds {len(data)} "
+            "(label/data length mismatch)"
+        )
     if layout is None:
         layout = _guess_layout(data, data_path)
     if data.dtype != np.float32 and not mmap:
@@ -282,9 +285,7 @@ def save_split(
     validate_skeletons(data, layout, f"{directory}/{split}", labels=labels, names=list(names))
     labels_list = [int(x) for x in np.asarray(labels).reshape(-1)]
     if class_names is not None and labels_list and max(labels_list) >= len(class_names):
-        raise BadInput(
-            f"{directory}/{split}: label {max(labels_list)} has no class name ({len(class_names)} given)"
-        )
+        raise BadInput(f"{directory}/{split}: label {max(labels_list)} has no class name ({len(class_names)} given)")
     data_path, label_path = split_paths(directory, split)
     directory.mkdir(parents=True, exist_ok=True)
     atomic_save_npy(data_path, np.ascontiguousarray(data, dtype=np.float32))

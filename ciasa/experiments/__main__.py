@@ -21,21 +21,37 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="experiment", required=True)
     from ciasa.experiments import paper, results
 
-    paper.add_arguments(sub.add_parser(
-        "all", help="the paper's Fig. 2 and Tables I-V, both formulations, resumable; writes OUT/results.md",
-        description=paper.__doc__.split("\n\n")[0], formatter_class=p.formatter_class))
-    results.add_arguments(sub.add_parser(
-        "results", help="render results.md (and figures/) from a run's results.json",
-        formatter_class=p.formatter_class))  # fmt: skip
+    paper.add_arguments(
+        sub.add_parser(
+            "all",
+            help="the paper's Fig. 2 and Tables I-V, both formulations, resumable; writes OUT/results.md",
+            description=paper.__doc__.split("\n\n")[0],
+            formatter_class=p.formatter_class,
+        )
+    )
+    results.add_arguments(
+        sub.add_parser(
+            "results",
+            help="render results.md (and figures/) from a run's results.json",
+            formatter_class=p.formatter_class,
+        )
+    )
     for name, (_, title) in EXPERIMENTS.items():
-        add_experiment_arguments(name, sub.add_parser(name, help=title, description=title,
-                                                      formatter_class=p.formatter_class))
-    add_strip_arguments(sub.add_parser("strips", help="skeleton strips: clean green, perturbed red (Fig. 3)",
-                                       formatter_class=p.formatter_class))
+        add_experiment_arguments(
+            name, sub.add_parser(name, help=title, description=title, formatter_class=p.formatter_class)
+        )
+    add_strip_arguments(
+        sub.add_parser(
+            "strips", help="skeleton strips: clean green, perturbed red (Fig. 3)", formatter_class=p.formatter_class
+        )
+    )
     from ciasa.experiments import transfer
 
-    transfer.add_arguments(sub.add_parser("transfer", help="transfer of perturbations to other models (Table III)",
-                                          formatter_class=p.formatter_class))
+    transfer.add_arguments(
+        sub.add_parser(
+            "transfer", help="transfer of perturbations to other models (Table III)", formatter_class=p.formatter_class
+        )
+    )
     return p
 
 

@@ -117,7 +117,9 @@ def parse_datasets(text: str) -> tuple[str, ...]:
     names = [t.strip() for t in text.split(",") if t.strip()]
     unknown = [t for t in names if t not in DATASETS]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown data set(s) {', '.join(unknown) or repr(text)}; choose from ntu, kinetics")
+        raise argparse.ArgumentTypeError(
+            f"unknown data set(s) {', '.join(unknown) or repr(text)}; choose from ntu, kinetics"
+        )
     return tuple(d for d in DATASETS if d in names)
 
 
@@ -179,8 +181,13 @@ def unit_settings(unit: Unit, args: argparse.Namespace, specs: dict[str, str], p
     return settings
 
 
-def run_unit(unit: Unit, args: argparse.Namespace, specs: dict[str, str], out: Path,
-             row_cache: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def run_unit(
+    unit: Unit,
+    args: argparse.Namespace,
+    specs: dict[str, str],
+    out: Path,
+    row_cache: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Run one unit into ``out``; returns its record (what ``unit.json`` holds besides the settings)."""
     kinetics = unit.dataset == "kinetics"
     checkpoint = args.kinetics_checkpoint if kinetics else args.checkpoint
@@ -189,12 +196,31 @@ def run_unit(unit: Unit, args: argparse.Namespace, specs: dict[str, str], out: P
         return _run_transfer(unit, args, specs, checkpoint, data, out)
     experiment = TABLES[unit.table]
     ns = argparse.Namespace(
-        checkpoint=checkpoint, data=data, split=args.split, out=str(out), allow_class_mismatch=args.allow_class_mismatch,
-        real_data=None, real_split=args.real_split, limit=args.limit, all_samples=False, shuffle=True,
-        batch_size=args.batch_size, max_iter=args.max_iter, early_stop=args.early_stop, seed=args.seed,
-        device=args.device, threads=args.threads, progress=args.progress, quiet=args.quiet, verbose=args.verbose,
-        eps_list=None, regions=None, lams=None, optimize=unit.formulation, no_gan=experiment == "fgsm-sweep",
-    )  # fmt: skip
+        checkpoint=checkpoint,
+        data=data,
+        split=args.split,
+        out=str(out),
+        allow_class_mismatch=args.allow_class_mismatch,
+        real_data=None,
+        real_split=args.real_split,
+        limit=args.limit,
+        all_samples=False,
+        shuffle=True,
+        batch_size=args.batch_size,
+        max_iter=args.max_iter,
+        early_stop=args.early_stop,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+        progress=args.progress,
+        quiet=args.quiet,
+        verbose=args.verbose,
+        eps_list=None,
+        regions=None,
+        lams=None,
+        optimize=unit.formulation,
+        no_gan=experiment == "fgsm-sweep",
+    )
     return sweeps.run_experiment(experiment, ns, row_cache)
 
 
@@ -202,11 +228,18 @@ def _run_transfer(unit: Unit, args, specs, checkpoint, data, out: Path) -> dict[
     from ciasa.experiments import transfer
 
     options = transfer.TransferOptions(
-        split=args.split, eps=transfer.DEFAULT_EPS, max_iter=args.max_iter, limit=args.limit,
-        batch_size=args.batch_size, device=args.device, seed=args.seed, progress=cli.show_progress(args),
-        allow_class_mismatch=args.allow_class_mismatch, mode=unit.mode,
+        split=args.split,
+        eps=transfer.DEFAULT_EPS,
+        max_iter=args.max_iter,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        device=args.device,
+        seed=args.seed,
+        progress=cli.show_progress(args),
+        allow_class_mismatch=args.allow_class_mismatch,
+        mode=unit.mode,
         attack_options=dict(sweeps.FORMULATIONS[unit.formulation]),
-    )  # fmt: skip
+    )
     return transfer.run_transfer(checkpoint, data, specs, out, options)
 
 
@@ -231,8 +264,10 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     units = plan(args.tables, args.formulations, datasets_of(args))
     prints = {"checkpoint": fingerprint(args.checkpoint), "data": fingerprint(Path(args.data))}
     if args.kinetics_checkpoint:
-        prints |= {"kinetics_checkpoint": fingerprint(args.kinetics_checkpoint),
-                   "kinetics_data": fingerprint(Path(args.kinetics_data))}  # fmt: skip
+        prints |= {
+            "kinetics_checkpoint": fingerprint(args.kinetics_checkpoint),
+            "kinetics_data": fingerprint(Path(args.kinetics_data)),
+        }
     prints |= {f"model:{k}": fingerprint(v) for k, v in specs.items()}
     started = time.perf_counter()
     done: list[dict[str, Any]] = []
@@ -249,8 +284,16 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             atomic_write_json(target / "unit.json", saved)
         else:
             log.info("[%d/%d] %s: done earlier (%.0f s), kept", i, len(units), unit.key, saved["seconds"])
-        done.append({"unit": unit.key, "dataset": unit.dataset, "table": unit.table,
-                     "formulation": unit.formulation, "mode": unit.mode, **saved})  # fmt: skip
+        done.append(
+            {
+                "unit": unit.key,
+                "dataset": unit.dataset,
+                "table": unit.table,
+                "formulation": unit.formulation,
+                "mode": unit.mode,
+                **saved,
+            }
+        )
     results = {
         "format": RESULTS_FORMAT,
         "command": command_of(args),
@@ -274,29 +317,61 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ciasa.data.model_fit import add_model_data_flags
 
     io = p.add_argument_group("models, data and output")
-    add_model_data_flags(io, "run directory (one folder per table, results.json, results.md, figures/)",
-                         "split the clips are drawn from")  # fmt: skip
+    add_model_data_flags(
+        io, "run directory (one folder per table, results.json, results.md, figures/)", "split the clips are drawn from"
+    )
     io.add_argument("--real-split", default="train", help="split the discriminator's real clips come from")
-    io.add_argument("--transfer-models", nargs="+", default=None, metavar="NAME=CKPT",
-                    help="Table III's models: js=Js-AGCN bs=Bs-AGCN pa_lstm=PA-LSTM (js+bs also give 2s-AGCN)")
+    io.add_argument(
+        "--transfer-models",
+        nargs="+",
+        default=None,
+        metavar="NAME=CKPT",
+        help="Table III's models: js=Js-AGCN bs=Bs-AGCN pa_lstm=PA-LSTM (js+bs also give 2s-AGCN)",
+    )
     io.add_argument("--kinetics-checkpoint", default=None, help="ST-GCN trained on the 2-D OpenPose-18 set")
     io.add_argument("--kinetics-data", default=None, help="the 2-D set (Fig. 2 and Table I rows run on it)")
     what = p.add_argument_group("what to run")
-    what.add_argument("--tables", type=parse_tables, default=list(TABLES),
-                      help=f"comma-separated, from {', '.join(TABLES)} (default: all)")
-    what.add_argument("--datasets", type=parse_datasets, default=None,
-                      help="ntu, kinetics or both (default: ntu, plus kinetics when --kinetics-checkpoint is given)")
-    what.add_argument("--formulations", type=parse_formulations, default=list(sweeps.FORMULATIONS),
-                      help=f"CIASA formulations, from {', '.join(sweeps.FORMULATIONS)} (default: both)")
-    what.add_argument("--limit", type=cli.positive_int, default=200,
-                      help="clips per table: random clean-correct clips (transfer: random clips)")
+    what.add_argument(
+        "--tables",
+        type=parse_tables,
+        default=list(TABLES),
+        help=f"comma-separated, from {', '.join(TABLES)} (default: all)",
+    )
+    what.add_argument(
+        "--datasets",
+        type=parse_datasets,
+        default=None,
+        help="ntu, kinetics or both (default: ntu, plus kinetics when --kinetics-checkpoint is given)",
+    )
+    what.add_argument(
+        "--formulations",
+        type=parse_formulations,
+        default=list(sweeps.FORMULATIONS),
+        help=f"CIASA formulations, from {', '.join(sweeps.FORMULATIONS)} (default: both)",
+    )
+    what.add_argument(
+        "--limit",
+        type=cli.positive_int,
+        default=200,
+        help="clips per table: random clean-correct clips (transfer: random clips)",
+    )
     sweeps.add_run_arguments(p)
 
 
 def command_of(args: argparse.Namespace) -> str:
     """The run's command line, rebuilt from its settings (paths as given), for results.md."""
-    words = ["python", "-m", "ciasa.experiments", "all", "--checkpoint", args.checkpoint, "--data", args.data,
-             "--split", args.split]  # fmt: skip
+    words = [
+        "python",
+        "-m",
+        "ciasa.experiments",
+        "all",
+        "--checkpoint",
+        args.checkpoint,
+        "--data",
+        args.data,
+        "--split",
+        args.split,
+    ]
     if args.transfer_models and "table3" in args.tables:
         words += ["--transfer-models", *args.transfer_models]
     if args.kinetics_checkpoint:
@@ -316,6 +391,10 @@ def command_of(args: argparse.Namespace) -> str:
 def run_from_args(args: argparse.Namespace) -> int:
     results = run_all(args)
     print((Path(args.out) / "results.md").read_text())
-    log.info("%d units, %.0f s this run (%.0f s of unit time in all)", len(results["units"]),
-             results["seconds_this_run"], results["seconds_all_units"])  # fmt: skip
+    log.info(
+        "%d units, %.0f s this run (%.0f s of unit time in all)",
+        len(results["units"]),
+        results["seconds_this_run"],
+        results["seconds_all_units"],
+    )
     return cli.EXIT_OK

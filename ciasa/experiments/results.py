@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ciasa import cli
 from ciasa.experiments import paper_numbers as paper
@@ -53,7 +54,9 @@ def _rate(row: dict[str, Any], rate: str, count: str) -> str:
 
 # ---------------------------------------------------------------- sections
 def header(results: dict[str, Any], source: str) -> list[str]:
-    forms = "; ".join(f"`{k}` = {', '.join(f'{a}={b}' for a, b in v.items())}" for k, v in results["formulations"].items())
+    forms = "; ".join(
+        f"`{k}` = {', '.join(f'{a}={b}' for a, b in v.items())}" for k, v in results["formulations"].items()
+    )
     lines = [
         "# The paper's experiments, re-measured",
         "",
@@ -67,7 +70,7 @@ def header(results: dict[str, Any], source: str) -> list[str]:
         f"the clips the model classifies correctly when clean; Table III: drawn among all clips), "
         f"{results['max_iter']} CIASA iterations, least-likely target (Tables I, II, IV, V and III as in the paper). "
         f"Formulations: {forms} (what each optimises, and why they differ, measured step by step: "
-        "docs/attacks.md). \"on target\" = clips whose prediction became the target; \"flipped\" = clips "
+        'docs/attacks.md). "on target" = clips whose prediction became the target; "flipped" = clips '
         "whose prediction left the true label; both over the clean-correct clips attacked. Joint variation in mm: "
         "the displacement of every attacked joint in every frame, min and max over all clips, mean = the clips' "
         "average of their mean displacement. The "
@@ -77,9 +80,14 @@ def header(results: dict[str, Any], source: str) -> list[str]:
     ]
     accuracy = {u["dataset"]: u["record"].get("clean_accuracy") for u in results["units"] if u["table"] != "table3"}
     if accuracy:
-        lines += ["Clean top-1 of the attacked ST-GCN on the whole split: " + ", ".join(
-            f"{DATASET_TITLES[d].split(' (')[0]} {100 * a:.1f} %" for d, a in accuracy.items() if a is not None) + ".",
-            ""]  # fmt: skip
+        lines += [
+            "Clean top-1 of the attacked ST-GCN on the whole split: "
+            + ", ".join(
+                f"{DATASET_TITLES[d].split(' (')[0]} {100 * a:.1f} %" for d, a in accuracy.items() if a is not None
+            )
+            + ".",
+            "",
+        ]
     return lines
 
 
@@ -99,10 +107,14 @@ def fig2(results: dict[str, Any]) -> list[str]:
         rows.append([f"{e:g}", *cells])
     n = ", ".join(f"{d}: n = {rec['n']}" for d, rec in cols.items())
     return [
-        "## Fig. 2: FGSM, untargeted, against eps", "",
+        "## Fig. 2: FGSM, untargeted, against eps",
+        "",
         f"Paper: {paper.FIG2}. Ours ({n}; eps in metres for the 3-D set, in normalised image units for the 2-D set):",
-        "", *_table(head, rows), "![Fig. 2](figures/fig2.png)", "",
-    ]  # fmt: skip
+        "",
+        *_table(head, rows),
+        "![Fig. 2](figures/fig2.png)",
+        "",
+    ]
 
 
 def table1(results: dict[str, Any]) -> list[str]:
@@ -121,13 +133,24 @@ def table1(results: dict[str, Any]) -> list[str]:
             cells = [f"{e:g}", _num(paper.TABLE1[paper_key][i])]
             for f in forms:
                 row = next((r for r in recs[f]["rows"] if abs(r["eps"] - e) < 1e-12), None)
-                cells += ([_rate(row, "fooling_targeted", "targeted_count"), _rate(row, "fooling_untargeted", "flipped_count"),
-                           _mm(row["joint_var_mean"])] if row else ["-", "-", "-"])  # fmt: skip
+                cells += (
+                    [
+                        _rate(row, "fooling_targeted", "targeted_count"),
+                        _rate(row, "fooling_untargeted", "flipped_count"),
+                        _mm(row["joint_var_mean"]),
+                    ]
+                    if row
+                    else ["-", "-", "-"]
+                )
             rows.append(cells)
         n = ", ".join(f"{f}: n = {recs[f]['n']}" for f in forms)
-        out += [f"{DATASET_TITLES[dataset]} ({n}; paper xsub: "
-                f"{' / '.join(map(str, paper.TABLE1['ntu_xsub']))}):" if dataset == "ntu" else
-                f"{DATASET_TITLES[dataset]} ({n}):", "", *_table(head, rows)]  # fmt: skip
+        out += [
+            f"{DATASET_TITLES[dataset]} ({n}; paper xsub: {' / '.join(map(str, paper.TABLE1['ntu_xsub']))}):"
+            if dataset == "ntu"
+            else f"{DATASET_TITLES[dataset]} ({n}):",
+            "",
+            *_table(head, rows),
+        ]
     return out + ["![Table I](figures/table1.png)", ""] if len(out) > 2 else []
 
 
@@ -142,23 +165,31 @@ def table2(results: dict[str, Any]) -> list[str]:
     rows = []
     for i, first in enumerate(recs[forms[0]]["rows"]):
         region = first["attack"].removeprefix("localized ")
-        p = (f"{_num(paper.TABLE2['ntu_xview'].get(region))} / {_num(paper.TABLE2['ntu_xsub'].get(region))}"
-             if region in paper.TABLE2["ntu_xsub"] else "-")  # fmt: skip
+        p = (
+            f"{_num(paper.TABLE2['ntu_xview'].get(region))} / {_num(paper.TABLE2['ntu_xsub'].get(region))}"
+            if region in paper.TABLE2["ntu_xsub"]
+            else "-"
+        )
         cells = [first["attack"], str(first["joints"]), p]
         for f in forms:
             row = recs[f]["rows"][i]
-            cells += [_rate(row, "fooling_targeted", "targeted_count"), _rate(row, "fooling_untargeted", "flipped_count"),
-                      _mm(row["joint_var_mean"])]  # fmt: skip
+            cells += [
+                _rate(row, "fooling_targeted", "targeted_count"),
+                _rate(row, "fooling_untargeted", "flipped_count"),
+                _mm(row["joint_var_mean"]),
+            ]
         rows.append(cells)
     return [
-        f"## Table II: localized mode per region (eps {paper.TABLE2_EPS:g}), and the advanced mode", "",
+        f"## Table II: localized mode per region (eps {paper.TABLE2_EPS:g}), and the advanced mode",
+        "",
         "Regions are ours (`ciasa.skeleton`: four of 7/7/6/5 joints, covering the body once); with SSR on, a "
         "region joint whose bone-tree descendants leave the region stays put, so the attack moves the joints "
         "counted in the second column. The paper's Fig. 4 draws its four sets without listing the joints, so only "
         "the order is shared. The advanced row (legs, hierarchical eps "
-        f"{'/'.join(f'{radius:g}' for radius in NTU_RGBD.leg_radii.values())} m) has no paper number in a table.", "",
+        f"{'/'.join(f'{radius:g}' for radius in NTU_RGBD.leg_radii.values())} m) has no paper number in a table.",
+        "",
         *_table(head, rows),
-    ]  # fmt: skip
+    ]
 
 
 def table3(results: dict[str, Any]) -> list[str]:
@@ -166,26 +197,35 @@ def table3(results: dict[str, Any]) -> list[str]:
     if not units:
         return []
     out = [
-        "## Table III: transfer from ST-GCN to 2s-AGCN (joint, bone, both) and PA-LSTM", "",
+        "## Table III: transfer from ST-GCN to 2s-AGCN (joint, bone, both) and PA-LSTM",
+        "",
         f"Paper (basic mode, eps {paper.TABLE3_EPS:g}, its table's extracted text is garbled; the values as read in "
         "the specification): original -> attacked accuracy "
-        + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in paper.TABLE3.items()) + ". Ours: accuracy on the drawn "
+        + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in paper.TABLE3.items())
+        + ". Ours: accuracy on the drawn "
         "clips, clean and perturbed; fooling = of each model's clean-correct clips, % misclassified once "
-        "perturbed; target = % assigned the class the attack aimed at on ST-GCN.", "",
-    ]  # fmt: skip
+        "perturbed; target = % assigned the class the attack aimed at on ST-GCN.",
+        "",
+    ]
     for unit in units:
         rows_by_key = {r["key"]: r for r in unit["record"]["rows"]}
         keys = [k for k in TRANSFER_ORDER if k in rows_by_key] + [k for k in rows_by_key if k not in TRANSFER_ORDER]
         head = ["", *(rows_by_key[k]["model"] for k in keys)]
         budget = f"eps {unit['record']['settings']['eps']:g}" if unit["mode"] == "basic" else "legs, hierarchical eps"
-        out += [f"{unit['mode'].capitalize()} mode ({budget}), formulation `{unit['formulation']}`, "
-                f"n = {unit['record']['n']}:", ""]  # fmt: skip
-        out += _table(head, [
-            ["Original accuracy %", *(_num(rows_by_key[k]["clean_acc"]) for k in keys)],
-            ["Attacked accuracy %", *(_num(rows_by_key[k]["attacked_acc"]) for k in keys)],
-            ["Fooling rate %", *(_num(rows_by_key[k]["fooling_rate"]) for k in keys)],
-            ["Target rate %", *(_num(rows_by_key[k]["target_rate"]) for k in keys)],
-        ])  # fmt: skip
+        out += [
+            f"{unit['mode'].capitalize()} mode ({budget}), formulation `{unit['formulation']}`, "
+            f"n = {unit['record']['n']}:",
+            "",
+        ]
+        out += _table(
+            head,
+            [
+                ["Original accuracy %", *(_num(rows_by_key[k]["clean_acc"]) for k in keys)],
+                ["Attacked accuracy %", *(_num(rows_by_key[k]["attacked_acc"]) for k in keys)],
+                ["Fooling rate %", *(_num(rows_by_key[k]["fooling_rate"]) for k in keys)],
+                ["Target rate %", *(_num(rows_by_key[k]["target_rate"]) for k in keys)],
+            ],
+        )
     return out
 
 
@@ -201,8 +241,10 @@ def _variation_table(title: str, note: str, key: str, paper_rows: dict, recs: di
         cells = [str(label), " / ".join(map(str, p[:3])) if p else "-", _num(p[3]) if p else "-"]
         for f in forms:
             r = recs[f]["rows"][i]
-            cells += [f"{_mm(r['joint_var_min'])} / {_mm(r['joint_var_max'])} / {_mm(r['joint_var_mean'])}",
-                      _rate(r, "fooling_targeted", "targeted_count")]  # fmt: skip
+            cells += [
+                f"{_mm(r['joint_var_min'])} / {_mm(r['joint_var_max'])} / {_mm(r['joint_var_mean'])}",
+                _rate(r, "fooling_targeted", "targeted_count"),
+            ]
         rows.append(cells)
     return [title, "", note, "", *_table(head, rows)]
 
@@ -212,10 +254,12 @@ def table4(results: dict[str, Any]) -> list[str]:
     if not recs:
         return []
     eps = next(iter(recs.values()))["rows"][0]["eps"]
-    note = (f"Basic mode, all joints, eps {eps:g} m. The paper prints eps 1e-3 with ~99 % fooling and joint "
-            "variations of 7-9 in an unstated unit; at 1e-3 m our models are not fooled (Table I's smallest eps "
-            "is 4e-3), so the ablation runs at an eps where the attack succeeds. The paper's joint variation "
-            "falls with each constraint; compare the direction, not the values.")  # fmt: skip
+    note = (
+        f"Basic mode, all joints, eps {eps:g} m. The paper prints eps 1e-3 with ~99 % fooling and joint "
+        "variations of 7-9 in an unstated unit; at 1e-3 m our models are not fooled (Table I's smallest eps "
+        "is 4e-3), so the ablation runs at an eps where the attack succeeds. The paper's joint variation "
+        "falls with each constraint; compare the direction, not the values."
+    )
     return _variation_table("## Table IV: constraint ablation", note, "constraints", paper.TABLE4, recs)
 
 
@@ -232,17 +276,27 @@ def timing(results: dict[str, Any]) -> list[str]:
     rows = [[u["unit"], _num(u["seconds"], 0)] for u in results["units"]]
     wall = results.get("wall_seconds")
     return [
-        "## Time", "",
+        "## Time",
+        "",
         f"Unit times as measured when each unit ran (a resumed run keeps them, one torch thread each); "
         f"{results['seconds_all_units']:.0f} s in all"
-        + (f", {wall:.0f} s of wall time ({results.get('wall_note', '')})." if wall else "."), "",
+        + (f", {wall:.0f} s of wall time ({results.get('wall_note', '')})." if wall else "."),
+        "",
         *_table(["unit", "seconds"], rows),
-    ]  # fmt: skip
+    ]
 
 
 def render(results: dict[str, Any], source: str) -> str:
-    sections = [header(results, source), fig2(results), table1(results), table2(results), table3(results),
-                table4(results), table5(results), timing(results)]  # fmt: skip
+    sections = [
+        header(results, source),
+        fig2(results),
+        table1(results),
+        table2(results),
+        table3(results),
+        table4(results),
+        table5(results),
+        timing(results),
+    ]
     return "\n".join(line for section in sections for line in section).rstrip() + "\n"
 
 
@@ -258,8 +312,12 @@ def figures(results: dict[str, Any], folder: Path) -> list[Path]:
     if fig2_units:
         fig, ax = plt.subplots(figsize=(6, 4))
         for dataset, rec in fig2_units.items():
-            ax.plot([r["eps"] for r in rec["rows"]], [r["fooling_untargeted"] or 0 for r in rec["rows"]], marker="o",
-                    label=f"ours, {dataset}")  # fmt: skip
+            ax.plot(
+                [r["eps"] for r in rec["rows"]],
+                [r["fooling_untargeted"] or 0 for r in rec["rows"]],
+                marker="o",
+                label=f"ours, {dataset}",
+            )
         ax.axhline(90, color="grey", ls=":", label="paper: > 90 % from eps 0.02")
         ax.axvline(0.02, color="grey", ls=":")
         ax.set(xlabel="eps", ylabel="flipped (%)", ylim=(0, 102), title="Fig. 2: FGSM, untargeted")
@@ -274,8 +332,12 @@ def figures(results: dict[str, Any], folder: Path) -> list[Path]:
             ax.plot(xs, paper.TABLE1["kinetics"], "k:", marker="s", label="paper, Kinetics")
         for u in t1:
             rows = u["record"]["rows"]
-            ax.plot([r["eps"] for r in rows], [r["fooling_targeted"] or 0 for r in rows], marker="o",
-                    label=f"ours, {u['dataset']}, {u['formulation']}")  # fmt: skip
+            ax.plot(
+                [r["eps"] for r in rows],
+                [r["fooling_targeted"] or 0 for r in rows],
+                marker="o",
+                label=f"ours, {u['dataset']}, {u['formulation']}",
+            )
         ax.set(xlabel="eps", ylabel="on target (%)", ylim=(0, 102), title="Table I: CIASA basic, least-likely target")
         ax.legend(fontsize=7)
         written.append(_save(fig, folder / "table1.png"))

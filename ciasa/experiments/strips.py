@@ -21,8 +21,17 @@ from ciasa.skeleton import SkeletonLayout
 log = logging.getLogger(__name__)
 
 
-def draw_body(ax, joints: np.ndarray, layout: SkeletonLayout, color: str, lw: float = 1.4, style: str = "-",
-              dx: float = 0.0, marker_size: float = 0.0, alpha: float = 0.9) -> None:
+def draw_body(
+    ax,
+    joints: np.ndarray,
+    layout: SkeletonLayout,
+    color: str,
+    lw: float = 1.4,
+    style: str = "-",
+    dx: float = 0.0,
+    marker_size: float = 0.0,
+    alpha: float = 0.9,
+) -> None:
     """One body ``(C, V)`` as the sensor sees it (image right = -x, up = y), shifted by ``dx``.
 
     The one skeleton-drawing primitive of the figures: the experiment strips here and the
@@ -32,8 +41,9 @@ def draw_body(ax, joints: np.ndarray, layout: SkeletonLayout, color: str, lw: fl
         return
     u, w = -joints[0] + dx, joints[1]
     for child, parent in layout.bones:
-        ax.plot([u[child], u[parent]], [w[child], w[parent]], style, color=color, lw=lw, alpha=alpha,
-                solid_capstyle="round")
+        ax.plot(
+            [u[child], u[parent]], [w[child], w[parent]], style, color=color, lw=lw, alpha=alpha, solid_capstyle="round"
+        )
     if marker_size:
         ax.plot(u, w, "o", color=color, ms=marker_size, alpha=alpha)
 
@@ -81,8 +91,13 @@ def draw_strip(
             if highlight:
                 u = -perturbed[0, f, highlight, body] + k * spacing
                 ax.scatter(u, perturbed[1, f, highlight, body], s=8, color="tab:red", zorder=3)
-        ax.text(-np.mean(clean[0, f, :, 0]) + k * spacing, np.min(clean[1, f, :, 0]) - 0.15, f"t={f}",
-                ha="center", fontsize=7)  # fmt: skip
+        ax.text(
+            -np.mean(clean[0, f, :, 0]) + k * spacing,
+            np.min(clean[1, f, :, 0]) - 0.15,
+            f"t={f}",
+            ha="center",
+            fontsize=7,
+        )
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title or "clean (green) vs perturbed (red)", fontsize=9)
@@ -127,8 +142,17 @@ def run_strips(args: argparse.Namespace) -> dict[str, Any]:
         preds = None
     else:
         real = None if args.no_gan else load_split(args.real_data or args.data, args.real_split, layout=layout)
-        attack = CIASA(model, mode=args.mode, eps=args.eps, region=args.region, max_iter=args.max_iter,
-                       use_gan=not args.no_gan, real_source=real, layout=layout, seed=args.seed)  # fmt: skip
+        attack = CIASA(
+            model,
+            mode=args.mode,
+            eps=args.eps,
+            region=args.region,
+            max_iter=args.max_iter,
+            use_gan=not args.no_gan,
+            real_source=real,
+            layout=layout,
+            seed=args.seed,
+        )
         result = attack(torch.from_numpy(clean), torch.as_tensor(labels))
         perturbed = result.adversarial.numpy()
         moved = attack.joint_mask.nonzero().flatten().tolist()
@@ -137,23 +161,33 @@ def run_strips(args: argparse.Namespace) -> dict[str, Any]:
     figures = []
     for i, name in enumerate(names):
         label = data.class_names[int(labels[i])] if int(labels[i]) < len(data.class_names) else str(labels[i])
-        pred = "" if preds is None else f" -> {data.class_names[preds[i]] if preds[i] < len(data.class_names) else preds[i]}"
+        pred = (
+            ""
+            if preds is None
+            else f" -> {data.class_names[preds[i]] if preds[i] < len(data.class_names) else preds[i]}"
+        )
         path = out / f"strip_{name}.png"
         frames = draw_strip(clean[i], perturbed[i], layout, path, args.frames, f"{name}: {label}{pred}", moved)
         figures.append({"name": name, "path": str(path), "frames": frames})
-    record = {"experiment": "strips", "checkpoint": str(args.checkpoint), "figures": figures,
-              "source": args.attacked or f"CIASA {args.mode}"}  # fmt: skip
+    record = {
+        "experiment": "strips",
+        "checkpoint": str(args.checkpoint),
+        "figures": figures,
+        "source": args.attacked or f"CIASA {args.mode}",
+    }
     atomic_write_json(out / "strips.json", record)
     return record
 
 
 def add_strip_arguments(p: argparse.ArgumentParser) -> None:
     from ciasa.attack import parse_eps
-
     from ciasa.data.model_fit import add_model_data_flags
 
-    add_model_data_flags(p.add_argument_group("model, data and output"),
-                         "output directory (strip_NAME.png, strips.json)", "split the clips come from")
+    add_model_data_flags(
+        p.add_argument_group("model, data and output"),
+        "output directory (strip_NAME.png, strips.json)",
+        "split the clips come from",
+    )
     sel = p.add_argument_group("clips")
     cli.add_names_flag(sel, help="sample names to draw (default: the first --count)")
     sel.add_argument("--count", type=cli.positive_int, default=3, help="clips to draw when --names is not given")

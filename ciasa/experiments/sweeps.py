@@ -19,9 +19,10 @@ import hashlib
 import io
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -104,8 +105,19 @@ def load_setup(args: argparse.Namespace) -> Setup:
         real = load_split(args.real_data or args.data, args.real_split, layout=layout)
     log.info("%s: clean accuracy %.1f%%, attacking %d samples", data.source, 100 * (clean_acc or 0), keep.size)
     formulation = FORMULATIONS[getattr(args, "optimize", None) or "perturbation"]
-    return Setup(model, layout, clips[keep], labels[keep], [names[i] for i in keep], real, keep.size, clean_acc, args,
-                 correct[keep], dict(formulation))
+    return Setup(
+        model,
+        layout,
+        clips[keep],
+        labels[keep],
+        [names[i] for i in keep],
+        real,
+        keep.size,
+        clean_acc,
+        args,
+        correct[keep],
+        dict(formulation),
+    )
 
 
 def _attack_key(setup: Setup, options: dict[str, Any]) -> str:
@@ -113,8 +125,11 @@ def _attack_key(setup: Setup, options: dict[str, Any]) -> str:
     import inspect
     import json
 
-    defaults = {k: p.default for k, p in inspect.signature(CIASA.__init__).parameters.items()
-                if p.default is not inspect.Parameter.empty}  # fmt: skip
+    defaults = {
+        k: p.default
+        for k, p in inspect.signature(CIASA.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
     full = {**defaults, **options}
     full.pop("progress", None)
     clips = hashlib.sha1(np.ascontiguousarray(setup.clips).tobytes()).hexdigest()
@@ -123,17 +138,29 @@ def _attack_key(setup: Setup, options: dict[str, Any]) -> str:
 
 def _ciasa_row(setup: Setup, desc: str, **kwargs: Any) -> dict[str, Any]:
     a = setup.args
-    options = {"seed": a.seed, "max_iter": kwargs.pop("max_iter", a.max_iter), "early_stop": a.early_stop,
-               **setup.attack_options, **kwargs}  # fmt: skip
+    options = {
+        "seed": a.seed,
+        "max_iter": kwargs.pop("max_iter", a.max_iter),
+        "early_stop": a.early_stop,
+        **setup.attack_options,
+        **kwargs,
+    }
     key = _attack_key(setup, options)
     if key in setup.row_cache:
         log.info("%s: the same attack on the same clips ran earlier in this run; its row is reused", desc)
         return dict(setup.row_cache[key])
     attack = CIASA(setup.model, layout=setup.layout, real_source=setup.real, **options)
     run = attack_dataset(
-        attack, setup.clips, setup.labels, setup.layout, attack.eps, attack.joint_mask, a.batch_size,
-        progress=cli.show_progress(a), desc=desc,
-    )  # fmt: skip
+        attack,
+        setup.clips,
+        setup.labels,
+        setup.layout,
+        attack.eps,
+        attack.joint_mask,
+        a.batch_size,
+        progress=cli.show_progress(a),
+        desc=desc,
+    )
     s = run.summary(attack.eps, attack.joint_mask)
     flipped, targeted = s.get("flipped") or {}, s.get("targeted_success") or {}
     row = {
@@ -183,13 +210,15 @@ def fgsm_sweep(setup: Setup) -> list[dict[str, Any]]:
         # flipped: right on the clean clip and wrong after, over the clean-correct clips only
         correct = setup.clean_correct if setup.clean_correct is not None else np.ones(len(pred), bool)
         flipped = int((correct & (pred != setup.labels)).sum())
-        rows.append({
-            "eps": eps,
-            "fooling_untargeted": _pct(flipped / correct.sum()) if correct.any() else None,
-            "flipped_count": f"{flipped}/{int(correct.sum())}",
-            "n": len(pred),
-            "seconds": round(time.perf_counter() - start, 2),
-        })  # fmt: skip
+        rows.append(
+            {
+                "eps": eps,
+                "fooling_untargeted": _pct(flipped / correct.sum()) if correct.any() else None,
+                "flipped_count": f"{flipped}/{int(correct.sum())}",
+                "n": len(pred),
+                "seconds": round(time.perf_counter() - start, 2),
+            }
+        )
         log.info("FGSM eps %.3f: flipped %s clean-correct clips", eps, rows[-1]["flipped_count"])
     return rows
 
@@ -209,13 +238,22 @@ def regions(setup: Setup) -> list[dict[str, Any]]:
         joints = CIASA(setup.model, mode="localized", region=region, eps=eps, layout=setup.layout).joint_mask
         moved = [setup.layout.joint_names[j] for j in joints.nonzero().flatten().tolist()]
         row = _ciasa_row(setup, f"localized {region}", mode="localized", region=region, eps=eps)
-        rows.append({"attack": f"localized {region}", "eps": eps, "joints": len(moved), "moved_joints": ", ".join(moved),
-                     **row})  # fmt: skip
-        log.info("localized %s: targeted %s%%, untargeted %s%%", region, row["fooling_targeted"], row["fooling_untargeted"])
+        rows.append(
+            {"attack": f"localized {region}", "eps": eps, "joints": len(moved), "moved_joints": ", ".join(moved), **row}
+        )
+        log.info(
+            "localized %s: targeted %s%%, untargeted %s%%", region, row["fooling_targeted"], row["fooling_untargeted"]
+        )
     adv = _ciasa_row(setup, "advanced", mode="advanced")
-    rows.append({"attack": "advanced (legs, hierarchical eps)", "eps": "hierarchical",
-                 "joints": int(CIASA(setup.model, mode="advanced", layout=setup.layout).joint_mask.sum()),
-                 "moved_joints": "legs", **adv})  # fmt: skip
+    rows.append(
+        {
+            "attack": "advanced (legs, hierarchical eps)",
+            "eps": "hierarchical",
+            "joints": int(CIASA(setup.model, mode="advanced", layout=setup.layout).joint_mask.sum()),
+            "moved_joints": "legs",
+            **adv,
+        }
+    )
     return rows
 
 
@@ -293,8 +331,12 @@ def plot(name: str, rows: list[dict[str, Any]], path: Path) -> None:
         ax.set_ylim(0, 102)
         ax.set_ylabel("fooling rate (%)")
         ax2 = ax.twinx()
-        ax2.plot(pos, [1000 * r["joint_var_mean"] if r["joint_var_mean"] is not None else np.nan for r in rows],
-                 "k^-", label="mean joint variation (mm)")  # fmt: skip
+        ax2.plot(
+            pos,
+            [1000 * r["joint_var_mean"] if r["joint_var_mean"] is not None else np.nan for r in rows],
+            "k^-",
+            label="mean joint variation (mm)",
+        )
         ax2.set_ylabel("mean joint variation (mm)")
         ax.legend(loc="upper left", fontsize=8)
         ax2.legend(loc="upper right", fontsize=8)
@@ -305,8 +347,9 @@ def plot(name: str, rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def run_experiment(name: str, args: argparse.Namespace, row_cache: dict[str, dict[str, Any]] | None = None
-                   ) -> dict[str, Any]:
+def run_experiment(
+    name: str, args: argparse.Namespace, row_cache: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Run one experiment and write its files; ``row_cache`` shares identical attacks between calls."""
     func, title = EXPERIMENTS[name]
     setup = load_setup(args)
@@ -321,9 +364,13 @@ def run_experiment(name: str, args: argparse.Namespace, row_cache: dict[str, dic
         f"(clean accuracy of the split {_pct(setup.clean_accuracy)}%; fooling rates over the clean-correct "
         f"samples attacked), seed {args.seed}"
         + ("" if name == "fgsm-sweep" else f", formulation `{getattr(args, 'optimize', None) or 'perturbation'}`")
-        + ("." if name == "fgsm-sweep" else f", max_iter {args.max_iter}, early stop {args.early_stop}. Joint "
-           "variation in data units (metres for NTU).")
-    )  # fmt: skip
+        + (
+            "."
+            if name == "fgsm-sweep"
+            else f", max_iter {args.max_iter}, early stop {args.early_stop}. Joint "
+            "variation in data units (metres for NTU)."
+        )
+    )
     atomic_write_text(out / f"{stem}.csv", to_csv(rows))
     atomic_write_text(out / f"{stem}.md", to_markdown(rows, title, note))
     plot(name, rows, out / f"{stem}.png")
@@ -356,8 +403,11 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     io.add_argument("--real-split", default="train", help="split of --real-data the discriminator sees")
     sel = p.add_argument_group("samples")
     sel.add_argument("--limit", type=cli.positive_int, default=None, help="attack at most N samples")
-    sel.add_argument("--all-samples", action="store_true",
-                     help="attack misclassified samples too (default: only the clean-correct ones)")
+    sel.add_argument(
+        "--all-samples",
+        action="store_true",
+        help="attack misclassified samples too (default: only the clean-correct ones)",
+    )
     sel.add_argument("--shuffle", action="store_true", help="pick the --limit samples at random (with --seed)")
     add_run_arguments(p)
 
@@ -367,9 +417,13 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     run = p.add_argument_group("attack and running")
     run.add_argument("--batch-size", type=cli.positive_int, default=32, help="clips attacked together")
     run.add_argument("--max-iter", type=cli.positive_int, default=DEFAULT_MAX_ITER, help="CIASA iterations")
-    run.add_argument("--early-stop", type=cli.fraction, default=None,
-                     help="stop a clip once the target has at least this probability (0: once it is top-1; "
-                     "default: run every iteration)")  # fmt: skip
+    run.add_argument(
+        "--early-stop",
+        type=cli.fraction,
+        default=None,
+        help="stop a clip once the target has at least this probability (0: once it is top-1; "
+        "default: run every iteration)",
+    )
     run.add_argument("--seed", type=int, default=0, help="seed of the clip draw and the attacks")
     cli.add_device_flag(run)
     cli.add_threads_flag(run)
@@ -392,7 +446,9 @@ def parse_positive_floats(text: str) -> list[float]:
     values = parse_floats(text)
     bad = [v for v in values if not (v > 0 and np.isfinite(v))]
     if bad:
-        raise argparse.ArgumentTypeError(f"every value must be a positive number, got {', '.join(map(str, bad))} in {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"every value must be a positive number, got {', '.join(map(str, bad))} in {text!r}"
+        )
     return values
 
 
@@ -405,16 +461,31 @@ def add_experiment_arguments(name: str, p: argparse.ArgumentParser) -> None:
         "ablation": "0.01",
         "lambda": "0.01",
     }
-    p.add_argument("--eps", dest="eps_list", type=parse_positive_floats, default=None,
-                   help=f"eps value(s), comma-separated, each > 0 (default {defaults[name]})")  # fmt: skip
+    p.add_argument(
+        "--eps",
+        dest="eps_list",
+        type=parse_positive_floats,
+        default=None,
+        help=f"eps value(s), comma-separated, each > 0 (default {defaults[name]})",
+    )
     if name == "regions":
-        p.add_argument("--regions", type=cli.parse_names, default=None,
-                       help="regions to attack, comma-separated or @FILE (default: all of the layout's)")  # fmt: skip
+        p.add_argument(
+            "--regions",
+            type=cli.parse_names,
+            default=None,
+            help="regions to attack, comma-separated or @FILE (default: all of the layout's)",
+        )
     if name == "lambda":
-        p.add_argument("--lams", type=parse_positive_floats, default=None, help="lambda values, each > 0 (default 5,10,20)")
+        p.add_argument(
+            "--lams", type=parse_positive_floats, default=None, help="lambda values, each > 0 (default 5,10,20)"
+        )
     if name == "fgsm-sweep":
         p.set_defaults(no_gan=True)
     else:
-        p.add_argument("--optimize", choices=sorted(FORMULATIONS), default="perturbation",
-                       help="CIASA formulation: 'skeleton' (Algorithm 1 as printed: Adam on the joints) or "
-                       "'perturbation' (Adam on the perturbation in units of eps; docs/attacks.md)")  # fmt: skip
+        p.add_argument(
+            "--optimize",
+            choices=sorted(FORMULATIONS),
+            default="perturbation",
+            help="CIASA formulation: 'skeleton' (Algorithm 1 as printed: Adam on the joints) or "
+            "'perturbation' (Adam on the perturbation in units of eps; docs/attacks.md)",
+        )

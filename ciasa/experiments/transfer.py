@@ -97,7 +97,9 @@ def load_transfer_models(
         model, meta = load_model(path, device=device)
         expected = _EXPECTED_ARCH.get(name)
         if expected and meta["arch"] not in expected:
-            raise cli.BadInput(f"{path}: '{name}' should be a {' or '.join(expected)} checkpoint, found {meta['arch']!r}")
+            raise cli.BadInput(
+                f"{path}: '{name}' should be a {' or '.join(expected)} checkpoint, found {meta['arch']!r}"
+            )
         models[name] = (model, meta)
     if ensemble and "2s" not in models and "js" in models and "bs" in models:
         (joint, jmeta), (bone, bmeta) = models["js"], models["bs"]
@@ -148,8 +150,9 @@ def make_adversarial(
     from ciasa.attacks import CIASA
 
     budget = {"eps": eps} if mode == "basic" else {}
-    attack = CIASA(source, mode=mode, max_iter=max_iter, seed=seed, real_source=real_source, **budget,
-                   **(attack_options or {}))  # fmt: skip
+    attack = CIASA(
+        source, mode=mode, max_iter=max_iter, seed=seed, real_source=real_source, **budget, **(attack_options or {})
+    )
     partial = workdir / "partial"
     partial.mkdir(parents=True, exist_ok=True)
     tag = _settings_key(settings)
@@ -170,8 +173,12 @@ def make_adversarial(
             np.savez(tmp, adversarial=adv[start:stop], target=targets[start:stop])
         log.info(
             "batch %d-%d: targeted success on the source %d/%d (%.1f s)",
-            start, stop, int(result.success.sum()), stop - start, result.seconds,
-        )  # fmt: skip
+            start,
+            stop,
+            int(result.success.sum()),
+            stop - start,
+            result.seconds,
+        )
     return adv, targets
 
 
@@ -201,9 +208,17 @@ def _pct(x: float | None) -> float | None:
 
 
 def score_model(
-    key: str, model: nn.Module, meta: dict[str, Any], clean: np.ndarray, adv: np.ndarray,
-    labels: np.ndarray, targets: np.ndarray, batch_size: int, device: torch.device, progress: bool,
-) -> tuple[TransferRow, np.ndarray, np.ndarray]:  # fmt: skip
+    key: str,
+    model: nn.Module,
+    meta: dict[str, Any],
+    clean: np.ndarray,
+    adv: np.ndarray,
+    labels: np.ndarray,
+    targets: np.ndarray,
+    batch_size: int,
+    device: torch.device,
+    progress: bool,
+) -> tuple[TransferRow, np.ndarray, np.ndarray]:
     from ciasa.evaluate import predict
 
     name = DISPLAY_NAMES.get(key, key)
@@ -311,10 +326,16 @@ def run_transfer(
     scored, dataset = load_checked(source_checkpoint, data, models, o, dev)
     clips = _draw_clips(dataset, o)
     run_settings = {
-        "source": str(Path(source_checkpoint).resolve()), "data": str(Path(data).resolve()), "split": o.split,
-        "eps": o.eps if o.mode == "basic" else None, "max_iter": o.max_iter, "limit": o.limit, "seed": o.seed,
-        "mode": o.mode, **({"attack_options": o.attack_options} if o.attack_options else {}),
-    }  # fmt: skip
+        "source": str(Path(source_checkpoint).resolve()),
+        "data": str(Path(data).resolve()),
+        "split": o.split,
+        "eps": o.eps if o.mode == "basic" else None,
+        "max_iter": o.max_iter,
+        "limit": o.limit,
+        "seed": o.seed,
+        "mode": o.mode,
+        **({"attack_options": o.attack_options} if o.attack_options else {}),
+    }
     adv_from = _perturb(scored["source"][0], clips, dataset, data, out / "adversarial", run_settings, o, dev)
     rows, preds = _score_all(scored, clips, o, dev)
     _write_tables(out, rows, preds, clips, o)
@@ -347,8 +368,9 @@ def load_checked(source_checkpoint, data, models, o: TransferOptions, dev):
     dataset = load_split(data, o.split, mmap=True)
     scored = {"source": (source, smeta), **transfer_models}
     for key, (_, meta) in scored.items():
-        check_class_names(meta["class_names"], load_class_names(data), meta["path"], f"{data}/classes.json",
-                          o.allow_class_mismatch)
+        check_class_names(
+            meta["class_names"], load_class_names(data), meta["path"], f"{data}/classes.json", o.allow_class_mismatch
+        )
         if len(meta["class_names"]) != dataset.num_classes:
             raise cli.BadInput(
                 f"{meta['path']}: the {DISPLAY_NAMES.get(key, key)} model has {len(meta['class_names'])} classes, "
@@ -387,9 +409,20 @@ def _perturb(source, clips: Clips, dataset, data, adv_dir: Path, run_settings: d
         train_path = split_paths(data, "train")[0]
         real = load_split(data, "train", mmap=True) if o.split != "train" and train_path.is_file() else None
         clips.adversarial, clips.targets = make_adversarial(
-            source, clips.clean, clips.labels, o.eps, o.max_iter, o.batch_size, adv_dir, run_settings, real, o.seed,
-            o.progress, o.mode, o.attack_options,
-        )  # fmt: skip
+            source,
+            clips.clean,
+            clips.labels,
+            o.eps,
+            o.max_iter,
+            o.batch_size,
+            adv_dir,
+            run_settings,
+            real,
+            o.seed,
+            o.progress,
+            o.mode,
+            o.attack_options,
+        )
         save_split(adv_dir, o.split, clips.adversarial, clips.names, clips.labels, dataset.class_names)
         atomic_save_npy(adv_dir / "targets.npy", clips.targets)
         atomic_write_json(done, run_settings)
@@ -403,12 +436,27 @@ def _score_all(scored: dict, clips: Clips, o: TransferOptions, dev):
     rows: list[TransferRow] = []
     preds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for key, (model, meta) in scored.items():
-        row, cp, ap = score_model(key, model, meta, clips.clean, clips.adversarial, clips.labels, clips.targets,
-                                  o.eval_batch_size, dev, o.progress)  # fmt: skip
+        row, cp, ap = score_model(
+            key,
+            model,
+            meta,
+            clips.clean,
+            clips.adversarial,
+            clips.labels,
+            clips.targets,
+            o.eval_batch_size,
+            dev,
+            o.progress,
+        )
         rows.append(row)
         preds[key] = (cp, ap)
-        log.info("%s: clean %.1f%%, attacked %.1f%%, fooling %s%%", row.model, row.clean_acc, row.attacked_acc,
-                 row.fooling_rate)
+        log.info(
+            "%s: clean %.1f%%, attacked %.1f%%, fooling %s%%",
+            row.model,
+            row.clean_acc,
+            row.attacked_acc,
+            row.fooling_rate,
+        )
     return rows, preds
 
 
@@ -421,34 +469,59 @@ def _write_tables(out: Path, rows: list[TransferRow], preds: dict, clips: Clips,
         writer = csv.writer(f)
         writer.writerow(["name", "label", "target"] + [f"{k}_{w}" for k in preds for w in ("clean", "attacked")])
         for i, name in enumerate(clips.names):
-            writer.writerow([name, int(clips.labels[i]), int(clips.targets[i])]
-                            + [int(p[w][i]) for p in preds.values() for w in (0, 1)])
+            writer.writerow(
+                [name, int(clips.labels[i]), int(clips.targets[i])]
+                + [int(p[w][i]) for p in preds.values() for w in (0, 1)]
+            )
     atomic_write_text(out / "transfer.md", markdown_table(rows, o.eps, o.split, len(clips.names), o.mode))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     io = p.add_argument_group("models, data and output")
-    io.add_argument("--checkpoint", "--source-checkpoint", dest="checkpoint", required=True,
-                    help="the attacked ST-GCN checkpoint, ours or official (--source-checkpoint: its old name)")
+    io.add_argument(
+        "--checkpoint",
+        "--source-checkpoint",
+        dest="checkpoint",
+        required=True,
+        help="the attacked ST-GCN checkpoint, ours or official (--source-checkpoint: its old name)",
+    )
     io.add_argument("--data", required=True, help="ST-GCN layout directory of the clips (NTU-25)")
     io.add_argument("--split", default="val", help="split to attack")
     io.add_argument(
-        "--models", nargs="+", required=True, metavar="NAME=CKPT",
+        "--models",
+        nargs="+",
+        required=True,
+        metavar="NAME=CKPT",
         help="transfer models: js=Js-AGCN, bs=Bs-AGCN, 2s=a two-stream checkpoint, pa_lstm=PA-LSTM, or any "
         "NAME=checkpoint; js+bs also give the 2s-AGCN ensemble",
-    )  # fmt: skip
+    )
     io.add_argument("--adversarial", default=None, help="reuse perturbed clips from `python -m ciasa.attack --out DIR`")
-    io.add_argument("--allow-class-mismatch", action="store_true",
-                    help="accept checkpoints whose class names differ from the data's classes.json")
+    io.add_argument(
+        "--allow-class-mismatch",
+        action="store_true",
+        help="accept checkpoints whose class names differ from the data's classes.json",
+    )
     io.add_argument("--out", required=True, help="output directory")
     atk = p.add_argument_group("attack and running")
-    atk.add_argument("--mode", choices=("basic", "advanced"), default="basic",
-                     help="CIASA mode: basic (all joints, --eps) or advanced (legs, hierarchical eps; --eps unused)")
-    atk.add_argument("--optimize", choices=("skeleton", "perturbation"), default="perturbation",
-                     help="CIASA formulation (docs/attacks.md)")
-    atk.add_argument("--eps", type=_positive_float, default=DEFAULT_EPS, help="CIASA basic-mode clipping radius, metres")
+    atk.add_argument(
+        "--mode",
+        choices=("basic", "advanced"),
+        default="basic",
+        help="CIASA mode: basic (all joints, --eps) or advanced (legs, hierarchical eps; --eps unused)",
+    )
+    atk.add_argument(
+        "--optimize",
+        choices=("skeleton", "perturbation"),
+        default="perturbation",
+        help="CIASA formulation (docs/attacks.md)",
+    )
+    atk.add_argument(
+        "--eps", type=_positive_float, default=DEFAULT_EPS, help="CIASA basic-mode clipping radius, metres"
+    )
     atk.add_argument("--max-iter", type=cli.positive_int, default=100, help="CIASA iterations")
-    atk.add_argument("--limit", type=cli.positive_int, default=None, help="attack only this many clips (seeded random subset)")
+    atk.add_argument(
+        "--limit", type=cli.positive_int, default=None, help="attack only this many clips (seeded random subset)"
+    )
     atk.add_argument("--batch-size", type=cli.positive_int, default=16, help="clips per attack batch")
     atk.add_argument("--eval-batch-size", type=cli.positive_int, default=64, help="clips per classification batch")
     atk.add_argument("--seed", type=int, default=0, help="seed of the clip draw and the attack")
@@ -473,11 +546,20 @@ def run_from_args(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     specs = parse_model_specs(args.models)  # checked before any work
     options = TransferOptions(
-        split=args.split, eps=args.eps, max_iter=args.max_iter, limit=args.limit, batch_size=args.batch_size,
-        eval_batch_size=args.eval_batch_size, adversarial=args.adversarial, device=args.device, seed=args.seed,
-        progress=cli.show_progress(args), allow_class_mismatch=args.allow_class_mismatch, mode=args.mode,
+        split=args.split,
+        eps=args.eps,
+        max_iter=args.max_iter,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        eval_batch_size=args.eval_batch_size,
+        adversarial=args.adversarial,
+        device=args.device,
+        seed=args.seed,
+        progress=cli.show_progress(args),
+        allow_class_mismatch=args.allow_class_mismatch,
+        mode=args.mode,
         attack_options=dict(FORMULATIONS[args.optimize]),
-    )  # fmt: skip
+    )
     summary = run_transfer(args.checkpoint, args.data, specs, args.out, options)
     print((Path(args.out) / "transfer.md").read_text())
     log.info("wrote %s (%.0f s)", args.out, summary["seconds"])

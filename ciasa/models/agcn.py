@@ -48,15 +48,53 @@ GRAPH_STRATEGIES = ("spatial", "stgcn-spatial")
 # ``(v1, v2)`` means ``bone[v1] = joint[v1] - joint[v2]``. NTU pairs are 1-based there;
 # the centre joint (spine shoulder, 21) pairs with itself, so its bone is zero.
 NTU_BONE_PAIRS_1BASED: tuple[tuple[int, int], ...] = (
-    (1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9),
-    (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18),
-    (20, 19), (22, 23), (21, 21), (23, 8), (24, 25), (25, 12),
-)  # fmt: skip
+    (1, 2),
+    (2, 21),
+    (3, 21),
+    (4, 3),
+    (5, 21),
+    (6, 5),
+    (7, 6),
+    (8, 7),
+    (9, 21),
+    (10, 9),
+    (11, 10),
+    (12, 11),
+    (13, 1),
+    (14, 13),
+    (15, 14),
+    (16, 15),
+    (17, 1),
+    (18, 17),
+    (19, 18),
+    (20, 19),
+    (22, 23),
+    (21, 21),
+    (23, 8),
+    (24, 25),
+    (25, 12),
+)
 # Kinetics (OpenPose-18) pairs, 0-based in the public code; the nose pairs with itself.
 OPENPOSE_BONE_PAIRS: tuple[tuple[int, int], ...] = (
-    (0, 0), (1, 0), (2, 1), (3, 2), (4, 3), (5, 1), (6, 5), (7, 6), (8, 2), (9, 8),
-    (10, 9), (11, 5), (12, 11), (13, 12), (14, 0), (15, 0), (16, 14), (17, 15),
-)  # fmt: skip
+    (0, 0),
+    (1, 0),
+    (2, 1),
+    (3, 2),
+    (4, 3),
+    (5, 1),
+    (6, 5),
+    (7, 6),
+    (8, 2),
+    (9, 8),
+    (10, 9),
+    (11, 5),
+    (12, 11),
+    (13, 12),
+    (14, 0),
+    (15, 0),
+    (16, 14),
+    (17, 15),
+)
 
 
 def bone_source_index(layout: str | SkeletonLayout) -> tuple[int, ...]:
@@ -201,8 +239,13 @@ class AGCNBlock(ResidualBlock):
         super().__init__()
         self.gcn1 = AdaptiveGraphConv(in_channels, out_channels, A)
         self.tcn1 = UnitTCN(out_channels, out_channels, stride=stride)
-        self.init_residual(in_channels, out_channels, stride, residual,
-                           lambda: UnitTCN(in_channels, out_channels, kernel_size=1, stride=stride))
+        self.init_residual(
+            in_channels,
+            out_channels,
+            stride,
+            residual,
+            lambda: UnitTCN(in_channels, out_channels, kernel_size=1, stride=stride),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.add_residual(self.tcn1(self.gcn1(x)), x)
@@ -353,7 +396,7 @@ class TwoStreamAGCN(nn.Module):
         self.in_channels = in_channels
 
     @classmethod
-    def from_streams(cls, joint: AGCN, bone: AGCNBone, alpha: float = 1.0) -> "TwoStreamAGCN":
+    def from_streams(cls, joint: AGCN, bone: AGCNBone, alpha: float = 1.0) -> TwoStreamAGCN:
         if isinstance(joint, AGCNBone) or not isinstance(joint, AGCN) or not isinstance(bone, AGCNBone):
             raise TypeError("from_streams needs a joint-stream AGCN and a bone-stream AGCNBone")
         if joint.num_class != bone.num_class or joint.layout.name != bone.layout.name:
@@ -430,7 +473,11 @@ def agcn_2s_args_from_state_dict(state: Any, path: Any = "<state dict>") -> dict
 
 
 def load_two_stream(
-    joint_checkpoint: Any, bone_checkpoint: Any, device: str | torch.device = "auto", alpha: float = 1.0, **overrides: Any
+    joint_checkpoint: Any,
+    bone_checkpoint: Any,
+    device: str | torch.device = "auto",
+    alpha: float = 1.0,
+    **overrides: Any,
 ) -> tuple[TwoStreamAGCN, dict[str, Any]]:
     """2s-AGCN from two checkpoints (ours, or public plain state dicts of each stream)."""
     from ciasa.models.checkpoint import CheckpointError, load_model, read_checkpoint

@@ -129,7 +129,9 @@ def plain_state_dict(ckpt: Mapping[str, Any], path: str | Path) -> dict[str, tor
         if isinstance(value, np.ndarray) and value.dtype != object:
             value = torch.from_numpy(np.array(value))
         if not isinstance(value, torch.Tensor):
-            raise CheckpointError(f"{path}: not a model checkpoint (entry {key!r} is a {type(value).__name__}, expected tensors)")
+            raise CheckpointError(
+                f"{path}: not a model checkpoint (entry {key!r} is a {type(value).__name__}, expected tensors)"
+            )
         head, _, last = str(key).rpartition(".")
         if converted and last in _PADDLE_BN and head:
             key = f"{head}.{_PADDLE_BN[last]}"
@@ -137,7 +139,7 @@ def plain_state_dict(ckpt: Mapping[str, Any], path: str | Path) -> dict[str, tor
     if not state:
         raise CheckpointError(f"{path}: not a model checkpoint (expected a state dict of tensors)")
     if all(k.startswith("module.") for k in state):
-        state = {k[len("module."):]: v for k, v in state.items()}
+        state = {k[len("module.") :]: v for k, v in state.items()}
     return state
 
 

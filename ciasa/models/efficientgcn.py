@@ -62,7 +62,9 @@ def block_args(variant: str) -> list[tuple[int, int, int]]:
         raise ValueError(f"unknown EfficientGCN variant {variant!r} (use one of {', '.join(VARIANTS)})")
     s = VARIANTS.index(variant)
     width, depth = math.pow(SCALE_ARGS[0], s), math.pow(SCALE_ARGS[1], s)
-    return [(max(int(round(c * width / 16)) * 16, 16), stride, int(round(d * depth))) for c, stride, d in BASE_BLOCK_ARGS]
+    return [
+        (max(int(round(c * width / 16)) * 16, 16), stride, int(round(d * depth))) for c, stride, d in BASE_BLOCK_ARGS
+    ]
 
 
 def efficientgcn_adjacency(max_distance: int = MAX_GRAPH_DISTANCE) -> np.ndarray:
@@ -106,7 +108,9 @@ class SpatialGraphLayer(nn.Module):
         super().__init__()
         self.conv = SpatialGraphConv(c_in, c_out, A)
         self.bn = nn.BatchNorm2d(c_out)
-        self.residual = nn.Identity() if c_in == c_out else nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.BatchNorm2d(c_out))
+        self.residual = (
+            nn.Identity() if c_in == c_out else nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.BatchNorm2d(c_out))
+        )
         self.act = Swish()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -126,7 +130,9 @@ class TemporalBasicLayer(nn.Module):
         return self.act(self.bn(self.conv(x)) + x)
 
 
-def _conv_bn(c_in: int, c_out: int, kernel: tuple[int, int] = (1, 1), stride: int = 1, groups: int = 1) -> nn.Sequential:
+def _conv_bn(
+    c_in: int, c_out: int, kernel: tuple[int, int] = (1, 1), stride: int = 1, groups: int = 1
+) -> nn.Sequential:
     pad = ((kernel[0] - 1) // 2, 0)
     return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, (stride, 1), pad, groups=groups), nn.BatchNorm2d(c_out))
 
@@ -185,8 +191,15 @@ class AttentionLayer(nn.Module):
 class EfficientGCNBlocks(nn.Sequential):
     """An input branch (with its BN and stem) or the main stream: scn, tcn x depth, attention per block."""
 
-    def __init__(self, c_init: int, blocks: list[tuple[int, int, int]], A: np.ndarray, reduct_ratio: int,
-                 window: int, c_input: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        c_init: int,
+        blocks: list[tuple[int, int, int]],
+        A: np.ndarray,
+        reduct_ratio: int,
+        window: int,
+        c_input: int = 0,
+    ):
         super().__init__()
         if c_input > 0:
             self.add_module("init_bn", nn.BatchNorm2d(c_input))
@@ -196,7 +209,9 @@ class EfficientGCNBlocks(nn.Sequential):
         for i, (channels, stride, depth) in enumerate(blocks):
             self.add_module(f"block-{i}_scn", SpatialGraphLayer(last, channels, A))
             for j in range(depth):
-                self.add_module(f"block-{i}_tcn-{j}", TemporalSGLayer(channels, window, stride if j == 0 else 1, reduct_ratio))
+                self.add_module(
+                    f"block-{i}_tcn-{j}", TemporalSGLayer(channels, window, stride if j == 0 else 1, reduct_ratio)
+                )
             self.add_module(f"block-{i}_att", AttentionLayer(channels, reduct_ratio))
             last = channels
 
@@ -333,7 +348,12 @@ def efficientgcn_args_from_state_dict(state: Mapping[str, Tensor], path: str | P
     transformed, 'xsub' -> raw), else it stays unknown and ``preprocess=`` must be given.
     """
     head = "classifier.fc.weight"
-    needed = ["input_branches.0.init_bn.weight", "input_branches.0.stem_scn.conv.A", "main_stream.block-0_scn.conv.gcn.weight", head]
+    needed = [
+        "input_branches.0.init_bn.weight",
+        "input_branches.0.stem_scn.conv.A",
+        "main_stream.block-0_scn.conv.gcn.weight",
+        head,
+    ]
     for key in needed:
         if key not in state:
             raise CheckpointError(f"{path}: not an EfficientGCN checkpoint (no {key!r} tensor)")
@@ -342,7 +362,9 @@ def efficientgcn_args_from_state_dict(state: Mapping[str, Tensor], path: str | P
     for prefix in ("input_branches.0.", "main_stream."):
         i = 0
         while f"{prefix}block-{i}_scn.bn.weight" in state:
-            depth = sum(1 for k in state if re.fullmatch(rf"{re.escape(prefix)}block-{i}_tcn-\d+\.depth_conv1\.0\.weight", k))
+            depth = sum(
+                1 for k in state if re.fullmatch(rf"{re.escape(prefix)}block-{i}_tcn-\d+\.depth_conv1\.0\.weight", k)
+            )
             found.append((int(state[f"{prefix}block-{i}_scn.bn.weight"].shape[0]), depth))
             i += 1
     variant = next((v for v in VARIANTS if [(c, d) for c, _, d in block_args(v)] == found), None)

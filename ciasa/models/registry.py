@@ -34,9 +34,15 @@ class ArchSpec:
 _ARCHS: dict[str, ArchSpec] = {}
 # Architectures whose module registers itself on import; imported on first use so that
 # ``import ciasa.models`` stays light and ``load_model`` still finds every architecture.
-_LAZY = {"agcn": "ciasa.models.agcn", "agcn_bone": "ciasa.models.agcn", "agcn_2s": "ciasa.models.agcn",
-         "pa_lstm": "ciasa.models.pa_lstm", "efficientgcn": "ciasa.models.efficientgcn",
-         "shift_gcn": "ciasa.models.shift_gcn", "shift_gcn_bone": "ciasa.models.shift_gcn"}
+_LAZY = {
+    "agcn": "ciasa.models.agcn",
+    "agcn_bone": "ciasa.models.agcn",
+    "agcn_2s": "ciasa.models.agcn",
+    "pa_lstm": "ciasa.models.pa_lstm",
+    "efficientgcn": "ciasa.models.efficientgcn",
+    "shift_gcn": "ciasa.models.shift_gcn",
+    "shift_gcn_bone": "ciasa.models.shift_gcn",
+}
 # Keys that only one family of public state dicts has, for telling a plain state dict's
 # architecture when the user names none. Joint and bone streams share their keys: the
 # file name decides ('bone' in it -> the bone stream), as the public releases name them.

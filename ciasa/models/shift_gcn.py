@@ -252,7 +252,9 @@ def shift_gcn_args_from_state_dict(state: Mapping[str, Tensor], path: str | Path
         raise CheckpointError(f"{path}: 'l1.gcn1.Feature_Mask' has shape {tuple(mask.shape)}, expected (1, V, C)")
     v, c = int(mask.shape[1]), int(mask.shape[2])
     if v != NTU_RGBD.num_joints:
-        raise CheckpointError(f"{path}: 'l1.gcn1.Feature_Mask' is for {v} joints; the NTU-25 layout has {NTU_RGBD.num_joints}")
+        raise CheckpointError(
+            f"{path}: 'l1.gcn1.Feature_Mask' is for {v} joints; the NTU-25 layout has {NTU_RGBD.num_joints}"
+        )
     bn = int(state["data_bn.weight"].shape[0])
     if bn % (v * c):
         raise CheckpointError(f"{path}: 'data_bn.weight' has {bn} features, not a multiple of V*C = {v * c}")
@@ -262,7 +264,9 @@ def shift_gcn_args_from_state_dict(state: Mapping[str, Tensor], path: str | Path
                 continue  # the strict load names it
             idx = state[key]
             channels = idx.numel() // v
-            if idx.numel() != channels * v or not torch.equal(idx.long().cpu(), torch.from_numpy(spatial_shift_index(v, channels, direction))):
+            if idx.numel() != channels * v or not torch.equal(
+                idx.long().cpu(), torch.from_numpy(spatial_shift_index(v, channels, direction))
+            ):
                 raise CheckpointError(f"{path}: {key!r} is not Shift-GCN's spatial shift permutation")
     return {
         "num_class": int(state["fc.weight"].shape[0]),

@@ -74,10 +74,16 @@ class STGCNBlock(ResidualBlock):
             nn.BatchNorm2d(out_channels),
             nn.Dropout(dropout),
         )
-        self.init_residual(in_channels, out_channels, stride, residual, lambda: nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=(stride, 1)),
-            nn.BatchNorm2d(out_channels),
-        ))
+        self.init_residual(
+            in_channels,
+            out_channels,
+            stride,
+            residual,
+            lambda: nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=(stride, 1)),
+                nn.BatchNorm2d(out_channels),
+            ),
+        )
 
     def forward(self, x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
         return self.add_residual(self.tcn(self.gcn(x, A)), x)

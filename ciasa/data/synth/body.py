@@ -137,8 +137,17 @@ def _apply(r: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------
 FOOT_TILT = 25.0  # degrees below horizontal of the ankle -> foot line on a flat foot
-TRUNK_ANGLES = ("pelvis_pitch", "pelvis_roll", "pelvis_yaw", "spine_pitch", "spine_roll", "spine_yaw",
-                "neck_pitch", "neck_roll", "neck_yaw")  # fmt: skip
+TRUNK_ANGLES = (
+    "pelvis_pitch",
+    "pelvis_roll",
+    "pelvis_yaw",
+    "spine_pitch",
+    "spine_roll",
+    "spine_yaw",
+    "neck_pitch",
+    "neck_roll",
+    "neck_yaw",
+)
 
 
 @dataclass

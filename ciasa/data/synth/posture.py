@@ -45,8 +45,7 @@ def add_posture_cues(p: PoseBuilder, signature: dict[str, float]) -> None:
     rng = p.rng
     w = envelope(p.u, *p.k(0.0, 0.2, 0.8, 1.0))
     value = {
-        name: signature[name] * rng.uniform(0.3, 1.3) + rng.normal(0.0, 0.7 * CUE_SCALE[name])
-        for name in CUE_SCALE
+        name: signature[name] * rng.uniform(0.3, 1.3) + rng.normal(0.0, 0.7 * CUE_SCALE[name]) for name in CUE_SCALE
     }
     for angle in ("pelvis_pitch", "pelvis_roll", "spine_roll", "spine_yaw", "neck_pitch", "neck_roll"):
         p.trunk[angle] += value[angle] * w
