@@ -160,8 +160,9 @@ def noise_summary(f: np.ndarray, psd: np.ndarray) -> dict[str, Any]:
     inside = (f >= NOISE_BAND_HZ[0]) & (f <= NOISE_BAND_HZ[1])
     return {
         "band_rms_mm": {g: [round(1000 * float(np.sqrt(v)), 3) for v in p] for g, p in power.items()},
-        "spectrum_mm2_per_hz": {g: [round(1e6 * float(v), 5) for v in psd[:, idx].mean(axis=(1, 2))]
-                                for g, idx in GROUP_INDEX.items()},  # fmt: skip
+        "spectrum_mm2_per_hz": {
+            g: [round(1e6 * float(v), 5) for v in psd[:, idx].mean(axis=(1, 2))] for g, idx in GROUP_INDEX.items()
+        },  # fmt: skip
         "band_rms_mm_all_joints": round(1000 * float(np.sqrt(band_power(f, psd).mean())), 3),
         "frequencies_hz": [round(float(x), 4) for x in f],
         "band_bins": int(inside.sum()),
@@ -253,7 +254,7 @@ def dropout_stats(root: Path) -> dict[str, Any]:
         clip = read_ntu_clip(path, max_body=2)  # the project's reader checks the file first
         files += 1
         states = tracking_states(path)
-        for body_id, st in states.items():
+        for st in states.values():
             present = (st >= 0).all(axis=1)
             if present.sum() < SEGMENT:
                 continue
@@ -287,9 +288,12 @@ def dropout_stats(root: Path) -> dict[str, Any]:
         "runs": {g: len(v) for g, v in runs.items()},
         "run_frames_mean_all": round(float(np.mean(all_runs)), 2) if all_runs else None,
         "relative_step_mm_median": {
-            g: {"inferred": round(float(np.median(step_inferred[g])), 2) if step_inferred[g] else None,
-                "tracked": round(float(np.median(step_tracked[g])), 2) if step_tracked[g] else None}
-            for g in JOINT_GROUPS},  # fmt: skip
+            g: {
+                "inferred": round(float(np.median(step_inferred[g])), 2) if step_inferred[g] else None,
+                "tracked": round(float(np.median(step_tracked[g])), 2) if step_tracked[g] else None,
+            }
+            for g in JOINT_GROUPS
+        },  # fmt: skip
     }
 
 
@@ -308,9 +312,15 @@ def derive_parameters(f: np.ndarray, psd_real: np.ndarray, psd_motion: np.ndarra
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--real-ntu", type=Path, default=REPO.parent / "shared" / "real_ntu", help="real NTU clips (README there)")
-    p.add_argument("--real-motion", type=Path, default=REPO.parent / "shared" / "real_motion", help="CMU mocap as NTU-25")
-    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "data_realism.json", help="JSON output")
+    p.add_argument(
+        "--real-ntu", type=Path, default=REPO.parent / "shared" / "real_ntu", help="real NTU clips (README there)"
+    )
+    p.add_argument(
+        "--real-motion", type=Path, default=REPO.parent / "shared" / "real_motion", help="CMU mocap as NTU-25"
+    )
+    p.add_argument(
+        "--out", type=Path, default=REPO / "benchmarks" / "results" / "data_realism.json", help="JSON output"
+    )
     p.add_argument("--table", type=Path, default=None, metavar="JSON", help="only print the tables of a finished run")
     args = p.parse_args(argv)
     if args.table is not None:
@@ -362,20 +372,36 @@ def main(argv: list[str] | None = None) -> int:
         "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
         "load_average": list(os.getloadavg()),
         "sources": {
-            "real_ntu": {"what": "real NTU RGB+D clips, Kinect v2 (motion + sensor noise, tracking states)",
-                         "bodies": real_info},
-            "mocap": {"what": "CMU motion capture as NTU-25: real motion, no Kinect noise, no dropouts",
-                      "clips": mocap_info},
+            "real_ntu": {
+                "what": "real NTU RGB+D clips, Kinect v2 (motion + sensor noise, tracking states)",
+                "bodies": real_info,
+            },
+            "mocap": {
+                "what": "CMU motion capture as NTU-25: real motion, no Kinect noise, no dropouts",
+                "clips": mocap_info,
+            },
             "synth_motion": {"what": "the synthetic set without jitter (its motion only)", "clips": len(motion)},
             "synth_today": {"what": "the synthetic set as generated today (--jitter 0.008)", "clips": len(today)},
-            "synth_realism": {"what": "the synthetic set with --kinect-noise --bone-noise 1 --dropouts 1 "
-                              "(the parameters below)", "clips": len(full)},
+            "synth_realism": {
+                "what": "the synthetic set with --kinect-noise --bone-noise 1 --dropouts 1 (the parameters below)",
+                "clips": len(full),
+            },
         },  # fmt: skip
-        "noise": {"band_hz": list(NOISE_BAND_HZ), "segment_frames": SEGMENT,
-                  "by_source": {k: noise_summary(f, v) for k, v in sources.items()}, **calib},  # fmt: skip
+        "noise": {
+            "band_hz": list(NOISE_BAND_HZ),
+            "segment_frames": SEGMENT,
+            "by_source": {k: noise_summary(f, v) for k, v in sources.items()},
+            **calib,
+        },  # fmt: skip
         "bones": {"slow_moving_average_frames": SLOW, "by_source": bones, "first_pass": first_pass},
-        "dropouts": {"real_ntu": drop, "frozen_rate": {"real_ntu": frozen_stats(real), "mocap": frozen_stats(mocap),
-                                                      "synth_realism": frozen_stats(full)}},  # fmt: skip
+        "dropouts": {
+            "real_ntu": drop,
+            "frozen_rate": {
+                "real_ntu": frozen_stats(real),
+                "mocap": frozen_stats(mocap),
+                "synth_realism": frozen_stats(full),
+            },
+        },  # fmt: skip
         "generator_parameters": params.to_json(),
         "seconds": round(time.perf_counter() - t0, 1),
     }

@@ -325,15 +325,10 @@ def main() -> int:
         list(split.names), split.labels, args.refiner_clips, args.error_clips, args.seed
     )
     work = args.work.resolve()
-    prep = lambda names: prepare_synthetic(
-        split,
-        names,
-        work,
-        args.render_args,
-        args.render_root,  # noqa: E731
-        data / args.benchmark,
-        "train",
-    )
+
+    def prep(names: list[str]) -> list:
+        return prepare_synthetic(split, names, work, args.render_args, args.render_root, data / args.benchmark, "train")
+
     error_records = prep(error_names)  # first: the error models and the refiner's held-out check need them
     refiner_records = prep(refiner_names)
     val_records = []

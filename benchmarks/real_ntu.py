@@ -48,8 +48,7 @@ from torch import Tensor, nn
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ciasa.attacks import CIASA  # noqa: E402
-from ciasa.attacks import metrics  # noqa: E402
+from ciasa.attacks import CIASA, metrics  # noqa: E402
 from ciasa.attacks.base import frozen  # noqa: E402
 from ciasa.attacks.constraints import default_channel_mask  # noqa: E402
 
@@ -269,26 +268,48 @@ def _csv(text: str, cast: Any = str) -> list[Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", type=Path, default=REPO.parent / "shared" / "real_ntu", help="folder with skeletons/ and weights/")
-    p.add_argument("--models", default="efficientgcn-xview,efficientgcn-xsub,shiftgcn-xview,shiftgcn-xsub",
-                   help=f"comma list of {', '.join(MODELS)} (clean accuracy for all of them)")
-    p.add_argument("--attack-models", default="efficientgcn-xview",
-                   help="comma list of the models to attack ('' for none)")
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--root", type=Path, default=REPO.parent / "shared" / "real_ntu", help="folder with skeletons/ and weights/"
+    )
+    p.add_argument(
+        "--models",
+        default="efficientgcn-xview,efficientgcn-xsub,shiftgcn-xview,shiftgcn-xsub",
+        help=f"comma list of {', '.join(MODELS)} (clean accuracy for all of them)",
+    )
+    p.add_argument(
+        "--attack-models", default="efficientgcn-xview", help="comma list of the models to attack ('' for none)"
+    )
     p.add_argument("--eps", default="0.004,0.008,0.012", help="basic-mode eps values in metres")
     p.add_argument("--formulations", default="skeleton,perturbation", help="CIASA formulations (optimize=)")
     p.add_argument("--boxes", default="loose,strict", help="box rules")
     p.add_argument("--iters", type=int, default=100, help="Adam steps of every attack (no early stop)")
-    p.add_argument("--advanced", action=argparse.BooleanOptionalAction, default=True, help="also the advanced untargeted attack")
-    p.add_argument("--timing", action=argparse.BooleanOptionalAction, default=True, help="forward+backward time vs ST-GCN")
+    p.add_argument(
+        "--advanced", action=argparse.BooleanOptionalAction, default=True, help="also the advanced untargeted attack"
+    )
+    p.add_argument(
+        "--timing", action=argparse.BooleanOptionalAction, default=True, help="forward+backward time vs ST-GCN"
+    )
     p.add_argument("--timing-batch", type=int, default=2, help="batch size of the timing")
     p.add_argument("--timing-repeats", type=int, default=3, help="interleaved pairs per model")
-    p.add_argument("--plausibility", choices=("off", "default"), default="off",
-                   help="CIASA's human-possible limits: off (the paper's attack, default) or the product default")
+    p.add_argument(
+        "--plausibility",
+        choices=("off", "default"),
+        default="off",
+        help="CIASA's human-possible limits: off (the paper's attack, default) or the product default",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "real_ntu.json", help="JSON output")
-    p.add_argument("--table", nargs="+", type=Path, default=None, metavar="JSON",
-                   help="only print the markdown attack table of these result files and exit")
+    p.add_argument(
+        "--table",
+        nargs="+",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="only print the markdown attack table of these result files and exit",
+    )
     args = p.parse_args(argv)
     if args.table:
         import json
@@ -299,7 +320,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     torch.set_num_threads(args.threads)
     if not (args.root / "skeletons").is_dir() or not (args.root / "weights").is_dir():
-        print(f"error: --root {args.root}: no skeletons/ and weights/ folders (the real NTU validation material)", file=sys.stderr)
+        print(
+            f"error: --root {args.root}: no skeletons/ and weights/ folders (the real NTU validation material)",
+            file=sys.stderr,
+        )
         return 2
     names = _csv(args.models)
     attack_names = _csv(args.attack_models)
@@ -313,8 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
         "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "threads": args.threads,
-                    "load_average_start": list(os.getloadavg())},  # fmt: skip
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "threads": args.threads,
+            "load_average_start": list(os.getloadavg()),
+        },  # fmt: skip
         "torch": torch.__version__,
         "clips": info,
         "models": {},
@@ -330,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
         report["models"][name] = {"file": file, "arch": meta["arch"], "model_args": meta["model_args"],
                                   "reported_top1_full_val": reported, "clean": ev}  # fmt: skip
         report["models"][name]["_pred"] = logits.argmax(1).tolist()
-        print(f"{name}: clean top-1 {ev['top1']['count']}/{ev['top1']['of']}, top-5 {ev['top5']['count']}/{ev['top5']['of']}")
+        print(
+            f"{name}: clean top-1 {ev['top1']['count']}/{ev['top1']['of']}, top-5 {ev['top5']['count']}/{ev['top5']['of']}"
+        )
     for name in attack_names:
         model = loaded[name]
         pred = torch.tensor(report["models"][name]["_pred"])

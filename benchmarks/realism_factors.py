@@ -79,8 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads per step")
     p.add_argument("--device", default="cpu", help="cpu or cuda (training and attacks)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "realism_factors.json")
-    p.add_argument("--table", nargs="+", type=Path, default=None, metavar="JSON",
-                   help="only print the table of finished runs (their arms in order)")
+    p.add_argument("--table", nargs="+", type=Path, metavar="JSON", help="only print the table of these finished runs")
     args = p.parse_args(argv)
     if args.table:
         merged: dict[str, Any] = {}
@@ -106,7 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         if not ckpt.is_file():
             run([PY, "-m", "ciasa.train", *RECIPE, "--base-channels", str(width), "--data", str(data_dir / "xview"),
                  "--out", str(ckpt.parent), "--resume", *common], root / f"train_{arm}.log")  # fmt: skip
-        arm_out: dict[str, Any] = {"width": width, "data": data, "data_flags": DATA_FLAGS[data], "checkpoint": str(ckpt)}
+        arm_out: dict[str, Any] = {
+            "width": width,
+            "data": data,
+            "data_flags": DATA_FLAGS[data],
+            "checkpoint": str(ckpt),
+        }
         log_file = ckpt.parent / "train_log.json"
         if log_file.is_file():
             log = json.loads(log_file.read_text())
@@ -153,6 +157,7 @@ def table_lines(results: dict[str, Any]) -> list[str]:
              "| gradient L1 (nats per m) | first-order L-inf to least-likely (mm) |",
              "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for arm, r in results.items():
+
         def cell(form: str, key: str) -> str:
             f = r.get(form)
             if not f:

@@ -48,7 +48,9 @@ from ciasa.models import load_model  # noqa: E402
 def first_order(model: nn.Module, x: Tensor, labels: Tensor) -> dict[str, np.ndarray]:
     """Per clip: clean margin, least-likely gap, and the gap's input-gradient norms."""
     present = x.ne(0).any(dim=1, keepdim=True).any(dim=3, keepdim=True)  # (N, 1, T, 1, M) body-frames
-    out: dict[str, list[float]] = {k: [] for k in ("margin", "ll_gap", "grad_l1", "grad_l2", "linf_to_ll_m", "confidence")}
+    out: dict[str, list[float]] = {
+        k: [] for k in ("margin", "ll_gap", "grad_l1", "grad_l2", "linf_to_ll_m", "confidence")
+    }
     with frozen(model):
         for i in range(x.shape[0]):
             xi = x[i : i + 1].clone().requires_grad_(True)
@@ -112,11 +114,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--synth-data", type=Path, required=True, help="synthetic split directory (e.g. DIR/xsub)")
     p.add_argument("--split", default="val", help="synthetic split to read")
     p.add_argument("--n", type=int, default=50, help="clean-correct synthetic clips (the first n)")
-    p.add_argument("--real-root", type=Path, default=REPO.parent / "shared" / "real_ntu", help="real NTU clips and weights")
-    p.add_argument("--real-models", default="efficientgcn-xview,efficientgcn-xsub,shiftgcn-xview,shiftgcn-xsub",
-                   help="published models (names of benchmarks/real_ntu.py)")
+    p.add_argument(
+        "--real-root", type=Path, default=REPO.parent / "shared" / "real_ntu", help="real NTU clips and weights"
+    )
+    p.add_argument(
+        "--real-models",
+        default="efficientgcn-xview,efficientgcn-xsub,shiftgcn-xview,shiftgcn-xsub",
+        help="published models (names of benchmarks/real_ntu.py)",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "synth_vs_real.json", help="JSON output")
+    p.add_argument(
+        "--out", type=Path, default=REPO / "benchmarks" / "results" / "synth_vs_real.json", help="JSON output"
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     from real_ntu import MODELS, find_clips, load_clips  # noqa: E402  (benchmarks/real_ntu.py)
@@ -145,14 +154,18 @@ def main(argv: list[str] | None = None) -> int:
         "checkpoint": str(args.synth_checkpoint), "data": f"{args.synth_data}/{args.split}", "n": int(len(keep)),
         "arch": meta["arch"], "model_args": meta["model_args"], "summary": summarize(vals),
     }  # fmt: skip
-    print(f"synthetic (n={len(keep)}): " + ", ".join(f"{k} median {v['median']:.4g}" for k, v in summarize(vals).items()))
+    print(
+        f"synthetic (n={len(keep)}): " + ", ".join(f"{k} median {v['median']:.4g}" for k, v in summarize(vals).items())
+    )
     x, labels, info = load_clips(find_clips(args.real_root))
     for name in [m for m in args.real_models.split(",") if m]:
         model, meta = load_model(args.real_root / "weights" / MODELS[name][0], device="cpu")
         vals = first_order(model, x, labels)
         report["groups"][name] = {"n": len(info), "arch": meta["arch"], "summary": summarize(vals),
                                   "per_clip": {c["name"]: {k: float(v[i]) for k, v in vals.items()} for i, c in enumerate(info)}}  # fmt: skip
-        print(f"{name} (n={len(info)}): " + ", ".join(f"{k} median {v['median']:.4g}" for k, v in summarize(vals).items()))
+        print(
+            f"{name} (n={len(info)}): " + ", ".join(f"{k} median {v['median']:.4g}" for k, v in summarize(vals).items())
+        )
         atomic_write_json(args.out, report)
     report["load_average_end"] = list(os.getloadavg())
     atomic_write_json(args.out, report)

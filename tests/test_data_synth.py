@@ -14,7 +14,7 @@ from ciasa.data.synth import SynthConfig, class_names, generate
 from ciasa.data.synth.__main__ import main
 from ciasa.data.synth.body import J, Pose, forward_kinematics, sample_body
 from ciasa.data.synth.generate import FORMAT, perform
-from ciasa.data.synth.motions import ACTIONS, FINE_ACTIONS, GROSS_ACTIONS, select_actions, two_bone_ik
+from ciasa.data.synth.motions import ACTIONS, FINE_ACTIONS, select_actions, two_bone_ik
 from ciasa.skeleton import NTU_RGBD, bone_lengths
 
 SMALL = SynthConfig(subjects=(1, 3, 4), frames=40)
@@ -97,7 +97,9 @@ def test_fine_actions_put_the_hand_where_the_name_says():
 
         x, mid = _mid(33, subject)  # check time: the left forearm horizontal in front, head bowed
         elbow, wrist = x[mid, J["left_elbow"]], x[mid, J["left_wrist"]]
-        assert (np.abs(elbow[:, 1] - wrist[:, 1]) < 0.1).all() and (wrist[:, 2] > x[mid, J["spine_shoulder"], 2] + 0.2).all()
+        assert (np.abs(elbow[:, 1] - wrist[:, 1]) < 0.1).all() and (
+            wrist[:, 2] > x[mid, J["spine_shoulder"], 2] + 0.2
+        ).all()
         assert (x[mid, J["head"], 2] > x[mid, J["neck"], 2] + 0.03).all(), "the head looks down at the watch"
 
         x, mid = _mid(40, subject)  # cross hands: each wrist on the other side of the midline
@@ -284,7 +286,9 @@ def test_cli_writes_contract_layout(tmp_path):
     assert meta["format"] == "ciasa-synth/2" and meta["actions"] == "all" and len(meta["classes"]) == 30
     assert meta["cameras"]["2"]["yaw_deg"] == 45.0
     views = json.loads((out / "views.json").read_text())
-    assert len(views) == meta["samples"] and {"floor_normal", "floor_offset", "yaw_deg"} <= set(next(iter(views.values())))
+    assert len(views) == meta["samples"] and {"floor_normal", "floor_offset", "yaw_deg"} <= set(
+        next(iter(views.values()))
+    )
     for bench in ("xsub", "xview"):
         train, val = load_split(out / bench, "train"), load_split(out / bench, "val")
         assert train.class_names == class_names()
@@ -337,7 +341,6 @@ def test_plot_writes_figure(tmp_path):
     assert path.stat().st_size > 10_000
 
 
-
 def _bone_lengths_tv(joints: np.ndarray) -> np.ndarray:
     """(T, bones) lengths of a (T, 25, 3) performance."""
     child = [j for j, p in enumerate(NTU_RGBD.parents) if p >= 0]
@@ -367,8 +370,20 @@ def test_posture_cues_can_be_turned_off(tmp_path):
     off = generate(SynthConfig(subjects=(1, 3), frames=32, actions="1", posture_cues=False))
     assert [s.name for s in on] == [s.name for s in off]
     assert not np.allclose(on[0].clip, off[0].clip)
-    code = main(["--out", str(tmp_path), "--subjects", "1,3", "--frames", "32", "--actions", "1", "--no-posture-cues",
-                 "--quiet"])
+    code = main(
+        [
+            "--out",
+            str(tmp_path),
+            "--subjects",
+            "1,3",
+            "--frames",
+            "32",
+            "--actions",
+            "1",
+            "--no-posture-cues",
+            "--quiet",
+        ]
+    )
     assert code == 0
     assert json.loads((tmp_path / "meta.json").read_text())["posture_cues"] is False
 

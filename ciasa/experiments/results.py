@@ -151,7 +151,14 @@ def table1(results: dict[str, Any]) -> list[str]:
             "",
             *_table(head, rows),
         ]
-    return out + ["![Table I](figures/table1.png)", ""] if len(out) > 2 else []
+    why = [
+        "Why the synthetic set rarely reaches the least-likely class while real NTU clips and the published "
+        "models always do, and whether sensor realism or model width moves it (measured: neither does): "
+        '[attacks.md, "Which factor moves targeted success"](attacks.md#which-factor-moves-targeted-success-sensor-'
+        "realism-or-width-measured) (`benchmarks/realism_factors.py`).",
+        "",
+    ]
+    return out + ["![Table I](figures/table1.png)", "", *why] if len(out) > 2 else []
 
 
 def table2(results: dict[str, Any]) -> list[str]:

@@ -31,10 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, type=Path, help="output directory")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same files")
-    p.add_argument("--frames", type=cli.positive_int, default=64, help="frames per clip (T), 30 fps; the action fills them")
-    p.add_argument("--bodies", type=cli.positive_int, default=1, help="body slots (M); slots beyond the first stay zero")
+    p.add_argument(
+        "--frames", type=cli.positive_int, default=64, help="frames per clip (T), 30 fps; the action fills them"
+    )
+    p.add_argument(
+        "--bodies", type=cli.positive_int, default=1, help="body slots (M); slots beyond the first stay zero"
+    )
     p.add_argument("--subjects", default="1-40", help="performer numbers, e.g. 1-40 or 1,2,4-9")
-    p.add_argument("--replications", type=cli.positive_int, default=2, help="performances per subject and class (R001, R002, ...)")
+    p.add_argument(
+        "--replications", type=cli.positive_int, default=2, help="performances per subject and class (R001, R002, ...)"
+    )
     p.add_argument("--cameras", default="1,2,3", help="sensors: 1 = front (yaw 0), 2 = yaw +45, 3 = yaw -45")
     p.add_argument(
         "--all-views",
@@ -47,20 +53,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="classes to generate: all (30), gross (the 14 gross-motion ones), fine (the 16 fine-grained "
         "hand-to-head/torso ones) or a comma list of A-numbers, e.g. 1,3,28; labels are 0..k-1 in the order above",
     )
-    p.add_argument("--jitter", type=float, default=None,
-                   help="Kinect-like joint noise, metres (hands/feet 1.8x); default 0.008")
+    p.add_argument(
+        "--jitter", type=float, default=None, help="Kinect-like joint noise, metres (hands/feet 1.8x); default 0.008"
+    )
     real = p.add_argument_group(
-        "sensor realism measured on real clips (ciasa.data.synth.realism, benchmarks/data_realism.py; all off by default)")
-    real.add_argument("--kinect-noise", action="store_true",
-                      help="replace --jitter's noise by the Kinect v2 noise measured on real NTU clips "
-                      "(per joint group and axis, with its spectrum)")
-    real.add_argument("--bone-noise", type=cli.non_negative_float, default=0.0, metavar="SCALE",
-                      help="slow bone-length wobble as measured on real NTU clips, times SCALE (0 off, 1 as measured)")
-    real.add_argument("--dropouts", type=cli.non_negative_float, default=0.0, metavar="SCALE",
-                      help="joints the sensor only infers, held where last seen, at the measured rate and run "
-                      "length times SCALE (0 off, 1 as measured)")
-    p.add_argument("--posture-cues", action=argparse.BooleanOptionalAction, default=True,
-                   help="class-typical lean, weight shift and knee bend of a few cm (ciasa.data.synth.posture)")
+        "sensor realism measured on real clips (ciasa.data.synth.realism, benchmarks/data_realism.py; all off by default)"
+    )
+    real.add_argument(
+        "--kinect-noise",
+        action="store_true",
+        help="replace --jitter's noise by the Kinect v2 noise measured on real NTU clips "
+        "(per joint group and axis, with its spectrum)",
+    )
+    real.add_argument(
+        "--bone-noise",
+        type=cli.non_negative_float,
+        default=0.0,
+        metavar="SCALE",
+        help="slow bone-length wobble as measured on real NTU clips, times SCALE (0 off, 1 as measured)",
+    )
+    real.add_argument(
+        "--dropouts",
+        type=cli.non_negative_float,
+        default=0.0,
+        metavar="SCALE",
+        help="joints the sensor only infers, held where last seen, at the measured rate and run "
+        "length times SCALE (0 off, 1 as measured)",
+    )
+    p.add_argument(
+        "--posture-cues",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="class-typical lean, weight shift and knee bend of a few cm (ciasa.data.synth.posture)",
+    )
     p.add_argument("--plot", action="store_true", help="also draw OUT/synth_classes.png (skeleton strips per class)")
     cli.add_logging_flags(p)
     cli.add_progress_flag(p)

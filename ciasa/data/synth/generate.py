@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -64,7 +64,6 @@ class SynthConfig:
         if bad or not self.cameras:
             raise BadInput(f"cameras must be among {sorted(CAMERA_YAW_DEG)}, got {self.cameras}")
 
-
     @property
     def action_list(self) -> tuple[Action, ...]:
         """The chosen classes, label order."""
@@ -105,8 +104,13 @@ def perform(
 
 
 def render_clip(
-    performance: np.ndarray, view: View, rng: np.random.Generator, jitter_m: float, bodies: int,
-    realism: Realism | None = None, realism_rng: np.random.Generator | None = None,
+    performance: np.ndarray,
+    view: View,
+    rng: np.random.Generator,
+    jitter_m: float,
+    bodies: int,
+    realism: Realism | None = None,
+    realism_rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """A performance seen from ``view``: (3, T, 25, bodies) float32, bodies beyond the first zero.
 
@@ -143,7 +147,7 @@ def generate(config: SynthConfig, progress: bool = False) -> list[Sample]:
     actions = config.action_list
     jobs = []
     for subject in config.subjects:
-        for label, action in enumerate(actions):
+        for label in range(len(actions)):
             for rep in range(1, config.replications + 1):
                 if config.all_views:
                     cams = list(config.cameras)
@@ -180,8 +184,11 @@ def write_dataset(out: str | Path, config: SynthConfig, progress: bool = True) -
     actions = config.action_list
     names = class_names(actions)
     sizes: dict[str, dict[str, int]] = {}
-    parts = {(b, split): [s for s in samples if split_of(s, b) == split]
-             for b in ("xsub", "xview") for split in ("train", "val")}
+    parts = {
+        (b, split): [s for s in samples if split_of(s, b) == split]
+        for b in ("xsub", "xview")
+        for split in ("train", "val")
+    }
     for (benchmark, split), part in parts.items():  # every split checked before any is written
         if not part:
             raise BadInput(
@@ -220,7 +227,9 @@ def write_dataset(out: str | Path, config: SynthConfig, progress: bool = True) -
         "posture_cues": config.posture_cues,
         **({"realism": config.realism.to_json()} if config.realism.on else {}),
         "actions": config.actions,
-        "classes": [{"label": i, "ntu_action": f"A{a.ntu_id:03d}", "name": n} for i, (a, n) in enumerate(zip(actions, names))],
+        "classes": [
+            {"label": i, "ntu_action": f"A{a.ntu_id:03d}", "name": n} for i, (a, n) in enumerate(zip(actions, names))
+        ],
         "xsub_train_subjects": list(XSUB_TRAIN_SUBJECTS),
         "xview_train_cameras": list(XVIEW_TRAIN_CAMERAS),
         "sizes": sizes,

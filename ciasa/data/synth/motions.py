@@ -25,8 +25,8 @@ still recognisable. The primary hand is the right one, as for most NTU performer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -591,7 +591,7 @@ def eat_meal(p: PoseBuilder) -> None:
     v = _hold_phase(u, b, c)
     to_mouth = 0.5 * (1 - np.cos(2 * np.pi * bites * v)) * _in_hold(u, b, c)
     # the head leans to meet the food: set it before asking where the mouth is
-    p.trunk["neck_pitch"] += (8 * w + p.a(0, 8) * to_mouth)
+    p.trunk["neck_pitch"] += 8 * w + p.a(0, 8) * to_mouth
     p.trunk["spine_pitch"] += 4 * w
     mouth = p.landmark("mouth", RIGHT) + np.array([RIGHT * 0.01 * s, -0.015 * s, 0.03 * s])
     food = p.to_shoulder(plate + np.array([RIGHT * 0.03 * s, 0.03 * s, 0.01 * s]), RIGHT)
@@ -897,9 +897,7 @@ def select_actions(spec: str) -> tuple[Action, ...]:
             raise BadInput(f"cannot read action list {spec!r}: use all, gross, fine or A-numbers like 1,3,28") from None
     unknown = sorted(wanted - set(by_id))
     if unknown:
-        raise BadInput(
-            f"actions {unknown} are not in the synthetic set {spec!r}; available A-numbers: {sorted(by_id)}"
-        )
+        raise BadInput(f"actions {unknown} are not in the synthetic set {spec!r}; available A-numbers: {sorted(by_id)}")
     if not wanted:
         raise BadInput(f"action list {spec!r} is empty")
     return tuple(a for a in ACTIONS if a.ntu_id in wanted)

@@ -222,5 +222,9 @@ class Realism:
         return kinect_noise(rng, frames, self.params)
 
     def to_json(self) -> dict:
-        return {"kinect_noise": self.kinect_noise, "bone_noise": self.bone_noise, "dropouts": self.dropouts,
-                "params": self.params.to_json()}
+        return {
+            "kinect_noise": self.kinect_noise,
+            "bone_noise": self.bone_noise,
+            "dropouts": self.dropouts,
+            "params": self.params.to_json(),
+        }
