@@ -61,6 +61,34 @@ def test_guard_records_a_failure_as_outputs(tmp_path):
     assert not other.exists()
 
 
+def test_guard_runs_a_native_crash_again_once(tmp_path):
+    """A command that dies of SIGABRT (as Blender did once, of heap corruption) is run again; a
+    second crash is recorded; a Python exception is never retried."""
+    record, marker = tmp_path / "c.render.json", tmp_path / "crashed-once"
+    crash_once = (
+        f"import json, os, pathlib, signal; m = pathlib.Path({str(marker)!r})\n"
+        "if not m.exists(): m.touch(); os.kill(os.getpid(), signal.SIGABRT)\n"
+        f"json.dump({{'ok': 1}}, open({str(record)!r}, 'w'))"
+    )
+    assert guard.run_guarded([sys.executable, "-c", crash_once], record, [], "render") == 0
+    assert json.loads(record.read_text()) == {"ok": 1} and marker.exists()
+
+    always = [
+        sys.executable,
+        "-c",
+        "import os, signal; print('free(): corrupted'); os.kill(os.getpid(), signal.SIGABRT)",
+    ]
+    failed = tmp_path / "d.render.json"
+    assert guard.run_guarded(always, failed, [], "render", signal_retries=1) == 0
+    assert guard.is_failed(failed) and json.loads(failed.read_text())["returncode"] == -6
+    assert guard.run_guarded(always, tmp_path / "e.render.json", [], "render", "stop", signal_retries=0) == -6
+
+    counter = tmp_path / "runs"
+    bug = [sys.executable, "-c", f"open({str(counter)!r}, 'a').write('x'); raise KeyError('bug')"]
+    assert guard.run_guarded(bug, tmp_path / "f.render.json", [], "render") == 1
+    assert counter.read_text() == "x"
+
+
 def test_collect_pads_and_excludes_failures(dataset, tmp_path):
     directory, data = dataset
     rng = np.random.default_rng(1)
