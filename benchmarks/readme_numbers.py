@@ -85,11 +85,21 @@ def row_pipeline() -> list[str]:
         f"| default pipeline (`make demo`: {d['clips']} clips x {n_cond} conditions, {models_how}) | "
         f"{d['wall_s']:.0f} s of Snakemake on {d['cores']} cores ({train_note}; "
         + (
-            f"load average {d['load_average_before'][0]:.1f} at the start) | "
+            f"load average {d['load_average_before'][0]:.1f} at the start)"
             if d.get("load_average_before")
-            else "start load not recorded) | "
+            else "start load not recorded)"
         )
-        + "`benchmarks/pipeline_timings.py --name demo` → `pipeline_demo.json` |",
+        + (
+            f"; x{d['ratio_wall']:.2f} of the wall and x{d['ratio_job_seconds']:.2f} of the job-seconds of the demo "
+            f"before issue 25 (commit {d['before_ref'][:7]}: {d['before']['wall_s']:.0f} s, "
+            f"{d['before']['job_seconds_total']:.0f} job-s, training both models), run just before it on the same machine"
+            if d.get("before_ref")
+            else ""
+        )
+        + " | "
+        + "`benchmarks/pipeline_timings.py --name demo"
+        + (f" --before-ref {d['before_ref'][:7]}" if d.get("before_ref") else "")
+        + "` → `pipeline_demo.json` |",
         f"| skeleton domain in that run (attacked model) | clean accuracy {interval(h['skeleton_clean_accuracy'])}; "
         f"**flipped {interval(h['skeleton_flipped'])}** of the clean-correct clips | same, from `results/report/summary.json` |",
         f"| RGB domain in that run (attacked model) | clean renders {interval(h['rgb_clean_accuracy'])}, "
