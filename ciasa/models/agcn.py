@@ -47,32 +47,10 @@ GRAPH_STRATEGIES = ("spatial", "stgcn-spatial")
 # Bone pairing of the public 2s-AGCN data generator (``data_gen/gen_bone_data.py``):
 # ``(v1, v2)`` means ``bone[v1] = joint[v1] - joint[v2]``. NTU pairs are 1-based there;
 # the centre joint (spine shoulder, 21) pairs with itself, so its bone is zero.
+# They are ST-GCN's NTU graph edges (child, parent), defined once in ciasa.skeleton, plus the centre.
 NTU_BONE_PAIRS_1BASED: tuple[tuple[int, int], ...] = (
-    (1, 2),
-    (2, 21),
-    (3, 21),
-    (4, 3),
-    (5, 21),
-    (6, 5),
-    (7, 6),
-    (8, 7),
-    (9, 21),
-    (10, 9),
-    (11, 10),
-    (12, 11),
-    (13, 1),
-    (14, 13),
-    (15, 14),
-    (16, 15),
-    (17, 1),
-    (18, 17),
-    (19, 18),
-    (20, 19),
-    (22, 23),
+    *((child + 1, parent + 1) for child, parent in NTU_RGBD.graph_edges),
     (21, 21),
-    (23, 8),
-    (24, 25),
-    (25, 12),
 )
 # Kinetics (OpenPose-18) pairs, 0-based in the public code; the nose pairs with itself.
 OPENPOSE_BONE_PAIRS: tuple[tuple[int, int], ...] = (
