@@ -26,7 +26,7 @@ from pathlib import Path
 from ciasa import cli
 from ciasa.failure import write_failure
 from pose_extract.estimator import DEFAULT_ESTIMATOR, available, get_estimator
-from pose_extract.extract import ExtractOptions, extract, write_outputs
+from pose_extract.extract import ExtractOptions, extract, output_paths, write_outputs
 from pose_extract.facing import METHODS
 
 log = logging.getLogger("pose_extract")
@@ -285,9 +285,17 @@ def run_clip(args: argparse.Namespace) -> int:
             failed += 1
             code = cli.EXIT_FAILED if isinstance(err, cli.WorkFailed) else cli.EXIT_BAD_INPUT
             message = f"{type(err).__name__}: {err}"
-            record, landmarks = out.with_suffix(".json"), out.with_name(out.stem + ".landmarks.npz")
-            write_failure(record, [out, landmarks], "pose", message, code, [message], time.perf_counter() - start)
-            log.warning("%s: extraction failed (%s); recorded in %s", video, message, record)
+            paths = output_paths(out)
+            write_failure(
+                paths["summary"],
+                [out, paths["landmarks"]],
+                "pose",
+                message,
+                code,
+                [message],
+                time.perf_counter() - start,
+            )
+            log.warning("%s: extraction failed (%s); recorded in %s", video, message, paths["summary"])
     log.info("%d videos extracted, %d failures recorded", len(args.pair) - failed, failed)
     return cli.EXIT_OK
 
