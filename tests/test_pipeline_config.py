@@ -51,7 +51,7 @@ def test_default_config_validates_and_gets_defaults(base_config):
     assert base_config["pose"]["on_failure"] == "record"
 
 
-@pytest.mark.parametrize("override", ["config/ci_tiny.yaml", "config/paper_scale.yaml"])
+@pytest.mark.parametrize("override", ["config/ci_tiny.yaml", "config/paper_scale.yaml", "config/farm.yaml"])
 def test_shipped_configs_validate(repo_root, override):
     config = _merged(repo_root, override)
     validate(config, str(repo_root / SCHEMA))
