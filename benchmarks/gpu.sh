@@ -9,8 +9,10 @@
 # Target (issue 17): the 240-clip attack in <= 2 minutes on one GPU.
 # Then (issue 22, REALISM=0 skips it): the official width (64) of the demo's attacked-model
 # recipe trained on the synthetic set, today's and with the measured sensor realism, and
-# Table I's eps 0.01 row re-measured on each (benchmarks/realism_factors.py; the CPU-sized
-# widths 8 and 16 are in benchmarks/results/realism_factors.json).
+# Table I's eps 0.01 row re-measured on each, both formulations, 100 clips
+# (benchmarks/realism_factors.py; widths 8 and 16 are in benchmarks/results/realism_factors.json,
+# width 64 on today's set, perturbation formulation, 60 clips, trained on the CPU, in
+# realism_factors_w64.json, which this run's $DEST copy replaces where DEST is that folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}

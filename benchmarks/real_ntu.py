@@ -33,8 +33,6 @@ Run: ``python benchmarks/real_ntu.py [--models efficientgcn-xview,...] [--iters 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
@@ -47,6 +45,7 @@ from torch import Tensor, nn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 from ciasa.attacks import CIASA, metrics  # noqa: E402
 from ciasa.attacks.base import frozen  # noqa: E402
@@ -56,6 +55,8 @@ try:  # the human-possible limits (issue "plausibility"); absent in older trees
     from ciasa.attacks import plausibility  # noqa: E402
 except ImportError:  # pragma: no cover
     plausibility = None
+import record  # noqa: E402  (benchmarks/record.py, beside this script)
+
 from ciasa.data.ntu import parse_sample_name  # noqa: E402
 from ciasa.data.ntu_raw import read_ntu_clip  # noqa: E402
 from ciasa.io import atomic_write_json  # noqa: E402
@@ -229,6 +230,12 @@ def timing(models: dict[str, nn.Module], batch: int, repeats: int) -> dict[str, 
     return out
 
 
+def _limits(attack: dict[str, Any]) -> str:
+    """', human-possible limits on' for a run with ``--plausibility default``; '' for the paper's attack."""
+    active = (attack["settings"].get("plausibility_settings") or {}).get("active")
+    return ", human-possible limits on" if active else ""
+
+
 def table_rows(report: dict[str, Any]) -> list[str]:
     """Markdown rows of the attack table in docs/attacks.md, one per attack of ``report``."""
     rows = []
@@ -240,12 +247,12 @@ def table_rows(report: dict[str, Any]) -> list[str]:
         final = float(np.median([p["final_gap"] for p in per]))
         if a["mode"] == "basic":
             eps_mm = f"{a['eps_m'] * 1000:.0f}"
-            what = f"basic, least-likely, `{a['settings']['formulation']}`, {a['settings']['box']}"
+            what = f"basic, least-likely, `{a['settings']['formulation']}`, {a['settings']['box']}{_limits(a)}"
             linf_ratio = f"{a['linf_mm_max'] / (a['eps_m'] * 1000):.1f}"
             outcome = f"on target {s['count']}/{s['of']}"
         else:
             eps_mm = "10-250"
-            what = f"advanced (legs), untargeted, `{a['settings']['formulation']}`, {a['settings']['box']}"
+            what = f"advanced (legs), untargeted, `{a['settings']['formulation']}`, {a['settings']['box']}{_limits(a)}"
             linf_ratio = ""
             outcome = f"flipped {s['count']}/{s['of']}"
         rows.append(
@@ -253,6 +260,72 @@ def table_rows(report: dict[str, Any]) -> list[str]:
             f"{a['linf_mm_mean']:.1f} / {a['linf_mm_max']:.1f} | {linf_ratio} | "
             f"{a['disp_mean_mm']:.1f} / {a['disp_max_mm']:.1f} | {a['bone_error_max_mm']:.4f} |"
         )
+    return rows
+
+
+def _sort_key(attack: dict[str, Any]) -> tuple[Any, ...]:
+    """Table order: model as in MODELS, basic before advanced, eps, formulation, box."""
+    names = list(MODELS)
+    model = names.index(attack["model"]) if attack["model"] in names else len(names)
+    s = attack["settings"]
+    return (
+        model,
+        attack["mode"] != "basic",
+        attack["eps_m"] or 0.0,
+        s["formulation"],
+        s["box"] != "loose",
+        bool(_limits(attack)),
+    )
+
+
+def merged_attacks(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The attacks of several result files in table order (one file per configuration run)."""
+    return sorted((a for r in reports for a in r.get("attacks", [])), key=_sort_key)
+
+
+def _plausibility_cells(per_clip: list[dict[str, float | None]]) -> str:
+    """Knee/elbow bent back > 10 deg and feet under the floor as % of their frames, pooled over
+    the clips (numerator and denominator summed), then skating and top-speed ratio."""
+
+    def pooled(count: str, of: str) -> str:
+        k = sum(p[count] or 0.0 for p in per_clip)
+        n = sum(p[of] or 0.0 for p in per_clip)
+        return f"{100 * k / n:.1f} ({int(k)}/{int(n)})" if n else "-"
+
+    skating = [p["skating_mm"] for p in per_clip if p.get("skating_mm") is not None]
+    speed = [p["speed_ratio"] for p in per_clip if p.get("speed_ratio") is not None]
+    skate = f"{np.median(skating):.1f}" if skating else "-"
+    spd = f"{np.median(speed):.2f} / {max(speed):.2f}" if speed else "-"
+    return (
+        f"{pooled('leg_hyperext_10', 'leg_frames')} | {pooled('arm_hyperext_10', 'arm_frames')} "
+        f"| {pooled('under_floor', 'body_frames')} | {skate} | {spd}"
+    )
+
+
+PLAUSIBILITY_HEADER = (
+    "| skeletons | knee bent back > 10 deg, % of leg-frames (k/n) | elbow bent back > 10 deg, % of arm-frames "
+    "| foot under the clean floor - 2 cm, % of body-frames | planted-foot drift, median (mm) "
+    "| top joint speed / clean top speed, median / max |\n|---|---|---|---|---|---|"
+)
+
+
+def plausibility_rows(reports: list[dict[str, Any]]) -> list[str]:
+    """Markdown rows of the real-clip plausibility table: the clean clips, then each attack."""
+    rows = []
+    clean = next((r["clean_plausibility"] for r in reports if r.get("clean_plausibility")), None)
+    if clean:
+        rows.append(f"| clean clips | {_plausibility_cells(clean)} |")
+    for a in merged_attacks(reports):
+        per = [p["plausibility"] for p in a["per_clip"] if p.get("plausibility")]
+        if not per:
+            continue
+        s = a["settings"]
+        what = (
+            f"basic {a['eps_m'] * 1000:.0f} mm, `{s['formulation']}`, {s['box']}"
+            if a["mode"] == "basic"
+            else f"advanced (legs), `{s['formulation']}`, {s['box']}"
+        ) + _limits(a)
+        rows.append(f"| {a['model']}, {what} | {_plausibility_cells(per)} |")
     return rows
 
 
@@ -314,9 +387,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.table:
         import json
 
+        reports = [json.loads(path.read_text()) for path in args.table]
         print(TABLE_HEADER)
-        for path in args.table:
-            print("\n".join(table_rows(json.loads(path.read_text()))))
+        print("\n".join(table_rows({"attacks": merged_attacks(reports)})))
+        print()
+        print(PLAUSIBILITY_HEADER)
+        print("\n".join(plausibility_rows(reports)))
         return 0
     torch.set_num_threads(args.threads)
     if not (args.root / "skeletons").is_dir() or not (args.root / "weights").is_dir():
@@ -335,19 +411,18 @@ def main(argv: list[str] | None = None) -> int:
     x, labels, info = load_clips(paths)
     print(f"{len(info)} clips: " + ", ".join(f"{c['name']} ({c['frames']} frames, {c['bodies']} bodies)" for c in info))
     report: dict[str, Any] = {
-        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "threads": args.threads,
-            "load_average_start": list(os.getloadavg()),
-        },  # fmt: skip
+        **record.header(argv, args.threads),
         "torch": torch.__version__,
         "clips": info,
         "models": {},
         "attacks": [],
     }
+    if plausibility is not None:  # the clean clips' own measures: the baseline every attack row is read against
+        clean_measures = plausibility.measures(x, x, NTU_RGBD)
+        report["clean_plausibility"] = [
+            {k: (None if not np.isfinite(v[i]) else float(v[i])) for k, v in clean_measures.items()}
+            for i in range(len(info))
+        ]
     loaded: dict[str, nn.Module] = {}
     for name in dict.fromkeys(names + attack_names):
         file, reported = MODELS[name]
@@ -391,8 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         for n, t in report["timing"]["models"].items():
             print(f"forward+backward {n}: {t['seconds_median']:.2f} s vs ST-GCN {t['stgcn_seconds_median']:.2f} s "
                   f"(ratio {t['ratio_median']:.2f})")  # fmt: skip
-    report["machine"]["load_average_end"] = list(os.getloadavg())
-    atomic_write_json(args.out, _public(report))
+    atomic_write_json(args.out, _public(record.finish(report)))
     print(f"wrote {args.out}")
     return 0
 

@@ -224,3 +224,18 @@ def test_hinge_sign_follows_the_foot() -> None:
         x[0, :, t, foot, 0] = torch.tensor([0.0, 0.05, 2.85])
     f = P.signed_flexion(x, K.knees[0])[0, :, 0]
     assert f[0] > 20 and f[1] < -20 and abs(float(f[0] + f[1])) < 1e-3
+
+
+def test_docs_plausibility_rerun_table_is_the_benchmark_json(load_benchmark):
+    """docs/attacks.md's re-run table is benchmarks/attack_plausibility.py's rendering of the final record."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    path = root / "benchmarks" / "results" / "attack_plausibility_final.json"
+    if not path.is_file():
+        pytest.skip("no benchmarks/results/attack_plausibility_final.json")
+    bench = load_benchmark("attack_plausibility")
+    doc = (root / "docs" / "attacks.md").read_text().splitlines()
+    for row in bench.table(json.loads(path.read_text())).splitlines():
+        assert row in doc, f"row missing from docs/attacks.md: {row}"

@@ -429,34 +429,95 @@ def test_published_checkpoint_one_attack_step_keeps_padding_zero():
     assert moved.amax() < 0.2  # a few eps, realigned bones
 
 
-def test_docs_attack_table_matches_the_benchmark_results():
+def test_docs_attack_table_matches_the_benchmark_results(load_benchmark):
     """Every row of the real-NTU attack table in docs/attacks.md comes from benchmarks/real_ntu.py."""
-    import importlib.util
     import json
 
     results = sorted((REPO / "benchmarks" / "results").glob("real_ntu*.json"))
     with_attacks = [p for p in results if json.loads(p.read_text()).get("attacks")]
     if not with_attacks:
         pytest.skip("no benchmarks/results/real_ntu*.json with attacks (run benchmarks/real_ntu.py)")
-    spec = importlib.util.spec_from_file_location("real_ntu_bench", REPO / "benchmarks" / "real_ntu.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("real_ntu")
     doc = (REPO / "docs" / "attacks.md").read_text().splitlines()
     for path in with_attacks:
         for row in bench.table_rows(json.loads(path.read_text())):
             assert row in doc, f"{path.name}: row missing from docs/attacks.md: {row}"
+    reports = [json.loads(p.read_text()) for p in results]
+    for row in bench.plausibility_rows(reports):
+        assert row in doc, f"plausibility row missing from docs/attacks.md: {row}"
 
 
-def test_docs_first_order_table_matches_the_benchmark_result():
-    import importlib.util
+def test_real_ntu_tables_pool_counts_and_sort_the_grid(load_benchmark):
+    """Plausibility rates pool numerator and denominator over clips (not a mean of per-clip
+    rates), and results from several files come out in one table order."""
+    bench = load_benchmark("real_ntu")
+
+    def clip(knee: float, legs: float, speed: float) -> dict:
+        return {
+            "leg_hyperext_10": knee,
+            "leg_frames": legs,
+            "arm_hyperext_10": 0.0,
+            "arm_frames": legs,
+            "under_floor": 0.0,
+            "body_frames": legs / 2,
+            "skating_mm": None,
+            "speed_ratio": speed,
+        }
+
+    # 0/10 and 30/90: pooled 30/100 = 30.0 %, where the mean of the two clips' rates is 16.7 %.
+    cells = bench._plausibility_cells([clip(0, 10, 1.0), clip(30, 90, 1.5)])
+    assert cells.startswith("30.0 (30/100) | 0.0 (0/100) | 0.0 (0/50) | - | 1.25 / 1.50")
+
+    def attack(model: str, mode: str, eps: float | None, form: str, box: str) -> dict:
+        return {
+            "model": model,
+            "mode": mode,
+            "eps_m": eps,
+            "settings": {"formulation": form, "box": box},
+            "per_clip": [{"plausibility": clip(1, 10, 1.0)}],
+        }
+
+    reports = [
+        {"attacks": [attack("shiftgcn-xview", "basic", 0.004, "perturbation", "loose")]},
+        {
+            "attacks": [
+                attack("efficientgcn-xview", "advanced", None, "perturbation", "loose"),
+                attack("efficientgcn-xview", "basic", 0.008, "perturbation", "strict"),
+                attack("efficientgcn-xview", "basic", 0.008, "perturbation", "loose"),
+                attack("efficientgcn-xview", "basic", 0.004, "skeleton", "loose"),
+            ]
+        },
+        {"clean_plausibility": [clip(2, 10, 1.0)]},
+    ]
+    order = [(a["model"], a["mode"], a["eps_m"], a["settings"]["box"]) for a in bench.merged_attacks(reports)]
+    assert order == [
+        ("efficientgcn-xview", "basic", 0.004, "loose"),
+        ("efficientgcn-xview", "basic", 0.008, "loose"),
+        ("efficientgcn-xview", "basic", 0.008, "strict"),
+        ("efficientgcn-xview", "advanced", None, "loose"),
+        ("shiftgcn-xview", "basic", 0.004, "loose"),
+    ]
+    rows = bench.plausibility_rows(reports)
+    assert rows[0].startswith("| clean clips | 20.0 (2/10)")
+    assert len(rows) == 6
+    # a run with the human-possible limits says so, and sorts after the paper's attack of the same setting
+    limited = attack("efficientgcn-xview", "advanced", None, "perturbation", "loose")
+    limited["settings"]["plausibility_settings"] = {"active": ["hinge", "floor"]}
+    reports.append({"attacks": [limited]})
+    labels = [row.split(" | ")[0] for row in bench.plausibility_rows(reports)]
+    assert labels[4:6] == [
+        "| efficientgcn-xview, advanced (legs), `perturbation`, loose",
+        "| efficientgcn-xview, advanced (legs), `perturbation`, loose, human-possible limits on",
+    ]
+
+
+def test_docs_first_order_table_matches_the_benchmark_result(load_benchmark):
     import json
 
     path = REPO / "benchmarks" / "results" / "synth_vs_real.json"
     if not path.is_file():
         pytest.skip("no benchmarks/results/synth_vs_real.json (run benchmarks/synth_vs_real.py)")
-    spec = importlib.util.spec_from_file_location("synth_vs_real_bench", REPO / "benchmarks" / "synth_vs_real.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("synth_vs_real")
     doc = (REPO / "docs" / "attacks.md").read_text().splitlines()
     for row in bench.table_rows(json.loads(path.read_text())):
         assert row in doc, f"row missing from docs/attacks.md: {row}"

@@ -59,3 +59,63 @@ def test_transfer_seed_rows_from_a_hand_made_result(tmp_path: Path, monkeypatch)
     assert "p = 0.012" in row and "per seed 20.0, 25.0, 30.0 pp (mean 25.0, sd 5.0)" in row
     monkeypatch.setattr(readme_numbers, "RESULTS", tmp_path / "none")
     assert readme_numbers.row_transfer_seeds() == []
+
+
+def test_real_ntu_row_merges_files_and_orders_eps(tmp_path: Path, monkeypatch) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import json
+
+    import readme_numbers
+
+    def attack(model: str, eps: float, form: str, box: str, k: int, linf: float) -> dict:
+        return {
+            "model": model,
+            "mode": "basic",
+            "eps_m": eps,
+            "settings": {"formulation": form, "box": box},
+            "success_clean_correct": {"count": k, "of": 7},
+            "linf_mm_mean": linf,
+        }
+
+    advanced = {"model": "efficientgcn-xview", "mode": "advanced", "eps_m": None}
+    (tmp_path / "real_ntu.json").write_text(
+        json.dumps({"attacks": [attack("efficientgcn-xview", 0.008, "perturbation", "strict", 2, 8.0), advanced]})
+    )
+    (tmp_path / "real_ntu_b.json").write_text(
+        json.dumps(
+            {
+                "attacks": [
+                    attack("shiftgcn-xview", 0.004, "skeleton", "loose", 5, 17.0),
+                    attack("efficientgcn-xview", 0.004, "perturbation", "strict", 0, 4.0),
+                    attack("efficientgcn-xview", 0.004, "perturbation", "loose", 7, 20.26),
+                ]
+            }
+        )
+    )
+    (tmp_path / "real_ntu_clean.json").write_text(json.dumps({"models": {}}))
+    monkeypatch.setattr(readme_numbers, "RESULTS", tmp_path)
+    (row,) = readme_numbers.row_real_ntu()
+    assert (
+        "| efficientgcn-xview: `perturbation` loose 4 mm 7/7 (L-inf 20.3 mm); `perturbation` strict 4 mm 0/7 "
+        "(L-inf 4.0 mm), 8 mm 2/7 (L-inf 8.0 mm); shiftgcn-xview: `skeleton` loose 4 mm 5/7 (L-inf 17.0 mm) |" in row
+    )
+    monkeypatch.setattr(readme_numbers, "RESULTS", tmp_path / "none")
+    assert readme_numbers.row_real_ntu() == []
+
+
+def test_the_prose_quotes_only_numbers_of_the_table() -> None:
+    """'What the numbers say' may only repeat counts (k/n), decimals and p-values the generated table holds,
+    so the prose cannot keep a number the JSON no longer says."""
+    import re
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import readme_numbers
+
+    text = (ROOT / "README.md").read_text()
+    start = text.index("**What the numbers say.**")
+    prose = text[start : text.index("\n\n", start)]
+    table = readme_numbers.table()
+    quoted = re.findall(r"\b\d+/\d+\b|\b\d+\.\d+\b", prose)
+    assert quoted, "the paragraph quotes no numbers: the check would pass vacuously"
+    missing = [q for q in quoted if not re.search(rf"(?<![\d./]){re.escape(q)}(?![\d/]|\.\d)", table)]
+    assert not missing, f"README prose numbers not in the generated table: {missing}"

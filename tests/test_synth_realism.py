@@ -144,17 +144,13 @@ def test_constants_are_the_measured_ones():
     assert ours == measured
 
 
-def _bench():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("data_realism_bench", ROOT / "benchmarks" / "data_realism.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+@pytest.fixture
+def realism_bench(load_benchmark):
+    return load_benchmark("data_realism")
 
 
-def test_band_rms_of_white_noise_and_bone_cv_of_a_known_wobble():
-    bench = _bench()
+def test_band_rms_of_white_noise_and_bone_cv_of_a_known_wobble(realism_bench):
+    bench = realism_bench
     rng = np.random.default_rng(4)
     white = [rng.normal(0.0, 0.01, size=(64, 25, 3)) for _ in range(40)]
     f, psd = bench.mean_psd(white)
@@ -173,8 +169,8 @@ def test_band_rms_of_white_noise_and_bone_cv_of_a_known_wobble():
     assert stats["cv_raw_median"]["wrist"] == 0.0
 
 
-def test_tracking_states_are_read_per_body(tmp_path):
-    bench = _bench()
+def test_tracking_states_are_read_per_body(tmp_path, realism_bench):
+    bench = realism_bench
     joint = "0.1 0.2 3.0 1 2 3 4 0 0 0 1 {}"
     lines = ["2"]
     for t in range(2):
@@ -188,10 +184,10 @@ def test_tracking_states_are_read_per_body(tmp_path):
     assert bench.runs_of(np.array([0, 1, 1, 0, 1], bool)) == [2, 1]
 
 
-def test_docs_realism_tables_match_the_benchmark_result():
+def test_docs_realism_tables_match_the_benchmark_result(realism_bench):
     path = ROOT / "benchmarks" / "results" / "data_realism.json"
     doc = (ROOT / "docs" / "attacks.md").read_text().splitlines()
-    for row in _bench().tables(json.loads(path.read_text())):
+    for row in realism_bench.tables(json.loads(path.read_text())):
         if row.startswith("|"):
             assert row in doc, f"row missing from docs/attacks.md: {row}"
 
@@ -204,17 +200,14 @@ def test_realism_rejects_negative_or_missing_scales():
             Realism(**bad)
 
 
-def test_docs_factor_table_matches_the_benchmark_result():
+def test_docs_factor_table_matches_the_benchmark_result(load_benchmark):
     """The width / realism table in docs/attacks.md is benchmarks/realism_factors.py's rendering of its JSON."""
-    import importlib.util
 
-    path = ROOT / "benchmarks" / "results" / "realism_factors.json"
-    if not path.is_file():
-        pytest.skip("no benchmarks/results/realism_factors.json (run benchmarks/realism_factors.py)")
-    spec = importlib.util.spec_from_file_location("realism_factors_bench", ROOT / "benchmarks" / "realism_factors.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    arms = json.loads(path.read_text())["arms"]
+    paths = sorted((ROOT / "benchmarks" / "results").glob("realism_factors*.json"))
+    if not paths:
+        pytest.skip("no benchmarks/results/realism_factors*.json (run benchmarks/realism_factors.py)")
+    bench = load_benchmark("realism_factors")
+    arms = {arm: r for path in paths for arm, r in json.loads(path.read_text())["arms"].items()}
     doc = (ROOT / "docs" / "attacks.md").read_text().splitlines()
     for row in bench.table_lines(arms):
         assert row in doc, f"row missing from docs/attacks.md: {row}"
@@ -222,3 +215,33 @@ def test_docs_factor_table_matches_the_benchmark_result():
         k, n = r["perturbation"]["on_target"]
         lo, hi = r["perturbation"]["on_target_wilson95"]
         assert lo <= 100 * k / n <= hi
+
+
+def test_train_width_cost_benchmark_reports_ratios_to_the_first_width(tmp_path, load_benchmark):
+    """benchmarks/train_width_cost.py: the ratio and the extrapolated recipe time follow from its own medians."""
+
+    bench = load_benchmark("train_width_cost")
+    out = tmp_path / "cost.json"
+    assert bench.main(["--widths", "4,8", "--repeats", "1", "--out", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    w4, w8 = rep["widths"]["4"], rep["widths"]["8"]
+    assert w4["ratio_to_first"] == 1.0
+    assert w8["parameters"] > w4["parameters"]
+    assert w8["ratio_to_first"] == round(w8["step_cpu_seconds_median"] / w4["step_cpu_seconds_median"], 2)
+    minutes = w8["step_cpu_seconds_median"] * rep["recipe_steps"] / 60
+    assert abs(w8["recipe_train_cpu_minutes_lower_bound"] - minutes) <= 0.1
+    assert rep["recipe_steps"] == 20 * 50
+    assert bench.main(["--widths", "0", "--out", str(out)]) == 2
+
+
+def test_docs_cross_check_rows_are_the_recorded_measures(load_benchmark):
+    """The model-vs-data cross-check rows in docs/attacks.md come from the committed synth_vs_real records."""
+    paths = sorted((ROOT / "benchmarks" / "results").glob("synth_vs_real_*_model_on_*.json"))
+    if not paths:
+        pytest.skip("no benchmarks/results/synth_vs_real_*_model_on_*.json")
+    bench = load_benchmark("realism_factors")
+    lines = bench.cross_lines([json.loads(p.read_text()) for p in paths])
+    doc = (ROOT / "docs" / "attacks.md").read_text().splitlines()
+    assert len(lines) == 2 + len(paths)
+    for row in lines:
+        assert row in doc, f"row missing from docs/attacks.md: {row}"
