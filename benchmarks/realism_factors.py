@@ -182,6 +182,39 @@ def cross_lines(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def larger_n_lines(records: list[dict[str, Any]]) -> list[str]:
+    """Rows of docs/attacks.md's larger-sample check: ``ciasa.experiments basic-sweep`` records
+    (one eps) of two models, each labelled from its checkpoint and data paths, then Fisher's
+    exact test (two-sided) of their on-target counts, the first record against the second."""
+    from scipy.stats import fisher_exact
+
+    def arm_of(checkpoint: str) -> str:
+        path = Path(checkpoint)
+        return "w8_today (models/demo/attacked.pt)" if path.parent.name == "demo" else path.parent.name
+
+    lines = [
+        "| model | val split of the set | eps (m) | on target (k/n) [Wilson 95 %] | flipped (k/n) [Wilson 95 %] |",
+        "|---|---|---|---|---|",
+    ]
+    counts = []
+    for rec in records:
+        row = rec["rows"][0]
+        k, n = (int(v) for v in row["targeted_count"].split("/"))
+        kf, nf = (int(v) for v in row["flipped_count"].split("/"))
+        counts.append((k, n))
+        lo, hi = wilson(k, n)
+        flo, fhi = wilson(kf, nf)
+        lines.append(
+            f"| {arm_of(rec['checkpoint'])} | {Path(rec['data']).parent.name} | {row['eps']} "
+            f"| {100 * k / n:.1f} % ({k}/{n}) [{lo}, {hi}] | {100 * kf / nf:.1f} % ({kf}/{nf}) [{flo}, {fhi}] |"
+        )
+    if len(counts) >= 2:
+        (k1, n1), (k2, n2) = counts[:2]
+        p = fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue
+        lines.append(f"Fisher's exact test of the on-target counts, two-sided: p = {p:.2g}")
+    return lines
+
+
 def table_lines(results: dict[str, Any]) -> list[str]:
     """The Markdown table of docs/attacks.md ("Which factor moves targeted success")."""
     lines = ["| model (width, set) | val top-1 % | perturbation: on target % (k/n) [Wilson 95 %] | perturbation: flipped % "
