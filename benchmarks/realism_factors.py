@@ -86,13 +86,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads per step")
     p.add_argument("--device", default="cpu", help="cpu or cuda (training and attacks)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "realism_factors.json")
-    p.add_argument("--table", nargs="+", type=Path, metavar="JSON", help="only print the table of these finished runs")
+    p.add_argument(
+        "--table",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="only print docs/attacks.md's tables of these records: this script's runs (the factor table), "
+        "synth_vs_real.py records of one model on another arm's data (the cross-check) and basic-sweep "
+        "records (the larger-sample check), each in the order given",
+    )
     args = p.parse_args(argv)
     if args.table:
-        merged: dict[str, Any] = {}
-        for path in args.table:
-            merged.update(json.loads(path.read_text())["arms"])
-        print("\n".join(table_lines(merged)))
+        records = [json.loads(path.read_text()) for path in args.table]
+        arms = {arm: r for rec in records if "arms" in rec for arm, r in rec["arms"].items()}
+        tables = [
+            table_lines(arms) if arms else [],
+            cross_lines([rec for rec in records if "groups" in rec]),
+            larger_n_lines([rec for rec in records if "rows" in rec]),
+        ]
+        print("\n\n".join("\n".join(t) for t in tables if len(t) > 2))
         return 0
     if args.root is None:
         p.error("--root is required (unless --table)")
@@ -157,14 +169,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _arm_of(checkpoint: str) -> str:
+    """The arm a checkpoint was trained as (its run folder ``runs/ARM/model.pt``); the shipped
+    demo model is the ``w8_today`` arm (``--model w8_today=models/demo/attacked.pt``)."""
+    path = Path(checkpoint)
+    return "w8_today (models/demo/attacked.pt)" if path.parent.name == "demo" else path.parent.name
+
+
+def _set_of(data: str) -> str:
+    """The generated set a recorded data path belongs to: the folder above its benchmark folder
+    (``data/SET/xview``, ``data/SET/xview/val``)."""
+    parts = Path(data).parts
+    below = [i for i, part in enumerate(parts) if part in ("xview", "xsub")]
+    if not below or below[-1] == 0:
+        raise ValueError(f"{data}: no data/SET/xview or data/SET/xsub in the recorded path")
+    return parts[below[-1] - 1]
+
+
 def cross_lines(records: list[dict[str, Any]]) -> list[str]:
     """Rows of docs/attacks.md's cross-check: one model's first-order measures on another arm's
     val split (``synth_vs_real.py`` records), labelled from the checkpoint and data paths they
     recorded, so that a steeper model and steeper data can be told apart."""
-
-    def arm_of(checkpoint: str) -> str:
-        path = Path(checkpoint)
-        return "w8_today (models/demo/attacked.pt)" if path.parent.name == "demo" else path.parent.name
 
     lines = [
         "| model | val split of the set | n | clean margin (nats) | least-likely gap (nats) | gradient L1 "
@@ -174,9 +199,8 @@ def cross_lines(records: list[dict[str, Any]]) -> list[str]:
     for rec in records:
         g = rec["groups"]["synthetic demo model"]
         s = g["summary"]
-        data_set = Path(g["data"]).parents[1].name
         lines.append(
-            f"| {arm_of(g['checkpoint'])} | {data_set} | {g['n']} | {s['margin']['median']:.2f} "
+            f"| {_arm_of(g['checkpoint'])} | {_set_of(g['data'])} | {g['n']} | {s['margin']['median']:.2f} "
             f"| {s['ll_gap']['median']:.1f} | {s['grad_l1']['median']:.0f} | {1000 * s['linf_to_ll_m']['median']:.1f} |"
         )
     return lines
@@ -187,10 +211,6 @@ def larger_n_lines(records: list[dict[str, Any]]) -> list[str]:
     (one eps) of two models, each labelled from its checkpoint and data paths, then Fisher's
     exact test (two-sided) of their on-target counts, the first record against the second."""
     from scipy.stats import fisher_exact
-
-    def arm_of(checkpoint: str) -> str:
-        path = Path(checkpoint)
-        return "w8_today (models/demo/attacked.pt)" if path.parent.name == "demo" else path.parent.name
 
     lines = [
         "| model | val split of the set | eps (m) | on target (k/n) [Wilson 95 %] | flipped (k/n) [Wilson 95 %] |",
@@ -205,7 +225,7 @@ def larger_n_lines(records: list[dict[str, Any]]) -> list[str]:
         lo, hi = wilson(k, n)
         flo, fhi = wilson(kf, nf)
         lines.append(
-            f"| {arm_of(rec['checkpoint'])} | {Path(rec['data']).parent.name} | {row['eps']} "
+            f"| {_arm_of(rec['checkpoint'])} | {_set_of(rec['data'])} | {row['eps']} "
             f"| {100 * k / n:.1f} % ({k}/{n}) [{lo}, {hi}] | {100 * kf / nf:.1f} % ({kf}/{nf}) [{flo}, {fhi}] |"
         )
     if len(counts) >= 2:

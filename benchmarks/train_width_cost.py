@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import record  # noqa: E402  (benchmarks/record.py, beside this script)
 
+from ciasa import cli  # noqa: E402
 from ciasa.io import atomic_write_json  # noqa: E402
 from ciasa.models import build_model  # noqa: E402
 
@@ -54,14 +55,24 @@ def step_seconds(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Te
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--widths", default="8,16,32,64", help="comma list of ST-GCN base widths; ratios are to the first")
-    p.add_argument("--repeats", type=int, default=5, help="rounds over all widths (medians over them)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "train_width_cost.json")
-    args = p.parse_args(argv)
-    widths = [int(w) for w in args.widths.split(",") if w.strip()]
-    if not widths or min(widths) < 1 or args.repeats < 1:
-        print("error: --widths needs positive integers and --repeats >= 1", file=sys.stderr)
+    p.add_argument(
+        "--widths",
+        type=lambda text: [cli.positive_int(w) for w in text.split(",") if w.strip()],
+        default=[8, 16, 32, 64],
+        help="comma list of ST-GCN base widths; ratios are to the first",
+    )
+    p.add_argument("--repeats", type=cli.positive_int, default=5, help="rounds over all widths (medians over them)")
+    p.add_argument("--threads", type=cli.positive_int, default=1, help="torch CPU threads")
+    p.add_argument(
+        "--out", type=Path, default=REPO / "benchmarks" / "results" / "train_width_cost.json", help="JSON output"
+    )
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as stop:  # argparse's bad-input exit is already 2; keep it a return for callers
+        return int(stop.code or 0)
+    widths = args.widths
+    if not widths:
+        print("error: --widths: give at least one width", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

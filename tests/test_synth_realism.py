@@ -279,3 +279,25 @@ def test_larger_sample_rows_and_fisher_test(load_benchmark):
     doc = (ROOT / "docs" / "attacks.md").read_text().splitlines()
     for row in bench.larger_n_lines([json.loads(p.read_text()) for p in paths]):
         assert row in doc, f"row missing from docs/attacks.md: {row}"
+
+
+def test_table_cli_prints_the_three_docs_tables(load_benchmark, capsys):
+    """`realism_factors.py --table` renders every committed record it is given, of all three kinds,
+    and what it prints is what docs/attacks.md shows."""
+    results = ROOT / "benchmarks" / "results"
+    files = [
+        *sorted(results.glob("realism_factors*.json")),
+        *sorted(results.glob("synth_vs_real_*_model_on_*.json")),
+        *(results / f"basic_sweep_n200_{arm}.json" for arm in ("today", "nojitter")),
+    ]
+    if not all(p.is_file() for p in files):
+        pytest.skip("not every realism record is committed")
+    bench = load_benchmark("realism_factors")
+    assert bench.main(["--table", *map(str, files)]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if line]
+    assert sum(line.startswith("|---") for line in printed) == 3
+    doc = (ROOT / "docs" / "attacks.md").read_text().splitlines()
+    for line in printed:
+        assert line in doc, f"--table line missing from docs/attacks.md: {line}"
+    with pytest.raises(ValueError, match="no data/SET/xview"):
+        bench._set_of("/somewhere/val")

@@ -153,7 +153,9 @@ def table1(results: dict[str, Any]) -> list[str]:
         ]
     why = [
         "Why the synthetic set rarely reaches the least-likely class while real NTU clips and the published "
-        "models always do, and which factor moves it (measured: the measured sensor realism does not, a wider model moves it the wrong way, training without the synthetic set's sensor jitter moves it part of the way): "
+        "models always do, and which factor moves it (measured: the measured sensor realism does not, a wider "
+        "model moves it the wrong way, training without the synthetic set's sensor jitter moves it part of the "
+        "way): "
         '[attacks.md, "Which factor moves targeted success"](attacks.md#which-factor-moves-targeted-success-sensor-'
         "realism-or-width-measured) (`benchmarks/realism_factors.py`).",
         "",
